@@ -1,0 +1,59 @@
+# tongban: `make run` for the demo, `make test` for the suite. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+VENV := .venv
+PY := $(VENV)/bin/python
+TONGBAN := $(VENV)/bin/tongban
+PG_URL ?= $(or $(TONGBAN_TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test)
+export TONGBAN_DEMO_VAR ?= var
+
+.PHONY: run test setup assets i18n lint typecheck test-sqlite test-pg demo-reset bench clean
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q --disable-pip-version-check uv
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+setup: $(VENV)/.synced
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+assets: node_modules/.installed
+	$(PY) scripts/build_assets.py
+
+i18n: setup
+	$(PY) scripts/i18n.py compile
+
+run: setup assets i18n
+	TONGBAN_DEMO=1 $(TONGBAN) demo up
+
+lint: setup
+	$(PY) -m ruff check src tests scripts
+	$(PY) -m mypy
+
+test-sqlite: setup
+	TONGBAN_TEST_DATABASE_URL=sqlite $(PY) -m pytest
+
+test-pg: setup
+	@if $(PY) scripts/pg_ready.py "$(PG_URL)"; then \
+	  echo "== PostgreSQL leg: $(PG_URL)"; \
+	  TONGBAN_TEST_DATABASE_URL="$(PG_URL)" $(PY) -m pytest; \
+	elif [ "$${TONGBAN_REQUIRE_PG:-0}" = "1" ]; then \
+	  echo "PostgreSQL is required (TONGBAN_REQUIRE_PG=1) but unreachable at $(PG_URL)" >&2; exit 1; \
+	else \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	  echo "!! PostgreSQL unreachable at $(PG_URL): the PostgreSQL leg was SKIPPED."; \
+	  echo "!! Set TONGBAN_TEST_DATABASE_URL, or TONGBAN_REQUIRE_PG=1 to make this fail."; \
+	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	fi
+
+test: setup assets i18n lint test-sqlite test-pg
+
+bench: setup
+	$(TONGBAN) bench --help
+
+clean:
+	rm -rf $(VENV) node_modules src/tongban/web/static/vendor

@@ -1,0 +1,16 @@
+"""Copy the pinned npm front-end assets into the package's static/vendor folder."""
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = ROOT / "src" / "tongban" / "web" / "static" / "vendor"
+FILES = {
+    "node_modules/htmx.org/dist/htmx.min.js": "htmx.min.js",
+    "node_modules/echarts/dist/echarts.min.js": "echarts.min.js",
+}
+
+VENDOR.mkdir(parents=True, exist_ok=True)
+for src, dest in FILES.items():
+    shutil.copyfile(ROOT / src, VENDOR / dest)
+print(f"assets: {len(FILES)} files in {VENDOR.relative_to(ROOT)}")

@@ -1,0 +1,148 @@
+"""Every permission decision in one place.
+
+A `Principal` is who is calling: a resident, a staff member (one department, one region,
+roles), an API client (one department, scopes) or nobody. Roles are bundles of the
+permission codes below (declared in the pack's roles.yaml); routers and services call
+`require`, `require_region` and `require_department` and never test roles themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tongban.core.errors import Forbidden, NotAuthenticated
+from tongban.core.i18n import N_
+
+# The permission vocabulary. Packs bundle these into roles; unknown codes are refused at load.
+PERMISSIONS: dict[str, str] = {
+    "self.read": "See one's own records, wallet, applications and messages",
+    "self.apply": "Apply for services for oneself or one's wards",
+    "person.read": "Read residents' records within one's region (masked unless a purpose is given)",
+    "task.decide": "Take and decide tasks of one's department",
+    "counter.file": "File applications at a service-hall window on a resident's behalf",
+    "staff.read": "List the staff of one's own department",
+    "staff.manage": "Create and change staff accounts and roles in one's own department",
+    "task.reassign": "Reassign tasks within one's own department",
+    "audit.read.department": "Read audit events concerning one's own department",
+    "audit.read.all": "Read all audit events in one's region",
+    "catalog.steward": "Manage one's department's catalog entries and decide sharing requests",
+    "cockpit.view": "See indicators and alerts for one's region",
+    "grid.visit": "See and record community visits in one's region",
+    "hotline.handle": "Take and dispatch 12345 hotline cases",
+    "platform.admin": "Manage departments, staff, roles, API clients and signing keys everywhere",
+    "exchange.read": "Read shared data through the exchange (API clients)",
+}
+
+
+
+def region_prefix(code: str) -> str:
+    """The significant prefix of a region code: 330000 → 33, 330200 → 3302, 330203001 → 330203001."""
+    if len(code) == 6:
+        if code[2:] == "0000":
+            return code[:2]
+        if code[4:] == "00":
+            return code[:4]
+    return code
+
+
+def in_subtree(code: str | None, ancestor: str) -> bool:
+    """Is region `code` the region `ancestor` or below it?"""
+    if code is None:
+        return False
+    return code.startswith(region_prefix(ancestor))
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # resident | staff | client | anonymous
+    account_id: int | None = None
+    client_id: str | None = None
+    username: str | None = None
+    display_name: str | None = None
+    department_id: str | None = None
+    region_code: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    locale: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit chain names this caller (no personal data)."""
+        if self.account_id is not None:
+            return f"account:{self.account_id}"
+        if self.client_id is not None:
+            return f"client:{self.client_id}"
+        return "anonymous"
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return "platform.admin" in self.permissions
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+ANONYMOUS = Principal(kind="anonymous")
+
+
+class Denied(Forbidden):
+    """A refusal that the web layer records in the audit chain (in its own transaction)."""
+
+    def __init__(self, message: str, *, principal: Principal, action: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.principal = principal
+        self.action = action
+
+
+def require_login(principal: Principal) -> None:
+    if principal.kind == "anonymous":
+        raise NotAuthenticated()
+
+
+def require(principal: Principal, permission: str) -> None:
+    """Refuse unless the caller holds `permission`."""
+    require_login(principal)
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    if permission not in principal.permissions:
+        raise Denied(N_("You are not allowed to do this"), principal=principal, action=permission)
+
+
+def require_any(principal: Principal, *permissions: str) -> str:
+    """Refuse unless the caller holds one of `permissions`; return the first held."""
+    require_login(principal)
+    for p in permissions:
+        if p in principal.permissions:
+            return p
+    raise Denied(N_("You are not allowed to do this"), principal=principal, action="|".join(permissions))
+
+
+def can_act_in_region(principal: Principal, region_code: str | None) -> bool:
+    if principal.is_platform_admin:
+        return True
+    if principal.kind not in ("staff", "client") or principal.region_code is None:
+        return False
+    return in_subtree(region_code, principal.region_code)
+
+
+def require_region(principal: Principal, region_code: str | None) -> None:
+    """Staff act only within their own region's subtree."""
+    if not can_act_in_region(principal, region_code):
+        raise Denied(
+            N_("This is outside your region"), principal=principal, action=f"region:{region_code}"
+        )
+
+
+def can_act_for_department(principal: Principal, department_id: str | None) -> bool:
+    return principal.is_platform_admin or (
+        principal.department_id is not None and principal.department_id == department_id
+    )
+
+
+def require_department(principal: Principal, department_id: str | None) -> None:
+    """Staff act only for their own department (platform admins for any)."""
+    if not can_act_for_department(principal, department_id):
+        raise Denied(
+            N_("This belongs to another department"), principal=principal, action=f"department:{department_id}"
+        )

@@ -1,0 +1,1 @@
+"""The audit chain: append-only, hash-linked, with signed checkpoints outside the database."""

@@ -1,0 +1,82 @@
+"""Configuration from `TONGBAN_*` environment variables (and an optional `.env` file).
+
+Secrets have no usable default outside demo mode: `get_settings()` refuses to start a
+non-demo deployment whose secret key is missing or still the demo placeholder.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TONGBAN_", env_file=".env", extra="ignore")
+
+    demo: bool = Field(False, description="Demo mode: generated secrets and keys, demo cast allowed.")
+    database_url: str = Field("sqlite:///var/tongban.db", description="SQLAlchemy URL; sqlite or postgresql.")
+    var_dir: Path = Field(Path("var"), description="Where SQLite, keys, checkpoints and exports live.")
+    secret_key: str = Field("", description="Key for session cookies and keyed pseudonyms.")
+    keys_dir: Path | None = Field(None, description="Signing keys (Ed25519 PEM); default VAR_DIR/keys.")
+    audit_checkpoint_file: Path | None = Field(
+        None, description="Signed audit checkpoints, outside the database; default VAR_DIR/audit/checkpoints.jsonl."
+    )
+    token_ttl_seconds: int = Field(3600, ge=60)
+    session_ttl_seconds: int = Field(8 * 3600, ge=60)
+    lockout_threshold: int = Field(5, ge=1, description="Failed logins before an account locks.")
+    lockout_minutes: int = Field(15, ge=1)
+    default_locale: str = "zh_CN"
+    log_level: str = "INFO"
+    cookie_secure: bool = Field(False, description="Set true behind HTTPS.")
+    pack_dir: Path = Field(Path("packs/demo"), description="The pack `demo load` and `make run` load.")
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        if self.keys_dir is None:
+            self.keys_dir = self.var_dir / "keys"
+        if self.audit_checkpoint_file is None:
+            self.audit_checkpoint_file = self.var_dir / "audit" / "checkpoints.jsonl"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+class ConfigError(RuntimeError):
+    """Configuration that must not be run with."""
+
+
+def _demo_secret(var_dir: Path) -> str:
+    path = var_dir / DEMO_SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_settings(**overrides: object) -> Settings:
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if not settings.secret_key:
+        if not settings.demo:
+            raise ConfigError(
+                "TONGBAN_SECRET_KEY is not set. Set it to a long random value, or set TONGBAN_DEMO=1 for a demo."
+            )
+        settings.secret_key = _demo_secret(settings.var_dir)
+    elif len(settings.secret_key) < 32 and not settings.demo:
+        raise ConfigError("TONGBAN_SECRET_KEY must be at least 32 characters.")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

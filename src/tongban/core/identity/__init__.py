@@ -1,0 +1,1 @@
+"""Identity: regions, departments, roles, accounts (residents and staff), API clients, tokens."""

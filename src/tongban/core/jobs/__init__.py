@@ -1,0 +1,1 @@
+"""Background jobs: a database-backed queue shared by every later feature."""

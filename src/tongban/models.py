@@ -1,0 +1,6 @@
+"""Every table of every layer, for Alembic. Each layer adds its models module here."""
+
+import tongban.core.models  # noqa: F401
+from tongban.core.db import Base
+
+metadata = Base.metadata

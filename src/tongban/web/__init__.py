@@ -1,0 +1,1 @@
+"""The web face: FastAPI app factory, JSON API routers and server-rendered pages."""

@@ -1,0 +1,95 @@
+"""The FastAPI app factory."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import Counter, Histogram
+
+import tongban
+from tongban.core.config import Settings, get_settings
+from tongban.core.db import Database, get_database
+from tongban.core.i18n import negotiate, set_locale
+from tongban.core.logging import request_id_var
+from tongban.web import problems
+
+log = logging.getLogger("tongban.web")
+
+REQUESTS = Counter("tongban_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("tongban_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+
+class RequestContext:
+    """Pure ASGI middleware: request id, locale from Accept-Language, metrics, one access log line."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        if not rid.isalnum() or len(rid) > 64:
+            rid = uuid.uuid4().hex
+        request_id_var.set(rid)
+        set_locale(negotiate(headers.get("accept-language")))
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def _send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            REQUESTS.labels(scope["method"], path, str(status["code"])).inc()
+            LATENCY.labels(scope["method"], path).observe(elapsed)
+            log.info("request", extra={"method": scope["method"], "route": path,
+                                       "status": status["code"], "ms": round(elapsed * 1000, 1)})
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = db or get_database()
+    app = FastAPI(
+        title="tongban 通办",
+        version=tongban.__version__,
+        description="One front door for residents, one workbench for departments, one data hub beneath.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    problems.install(app)
+
+    from tongban.web.api import auth, health
+
+    app.include_router(health.router)
+    app.include_router(auth.router, prefix="/api/v1")
+    for router in _layer_routers():
+        app.include_router(router, prefix="/api/v1")
+    from tongban.web import pages
+
+    pages.install(app)
+    app.add_middleware(RequestContext)
+    return app
+
+
+def _layer_routers() -> list[Any]:
+    """API routers of each layer; a layer adds itself here."""
+    from tongban.web.api import admin, audit
+
+    return [admin.router, audit.router]

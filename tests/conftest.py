@@ -1,0 +1,107 @@
+"""Test harness: one real database per run, SQLite by default or PostgreSQL when
+TONGBAN_TEST_DATABASE_URL points at one; every test starts from empty tables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from tongban.core import migrate, security
+from tongban.core.config import Settings, load_settings
+from tongban.core.db import Database, set_database
+
+security.use_fast_hashing()
+
+
+def _test_url(tmp_root: Path) -> str:
+    url = os.environ.get("TONGBAN_TEST_DATABASE_URL", "")
+    if not url or url == "sqlite":
+        return f"sqlite:///{tmp_root / 'test.db'}"
+    return url
+
+
+def _ensure_pg_database(url: str) -> None:
+    """Create the PostgreSQL test database if it is missing (each worktree may use its own)."""
+    import psycopg
+
+    u = make_url(url)
+    admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{u.database}"')  # noqa: S608 - name from our own env
+    except psycopg.OperationalError:
+        pass
+
+
+def _reset_schema(db: Database) -> None:
+    if db.is_sqlite:
+        return
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    root = tmp_path_factory.mktemp("db")
+    url = _test_url(root)
+    if url.startswith("postgres"):
+        _ensure_pg_database(url)
+    db = Database(url)
+    _reset_schema(db)
+    migrate.upgrade(db)
+    set_database(db)
+    yield db
+    set_database(None)
+    db.dispose()
+
+
+def _clean(db: Database) -> None:
+    from tongban.models import metadata
+
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our own table names
+        else:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (:t, 0, :h)"),
+                     {"t": True, "h": "0" * 64})
+
+
+@pytest.fixture()
+def db(database: Database) -> Iterator[Database]:
+    """The test database with every table empty (and the audit head reset)."""
+    _clean(database)
+    yield database
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, database: Database) -> Settings:
+    return load_settings(
+        demo=True, database_url=database.url, var_dir=tmp_path / "var",
+        secret_key="test-secret-key-0123456789abcdef0123456789",
+    )
+
+
+@pytest.fixture()
+def app(db: Database, settings: Settings):  # type: ignore[no-untyped-def]
+    from tongban.web.app import create_app
+
+    return create_app(settings=settings, db=db)
+
+
+@pytest.fixture()
+def client(app):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
