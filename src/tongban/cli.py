@@ -1,10 +1,16 @@
-"""The `tongban` command."""
+"""The `tongban` command. Each layer contributes its own sub-commands."""
 
 from __future__ import annotations
 
 import typer
 
 import tongban
+from tongban.bench import app as bench_app
+from tongban.core.audit.cli import app as audit_app
+from tongban.core.jobs import cli as jobs_cli
+from tongban.core.packs.cli import app as pack_app
+from tongban.demo import app as demo_app
+from tongban.registry.cli import app as registry_app
 
 app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)
 
@@ -20,3 +26,12 @@ def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """tongban 通办."""
+
+
+app.add_typer(audit_app, name="audit")
+app.add_typer(jobs_cli.app, name="jobs")
+jobs_cli.register(app)
+app.add_typer(pack_app, name="pack")
+app.add_typer(demo_app, name="demo")
+app.add_typer(registry_app, name="registry")
+app.add_typer(bench_app, name="bench")

@@ -21,21 +21,22 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     cfg = alembic_config(db)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
-def head_revision(db: Database) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+def head_revisions(db: Database) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(db)).get_heads())
 
 
-def current_revision(db: Database) -> str | None:
+def current_revisions(db: Database) -> set[str]:
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def at_head(db: Database) -> bool:
-    return current_revision(db) == head_revision(db)
+    """Is the database at every head revision (readiness check)?"""
+    return current_revisions(db) == head_revisions(db)

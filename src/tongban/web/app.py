@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 def _layer_routers() -> list[Any]:
     """API routers of each layer; a layer adds itself here."""
+    from tongban.registry import api as registry_api
     from tongban.web.api import admin, audit
 
-    return [admin.router, audit.router]
+    return [admin.router, audit.router, registry_api.router]

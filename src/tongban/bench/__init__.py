@@ -1,0 +1,10 @@
+"""`tongban bench …`: benchmarks that print a table with the comparison figure beside ours.
+
+Each area adds a module here whose commands attach to `app`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="Benchmarks (tables of our figures beside the yardstick's).", no_args_is_help=True)

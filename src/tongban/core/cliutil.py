@@ -1,0 +1,62 @@
+"""Shared pieces of CLI commands: settings and database, clear errors with exit codes, progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tongban.core.config import ConfigError, Settings, get_settings
+from tongban.core.db import Database, get_database
+from tongban.core.errors import TongbanError
+from tongban.core.i18n import gettext
+
+console = Console()
+err_console = Console(stderr=True)
+
+# Exit codes: 1 = the thing checked failed (e.g. a broken chain), 2 = bad input, 3 = configuration.
+EXIT_FAILED, EXIT_INVALID, EXIT_CONFIG = 1, 2, 3
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+
+
+def database() -> Database:
+    settings()
+    return get_database()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[object]:
+    """One CLI command, one transaction; a TongbanError becomes a clear message and exit 2."""
+    db = database()
+    try:
+        with db.unit_of_work() as session:
+            yield session
+    except TongbanError as exc:
+        msg = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        fail(f"{exc.field}: {msg}" if exc.field else msg)
+
+
+def progress() -> Progress:
+    """The progress bar every long-running command uses."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    )
