@@ -9,6 +9,7 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
 
 from tongban.core.config import ConfigError, Settings, get_settings
 from tongban.core.db import Database, get_database
@@ -40,7 +41,7 @@ def database() -> Database:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[object]:
+def unit_of_work() -> Iterator[Session]:
     """One CLI command, one transaction; a TongbanError becomes a clear message and exit 2."""
     db = database()
     try:
