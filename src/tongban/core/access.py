@@ -36,6 +36,18 @@ PERMISSIONS: dict[str, str] = {
 
 
 
+# Permissions only a platform admin may grant: a department admin manages their own staff,
+# not the platform's operators or its auditors.
+RESERVED_PERMISSIONS = frozenset({"platform.admin", "audit.read.all"})
+
+
+def can_grant(principal: Principal, role_permissions: list[str] | frozenset[str]) -> bool:
+    """May `principal` give someone a role with these permissions?"""
+    if principal.is_platform_admin:
+        return True
+    return "staff.manage" in principal.permissions and not (set(role_permissions) & RESERVED_PERMISSIONS)
+
+
 def region_prefix(code: str) -> str:
     """The significant prefix of a region code: 330000 → 33, 330200 → 3302, 330203001 → 330203001."""
     if len(code) == 6:
