@@ -105,3 +105,24 @@ def client(app):  # type: ignore[no-untyped-def]
 
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture()
+def cli(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Invoke the `tongban` command in-process against the test database: `cli("audit", "verify")`."""
+    from typer.testing import CliRunner
+
+    from tongban.cli import app as cli_app
+    from tongban.core.config import get_settings
+
+    monkeypatch.setenv("TONGBAN_DEMO", "1")
+    monkeypatch.setenv("TONGBAN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TONGBAN_DATABASE_URL", db.url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli_app, list(args), input=input)
+
+    yield invoke
+    get_settings.cache_clear()

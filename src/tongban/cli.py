@@ -6,6 +6,7 @@ import typer
 
 import tongban
 from tongban.bench import app as bench_app
+from tongban.core import commands as core_commands
 from tongban.core.audit.cli import app as audit_app
 from tongban.core.jobs import cli as jobs_cli
 from tongban.core.packs.cli import app as pack_app
@@ -28,6 +29,7 @@ def main(
     """tongban 通办."""
 
 
+core_commands.register(app)
 app.add_typer(audit_app, name="audit")
 app.add_typer(jobs_cli.app, name="jobs")
 jobs_cli.register(app)
