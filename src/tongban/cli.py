@@ -11,6 +11,7 @@ from tongban.core.audit.cli import app as audit_app
 from tongban.core.jobs import cli as jobs_cli
 from tongban.core.packs.cli import app as pack_app
 from tongban.demo import app as demo_app
+from tongban.demo_up import up as demo_up
 from tongban.registry.cli import app as registry_app
 
 app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)
@@ -34,6 +35,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(jobs_cli.app, name="jobs")
 jobs_cli.register(app)
 app.add_typer(pack_app, name="pack")
+demo_app.command("up")(demo_up)
 app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
 app.add_typer(bench_app, name="bench")
