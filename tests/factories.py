@@ -76,3 +76,13 @@ def token_for(client, username: str, password: str = "password-123") -> dict[str
     resp = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert resp.status_code == 200, resp.text
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+def web_login(client, username: str, password: str = "password-123"):  # type: ignore[no-untyped-def]
+    """Log in through the login form (GET for the CSRF cookie and field, then POST); return the POST."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       follow_redirects=False)

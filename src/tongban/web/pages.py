@@ -1,9 +1,392 @@
-"""Server-rendered pages (portal, workbench, cockpit grow here)."""
+"""Server-rendered pages: login and logout, the home redirect, the language and text-size
+switches, and the three shells the faces grow into — /portal (residents), /workbench (staff)
+and /cockpit (leaders) — plus HTML error pages for browsers.
+
+Later page routers reuse `PagePrincipal` (the caller, with the page language settled),
+`SignedIn` (the same, sending visitors to the login page) and `templating.render`; CSRF is
+enforced for every form by `csrf.CsrfMiddleware`, installed here.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tongban.core.access import ANONYMOUS, PERMISSIONS, Principal, require, require_any
+from tongban.core.errors import TongbanError
+from tongban.core.i18n import N_, gettext, pick, set_locale
+from tongban.core.identity import service as identity
+from tongban.core.identity.models import Account, Department, Region, Role
+from tongban.web import csrf
+from tongban.web.deps import SESSION_COOKIE, CurrentPrincipal, DbSession, get_settings
+from tongban.web.templating import (
+    LOCALE_COOKIE,
+    TEXT_SIZE_COOKIE,
+    normalise_locale,
+    render,
+    render_error,
+    resolve_locale,
+    wants_html,
+)
+
+log = logging.getLogger("tongban.web")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+PREFERENCE_MAX_AGE = 365 * 24 * 3600
+
+# Any staff-side permission opens the workbench; residents (self.*) and machine clients do not.
+WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS if not p.startswith("self.") and p != "exchange.read")
+
+
+@dataclass(frozen=True)
+class Tile:
+    """An entry on a home page. `href=None` means the feature is not built yet (shown as such)."""
+
+    key: str
+    label: str
+    hint: str
+    href: str | None = None
+
+
+PORTAL_TILES = (
+    Tile("apply", N_("I want to apply"), N_("Apply for a service or a one-thing bundle")),
+    Tile("query", N_("I want to check"), N_("Follow your applications and look up records")),
+    Tile("rate", N_("I want to rate"), N_("Rate a service you received")),
+    Tile("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")),
+    Tile("messages", N_("Your messages"), N_("Notices and offers sent to you")),
+    Tile("wallet", N_("Your digital certificates"), N_("Certificates issued to you")),
+)
+WORKBENCH_TILES = (
+    Tile("tasks", N_("Task queue"), N_("Applications waiting for your department")),
+    Tile("counter", N_("Service counter"), N_("File an application for a resident at the window")),
+    Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests")),
+    Tile("audit", N_("Audit trail"), N_("Who read or changed what, and why")),
+)
+COCKPIT_TILES = (
+    Tile("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
+    Tile("alerts", N_("Alerts"), N_("Overdue tasks and unusual patterns")),
+    Tile("map", N_("Map"), N_("Public places and services on one map")),
+)
+
+
+# --- page dependencies --------------------------------------------------------------------------
+
+
+async def _page_principal(request: Request, principal: CurrentPrincipal) -> Principal:
+    """The caller, with the page language settled (account > cookie > Accept-Language > zh_CN).
+
+    Async on purpose: the locale set here holds for the rest of the request's task, so the
+    route, its templates and any error handler speak the same language.
+    """
+    locale = resolve_locale(request, principal)
+    set_locale(locale)
+    request.state.locale = locale
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(_page_principal)]
+
+
+class LoginRedirect(Exception):
+    """A visitor opened a page that needs a login: send them to it, then back."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+async def _signed_in(request: Request, principal: PagePrincipal) -> Principal:
+    if principal.kind == "anonymous":
+        raise LoginRedirect(_request_path(request))
+    return principal
+
+
+SignedIn = Annotated[Principal, Depends(_signed_in)]
+
+
+def _request_path(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def safe_next(value: str | None) -> str | None:
+    """A local path to return to after a form, or None (no open redirects)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(ch) < 32 for ch in value):
+        return None
+    return value
+
+
+def home_for(principal: Principal) -> str:
+    """Where `/` sends the caller."""
+    if principal.kind == "anonymous":
+        return "/login"
+    if principal.kind == "resident":
+        return "/portal"
+    if principal.has("cockpit.view") and not any(
+        principal.has(p) for p in WORKBENCH_PERMISSIONS if p != "cockpit.view"
+    ):
+        return "/cockpit"
+    return "/workbench"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _role_names(session: Session, principal: Principal) -> list[str]:
+    if not principal.roles:
+        return []
+    rows = session.scalars(select(Role).where(Role.id.in_(sorted(principal.roles)))).all()
+    return [pick({"zh": r.name_zh, "en": r.name_en}) for r in sorted(rows, key=lambda r: r.id)]
+
+
+def _region_name(session: Session, code: str | None) -> str | None:
+    region = session.get(Region, code) if code else None
+    return pick({"zh": region.name_zh, "en": region.name_en}) if region else None
+
+
+def _department_name(session: Session, department_id: str | None) -> str | None:
+    dept = session.get(Department, department_id) if department_id else None
+    return pick({"zh": dept.name_zh, "en": dept.name_en}) if dept else None
+
+
+def _set_preference_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    response.set_cookie(name, value, max_age=PREFERENCE_MAX_AGE, path="/", httponly=True, samesite="lax",
+                        secure=get_settings(request).cookie_secure)
+
+
+# --- routes -------------------------------------------------------------------------------------
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(principal: PagePrincipal) -> Response:
+    return _see_other(home_for(principal))
+
+
+@router.get("/login")
+def login_form(request: Request, principal: PagePrincipal, next: str | None = None) -> Response:
+    if principal.kind != "anonymous":
+        return _see_other(safe_next(next) or home_for(principal))
+    return render(request, "login.html", {"next": safe_next(next) or "", "username": ""},
+                  principal=ANONYMOUS)
+
+
+LOGIN_FAILURES = {
+    "locked": (423, N_("Too many failed attempts; the account is locked for a while")),
+    "bad-credentials": (401, N_("Wrong username or password")),
+    "inactive": (401, N_("Wrong username or password")),
+}
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    principal: PagePrincipal,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the form (its CSRF token was checked by the middleware); on success start a session."""
+    settings = get_settings(request)
+    username = username.strip()
+    form = {"next": safe_next(next) or "", "username": username}
+    missing = "username" if not username else "password" if not password else None
+    if missing:
+        return render(request, "login.html", {**form, "error": gettext(N_("This field is required")),
+                                              "error_field": missing}, status_code=422, principal=ANONYMOUS)
+    outcome = identity.login_password(session, username=username, password=password,
+                                      threshold=settings.lockout_threshold,
+                                      lockout_minutes=settings.lockout_minutes)
+    if outcome.failure is not None or outcome.account is None:
+        # The failure count and its audit event must survive the refusal: commit them now.
+        session.commit()
+        status, message = LOGIN_FAILURES.get(outcome.failure or "", LOGIN_FAILURES["bad-credentials"])
+        field = None if outcome.failure == "locked" else "password"
+        return render(request, "login.html", {**form, "error": gettext(message), "error_field": field},
+                      status_code=status, principal=ANONYMOUS)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        identity.revoke_token(session, old)  # a new login never reuses an older session
+    secret, _row = identity.issue_token(session, kind="session", ttl_seconds=settings.session_ttl_seconds,
+                                        account=outcome.account)
+    me = identity.principal_for_account(session, outcome.account)
+    response = _see_other(safe_next(next) or home_for(me))
+    response.set_cookie(SESSION_COOKIE, secret, max_age=settings.session_ttl_seconds, path="/",
+                        httponly=True, samesite="lax", secure=settings.cookie_secure)
+    csrf.clear_form_cookie(request, response)
+    account_locale = normalise_locale(outcome.account.locale)
+    if account_locale:
+        _set_preference_cookie(request, response, LOCALE_COOKIE, account_locale)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, principal: PagePrincipal) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        identity.revoke_token(session, cookie)
+    response = _see_other("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=get_settings(request).cookie_secure)
+    return response
+
+
+@router.post("/preferences/language")
+def set_language(
+    request: Request, session: DbSession, principal: PagePrincipal,
+    locale: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",
+) -> Response:
+    """The language switch: a cookie for everyone, and the account's preference when signed in."""
+    chosen = normalise_locale(locale)
+    if chosen is None:
+        return render_error(request, 422, gettext(N_("The request is not valid")),
+                            gettext(N_("Unknown language")), principal=principal)
+    if principal.account_id is not None:
+        account = session.get(Account, principal.account_id)
+        if account is not None:
+            account.locale = chosen
+    response = _see_other(safe_next(next) or "/")
+    _set_preference_cookie(request, response, LOCALE_COOKIE, chosen)
+    return response
+
+
+@router.post("/preferences/text-size")
+def set_text_size(
+    request: Request, principal: PagePrincipal,
+    size: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",
+) -> Response:
+    """大字版: the large-text display, remembered in a cookie."""
+    if size not in ("large", "normal"):
+        return render_error(request, 422, gettext(N_("The request is not valid")),
+                            gettext(N_("Unknown text size")), principal=principal)
+    response = _see_other(safe_next(next) or "/")
+    _set_preference_cookie(request, response, TEXT_SIZE_COOKIE, size)
+    return response
+
+
+@router.get("/portal")
+def portal(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """The resident's front door: 我要办 / 我要查 / 我要评 / 我要说, messages, certificates."""
+    require(principal, "self.read")
+    return render(request, "portal.html", {
+        "roles": _role_names(session, principal),
+        "region": _region_name(session, principal.region_code),
+        "tiles": PORTAL_TILES,
+    })
+
+
+@router.get("/workbench")
+def workbench(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """The staff workbench: who you are, where you act, what your roles allow."""
+    require_any(principal, *WORKBENCH_PERMISSIONS)
+    return render(request, "workbench.html", {
+        "roles": _role_names(session, principal),
+        "department": _department_name(session, principal.department_id),
+        "region": _region_name(session, principal.region_code),
+        "tiles": WORKBENCH_TILES,
+    })
+
+
+@router.get("/cockpit")
+def cockpit(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """The leaders' cockpit (驾驶舱) for the caller's region."""
+    require(principal, "cockpit.view")
+    return render(request, "cockpit.html", {
+        "roles": _role_names(session, principal),
+        "region": _region_name(session, principal.region_code),
+        "tiles": COCKPIT_TILES,
+    })
+
+
+# --- error pages --------------------------------------------------------------------------------
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
+def _cookie_principal(db: Any, secret: str) -> tuple[Principal, str | None] | None:
+    with db.unit_of_work() as session:
+        found = identity.token_lookup(session, secret, "session")
+        return (found[0], found[1].csrf_token) if found else None
+
+
+async def _caller(request: Request, *, lookup: bool) -> Principal:
+    """Who is asking, for an error page: from the request if a route ran, else from the cookie."""
+    principal = getattr(request.state, "principal", None)
+    if isinstance(principal, Principal):
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if lookup and cookie:
+        try:
+            found = await anyio.to_thread.run_sync(_cookie_principal, request.app.state.db, cookie)
+        except Exception:  # an error page must not fail because the database did
+            log.exception("could not look up the session for an error page")
+            found = None
+        if found:
+            request.state.csrf_token = found[1]
+            request.state.principal = found[0]
+            return found[0]
+    return ANONYMOUS
+
+
+def _html_variant(original: AnyHandler, *, lookup: bool) -> Handler:
+    """Wrap a problem+json handler: same decision and language, an HTML page for browsers."""
+
+    async def handler(request: Request, exc: Any) -> Response:
+        principal = await _caller(request, lookup=lookup)
+        locale = resolve_locale(request, principal)
+        set_locale(locale)
+        request.state.locale = locale
+        result = original(request, exc)
+        response = await result if inspect.isawaitable(result) else result
+        if not wants_html(request) or response.media_type != "application/problem+json":
+            return response
+        if response.status_code == 401:
+            return _see_other("/login?next=" + quote(_request_path(request), safe="/"))
+        try:
+            body = json.loads(bytes(response.body))
+            detail = body.get("detail")
+            return render_error(request, response.status_code, body.get("title", ""),
+                                detail if detail != body.get("title") else None, principal=principal)
+        except Exception:  # the problem+json answer still stands
+            log.exception("could not render an error page")
+            return response
+
+    return handler
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    for exc_class, lookup in ((TongbanError, True), (StarletteHTTPException, True),
+                              (RequestValidationError, True), (Exception, False)):
+        original = app.exception_handlers.get(exc_class)
+        if original is not None:
+            app.add_exception_handler(exc_class, _html_variant(original, lookup=lookup))
+
+    @app.exception_handler(LoginRedirect)
+    async def _to_login(request: Request, exc: LoginRedirect) -> Response:
+        return _see_other("/login?next=" + quote(exc.next_path, safe="/"))
 
 
 def install(app: FastAPI) -> None:
-    return None
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(router)
+    _install_error_pages(app)
+    app.add_middleware(csrf.CsrfMiddleware)
