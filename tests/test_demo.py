@@ -110,3 +110,51 @@ def test_pack_load_skips_the_cast(db, cli) -> None:  # type: ignore[no-untyped-d
     r = cli("pack", "load", str(DEMO))
     assert r.exit_code == 0, r.output
     assert "skipped cast" in r.output and accounts(db) == {}
+
+
+def test_a_newer_demo_pack_updates_a_cast_members_roles_and_password(db, settings, client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.core.test_packs import copy_demo, edit
+
+    with db.unit_of_work() as s:
+        load_demo(s, settings)
+    pack = copy_demo(tmp_path)
+    edit(pack / "pack.yaml", 'version: "1.0.0"', 'version: "1.0.1"')
+    edit(pack / "cast.yaml", "{username: officer.mca, kind: staff,",
+         "{username: officer.mca, password: another-password, kind: staff,")
+    edit(pack / "cast.yaml", "department: dept.haishu.mca, roles: [officer]",
+         "department: dept.haishu.mca, roles: [officer, data_steward]")
+    with db.unit_of_work() as s:
+        report = load_demo(s, settings, pack_dir=pack)
+    assert (report.sections["cast"].updated, report.sections["cast"].created) == (1, 0)
+    assert accounts(db)["officer.mca"].role_ids == ["data_steward", "officer"]
+    r = client.post("/api/v1/auth/token", data={"username": "officer.mca", "password": "another-password"})
+    assert r.status_code == 200
+
+
+def test_a_cast_id_number_held_by_another_account_is_refused_and_nothing_is_written(db, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.core.test_packs import copy_demo, edit
+    from tests.factories import make_resident
+    from tongban.core.packs.loader import PackError
+
+    zhang = next(m for m in CAST["cast"] if m["username"] == "resident.zhang")
+    with db.unit_of_work() as s:
+        load_demo(s, settings)
+        s.execute(Account.__table__.delete().where(Account.username == "resident.zhang"))
+        make_resident(s, "someone.else", id_number=zhang["id_number"])
+    before = snapshot(db), sorted(accounts(db))
+    pack = copy_demo(tmp_path)  # a newer version that also renames a department: rolled back whole
+    edit(pack / "pack.yaml", 'version: "1.0.0"', 'version: "1.0.1"')
+    edit(pack / "departments.yaml", "en: Haishu Civil Affairs Bureau", "en: Renamed")
+    with pytest.raises(PackError, match=r"cast.yaml:\d+:\d+: \[resident.zhang\] this ID number already belongs"), \
+            db.unit_of_work() as s:
+        load_demo(s, settings, pack_dir=pack)
+    assert (snapshot(db), sorted(accounts(db))) == before
+
+
+def test_docs_list_every_demo_login_and_the_password() -> None:
+    docs = (DEMO.parents[1] / "docs" / "demo.md").read_text(encoding="utf-8")
+    assert f"`{CAST['password']}`" in docs
+    for member in CAST["cast"]:
+        assert f"`{member['username']}`" in docs, member["username"]
+        if member.get("id_number"):
+            assert member["id_number"] in docs

@@ -165,3 +165,12 @@ def test_all_problems_are_reported_at_once(tmp_path) -> None:
     with pytest.raises(PackError) as err:
         load_pack(None, pack)  # type: ignore[arg-type]
     assert {p.file for p in err.value.problems} >= {"departments.yaml", "roles.yaml", "regions.yaml"}
+
+
+def test_a_file_that_does_not_validate_does_not_bury_its_problem_under_dangling_references(tmp_path) -> None:
+    pack = copy_demo(tmp_path)
+    edit(pack / "regions.yaml", "name: {zh: 海曙区, en: Haishu District}", "name: {zh: 海曙区}")
+    with pytest.raises(PackError) as err:
+        load_pack(None, pack)  # type: ignore[arg-type]
+    assert [(p.file, p.id, p.message) for p in err.value.problems] == [
+        ("regions.yaml", "330203", "missing required key 'en'")]

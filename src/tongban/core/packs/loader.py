@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -348,6 +348,23 @@ def _nested(value: Any, path: Path_) -> Iterator[tuple[Defines | RefersTo, Any, 
             yield from _nested(v, (*path, k))
 
 
+def _defined_kinds(annotation: Any, seen: set[Any] | None = None) -> set[str]:
+    """The kinds of id a model (or a type containing models) can define, from its annotations."""
+    seen = set() if seen is None else seen
+    if annotation in seen:
+        return set()
+    seen.add(annotation)
+    kinds: set[str] = set()
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        for info in annotation.model_fields.values():
+            kinds |= {m.kind for m in info.metadata if isinstance(m, Defines)}
+            kinds |= _defined_kinds(info.annotation, seen)
+        return kinds
+    for arg in get_args(annotation):
+        kinds |= _defined_kinds(arg, seen)
+    return kinds
+
+
 def _entry_at(model: BaseModel, path: Path_) -> Any:
     """The model object owning the field at `path` (the list entry that defines an id)."""
     node: Any = model
@@ -447,11 +464,14 @@ def read_pack(root: str | Path) -> Pack:
                     references.append((pf, marker.kind, str(v), (*path, i) if values is value else path))
 
     vocabularies = {kind: set(fn()) for kind, fn in _VOCABULARIES.items()}
+    # A file that did not validate defines nothing we can see: do not bury its own problems
+    # under every reference to the ids it would have defined.
+    unknowable = {kind for f in files if f.model is None for kind in _defined_kinds(f.section.model)}
     for pf, kind, ref, path in references:
         if kind in vocabularies:
             if ref not in vocabularies[kind]:
                 problems.append(pf.problem(path, f"unknown {kind} {ref!r}"))
-        elif (kind, ref) not in definitions:
+        elif (kind, ref) not in definitions and kind not in unknowable:
             problems.append(pf.problem(path, f"{kind} {ref!r} is not defined in this pack"))
 
     if manifest is None:

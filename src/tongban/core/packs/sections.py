@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from tongban.core import security
 from tongban.core.access import PERMISSIONS, in_subtree, region_prefix
-from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account, AccountRole, Department, Region, Role
 from tongban.core.packs.loader import (
     Changes,
@@ -209,6 +208,22 @@ def check_cast(pf: PackFile, pack: Pack) -> Iterator[Problem]:
 
 def apply_cast(session: Session, files: list[PackFile], pack: Pack) -> Changes:
     changes = Changes()
+    # argon2 is slow on purpose. The cast shares one published password, so each distinct
+    # password is hashed (and each stored hash checked against it) once, not per login:
+    # `make run` stays quick and reloading finds nothing to change.
+    hashes: dict[str, str] = {}
+    checked: dict[tuple[str, str], bool] = {}
+
+    def hash_for(password: str) -> str:
+        if password not in hashes:
+            hashes[password] = security.hash_password(password)
+        return hashes[password]
+
+    def matches(password_hash: str, password: str) -> bool:
+        if (password_hash, password) not in checked:
+            checked[(password_hash, password)] = security.verify_password(password_hash, password)
+        return checked[(password_hash, password)]
+
     for pf in files:
         model: CastFile = pf.model
         for i, m in enumerate(model.cast):
@@ -222,16 +237,15 @@ def apply_cast(session: Session, files: list[PackFile], pack: Pack) -> Changes:
                 if holder is not None and holder != m.username:
                     raise PackError([pf.problem(("cast", i, "id_number"),
                                                 "this ID number already belongs to another account")])
-            account = session.scalar(select(Account).where(Account.username == m.username))
-            if account is None:
-                identity.create_account(
-                    session, kind=m.kind, username=m.username, password=password, display_name=m.display_name,
-                    roles=roles, department_id=m.department, region_code=region, id_number=m.id_number,
-                    phone=m.phone, locale=m.locale)
-                changes.count("created")
-                continue
             values = dict(kind=m.kind, display_name=m.display_name, department_id=m.department,
                           region_code=region, id_number=m.id_number, phone=m.phone, locale=m.locale)
+            account = session.scalar(select(Account).where(Account.username == m.username))
+            if account is None:
+                # Department, region and roles were checked against the pack, which is loaded by now.
+                session.add(Account(username=m.username, password_hash=hash_for(password),
+                                    roles=[AccountRole(role_id=r) for r in roles], **values))
+                changes.count("created")
+                continue
             changed = False
             for name, value in values.items():
                 if getattr(account, name) != value:
@@ -240,11 +254,14 @@ def apply_cast(session: Session, files: list[PackFile], pack: Pack) -> Changes:
             if account.role_ids != roles:
                 account.roles = [AccountRole(role_id=r) for r in roles]
                 changed = True
-            # Re-hash only when the password differs: a fresh hash would count as a change.
-            if not security.verify_password(account.password_hash, password):
-                account.password_hash = security.hash_password(password)
+            if not account.active:
+                account.active = True
+                changed = True
+            if not matches(account.password_hash, password):
+                account.password_hash = hash_for(password)
                 changed = True
             changes.count("updated" if changed else "unchanged")
+    session.flush()
     return changes
 
 
