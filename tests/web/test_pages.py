@@ -319,3 +319,14 @@ def test_api_still_works_with_bearer_tokens(db, client):  # type: ignore[no-unty
     _seed(db)
     headers = token_for(client, "wang.officer")
     assert client.get("/api/v1/me", headers=headers).json()["username"] == "wang.officer"
+
+
+def test_account_language_also_applies_to_api_responses(db, client):  # type: ignore[no-untyped-def]
+    _seed(db)
+    with db.unit_of_work() as s:
+        s.scalar(select(Account).where(Account.username == "wang.officer")).locale = "en"  # type: ignore[union-attr]
+    headers = {**token_for(client, "wang.officer"), "Accept-Language": "zh-CN"}
+    assert client.get("/api/v1/me", headers=headers).json()["department"]["name"] == "Haishu Civil Affairs Bureau"
+    refused = client.get("/api/v1/admin/clients", headers=headers)  # platform admins only
+    assert refused.status_code == 403
+    assert refused.json()["title"] == "You are not allowed to do this"

@@ -50,6 +50,12 @@ def _principal(request: Request, session: DbSession) -> Principal:
         if found:
             request.state.csrf_token = found[1].csrf_token
     request.state.principal = principal
+    return principal
+
+
+async def _principal_with_locale(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    """Apply the account's language. Async on purpose: a context variable set in a sync
+    dependency stays in its worker thread; set here it holds for the route and its errors."""
     if principal.locale:
         from tongban.core.i18n import set_locale
 
@@ -57,4 +63,4 @@ def _principal(request: Request, session: DbSession) -> Principal:
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(_principal_with_locale)]
