@@ -9,6 +9,7 @@ from tongban.bench import app as bench_app
 from tongban.core import commands as core_commands
 from tongban.core.audit.cli import app as audit_app
 from tongban.core.jobs import cli as jobs_cli
+from tongban.core.keys_cli import app as keys_app
 from tongban.core.packs.cli import app as pack_app
 from tongban.demo import app as demo_app
 from tongban.demo_up import up as demo_up
@@ -32,6 +33,7 @@ def main(
 
 core_commands.register(app)
 app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_cli.app, name="jobs")
 jobs_cli.register(app)
 app.add_typer(pack_app, name="pack")

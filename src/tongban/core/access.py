@@ -158,3 +158,18 @@ def require_department(principal: Principal, department_id: str | None) -> None:
         raise Denied(
             N_("This belongs to another department"), principal=principal, action=f"department:{department_id}"
         )
+
+
+def audit_scope(principal: Principal) -> str | None:
+    """Which audit events the caller may read: None = all; a department id = that department's.
+
+    Auditors (audit.read.all) read everything; department admins (audit.read.department) read
+    events concerning or done by their own department; anyone else is refused.
+    """
+    require_login(principal)
+    if "audit.read.all" in principal.permissions:
+        return None
+    if "audit.read.department" in principal.permissions and principal.department_id:
+        return principal.department_id
+    raise Denied(N_("You are not allowed to do this"), principal=principal, action="audit.read")
+

@@ -36,7 +36,9 @@ def settings() -> Settings:
 
 
 def database() -> Database:
-    settings()
+    from tongban.core.audit.chain import configure_checkpoints
+
+    configure_checkpoints(settings())
     return get_database()
 
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     audit_checkpoint_file: Path | None = Field(
         None, description="Signed audit checkpoints, outside the database; default VAR_DIR/audit/checkpoints.jsonl."
     )
+    audit_checkpoint_interval: float = Field(
+        1.0, ge=0, description="Seconds between signed audit checkpoints while events keep coming."
+    )
     token_ttl_seconds: int = Field(3600, ge=60)
     session_ttl_seconds: int = Field(8 * 3600, ge=60)
     lockout_threshold: int = Field(5, ge=1, description="Failed logins before an account locks.")

@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    from tongban.core.audit.chain import configure_checkpoints
+
+    configure_checkpoints(settings)
     problems.install(app)
 
     from tongban.web.api import auth, health
@@ -91,6 +94,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 def _layer_routers() -> list[Any]:
     """API routers of each layer; a layer adds itself here."""
     from tongban.registry import api as registry_api
-    from tongban.web.api import admin, audit
+    from tongban.web.api import admin, audit, keys
 
-    return [admin.router, audit.router, registry_api.router]
+    return [admin.router, audit.router, keys.router, registry_api.router]
