@@ -88,7 +88,7 @@ def db(database: Database) -> Iterator[Database]:
 def settings(tmp_path: Path, database: Database) -> Settings:
     return load_settings(
         demo=True, database_url=database.url, var_dir=tmp_path / "var",
-        secret_key="test-secret-key-0123456789abcdef0123456789",
+        secret_key="test-secret-key-0123456789abcdef0123456789", audit_sealer="inline",
     )
 
 

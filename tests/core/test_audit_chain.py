@@ -170,3 +170,21 @@ def test_eight_threads_200_appends_leave_one_chain(db, cp_file, ring):  # type: 
     assert seqs == list(range(1, 1601))
     v = _verify(db, cp_file, ring)
     assert v.ok and v.checked == 1600
+
+
+def test_background_sealer_seals_in_batches(db, cp_file, ring):  # type: ignore[no-untyped-def]
+    chain.set_seal_mode("background")
+    try:
+        _append(db, 20)
+        chain.flush(db.engine)
+    finally:
+        chain.set_seal_mode("inline")
+    with db.unit_of_work() as s:
+        assert s.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)).all() == list(range(1, 21))
+    assert _verify(db, cp_file, ring).ok
+
+
+def test_bench_audit_quick_runs(cli):  # type: ignore[no-untyped-def]
+    r = cli("bench", "audit", "--quick")
+    assert r.exit_code == 0, r.output
+    assert "submissions/s" in r.output and "yes" in r.output

@@ -8,3 +8,4 @@ from __future__ import annotations
 import typer
 
 app = typer.Typer(help="Benchmarks (tables of our figures beside the yardstick's).", no_args_is_help=True)
+from tongban.bench import audit as _audit  # noqa: E402,F401

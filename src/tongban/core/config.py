@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,9 @@ class Settings(BaseSettings):
     )
     audit_checkpoint_interval: float = Field(
         1.0, ge=0, description="Seconds between signed audit checkpoints while events keep coming."
+    )
+    audit_sealer: Literal["inline", "background"] = Field(
+        "background", description="Web app: seal audit events in a background thread (batched) or inline."
     )
     token_ttl_seconds: int = Field(3600, ge=60)
     session_ttl_seconds: int = Field(8 * 3600, ge=60)

@@ -73,9 +73,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
-    from tongban.core.audit.chain import configure_checkpoints
+    from tongban.core.audit.chain import configure_checkpoints, set_seal_mode
 
     configure_checkpoints(settings)
+    set_seal_mode(settings.audit_sealer)
     problems.install(app)
 
     from tongban.web.api import auth, health

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -188,6 +189,69 @@ def seal(engine: Engine, *, batch: int = 1000, checkpoint: bool = True, force_ch
         if head_seq:
             _checkpointer.write(head_seq, head_hash, force=force_checkpoint)
     return total
+
+
+# -- when to seal ---------------------------------------------------------------------------
+# "inline": seal right after each committing unit of work (the CLI, the tests: deterministic).
+# "background": a daemon thread per engine seals in batches when poked (the web app: one extra
+# commit per batch instead of per request, and no request waits for the seal).
+
+_mode = "inline"
+_sealers: dict[int, _BackgroundSealer] = {}
+_sealers_lock = threading.Lock()
+log = logging.getLogger("tongban.audit")
+
+
+def set_seal_mode(mode: str) -> None:
+    global _mode
+    if mode not in ("inline", "background"):
+        raise ValueError(f"unknown seal mode {mode!r}")
+    _mode = mode
+
+
+class _BackgroundSealer(threading.Thread):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(name="audit-sealer", daemon=True)
+        self.engine = engine
+        self.wake = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def poke(self) -> None:
+        self.idle.clear()
+        self.wake.set()
+
+    def run(self) -> None:
+        while True:
+            self.wake.wait(timeout=1.0)
+            self.wake.clear()
+            try:
+                seal(self.engine)
+            except Exception:  # keep sealing later; the worker's periodic seal is the backstop
+                log.exception("audit seal failed")
+            if not self.wake.is_set():
+                self.idle.set()
+
+
+def after_commit(engine: Engine) -> None:
+    """Called once per committed unit of work that recorded events."""
+    if _mode == "inline":
+        seal(engine)
+        return
+    with _sealers_lock:
+        sealer = _sealers.get(id(engine))
+        if sealer is None:
+            sealer = _sealers[id(engine)] = _BackgroundSealer(engine)
+            sealer.start()
+    sealer.poke()
+
+
+def flush(engine: Engine, timeout: float = 5.0) -> None:
+    """Wait until the background sealer has sealed what was committed so far (then seal inline)."""
+    sealer = _sealers.get(id(engine))
+    if sealer is not None:
+        sealer.idle.wait(timeout)
+    seal(engine)
 
 
 # -- verifying -----------------------------------------------------------------------------

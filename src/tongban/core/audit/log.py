@@ -2,8 +2,8 @@
 
 `record()` inserts an event in the caller's own transaction, so the event exists exactly
 when the action it describes does. Linking it into the hash chain (sequence number,
-previous hash, own hash) is done by `tongban.core.audit.chain.seal`, run right after the
-transaction commits and by the worker: concurrent submissions then never queue on one
+previous hash, own hash) is done by `tongban.core.audit.chain.seal`, run once the
+transaction commits (inline, or batched by a background sealer in the web app) and by the worker: concurrent submissions then never queue on one
 head row while they hold their own locks (see docs/operator.md, "Audit chain").
 """
 
@@ -73,6 +73,6 @@ class _Sealer:
         return id(self.engine)
 
     def __call__(self) -> None:
-        from tongban.core.audit.chain import seal
+        from tongban.core.audit.chain import after_commit
 
-        seal(self.engine)
+        after_commit(self.engine)
