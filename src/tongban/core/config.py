@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     audit_sealer: Literal["inline", "background"] = Field(
         "background", description="Web app: seal audit events in a background thread (batched) or inline."
     )
+    job_modules: list[str] = Field(
+        default_factory=list, description="Extra modules that register job handlers (core ones always load)."
+    )
     token_ttl_seconds: int = Field(3600, ge=60)
     session_ttl_seconds: int = Field(8 * 3600, ge=60)
     lockout_threshold: int = Field(5, ge=1, description="Failed logins before an account locks.")
