@@ -74,8 +74,13 @@ def serve(db: Database, *, modules: list[str], options: WorkerOptions, once: boo
         queue.sync_schedules(db)
         return Worker(db, options).run_once()
     workers = [Worker(db, options) for _ in range(options.concurrency)]
+
+    def stop_all(*_: object) -> None:
+        for w in workers:
+            w.stop()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: [w.stop() for w in workers])
+        signal.signal(sig, stop_all)
     threads = [threading.Thread(target=w.run_forever, name=f"worker-{i}") for i, w in enumerate(workers)]
     for t in threads:
         t.start()
