@@ -36,9 +36,12 @@ def settings() -> Settings:
 
 
 def database() -> Database:
+    from tongban.core import masking
     from tongban.core.audit.chain import configure_checkpoints
 
-    configure_checkpoints(settings())
+    s = settings()
+    configure_checkpoints(s)
+    masking.configure(s.secret_key)
     return get_database()
 
 

@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     configure_checkpoints(settings)
     set_seal_mode(settings.audit_sealer)
+    from tongban.core import masking
+
+    masking.configure(settings.secret_key)
     problems.install(app)
 
     from tongban.web.api import auth, health

@@ -1,0 +1,69 @@
+"""Registry factories: persons with valid resident ID numbers, households, addresses, certificates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from sqlalchemy.orm import Session
+
+from tongban.registry.identifiers import ric_check_char
+from tongban.registry.models import Address, Certificate, Guardianship, Household, HouseholdMember, Person
+
+_seq = itertools.count(11)
+
+
+def id_number_for(birth: dt.date, sex: str, area: str = "330203") -> str:
+    """A valid GB 11643 number: area + birth date + sequence (odd for men) + check character."""
+    n = next(_seq) % 500
+    seq = f"{n * 2 + (1 if sex == 'M' else 0):03d}"
+    first17 = f"{area}{birth:%Y%m%d}{seq}"
+    return first17 + ric_check_char(first17)
+
+
+def make_person(
+    session: Session, name: str, *, birth: dt.date = dt.date(1985, 6, 1), sex: str = "F",
+    region_code: str = "330203001001", phone: str | None = "13912345678", id_number: str | None = None,
+    road: str | None = "解放南路", number: str = "88", household: Household | None = None,
+    relationship: str = "head",
+) -> Person:
+    address = None
+    if road:
+        address = Address(region_code=region_code, road=road, number=number, building="3", unit="2", room="501")
+        session.add(address)
+        session.flush()
+    person = Person(
+        id_number=id_number or id_number_for(birth, sex), name=name, sex=sex, birth_date=birth, phone=phone,
+        hukou_region_code=region_code[:6], region_code=region_code, address_id=address.id if address else None,
+        household_id=household.id if household else None, marital_status="married",
+        employment_status="employed",
+    )
+    session.add(person)
+    session.flush()
+    if household is not None:
+        session.add(HouseholdMember(household_id=household.id, person_id=person.id, relationship=relationship))
+        if relationship == "head":
+            household.head_person_id = person.id
+        session.flush()
+    return person
+
+
+def make_household(session: Session, number: str = "330203000001", region_code: str = "330203001001") -> Household:
+    h = Household(household_number=number, region_code=region_code, housing_area_m2=78, vehicles=1)
+    session.add(h)
+    session.flush()
+    return h
+
+
+def make_certificate(session: Session, holder: Person, type_code: str = "cert.birth-medical",
+                     number: str = "Q330203000001") -> Certificate:
+    c = Certificate(holder_kind="person", holder_id=holder.id, type_code=type_code, number=number,
+                    issuer_name="宁波市妇女儿童医院", issue_date=dt.date(2026, 3, 1))
+    session.add(c)
+    session.flush()
+    return c
+
+
+def make_guardian(session: Session, guardian: Person, ward: Person) -> None:
+    session.add(Guardianship(guardian_person_id=guardian.id, ward_person_id=ward.id, kind="parent"))
+    session.flush()

@@ -1,0 +1,190 @@
+"""The one read path: region, permission, masking, purpose, audit — and the resident's own view."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from tests.factories import make_resident, make_staff, seed_base, token_for
+from tests.registry.factories import (
+    make_certificate,
+    make_guardian,
+    make_household,
+    make_person,
+)
+from tongban.core import masking
+from tongban.core.audit.models import AuditEvent
+from tongban.registry.models import CorrectionRequest, Person
+
+
+def _seed(db):  # type: ignore[no-untyped-def]
+    from tongban.core.identity.models import Department
+
+    with db.unit_of_work() as s:
+        seed_base(s)
+        s.add(Department(id="dept.haishu.police", name_zh="公安分局", name_en="Police", region_code="330203"))
+        s.flush()
+        hh = make_household(s)
+        mother = make_person(s, "李婷", birth=dt.date(1994, 8, 21), household=hh)
+        father = make_person(s, "张明", birth=dt.date(1992, 3, 15), sex="M", household=hh, relationship="spouse",
+                             phone="13800000101")
+        baby = make_person(s, "张小宝", birth=dt.date(2026, 3, 1), sex="M", household=hh, relationship="child",
+                           phone=None)
+        make_guardian(s, mother, baby)
+        make_certificate(s, baby)
+        stranger = make_person(s, "王五", birth=dt.date(1970, 1, 1), sex="M", road="中山西路")
+        make_certificate(s, stranger, number="Q330203000099")
+        make_resident(s, "li.ting", id_number=mother.id_number)
+        make_resident(s, "wang.wu", id_number=stranger.id_number)
+        make_staff(s, "officer.mca", department_id="dept.haishu.mca", roles=["officer"])
+        make_staff(s, "officer.jb", department_id="dept.jiangbei.mca", roles=["officer"])
+        make_staff(s, "officer.police", department_id="dept.haishu.police", roles=["officer"])
+        return {"mother": mother.id, "father": father.id, "baby": baby.id, "stranger": stranger.id,
+                "mother_idn": mother.id_number, "father_phone": father.phone}
+
+
+def _events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def test_staff_read_is_masked_by_default_and_audited(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    r = client.get(f"/api/v1/registry/persons/{ids['mother']}", headers=token_for(client, "officer.mca"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["masked"] is True
+    assert body["name"] == "李*"
+    assert body["id_number"] == ids["mother_idn"][:6] + "********" + ids["mother_idn"][-4:]
+    assert body["phone"] == "139****5678"
+    assert body["address"] == "解放南路 ***"
+    [event] = _events(db, "person.read")
+    assert event.subject == masking.subject("person", ids["mother"]) != f"person:{ids['mother']}"
+    assert '"unmasked":false' in event.details
+
+
+def test_unmasked_read_needs_a_purpose_and_records_it(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    h = token_for(client, "officer.mca")
+    r = client.post(f"/api/v1/registry/persons/{ids['mother']}/unmask", json={"purpose": "ab"}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "purpose"
+    assert _events(db, "person.read") == []
+    r = client.post(f"/api/v1/registry/persons/{ids['mother']}/unmask",
+                    json={"purpose": "低保入户核查 2026-11"}, headers=h)
+    assert r.status_code == 200
+    assert r.json()["id_number"] == ids["mother_idn"] and r.json()["name"] == "李婷"
+    [event] = _events(db, "person.read")
+    assert event.purpose == "低保入户核查 2026-11" and '"unmasked":true' in event.details
+
+
+def test_officer_outside_the_region_subtree_gets_403(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    r = client.get(f"/api/v1/registry/persons/{ids['mother']}", headers=token_for(client, "officer.jb"))
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    assert _events(db, "person.read") == []
+    assert len(_events(db, "access.denied")) == 1
+
+
+def test_resident_token_is_refused_staff_reads(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    h = token_for(client, "li.ting")
+    assert client.get(f"/api/v1/registry/persons/{ids['stranger']}", headers=h).status_code == 403
+    assert client.post("/api/v1/registry/persons/search", json={"name": "王五", "birth_date": "1970-01-01"},
+                       headers=h).status_code == 403
+
+
+def test_search_by_id_number_in_the_body_leaves_no_id_number_in_the_audit(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    h = token_for(client, "officer.mca")
+    r = client.post("/api/v1/registry/persons/search", json={"id_number": ids["mother_idn"]}, headers=h)
+    assert r.status_code == 200
+    [hit] = r.json()["items"]
+    assert hit["id"] == ids["mother"] and hit["masked"]
+    r = client.post("/api/v1/registry/persons/search", json={"name": "王五", "birth_date": "1970-01-01"}, headers=h)
+    assert [p["id"] for p in r.json()["items"]] == [ids["stranger"]]
+    r = client.post("/api/v1/registry/persons/search", json={"road": "中山西路"}, headers=h)
+    assert [p["id"] for p in r.json()["items"]] == [ids["stranger"]]
+    with db.unit_of_work() as s:
+        for e in s.scalars(select(AuditEvent)):
+            text = " ".join(str(v) for v in (e.subject, e.details, e.purpose))
+            assert ids["mother_idn"] not in text and "王五" not in text
+
+
+def test_search_outside_region_finds_nothing(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    r = client.post("/api/v1/registry/persons/search", json={"id_number": ids["mother_idn"]},
+                    headers=token_for(client, "officer.jb"))
+    assert r.status_code == 200 and r.json()["items"] == []
+
+
+def test_bad_search_input_names_the_field(db, client):  # type: ignore[no-untyped-def]
+    _seed(db)
+    h = {**token_for(client, "officer.mca"), "Accept-Language": "en"}
+    r = client.post("/api/v1/registry/persons/search", json={"id_number": "330203199408210420"}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "id_number"
+    assert "330203199408210420" not in r.text
+    r = client.post("/api/v1/registry/persons/search", json={"name": "李婷"}, headers=h)
+    assert r.status_code == 422 and r.json()["field"] == "birth_date"
+    r = client.post("/api/v1/registry/persons/search", json={}, headers=h)
+    assert r.status_code == 422
+
+
+def test_household_view_masks_members(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    r = client.get(f"/api/v1/registry/persons/{ids['mother']}/household", headers=token_for(client, "officer.mca"))
+    assert r.status_code == 200
+    members = r.json()["members"]
+    assert {m["relationship"] for m in members} == {"head", "spouse", "child"}
+    assert all(m["masked"] for m in members)
+    assert len(_events(db, "person.read")) == 3
+
+
+def test_resident_sees_own_record_household_and_wards_wallet(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    h = token_for(client, "li.ting")
+    me = client.get("/api/v1/me/record", headers=h).json()
+    assert me["id_number"] == ids["mother_idn"] and me["masked"] is False
+    hh = client.get("/api/v1/me/household", headers=h).json()
+    spouse = next(m for m in hh["members"] if m["relationship"] == "spouse")
+    assert spouse["name"] == "张明" and spouse["phone"] == "138****0101"
+    wallet = client.get("/api/v1/me/wallet", headers=h).json()["items"]
+    assert [(c["holder"]["relation"], c["number"]) for c in wallet] == [("ward", "Q330203000001")]
+    other = client.get("/api/v1/me/wallet", headers=token_for(client, "wang.wu")).json()["items"]
+    assert [c["number"] for c in other] == ["Q330203000099"]
+
+
+def test_correction_request_and_decision_apply_the_change(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    resident = token_for(client, "li.ting")
+    r = client.post("/api/v1/me/corrections", json={"field": "phone", "requested_value": "13700001111",
+                                                    "reason": "换了新号码"}, headers=resident)
+    assert r.status_code == 201, r.text
+    assert r.json()["department_id"] == "dept.haishu.police"
+    req_id = r.json()["id"]
+    # Another department may not decide it.
+    mca = token_for(client, "officer.mca")
+    assert client.post(f"/api/v1/registry/corrections/{req_id}/decision",
+                       json={"decision": "approve", "reason": "核实无误"}, headers=mca).status_code == 403
+    police = token_for(client, "officer.police")
+    assert [c["id"] for c in client.get("/api/v1/registry/corrections", headers=police).json()["items"]] == [req_id]
+    r = client.post(f"/api/v1/registry/corrections/{req_id}/decision",
+                    json={"decision": "approve", "reason": "核实无误"}, headers=police)
+    assert r.status_code == 200 and r.json()["status"] == "approved"
+    with db.unit_of_work() as s:
+        assert s.get_one(Person, ids["mother"]).phone == "13700001111"
+    again = client.post(f"/api/v1/registry/corrections/{req_id}/decision",
+                        json={"decision": "reject", "reason": "重复处理"}, headers=police)
+    assert again.status_code == 409
+
+
+def test_bad_correction_input_writes_nothing(db, client):  # type: ignore[no-untyped-def]
+    _seed(db)
+    h = token_for(client, "li.ting")
+    for body, field in [({"field": "id_number", "requested_value": "x", "reason": "原因说明"}, "field"),
+                        ({"field": "phone", "requested_value": "12ab", "reason": "原因说明"}, "requested_value"),
+                        ({"field": "phone", "requested_value": "13700001111", "reason": "x"}, "reason")]:
+        r = client.post("/api/v1/me/corrections", json=body, headers=h)
+        assert r.status_code == 422 and r.json()["field"] == field, r.text
+    with db.unit_of_work() as s:
+        assert s.scalars(select(CorrectionRequest)).all() == []
