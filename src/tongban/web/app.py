@@ -91,6 +91,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.web import pages
 
     pages.install(app)
+    from tongban.registry import pages as registry_pages
+
+    app.include_router(registry_pages.router)
     app.add_middleware(RequestContext)
     return app
 
