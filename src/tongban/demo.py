@@ -57,3 +57,7 @@ def load(
     print_report(report)
     console_note = "demo logins: see docs/demo.md (one password for all: see cast.yaml)"
     cliutil.console.print(console_note)
+
+from tongban.registry.generate_cli import generate  # noqa: E402
+
+app.command("generate")(generate)
