@@ -100,7 +100,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 def _layer_routers() -> list[Any]:
     """API routers of each layer; a layer adds itself here."""
+    from tongban.datahub import api as datahub_api
     from tongban.registry import api as registry_api
     from tongban.web.api import admin, audit, keys
 
-    return [admin.router, audit.router, keys.router, registry_api.router]
+    return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router]

@@ -1,0 +1,59 @@
+"""The catalog (数据资源目录): search and read dataset entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tongban.core import access
+from tongban.core.access import Principal
+from tongban.core.errors import NotFound
+from tongban.core.i18n import N_, pick
+from tongban.datahub.models import Dataset, DatasetField
+
+
+def get_dataset(session: Session, dataset_id: str) -> Dataset:
+    ds = session.get(Dataset, dataset_id)
+    if ds is None:
+        raise NotFound(N_("No such dataset"))
+    return ds
+
+
+def fields_of(session: Session, dataset_id: str) -> list[DatasetField]:
+    return list(session.scalars(select(DatasetField).where(DatasetField.dataset_id == dataset_id)
+                                .order_by(DatasetField.position)))
+
+
+def search(session: Session, *, principal: Principal, q: str | None = None, owner: str | None = None,
+           sharing: str | None = None) -> list[Dataset]:
+    """Catalog search for signed-in staff and clients; 禁止开放 entries are not hidden from staff
+    (the catalog itself is shared inside government), only their data is guarded."""
+    access.require_login(principal)
+    query = select(Dataset)
+    if q:
+        like = f"%{q.strip()}%"
+        query = query.where(or_(Dataset.title_zh.like(like), Dataset.title_en.ilike(like),
+                                Dataset.description_zh.like(like), Dataset.id.like(like)))
+    if owner:
+        query = query.where(Dataset.owner_department_id == owner)
+    if sharing:
+        query = query.where(Dataset.sharing_type == sharing)
+    return list(session.scalars(query.order_by(Dataset.id)))
+
+
+def dataset_dict(session: Session, ds: Dataset, *, with_fields: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": ds.id, "title": pick({"zh": ds.title_zh, "en": ds.title_en}),
+        "title_i18n": {"zh": ds.title_zh, "en": ds.title_en},
+        "description": pick({"zh": ds.description_zh, "en": ds.description_en}),
+        "owner_department_id": ds.owner_department_id, "source_system": ds.source_system,
+        "update_frequency": ds.update_frequency, "sharing_type": ds.sharing_type,
+        "legal_basis": ds.legal_basis, "opening_type": ds.opening_type, "version": ds.version,
+    }
+    if with_fields:
+        out["fields"] = [{"name": f.name, "title": pick({"zh": f.title_zh, "en": f.title_en}), "type": f.type,
+                          "grade": f"L{f.grade}", "personal": f.personal, "filterable": f.filterable}
+                         for f in fields_of(session, ds.id)]
+    return out

@@ -1,0 +1,115 @@
+"""Consent (授权): a resident lets a department use a dataset about them, for a purpose and a
+period (or for one application), sees it, and withdraws it — effective at once. Also "who used
+my data", from the audit chain and the exchange's per-subject data-use index."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.core import masking
+from tongban.core.access import Principal
+from tongban.core.audit.log import record
+from tongban.core.audit.models import AuditEvent
+from tongban.core.errors import Conflict, Invalid, NotFound
+from tongban.core.i18n import N_
+from tongban.core.identity.models import Department
+from tongban.core.timeutil import utcnow
+from tongban.datahub.catalog import get_dataset
+from tongban.datahub.models import Consent, DataUse
+
+MAX_DAYS = 365
+
+
+def give(
+    session: Session, *, principal: Principal, department_id: str, dataset_id: str, purpose: str,
+    days: int = 30, application_ref: str | None = None,
+) -> Consent:
+    from tongban.registry.service import own_person
+
+    person = own_person(session, principal=principal)
+    if session.get(Department, department_id) is None:
+        raise Invalid(N_("Unknown department"), field="department_id")
+    ds = get_dataset(session, dataset_id)
+    if ds.sharing_type == "none":
+        raise Conflict(N_("This dataset is not shared (不予共享)"), field="dataset_id")
+    if len(purpose.strip()) < 4:
+        raise Invalid(N_("State the purpose (at least 4 characters)"), field="purpose")
+    if not 1 <= days <= MAX_DAYS:
+        raise Invalid(N_("A consent lasts between 1 day and a year"), field="days")
+    now = utcnow()
+    consent = Consent(person_id=person.id, grantee_department_id=department_id, dataset_id=ds.id,
+                      purpose=purpose.strip(), application_ref=application_ref, valid_from=now,
+                      valid_to=now + dt.timedelta(days=days))
+    session.add(consent)
+    session.flush()
+    record(session, actor=principal.actor, action="consent.give", subject=masking.subject("person", person.id),
+           department_id=department_id, purpose=consent.purpose,
+           details={"consent": consent.id, "dataset": ds.id, "days": days, "application": application_ref})
+    return consent
+
+
+def mine(session: Session, *, principal: Principal) -> list[Consent]:
+    from tongban.registry.service import own_person
+
+    person = own_person(session, principal=principal)
+    return list(session.scalars(select(Consent).where(Consent.person_id == person.id).order_by(Consent.id.desc())))
+
+
+def withdraw(session: Session, *, principal: Principal, consent_id: int) -> Consent:
+    from tongban.registry.service import own_person
+
+    person = own_person(session, principal=principal)
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.person_id != person.id:
+        raise NotFound()
+    if consent.withdrawn_at is not None:
+        raise Conflict(N_("This consent is already withdrawn"))
+    consent.withdrawn_at = utcnow()
+    record(session, actor=principal.actor, action="consent.withdraw", subject=masking.subject("person", person.id),
+           department_id=consent.grantee_department_id, details={"consent": consent.id})
+    return consent
+
+
+def consenting(session: Session, *, department_id: str | None, dataset_id: str, person_ids: list[int]) -> set[int]:
+    """Which of these persons have a live consent for this department and dataset."""
+    if not person_ids or department_id is None:
+        return set()
+    now = utcnow()
+    rows = session.scalars(select(Consent.person_id).where(
+        Consent.person_id.in_(person_ids), Consent.grantee_department_id == department_id,
+        Consent.dataset_id == dataset_id, Consent.withdrawn_at.is_(None),
+        Consent.valid_from <= now, Consent.valid_to > now))
+    return set(rows)
+
+
+def consent_dict(c: Consent) -> dict[str, Any]:
+    now = utcnow()
+    live = c.withdrawn_at is None and c.valid_from <= now < c.valid_to
+    return {"id": c.id, "department_id": c.grantee_department_id, "dataset_id": c.dataset_id,
+            "purpose": c.purpose, "application_ref": c.application_ref, "valid_from": c.valid_from,
+            "valid_to": c.valid_to, "withdrawn_at": c.withdrawn_at, "active": live}
+
+
+def data_uses(session: Session, *, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:
+    """谁查看了我的数据: every read of the resident's data by others, newest first."""
+    from tongban.registry.service import own_person
+
+    person = own_person(session, principal=principal)
+    subject = masking.subject("person", person.id)
+    out: list[dict[str, Any]] = []
+    reads = session.scalars(select(AuditEvent).where(
+        AuditEvent.subject == subject, AuditEvent.action.in_(("person.read",)))
+        .order_by(AuditEvent.id.desc()).limit(limit))
+    for e in reads:
+        out.append({"at": e.at, "department_id": e.actor_department, "purpose": e.purpose, "what": "registry",
+                    "channel": "staff"})
+    uses = session.scalars(select(DataUse).where(DataUse.subject == subject).order_by(DataUse.id.desc()).limit(limit))
+    for u in uses:
+        out.append({"at": u.at, "department_id": u.department_id, "purpose": u.purpose, "what": u.dataset_id,
+                    "channel": "exchange"})
+    out.sort(key=lambda d: d["at"], reverse=True)
+    return out[:limit]

@@ -1,0 +1,188 @@
+"""The exchange gateway: reads of shared data, checked against the grant (or the subject's
+consent) field by field, masked by grade, rate-limited per client, and audited once per call.
+
+Masking rules: L1 and L2 are returned as they are; L3 is masked unless the grant allows it in
+clear text (or the subject consented); L4 is returned only for rows whose subject consented —
+otherwise it is withheld (null).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from tongban.core import access, masking
+from tongban.core.access import Denied, Principal
+from tongban.core.audit.log import record
+from tongban.core.audit.models import AuditEvent
+from tongban.core.errors import Conflict, Invalid, TooManyRequests
+from tongban.core.i18n import N_
+from tongban.datahub.catalog import fields_of, get_dataset
+from tongban.datahub.consent import consenting
+from tongban.datahub.models import DatasetField, DataUse
+from tongban.datahub.sharing import active_grant
+
+MAX_LIMIT = 1000
+
+
+# --- rate limit: a token bucket per client, per app instance ----------------------------------
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class RateLimit:
+    capacity: float = 60.0
+    per_second: float = 20.0
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            b = self._buckets.get(key)
+            if b is None:
+                b = self._buckets[key] = _Bucket(self.capacity, now)
+            b.tokens = min(self.capacity, b.tokens + (now - b.at) * self.per_second)
+            b.at = now
+            if b.tokens < 1:
+                return False
+            b.tokens -= 1
+            return True
+
+
+rate_limit = RateLimit()
+
+
+def _table(name: str) -> Table:
+    from tongban.models import metadata
+
+    return metadata.tables[name]
+
+
+def _cursor(value: str | None) -> int:
+    if not value:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(value.encode()).decode())
+    except ValueError:
+        raise Invalid(N_("The cursor is not valid"), field="cursor") from None
+
+
+def _mask(f: DatasetField, value: Any) -> Any:
+    if value is None:
+        return None
+    fn = masking.MASKS.get(f.mask or "")
+    return fn(str(value) if f.mask != "year" else value) if fn else "***"
+
+
+@dataclass
+class QueryResult:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+    event: AuditEvent
+    basis: str
+
+
+def query(
+    session: Session, *, principal: Principal, dataset_id: str, fields: list[str], purpose: str,
+    filter: dict[str, Any] | None = None, cursor: str | None = None, limit: int = 100,
+) -> QueryResult:
+    """Read `fields` of the rows of a dataset matching `filter`, on the caller's grant or the subject's consent."""
+    access.require(principal, "exchange.read")
+    if not rate_limit.take(principal.actor):
+        raise TooManyRequests(N_("Too many requests; slow down"))
+    ds = get_dataset(session, dataset_id)
+    if ds.sharing_type == "none":
+        raise Denied(N_("This dataset is not shared (不予共享)"), principal=principal, action=f"exchange:{ds.id}")
+    if ds.table_name is None:
+        raise Conflict(N_("This dataset cannot be read through the exchange"), field="dataset_id")
+    if len((purpose or "").strip()) < 4:
+        raise Invalid(N_("State the purpose (at least 4 characters)"), field="purpose")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(N_("The limit must be between 1 and 1000"), field="limit")
+    catalog = {f.name: f for f in fields_of(session, ds.id)}
+    if not fields:
+        raise Invalid(N_("Name at least one field"), field="fields")
+    for name in fields:
+        if name not in catalog:
+            raise Invalid(N_("Unknown field: %(name)s"), field="fields", name=name)
+    filter = filter or {}
+    for key, value in filter.items():
+        if key not in catalog or not catalog[key].filterable:
+            raise Invalid(N_("This field cannot be filtered on"), field=f"filter.{key}")
+        if not isinstance(value, (str, int, bool)):
+            raise Invalid(N_("A filter value must be a single value"), field=f"filter.{key}")
+
+    grant = active_grant(session, dataset_id=ds.id, department_id=principal.department_id)
+    subject_col = ds.subject_field
+    consent_subjects: set[int] = set()
+    if grant is not None:
+        missing = [f for f in fields if f not in grant.fields]
+        if missing:
+            raise Denied(N_("Your grant does not cover the field %(name)s"), principal=principal,
+                         action=f"exchange:{ds.id}:{missing[0]}", name=missing[0])
+        basis = f"grant:{grant.id}"
+    else:
+        # No grant: only the data of one subject who consented to this department.
+        subject_value = filter.get(subject_col) if subject_col else None
+        if subject_value is None or not isinstance(subject_value, int):
+            raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
+                         action=f"exchange:{ds.id}")
+        consent_subjects = consenting(session, department_id=principal.department_id, dataset_id=ds.id,
+                                      person_ids=[subject_value])
+        if not consent_subjects:
+            raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
+                         action=f"exchange:{ds.id}")
+        basis = "consent"
+
+    table = _table(ds.table_name)
+    wanted = list(dict.fromkeys([*fields, "id", *([subject_col] if subject_col else [])]))
+    q = select(*[table.c[c] for c in wanted]).where(table.c.id > _cursor(cursor))
+    for key, value in filter.items():
+        q = q.where(table.c[key] == value)
+    raw = [dict(r._mapping) for r in session.execute(q.order_by(table.c.id).limit(limit + 1))]
+    more = len(raw) > limit
+    raw = raw[:limit]
+
+    subjects = [int(r[subject_col]) for r in raw if subject_col and r.get(subject_col) is not None]
+    if grant is not None and any(catalog[f].grade == 4 for f in fields):
+        consent_subjects = consenting(session, department_id=principal.department_id, dataset_id=ds.id,
+                                      person_ids=subjects)
+    clear = set(grant.clear_fields) if grant is not None else set(catalog)
+    rows = []
+    for r in raw:
+        sid = r.get(subject_col) if subject_col else None
+        consented = sid is not None and sid in consent_subjects
+        out: dict[str, Any] = {}
+        for name in fields:
+            f, value = catalog[name], r[name]
+            if f.grade == 4:
+                out[name] = value if consented else None
+            elif f.grade == 3 and not (name in clear or consented):
+                out[name] = _mask(f, value)
+            else:
+                out[name] = value
+        rows.append(out)
+
+    event = record(session, actor=principal.actor, actor_department=principal.department_id,
+                   action="exchange.query", subject=f"dataset:{ds.id}", department_id=ds.owner_department_id,
+                   purpose=purpose.strip(), details={"dataset": ds.id, "fields": fields, "rows": len(rows),
+                                                      "basis": basis, "subjects": len(set(subjects))})
+    session.flush()
+    if subjects:
+        session.add_all([DataUse(audit_event_id=event.id, subject=masking.subject("person", sid),
+                                 department_id=principal.department_id, dataset_id=ds.id, purpose=purpose.strip())
+                         for sid in sorted(set(subjects))])
+    next_cursor = base64.urlsafe_b64encode(str(raw[-1]["id"]).encode()).decode() if more and raw else None
+    return QueryResult(rows=rows, next_cursor=next_cursor, event=event, basis=basis)

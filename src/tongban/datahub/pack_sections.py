@@ -1,0 +1,108 @@
+"""The `datasets.yaml` pack section: catalog entries with fields, grades and sharing terms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import Field
+from sqlalchemy.orm import Session
+
+from tongban.core import masking
+from tongban.core.packs.loader import Changes, Pack, PackFile, Problem, register_section
+from tongban.core.packs.models import Defines, PackModel, RefersTo, SectionFile, StableId, Text
+from tongban.datahub.models import Dataset, DatasetField
+
+FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class FieldDecl(PackModel):
+    name: FieldName
+    title: Text
+    type: Literal["string", "integer", "date", "boolean", "money"]
+    grade: int = Field(ge=1, le=4)
+    personal: bool = False
+    mask: str | None = None
+    filterable: bool = False
+
+
+class DatasetDecl(PackModel):
+    id: Annotated[StableId, Defines("dataset")]
+    title: Text
+    description: Text | None = None
+    owner: Annotated[str, RefersTo("department")]
+    source_system: str = ""
+    update_frequency: Literal["realtime", "daily", "weekly", "monthly", "yearly"]
+    sharing: Literal["unconditional", "conditional", "none"]
+    legal_basis: str | None = None
+    opening: Literal["open", "restricted", "closed"]
+    version: str = "1"
+    table: str | None = None
+    subject_field: str | None = None
+    fields: list[FieldDecl] = Field(min_length=1)
+
+
+class DatasetsFile(SectionFile):
+    datasets: list[DatasetDecl]
+
+
+def _table_columns(name: str) -> set[str] | None:
+    from tongban.models import metadata
+
+    table = metadata.tables.get(name)
+    return None if table is None else {c.name for c in table.columns}
+
+
+def check_datasets(pf: PackFile, pack: Pack) -> Iterator[Problem]:
+    model: DatasetsFile = pf.model
+    for i, ds in enumerate(model.datasets):
+        if ds.sharing == "none" and not (ds.legal_basis or "").strip():
+            yield pf.problem(("datasets", i, "sharing"), "不予共享 (sharing: none) needs a legal_basis")
+        if ds.opening == "open" and any(f.grade > 1 for f in ds.fields):
+            yield pf.problem(("datasets", i, "opening"), "a dataset open to all (opening: open) may hold only L1 fields")
+        names = [f.name for f in ds.fields]
+        for j, f in enumerate(ds.fields):
+            if names.count(f.name) > 1:
+                yield pf.problem(("datasets", i, "fields", j, "name"), f"field {f.name!r} is listed twice")
+            if f.mask is not None and f.mask not in masking.MASKS:
+                yield pf.problem(("datasets", i, "fields", j, "mask"),
+                                 f"unknown mask {f.mask!r}; one of {', '.join(masking.MASKS)}")
+        if ds.table is not None:
+            columns = _table_columns(ds.table)
+            if columns is None:
+                yield pf.problem(("datasets", i, "table"), f"no table {ds.table!r}")
+                continue
+            for j, f in enumerate(ds.fields):
+                if f.name not in columns:
+                    yield pf.problem(("datasets", i, "fields", j, "name"), f"table {ds.table!r} has no column {f.name!r}")
+            if ds.subject_field is not None and ds.subject_field not in names:
+                yield pf.problem(("datasets", i, "subject_field"), "subject_field must be one of the fields")
+
+
+def apply_datasets(session: Session, files: list[PackFile], pack: Pack) -> Changes:
+    from tongban.core.packs.sections import _upsert
+
+    changes = Changes()
+    for pf in files:
+        for ds in pf.model.datasets:
+            outcome = _upsert(session, Dataset, ds.id, dict(
+                id=ds.id, title_zh=ds.title.zh, title_en=ds.title.en,
+                description_zh=ds.description.zh if ds.description else "",
+                description_en=ds.description.en if ds.description else "",
+                owner_department_id=ds.owner, source_system=ds.source_system,
+                update_frequency=ds.update_frequency, sharing_type=ds.sharing, legal_basis=ds.legal_basis,
+                opening_type=ds.opening, version=ds.version, table_name=ds.table, subject_field=ds.subject_field,
+                pack_id=pack.id))
+            session.flush()
+            field_changed = False
+            for pos, f in enumerate(ds.fields):
+                result = _upsert(session, DatasetField, (ds.id, f.name), dict(
+                    dataset_id=ds.id, name=f.name, position=pos, title_zh=f.title.zh, title_en=f.title.en,
+                    type=f.type, grade=f.grade, personal=f.personal, mask=f.mask, filterable=f.filterable))
+                field_changed = field_changed or result != "unchanged"
+            changes.count("updated" if outcome == "unchanged" and field_changed else outcome)
+    return changes
+
+
+register_section("datasets", DatasetsFile, apply=apply_datasets, check=check_datasets, order=50,
+                 description="Catalog datasets (数据资源目录): fields, grades L1–L4, sharing and opening terms.")

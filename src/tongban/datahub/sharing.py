@@ -1,0 +1,151 @@
+"""Sharing requests and grants: ask, approve or reject (有条件共享), grant at once (无条件共享),
+never for 不予共享; grants expire and can be revoked with immediate effect."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.core import access
+from tongban.core.access import Denied, Principal
+from tongban.core.audit.log import record
+from tongban.core.errors import Conflict, Invalid, NotFound
+from tongban.core.i18n import N_
+from tongban.core.timeutil import utcnow
+from tongban.datahub.catalog import fields_of, get_dataset
+from tongban.datahub.models import Grant, SharingRequest
+
+MAX_PERIOD_DAYS = 3 * 365
+
+
+def request_access(
+    session: Session, *, principal: Principal, dataset_id: str, fields: list[str], purpose: str,
+    legal_basis: str, period_days: int, clear_fields: list[str] | None = None,
+) -> SharingRequest:
+    """A consumer department asks for fields of a dataset for a purpose and a period."""
+    access.require_any(principal, "catalog.steward", "exchange.read")
+    if principal.department_id is None:
+        raise Invalid(N_("Only a department can ask for data"), field="department")
+    ds = get_dataset(session, dataset_id)
+    if ds.sharing_type == "none":
+        raise Conflict(N_("This dataset is not shared (不予共享)"), field="dataset_id")
+    known = {f.name: f for f in fields_of(session, ds.id)}
+    if not fields:
+        raise Invalid(N_("Name at least one field"), field="fields")
+    for name in fields:
+        if name not in known:
+            raise Invalid(N_("Unknown field: %(name)s"), field="fields", name=name)
+    clear = clear_fields or []
+    for name in clear:
+        if name not in fields or known[name].grade != 3:
+            raise Invalid(N_("Only requested L3 fields can be asked for in clear text"), field="clear_fields")
+    if len(purpose.strip()) < 4:
+        raise Invalid(N_("State the purpose (at least 4 characters)"), field="purpose")
+    if len(legal_basis.strip()) < 2:
+        raise Invalid(N_("State the legal basis"), field="legal_basis")
+    if not 1 <= period_days <= MAX_PERIOD_DAYS:
+        raise Invalid(N_("The period must be between 1 day and 3 years"), field="period_days")
+    req = SharingRequest(dataset_id=ds.id, consumer_department_id=principal.department_id, fields=sorted(set(fields)),
+                         clear_fields=sorted(set(clear)), purpose=purpose.strip(), legal_basis=legal_basis.strip(),
+                         period_days=period_days, requested_by=principal.actor, status="pending")
+    session.add(req)
+    session.flush()
+    record(session, actor=principal.actor, actor_department=principal.department_id, action="sharing.request",
+           subject=f"dataset:{ds.id}", department_id=ds.owner_department_id, purpose=req.purpose,
+           details={"request": req.id, "fields": req.fields})
+    if ds.sharing_type == "unconditional":
+        _approve(session, req, decided_by="system:unconditional", reason="无条件共享")
+    return req
+
+
+def _approve(session: Session, req: SharingRequest, *, decided_by: str, reason: str) -> Grant:
+    now = utcnow()
+    req.status, req.decided_by, req.decided_at, req.decision_reason = "approved", decided_by, now, reason
+    req.wait_seconds = int((now - req.created_at).total_seconds())
+    grant = Grant(request_id=req.id, dataset_id=req.dataset_id, consumer_department_id=req.consumer_department_id,
+                  fields=list(req.fields), clear_fields=list(req.clear_fields), purpose=req.purpose,
+                  valid_from=now, valid_to=now + dt.timedelta(days=req.period_days))
+    session.add(grant)
+    session.flush()
+    record(session, actor=decided_by, action="sharing.grant", subject=f"dataset:{req.dataset_id}",
+           department_id=req.consumer_department_id, purpose=req.purpose,
+           details={"request": req.id, "grant": grant.id, "fields": grant.fields, "wait_seconds": req.wait_seconds})
+    return grant
+
+
+def pending_for_steward(session: Session, *, principal: Principal) -> list[SharingRequest]:
+    access.require(principal, "catalog.steward")
+    from tongban.datahub.models import Dataset
+
+    q = (select(SharingRequest).join(Dataset, Dataset.id == SharingRequest.dataset_id)
+         .where(SharingRequest.status == "pending"))
+    if not principal.is_platform_admin:
+        q = q.where(Dataset.owner_department_id == principal.department_id)
+    return list(session.scalars(q.order_by(SharingRequest.id)))
+
+
+def decide(session: Session, *, principal: Principal, request_id: int, approve: bool, reason: str) -> SharingRequest:
+    """The owner's data steward approves or rejects a conditional request, with a reason."""
+    access.require(principal, "catalog.steward")
+    req = session.get(SharingRequest, request_id)
+    if req is None:
+        raise NotFound()
+    ds = get_dataset(session, req.dataset_id)
+    access.require_department(principal, ds.owner_department_id)
+    if req.status != "pending":
+        raise Conflict(N_("This request has already been decided"))
+    if len(reason.strip()) < 2:
+        raise Invalid(N_("Give a reason"), field="reason")
+    if approve:
+        _approve(session, req, decided_by=principal.actor, reason=reason.strip())
+    else:
+        now = utcnow()
+        req.status, req.decided_by, req.decided_at, req.decision_reason = "rejected", principal.actor, now, reason
+        req.wait_seconds = int((now - req.created_at).total_seconds())
+        record(session, actor=principal.actor, actor_department=principal.department_id, action="sharing.reject",
+               subject=f"dataset:{ds.id}", department_id=req.consumer_department_id,
+               details={"request": req.id, "wait_seconds": req.wait_seconds})
+    return req
+
+
+def revoke(session: Session, *, principal: Principal, grant_id: int, reason: str) -> Grant:
+    """The owner (or a platform admin) revokes a grant; the next read is refused."""
+    access.require(principal, "catalog.steward")
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound()
+    ds = get_dataset(session, grant.dataset_id)
+    access.require_department(principal, ds.owner_department_id)
+    if grant.revoked_at is not None:
+        raise Conflict(N_("This grant is already revoked"))
+    grant.revoked_at, grant.revoked_by = utcnow(), principal.actor
+    record(session, actor=principal.actor, actor_department=principal.department_id, action="sharing.revoke",
+           subject=f"dataset:{ds.id}", department_id=grant.consumer_department_id,
+           details={"grant": grant.id, "reason": reason[:200]})
+    return grant
+
+
+def active_grant(session: Session, *, dataset_id: str, department_id: str | None) -> Grant | None:
+    if department_id is None:
+        return None
+    now = utcnow()
+    return session.scalar(
+        select(Grant).where(Grant.dataset_id == dataset_id, Grant.consumer_department_id == department_id,
+                            Grant.revoked_at.is_(None), Grant.valid_from <= now, Grant.valid_to > now)
+        .order_by(Grant.valid_to.desc()).limit(1)
+    )
+
+
+def grants_of(session: Session, *, principal: Principal) -> list[Grant]:
+    """Grants the caller's department holds, or (stewards) has given."""
+    access.require_login(principal)
+    if principal.department_id is None:
+        raise Denied(N_("You are not allowed to do this"), principal=principal, action="grants")
+    from tongban.datahub.models import Dataset
+
+    q = select(Grant).join(Dataset, Dataset.id == Grant.dataset_id).where(
+        (Grant.consumer_department_id == principal.department_id)
+        | (Dataset.owner_department_id == principal.department_id))
+    return list(session.scalars(q.order_by(Grant.id)))
