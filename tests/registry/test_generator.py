@@ -261,3 +261,10 @@ def test_generate_without_communities_fails_clearly(cli, db) -> None:  # type: i
     assert result.exit_code == 2
     assert "no communities" in result.output and "pack load" in result.output
     assert _count(db, Person) == 0
+
+
+@pytest.mark.parametrize("persons", [1, 7, 49, 333])
+def test_tiny_cities_have_exactly_the_persons_asked_for(persons: int) -> None:
+    frames = generate_chunk(config(persons=persons), 0)
+    assert frames["person"].height == persons == frames["household_member"].height
+    assert set(frames["household"]["head_person_id"].to_list()) <= set(frames["person"]["id"].to_list())

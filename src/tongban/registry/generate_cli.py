@@ -14,6 +14,8 @@ from pathlib import Path
 import typer
 
 from tongban.core import cliutil
+from tongban.core.errors import TongbanError
+from tongban.core.i18n import gettext
 
 MAX_INTO_DB = 5_000_000
 
@@ -53,7 +55,7 @@ def generate(
                      "(tongban pack load packs/demo)")
     try:
         config = CityConfig(persons=persons, seed=seed, communities=tuple(communities), as_of=day)
-    except Exception as exc:  # a community code outside GB/T 2260
+    except (ValueError, TongbanError) as exc:  # e.g. a community code outside GB/T 2260
         cliutil.fail(str(exc))
 
     started = time.perf_counter()
@@ -77,13 +79,8 @@ def generate(
             return
         try:
             stats = loader.load(db, generate_city(config), on_chunk=advance)
-        except Exception as exc:
-            from tongban.core.errors import TongbanError
-            from tongban.core.i18n import gettext
-
-            if isinstance(exc, TongbanError):
-                cliutil.fail(gettext(exc.message))
-            raise
+        except TongbanError as exc:
+            cliutil.fail(gettext(exc.message))
     elapsed = time.perf_counter() - started
     cliutil.console.print(f"{stats.persons:,} persons ({stats.rows:,} rows) loaded in {elapsed:.1f} s "
                           f"({stats.persons / elapsed:,.0f} persons/s)")

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -111,7 +111,6 @@ class CityConfig:
     chunk_size: int = CHUNK_SIZE
     dibao_line_fen: int = 120_000  # a generator parameter, not policy: the pack holds the real line
     dibao_take_up: float = 0.3  # share of low-income households already enrolled
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0 < self.persons <= MAX_PERSONS:
