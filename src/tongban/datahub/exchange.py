@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, select
+import polars as pl
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
@@ -23,12 +24,14 @@ from tongban.core.audit.log import record
 from tongban.core.audit.models import AuditEvent
 from tongban.core.errors import Conflict, Invalid, TooManyRequests
 from tongban.core.i18n import N_
+from tongban.core.jobs.queue import enqueue
+from tongban.core.jobs.registry import handler
 from tongban.datahub.catalog import fields_of, get_dataset
 from tongban.datahub.consent import consenting
-from tongban.datahub.models import DatasetField, DataUse
+from tongban.datahub.models import DataUse
 from tongban.datahub.sharing import active_grant
 
-MAX_LIMIT = 1000
+MAX_LIMIT = 10_000
 
 
 # --- rate limit: a token bucket per client, per app instance ----------------------------------
@@ -79,11 +82,52 @@ def _cursor(value: str | None) -> int:
         raise Invalid(N_("The cursor is not valid"), field="cursor") from None
 
 
-def _mask(f: DatasetField, value: Any) -> Any:
-    if value is None:
-        return None
-    fn = masking.MASKS.get(f.mask or "")
-    return fn(str(value) if f.mask != "year" else value) if fn else "***"
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    grade: int
+    mask: str | None
+    filterable: bool
+
+
+_fields_cache: dict[tuple[str, Any], dict[str, _Field]] = {}
+
+
+def _catalog_fields(session: Session, dataset_id: str, version: Any) -> dict[str, _Field]:
+    """A dataset's fields, cached per process until the entry changes (pack loads bump updated_at)."""
+    key = (dataset_id, version)
+    found = _fields_cache.get(key)
+    if found is None:
+        found = {f.name: _Field(f.name, f.grade, f.mask, f.filterable) for f in fields_of(session, dataset_id)}
+        if len(_fields_cache) > 256:
+            _fields_cache.clear()
+        _fields_cache[key] = found
+    return found
+
+
+def _mask_expr(f: _Field) -> pl.Expr:
+    """The vectorised form of `core.masking`'s display masks (same formats), for whole columns."""
+    c = pl.col(f.name).cast(pl.String)
+    if f.mask == "id_number":
+        return pl.when(c.str.len_chars() > 10).then(
+            c.str.slice(0, 6) + pl.lit("*") .repeat_by(c.str.len_chars() - 10).list.join("") + c.str.slice(-4)
+        ).otherwise(c.str.slice(0, 1) + "****" + c.str.slice(-1))
+    if f.mask == "name":
+        return c.str.slice(0, 1) + pl.lit("*").repeat_by(pl.max_horizontal(c.str.len_chars() - 1, 1)).list.join("")
+    if f.mask == "phone":
+        return pl.when(c.str.len_chars() >= 7).then(c.str.slice(0, 3) + "****" + c.str.slice(-4)).otherwise(
+            pl.lit("*").repeat_by(c.str.len_chars()).list.join(""))
+    if f.mask == "year":
+        return c.str.slice(0, 4)
+    if f.mask == "bank_card":
+        return "**** " + c.str.slice(-4)
+    if f.mask == "address":
+        return c + " ***"
+    return pl.when(c.is_null()).then(None).otherwise(pl.lit("***"))
+
+
+def subjects_fingerprint(person_ids: list[int]) -> str:
+    return masking.pseudonym("subjects:" + ",".join(map(str, person_ids)))
 
 
 @dataclass
@@ -110,8 +154,8 @@ def query(
     if len((purpose or "").strip()) < 4:
         raise Invalid(N_("State the purpose (at least 4 characters)"), field="purpose")
     if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(N_("The limit must be between 1 and 1000"), field="limit")
-    catalog = {f.name: f for f in fields_of(session, ds.id)}
+        raise Invalid(N_("The limit must be between 1 and 10000"), field="limit")
+    catalog = _catalog_fields(session, ds.id, ds.updated_at)
     if not fields:
         raise Invalid(N_("Name at least one field"), field="fields")
     for name in fields:
@@ -151,38 +195,54 @@ def query(
     q = select(*[table.c[c] for c in wanted]).where(table.c.id > _cursor(cursor))
     for key, value in filter.items():
         q = q.where(table.c[key] == value)
-    raw = [dict(r._mapping) for r in session.execute(q.order_by(table.c.id).limit(limit + 1))]
+    raw = session.execute(q.order_by(table.c.id).limit(limit + 1)).all()
     more = len(raw) > limit
     raw = raw[:limit]
+    frame = pl.DataFrame([tuple(r) for r in raw], schema=wanted, orient="row", infer_schema_length=None)
 
-    subjects = [int(r[subject_col]) for r in raw if subject_col and r.get(subject_col) is not None]
+    subjects: list[int] = frame[subject_col].drop_nulls().cast(pl.Int64).to_list() if subject_col else []
     if grant is not None and any(catalog[f].grade == 4 for f in fields):
         consent_subjects = consenting(session, department_id=principal.department_id, dataset_id=ds.id,
                                       person_ids=subjects)
     clear = set(grant.clear_fields) if grant is not None else set(catalog)
-    rows = []
-    for r in raw:
-        sid = r.get(subject_col) if subject_col else None
-        consented = sid is not None and sid in consent_subjects
-        out: dict[str, Any] = {}
-        for name in fields:
-            f, value = catalog[name], r[name]
-            if f.grade == 4:
-                out[name] = value if consented else None
-            elif f.grade == 3 and not (name in clear or consented):
-                out[name] = _mask(f, value)
-            else:
-                out[name] = value
-        rows.append(out)
+    consented = (pl.col(subject_col).is_in(sorted(consent_subjects)) if subject_col and consent_subjects
+                 else pl.lit(False))
+    exprs = []
+    for name in fields:
+        f = catalog[name]
+        if f.grade == 4:
+            exprs.append(pl.when(consented).then(pl.col(name)).otherwise(None).alias(name))
+        elif f.grade == 3 and name not in clear:
+            exprs.append(pl.when(consented).then(pl.col(name).cast(pl.String))
+                         .otherwise(_mask_expr(f)).alias(name))
+        else:
+            exprs.append(pl.col(name))
+    rows = frame.select(exprs).to_dicts() if frame.height else []
 
+    unique_subjects = sorted(set(subjects))
     event = record(session, actor=principal.actor, actor_department=principal.department_id,
                    action="exchange.query", subject=f"dataset:{ds.id}", department_id=ds.owner_department_id,
-                   purpose=purpose.strip(), details={"dataset": ds.id, "fields": fields, "rows": len(rows),
-                                                      "basis": basis, "subjects": len(set(subjects))})
+                   purpose=purpose.strip(), details={
+                       "dataset": ds.id, "fields": fields, "rows": len(rows), "basis": basis,
+                       "subjects": len(unique_subjects),
+                       # A keyed fingerprint of exactly which subjects were read; the per-subject
+                       # pseudonyms go to the data-use index (written by a job) and can be checked against it.
+                       "subjects_hmac": subjects_fingerprint(unique_subjects)})
     session.flush()
-    if subjects:
-        session.add_all([DataUse(audit_event_id=event.id, subject=masking.subject("person", sid),
-                                 department_id=principal.department_id, dataset_id=ds.id, purpose=purpose.strip())
-                         for sid in sorted(set(subjects))])
-    next_cursor = base64.urlsafe_b64encode(str(raw[-1]["id"]).encode()).decode() if more and raw else None
+    if unique_subjects:
+        enqueue(session, kind="datahub.data_use", payload={
+            "event_id": event.id, "department_id": principal.department_id, "dataset_id": ds.id,
+            "purpose": purpose.strip(), "subjects": unique_subjects})
+    next_cursor = base64.urlsafe_b64encode(str(raw[-1]._mapping["id"]).encode()).decode() if more and raw else None
     return QueryResult(rows=rows, next_cursor=next_cursor, event=event, basis=basis)
+
+
+@handler("datahub.data_use")
+def write_data_uses(session: Session, payload: dict[str, Any]) -> None:
+    """The per-subject index behind "who used my data", written shortly after each exchange read."""
+    at = session.get_one(AuditEvent, payload["event_id"]).at
+    session.execute(insert(DataUse), [
+        {"audit_event_id": payload["event_id"], "subject": masking.subject("person", sid), "at": at,
+         "department_id": payload["department_id"], "dataset_id": payload["dataset_id"],
+         "purpose": payload["purpose"]}
+        for sid in payload["subjects"]])

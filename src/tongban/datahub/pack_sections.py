@@ -100,6 +100,10 @@ def apply_datasets(session: Session, files: list[PackFile], pack: Pack) -> Chang
                     dataset_id=ds.id, name=f.name, position=pos, title_zh=f.title.zh, title_en=f.title.en,
                     type=f.type, grade=f.grade, personal=f.personal, mask=f.mask, filterable=f.filterable))
                 field_changed = field_changed or result != "unchanged"
+            if field_changed:  # the exchange caches fields per (dataset, updated_at)
+                from tongban.core.timeutil import utcnow
+
+                session.get_one(Dataset, ds.id).updated_at = utcnow()
             changes.count("updated" if outcome == "unchanged" and field_changed else outcome)
     return changes
 
