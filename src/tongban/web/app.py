@@ -94,6 +94,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.registry import pages as registry_pages
 
     app.include_router(registry_pages.router)
+    from tongban.datahub import pages as datahub_pages
+
+    app.include_router(datahub_pages.router)
     app.add_middleware(RequestContext)
     return app
 

@@ -69,12 +69,13 @@ PORTAL_TILES = (
     Tile("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")),
     Tile("messages", N_("Your messages"), N_("Notices and offers sent to you")),
     Tile("wallet", N_("Your digital certificates"), N_("Certificates issued to you"), "/portal/record#wallet"),
+    Tile("data", N_("My data"), N_("Your consents, and who used your data"), "/portal/data"),
 )
 WORKBENCH_TILES = (
     Tile("persons", N_("Find a person"), N_("Search the registry in your region"), "/workbench/persons"),
     Tile("tasks", N_("Task queue"), N_("Applications waiting for your department")),
     Tile("counter", N_("Service counter"), N_("File an application for a resident at the window")),
-    Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests")),
+    Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests"), "/workbench/catalog"),
     Tile("audit", N_("Audit trail"), N_("Who read or changed what, and why")),
 )
 COCKPIT_TILES = (

@@ -1,0 +1,39 @@
+"""Data hub pages: the catalog for staff; consents and "who used my data" for residents."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from tongban.core.errors import NotFound
+from tongban.datahub import catalog, consent
+from tongban.web.deps import DbSession
+from tongban.web.pages import SignedIn
+from tongban.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/workbench/catalog")
+def catalog_page(request: Request, session: DbSession, principal: SignedIn, q: str | None = None) -> Response:
+    """The catalog (目录): what each department holds, its grades and sharing terms."""
+    rows = catalog.search(session, principal=principal, q=q)
+    return render(request, "datahub/catalog.html", {
+        "q": q or "", "datasets": [catalog.dataset_dict(session, d) for d in rows]})
+
+
+@router.get("/portal/data")
+def my_data_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """My consents (授权) and who used my data (谁查看了我的数据)."""
+    try:
+        consents = [consent.consent_dict(c) for c in consent.mine(session, principal=principal)]
+        uses = consent.data_uses(session, principal=principal)
+    except NotFound:
+        consents, uses = [], []
+    return render(request, "datahub/my_data.html", {"consents": consents, "uses": uses})
+
+
+@router.post("/portal/data/consents/{consent_id}/withdraw")
+def withdraw_page(request: Request, session: DbSession, principal: SignedIn, consent_id: int) -> Response:
+    consent.withdraw(session, principal=principal, consent_id=consent_id)
+    return RedirectResponse("/portal/data", status_code=303)
