@@ -70,6 +70,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get("tongban_unit_of_work", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -80,8 +85,12 @@ def make_engine(url: str, **kw: Any) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kw)
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Let SQLAlchemy own BEGIN so that one unit of work is one SQLite transaction.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # Let SQLAlchemy own BEGIN so that one unit of work is one SQLite transaction. A unit of
+        # work takes the write lock at its start (IMMEDIATE): in WAL mode a transaction that read
+        # first and writes later fails at once ("database is locked", no retry) if another
+        # connection wrote in between; waiting for the lock up front makes an orderly queue.
+        # Plain `engine.connect()` reads stay deferred and never block writers.
+        event.listen(engine, "begin", _sqlite_begin)
 
         @event.listens_for(engine, "connect")
         def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:
@@ -100,7 +109,9 @@ class Database:
     def __init__(self, url: str, **engine_kw: Any) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kw)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Units of work run on an option-engine (same pool) that marks their transactions.
+        self.sessionmaker = sessionmaker(self.engine.execution_options(tongban_unit_of_work=True),
+                                         expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:

@@ -205,10 +205,17 @@ log = logging.getLogger("tongban.audit")
 
 
 def set_seal_mode(mode: str) -> None:
+    """Choose how events are sealed; going back to inline stops the background sealers."""
     global _mode
     if mode not in ("inline", "background"):
         raise ValueError(f"unknown seal mode {mode!r}")
     _mode = mode
+    if mode == "inline":
+        with _sealers_lock:
+            sealers = list(_sealers.values())
+            _sealers.clear()
+        for sealer in sealers:
+            sealer.stop()
 
 
 class _BackgroundSealer(threading.Thread):
@@ -219,12 +226,19 @@ class _BackgroundSealer(threading.Thread):
         self.idle = threading.Event()
         self.idle.set()
 
+        self.stopping = False
+
     def poke(self) -> None:
         self.idle.clear()
         self.wake.set()
 
+    def stop(self) -> None:
+        self.stopping = True
+        self.wake.set()
+        self.join(timeout=5)
+
     def run(self) -> None:
-        while True:
+        while not self.stopping:
             self.wake.wait(timeout=1.0)
             self.wake.clear()
             try:
