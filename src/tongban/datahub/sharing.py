@@ -4,6 +4,7 @@ never for 不予共享; grants expire and can be revoked with immediate effect."
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from tongban.datahub.catalog import fields_of, get_dataset
 from tongban.datahub.models import Grant, SharingRequest
 
 MAX_PERIOD_DAYS = 3 * 365
+T = TypeVar("T", SharingRequest, Grant)
 
 
 def request_access(
@@ -86,14 +88,20 @@ def pending_for_steward(session: Session, *, principal: Principal) -> list[Shari
     return list(session.scalars(q.order_by(SharingRequest.id)))
 
 
+def _owned_by_steward(session: Session, principal: Principal, model: type[T], row_id: int) -> T:
+    """A request or grant about a dataset the caller's department owns, for its data steward."""
+    access.require(principal, "catalog.steward")
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound()
+    access.require_department(principal, get_dataset(session, row.dataset_id).owner_department_id)
+    return row
+
+
 def decide(session: Session, *, principal: Principal, request_id: int, approve: bool, reason: str) -> SharingRequest:
     """The owner's data steward approves or rejects a conditional request, with a reason."""
-    access.require(principal, "catalog.steward")
-    req = session.get(SharingRequest, request_id)
-    if req is None:
-        raise NotFound()
+    req = _owned_by_steward(session, principal, SharingRequest, request_id)
     ds = get_dataset(session, req.dataset_id)
-    access.require_department(principal, ds.owner_department_id)
     if req.status != "pending":
         raise Conflict(N_("This request has already been decided"))
     if len(reason.strip()) < 2:
@@ -112,12 +120,8 @@ def decide(session: Session, *, principal: Principal, request_id: int, approve: 
 
 def revoke(session: Session, *, principal: Principal, grant_id: int, reason: str) -> Grant:
     """The owner (or a platform admin) revokes a grant; the next read is refused."""
-    access.require(principal, "catalog.steward")
-    grant = session.get(Grant, grant_id)
-    if grant is None:
-        raise NotFound()
+    grant = _owned_by_steward(session, principal, Grant, grant_id)
     ds = get_dataset(session, grant.dataset_id)
-    access.require_department(principal, ds.owner_department_id)
     if grant.revoked_at is not None:
         raise Conflict(N_("This grant is already revoked"))
     grant.revoked_at, grant.revoked_by = utcnow(), principal.actor
