@@ -67,3 +67,21 @@ def make_certificate(session: Session, holder: Person, type_code: str = "cert.bi
 def make_guardian(session: Session, guardian: Person, ward: Person) -> None:
     session.add(Guardianship(guardian_person_id=guardian.id, ward_person_id=ward.id, kind="parent"))
     session.flush()
+
+
+PERSON_FIELDS = ["id", "id_number", "name", "sex", "birth_date", "phone", "region_code", "hukou_region_code",
+                 "household_id", "alive", "marital_status", "employment_status", "student_status"]
+
+
+def make_grant(session: Session, department_id: str, *, dataset_id: str = "ds.person",
+               fields: list[str] | None = None, clear: list[str] | None = None, days: int = 30) -> None:
+    """A live sharing grant (as if requested and approved)."""
+    from tongban.datahub import sharing
+    from tongban.datahub.models import SharingRequest
+
+    req = SharingRequest(dataset_id=dataset_id, consumer_department_id=department_id,
+                         fields=fields or PERSON_FIELDS, clear_fields=clear or [], purpose="测试用途",
+                         legal_basis="测试", period_days=days, requested_by="test", status="pending")
+    session.add(req)
+    session.flush()
+    sharing._approve(session, req, decided_by="test", reason="test")

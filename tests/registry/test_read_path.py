@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.factories import make_resident, make_staff, seed_base, token_for
+from tests.factories import make_resident, make_staff, token_for
 from tests.registry.factories import (
     make_certificate,
+    make_grant,
     make_guardian,
     make_household,
     make_person,
 )
 from tongban.core import masking
 from tongban.core.audit.models import AuditEvent
+from tongban.core.packs.loader import load_pack
 from tongban.registry.models import CorrectionRequest, Person
 
 
 def _seed(db):  # type: ignore[no-untyped-def]
-    from tongban.core.identity.models import Department
-
     with db.unit_of_work() as s:
-        seed_base(s)
-        s.add(Department(id="dept.haishu.police", name_zh="公安分局", name_en="Police", region_code="330203"))
-        s.flush()
+        load_pack(s, PACK)
+        make_grant(s, "dept.haishu.mca", clear=["id_number", "name", "phone"])
         hh = make_household(s)
         mother = make_person(s, "李婷", birth=dt.date(1994, 8, 21), household=hh)
         father = make_person(s, "张明", birth=dt.date(1992, 3, 15), sex="M", household=hh, relationship="spouse",
@@ -42,6 +42,9 @@ def _seed(db):  # type: ignore[no-untyped-def]
         make_staff(s, "officer.police", department_id="dept.haishu.police", roles=["officer"])
         return {"mother": mother.id, "father": father.id, "baby": baby.id, "stranger": stranger.id,
                 "mother_idn": mother.id_number, "father_phone": father.phone}
+
+
+PACK = Path(__file__).resolve().parents[2] / "packs" / "demo"
 
 
 def _events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
@@ -113,6 +116,8 @@ def test_search_by_id_number_in_the_body_leaves_no_id_number_in_the_audit(db, cl
 
 def test_search_outside_region_finds_nothing(db, client):  # type: ignore[no-untyped-def]
     ids = _seed(db)
+    with db.unit_of_work() as s:
+        make_grant(s, "dept.jiangbei.mca")
     r = client.post("/api/v1/registry/persons/search", json={"id_number": ids["mother_idn"]},
                     headers=token_for(client, "officer.jb"))
     assert r.status_code == 200 and r.json()["items"] == []
@@ -188,3 +193,58 @@ def test_bad_correction_input_writes_nothing(db, client):  # type: ignore[no-unt
         assert r.status_code == 422 and r.json()["field"] == field, r.text
     with db.unit_of_work() as s:
         assert s.scalars(select(CorrectionRequest)).all() == []
+
+
+def test_department_without_a_grant_is_refused_and_audited(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    with db.unit_of_work() as s:
+        make_staff(s, "officer.health", department_id="dept.haishu.health", roles=["officer"])
+    h = token_for(client, "officer.health")
+    r = client.get(f"/api/v1/registry/persons/{ids['mother']}", headers=h)
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    assert client.post("/api/v1/registry/persons/search", json={"id_number": ids["mother_idn"]},
+                       headers=h).status_code == 403
+    assert _events(db, "person.read") == []
+    assert len(_events(db, "access.denied")) == 2
+
+
+def test_grant_without_clear_text_refuses_unmasking(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    with db.unit_of_work() as s:
+        make_staff(s, "officer.hrss", department_id="dept.haishu.hrss", roles=["officer"])
+        make_grant(s, "dept.haishu.hrss", fields=["id", "name", "employment_status"])
+    h = token_for(client, "officer.hrss")
+    body = client.get(f"/api/v1/registry/persons/{ids['mother']}", headers=h).json()
+    assert body["name"] == "李*" and body["employment_status"] == "employed"
+    assert body["id_number"] is None and body["phone"] is None  # not covered by the grant
+    r = client.post(f"/api/v1/registry/persons/{ids['mother']}/unmask", json={"purpose": "就业援助核查"}, headers=h)
+    assert r.status_code == 403
+
+
+def test_owner_reads_in_full_with_purpose_and_l4_only_with_basis(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    with db.unit_of_work() as s:
+        s.get_one(Person, ids["mother"]).disability_type = "physical"
+    police = token_for(client, "officer.police")
+    full = client.post(f"/api/v1/registry/persons/{ids['mother']}/unmask", json={"purpose": "户籍核查"},
+                       headers=police).json()
+    assert full["id_number"] == ids["mother_idn"] and full["disability_type"] == "physical"
+    mca = client.get(f"/api/v1/registry/persons/{ids['mother']}", headers=token_for(client, "officer.mca")).json()
+    assert mca["disability_type"] is None  # L4: the grantee sees it only with the person's consent
+
+
+def test_consent_gives_a_department_the_persons_record(db, client):  # type: ignore[no-untyped-def]
+    ids = _seed(db)
+    with db.unit_of_work() as s:
+        make_staff(s, "officer.disabled", department_id="dept.haishu.disabled", roles=["officer"])
+        s.get_one(Person, ids["mother"]).disability_type = "physical"
+    h = token_for(client, "officer.disabled")
+    assert client.get(f"/api/v1/registry/persons/{ids['mother']}", headers=h).status_code == 403
+    r = client.post("/api/v1/me/consents", headers=token_for(client, "li.ting"), json={
+        "department_id": "dept.haishu.disabled", "dataset_id": "ds.person", "purpose": "申请残疾人两项补贴"})
+    assert r.status_code == 201
+    body = client.post(f"/api/v1/registry/persons/{ids['mother']}/unmask", json={"purpose": "两项补贴审核"},
+                       headers=h).json()
+    assert body["disability_type"] == "physical" and body["id_number"] == ids["mother_idn"]
+    # Only her: another person's record stays closed to this department.
+    assert client.get(f"/api/v1/registry/persons/{ids['stranger']}", headers=h).status_code == 403

@@ -126,6 +126,81 @@ def _mask_expr(f: _Field) -> pl.Expr:
     return pl.when(c.is_null()).then(None).otherwise(pl.lit("***"))
 
 
+def _owner_grant(ds: Any, catalog: dict[str, _Field]) -> Any:
+    """What the owning department may read of its own dataset: every field, in clear."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=f"owner:{ds.id}", fields=list(catalog), clear_fields=list(catalog))
+
+
+# --- the staff read path: one subject, the same basis and masking rules ----------------------
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Why the caller may see a subject's record in a dataset: ownership, a grant or consent."""
+
+    dataset_id: str
+    catalog: dict[str, _Field]
+    owner: bool
+    grant_fields: frozenset[str]
+    clear_fields: frozenset[str]
+    consented: bool
+
+    @property
+    def any_clear(self) -> bool:
+        return self.owner or self.consented or bool(self.clear_fields)
+
+
+def basis_for(session: Session, *, principal: Principal, dataset_id: str, subject_id: int | None) -> Basis:
+    """The caller's department's right to this dataset (and this subject): owner, grant, or consent.
+
+    The registry's staff read path calls this, so staff pages pass the same checks as exchange
+    clients. Refused (and audited by the web layer) when there is none.
+    """
+    from tongban.datahub.models import Dataset
+
+    ds = session.get(Dataset, dataset_id)
+    if ds is None:
+        raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
+                     action=f"exchange:{dataset_id}")
+    catalog = _catalog_fields(session, ds.id, ds.updated_at)
+    owner = principal.is_platform_admin or principal.department_id == ds.owner_department_id
+    grant = None if owner else active_grant(session, dataset_id=ds.id, department_id=principal.department_id)
+    consented = bool(subject_id is not None and not owner and consenting(
+        session, department_id=principal.department_id, dataset_id=ds.id, person_ids=[subject_id]))
+    if not (owner or grant is not None or consented):
+        raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
+                     action=f"exchange:{ds.id}")
+    return Basis(dataset_id=ds.id, catalog=catalog, owner=owner,
+                 grant_fields=frozenset(grant.fields) if grant else frozenset(),
+                 clear_fields=frozenset(grant.clear_fields) if grant else frozenset(), consented=consented)
+
+
+def release(basis: Basis, values: dict[str, Any], *, clear: bool) -> tuple[dict[str, Any], bool]:
+    """Apply the basis to one record: fields not covered → None; L4 only to the owner or with
+    consent; L3 masked unless `clear` (a stated purpose) and the basis allows it in clear.
+    Returns the released values and whether anything was masked or withheld."""
+    out: dict[str, Any] = {}
+    hidden = False
+    full = basis.owner or basis.consented
+    for name, value in values.items():
+        f = basis.catalog.get(name)
+        if f is None:
+            out[name] = value
+            continue
+        if not (full or name in basis.grant_fields) or (f.grade == 4 and not full):
+            out[name] = None
+            hidden = hidden or value is not None
+        elif f.grade == 3 and not (clear and (full or name in basis.clear_fields)):
+            fn = masking.MASKS.get(f.mask or "")
+            out[name] = (fn(value if f.mask == "year" else str(value)) if fn else "***") if value is not None else None
+            hidden = hidden or value is not None
+        else:
+            out[name] = value
+    return out, hidden
+
+
 def subjects_fingerprint(person_ids: list[int]) -> str:
     return masking.pseudonym("subjects:" + ",".join(map(str, person_ids)))
 
@@ -171,7 +246,10 @@ def query(
     grant = active_grant(session, dataset_id=ds.id, department_id=principal.department_id)
     subject_col = ds.subject_field
     consent_subjects: set[int] = set()
-    if grant is not None:
+    if principal.department_id == ds.owner_department_id:
+        grant = _owner_grant(ds, catalog)  # the owner reads its own data in full
+        basis = "owner"
+    elif grant is not None:
         missing = [f for f in fields if f not in grant.fields]
         if missing:
             raise Denied(N_("Your grant does not cover the field %(name)s"), principal=principal,

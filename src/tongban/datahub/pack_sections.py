@@ -110,3 +110,56 @@ def apply_datasets(session: Session, files: list[PackFile], pack: Pack) -> Chang
 
 register_section("datasets", DatasetsFile, apply=apply_datasets, check=check_datasets, order=50,
                  description="Catalog datasets (数据资源目录): fields, grades L1–L4, sharing and opening terms.")
+
+
+# --- standing grants of the demo (共享协议): applied by `tongban demo load` only ------------------
+
+
+class StandingGrant(PackModel):
+    id: StableId
+    department: Annotated[str, RefersTo("department")]
+    dataset: Annotated[str, RefersTo("dataset")]
+    fields: list[FieldName] = Field(min_length=1)
+    clear_fields: list[FieldName] = []
+    purpose: str = Field(min_length=4)
+    legal_basis: str = Field(min_length=2)
+    days: int = Field(365, ge=1, le=3 * 365)
+
+
+class GrantsFile(SectionFile):
+    grants: list[StandingGrant]
+
+
+def check_grants(pf: PackFile, pack: Pack) -> Iterator[Problem]:
+    model: GrantsFile = pf.model
+    for i, g in enumerate(model.grants):
+        for j, name in enumerate(g.clear_fields):
+            if name not in g.fields:
+                yield pf.problem(("grants", i, "clear_fields", j), f"{name!r} is not one of the granted fields")
+
+
+def apply_grants(session: Session, files: list[PackFile], pack: Pack) -> Changes:
+    from sqlalchemy import select
+
+    from tongban.datahub import sharing
+    from tongban.datahub.models import SharingRequest
+
+    changes = Changes()
+    for pf in files:
+        for g in pf.model.grants:
+            marker = f"pack:{g.id}"
+            if session.scalar(select(SharingRequest.id).where(SharingRequest.requested_by == marker)):
+                changes.count("unchanged")
+                continue
+            req = SharingRequest(dataset_id=g.dataset, consumer_department_id=g.department, fields=list(g.fields),
+                                 clear_fields=list(g.clear_fields), purpose=g.purpose, legal_basis=g.legal_basis,
+                                 period_days=g.days, requested_by=marker, status="pending")
+            session.add(req)
+            session.flush()
+            sharing._approve(session, req, decided_by=marker, reason="standing agreement of the demo pack")
+            changes.count("created")
+    return changes
+
+
+register_section("grants", GrantsFile, apply=apply_grants, check=check_grants, order=60, demo_only=True,
+                 id_keys=("id",), description="Standing sharing grants (共享协议) of the demo (demo only).")

@@ -19,24 +19,26 @@ router = APIRouter(tags=["registry"])
 
 
 class PersonOut(BaseModel):
+    """A person as the caller may see them: fields their department's basis does not cover are null."""
+
     id: int
-    id_number: str
-    name: str
-    sex: str
-    birth_date: dt.date
+    id_number: str | None
+    name: str | None
+    sex: str | None
+    birth_date: dt.date | None
     phone: str | None
-    hukou_region_code: str
-    region_code: str
+    hukou_region_code: str | None
+    region_code: str | None
     address: str | None
-    alive: bool
+    alive: bool | None
     death_date: dt.date | None
-    marital_status: str
+    marital_status: str | None
     disability_type: str | None
     disability_grade: int | None
-    employment_status: str
+    employment_status: str | None
     student_status: str | None
     household_id: int | None
-    masked: bool = Field(description="True when personal fields are masked.")
+    masked: bool = Field(description="True when some personal fields are masked or withheld.")
 
 
 class MemberOut(PersonOut):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
-from tongban.core.access import Principal
+from tongban.core.access import Denied, Principal
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
@@ -90,24 +90,50 @@ def _get_person(session: Session, person_id: int) -> Person:
     return person
 
 
+PERSON_DATASET = "ds.person"
+
+
+def _released(session: Session, basis: Any, person: Person, *, clear: bool) -> dict[str, Any]:
+    """A person as the caller may see them: the exchange's rules for the `ds.person` dataset."""
+    from tongban.datahub.exchange import release
+
+    raw = person_dict(session, person, masked=False)
+    out, hidden = release(basis, raw, clear=clear)
+    if out.get("name") != raw.get("name"):  # the address follows the name's treatment
+        out["address"] = _address_text(session, person.address_id, masked=True)
+    out["masked"] = hidden
+    return out
+
+
 def read_person(
     session: Session, *, principal: Principal, person_id: int, purpose: str | None = None,
     hukou_bound: bool = False,
 ) -> dict[str, Any]:
-    """THE staff read of one person: permission, region, masking, audit.
+    """THE staff read of one person: permission, region, the department's basis (ownership of
+    the dataset, a grant, or the person's consent — the exchange's own check), masking, audit.
 
     `hukou_bound` reads (hukou services) are allowed to staff of the person's hukou region too.
     """
+    from tongban.datahub.exchange import basis_for
+
     access.require(principal, "person.read")
     person = _get_person(session, person_id)
     if not (access.can_act_in_region(principal, person.region_code)
             or (hukou_bound and access.can_act_in_region(principal, person.hukou_region_code))):
         access.require_region(principal, person.region_code)
     purpose = _check_purpose(purpose)
+    basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=person.id)
+    if purpose is not None and not basis.any_clear:
+        raise Denied(N_("Your department's grant does not allow this data in clear text"),
+                     principal=principal, action=f"clear:{PERSON_DATASET}")
     record(session, actor=principal.actor, actor_department=principal.department_id, action="person.read",
            subject=masking.subject("person", person.id), region_code=person.region_code, purpose=purpose,
-           details={"unmasked": purpose is not None})
-    return person_dict(session, person, masked=purpose is None)
+           details={"unmasked": purpose is not None, "basis": _basis_name(basis)})
+    return _released(session, basis, person, clear=purpose is not None)
+
+
+def _basis_name(basis: Any) -> str:
+    return "owner" if basis.owner else "consent" if basis.consented else "grant"
 
 
 def search_persons(
@@ -145,11 +171,14 @@ def search_persons(
             access.require_region(principal, None)
         q = q.where(Person.region_code.startswith(access.region_prefix(principal.region_code or ""),
                                                   autoescape=True))
+    from tongban.datahub.exchange import basis_for
+
+    basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=None)
     people = list(session.scalars(q.order_by(Person.id).limit(MAX_RESULTS)))
     # Which kinds of criteria, never their values: the audit chain holds no ID numbers or names.
     record(session, actor=principal.actor, actor_department=principal.department_id, action="person.search",
-           details={"criteria": kinds, "count": len(people)})
-    return [person_dict(session, p, masked=True) for p in people]
+           details={"criteria": kinds, "count": len(people), "basis": _basis_name(basis)})
+    return [_released(session, basis, p, clear=False) for p in people]
 
 
 def _household_members(session: Session, household_id: int) -> list[tuple[HouseholdMember, Person]]:
@@ -170,6 +199,8 @@ def read_household(
     session: Session, *, principal: Principal, person_id: int, purpose: str | None = None
 ) -> dict[str, Any]:
     """A person's household, through the same checks; each member's read is audited."""
+    from tongban.datahub.exchange import basis_for
+
     read_person(session, principal=principal, person_id=person_id, purpose=purpose)
     person = _get_person(session, person_id)
     if person.household_id is None:
@@ -177,12 +208,14 @@ def read_household(
     household = session.get_one(Household, person.household_id)
     members = []
     for m, p in _household_members(session, household.id):
+        basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=p.id)
         if p.id != person.id:
             access.require_region(principal, p.region_code)
             record(session, actor=principal.actor, actor_department=principal.department_id,
                    action="person.read", subject=masking.subject("person", p.id), region_code=p.region_code,
-                   purpose=_check_purpose(purpose), details={"unmasked": purpose is not None, "via": "household"})
-        members.append({"relationship": m.relationship, **person_dict(session, p, masked=purpose is None)})
+                   purpose=_check_purpose(purpose), details={"unmasked": purpose is not None, "via": "household",
+                                                             "basis": _basis_name(basis)})
+        members.append({"relationship": m.relationship, **_released(session, basis, p, clear=purpose is not None)})
     return _household_dict(session, household, members)
 
 
