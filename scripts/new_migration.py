@@ -10,5 +10,5 @@ db = Database(sys.argv[1])
 cfg = alembic_config(db)
 with db.engine.begin() as conn:
     cfg.attributes["connection"] = conn
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
     command.revision(cfg, message=sys.argv[2], autogenerate=True, rev_id=sys.argv[3])

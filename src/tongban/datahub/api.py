@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from tongban.datahub import catalog, consent, exchange, sharing
@@ -159,6 +160,51 @@ def exchange_query(dataset_id: str, body: QueryIn, request: Request, session: Db
     chain.flush(session.get_bind().engine, timeout=1.0)  # type: ignore[union-attr]
     seq = session.get(AuditEvent, event_id, populate_existing=True)
     return QueryOut(rows=result.rows, next_cursor=result.next_cursor, audit_seq=seq.seq if seq else None)
+
+
+class ExportIn(BaseModel):
+    purpose: str = Field(max_length=500)
+    fields: list[str]
+
+
+class ExportOut(BaseModel):
+    id: str
+    dataset_id: str
+    fields: list[str]
+    rows: int
+    created_at: dt.datetime
+    download: str
+    audit_seq: int | None = None
+
+
+@router.post("/exchange/{dataset_id}/export", response_model=ExportOut, status_code=201)
+def exchange_export(dataset_id: str, body: ExportIn, request: Request, session: DbSession,
+                    principal: CurrentPrincipal) -> ExportOut:
+    """A Parquet snapshot of granted fields (e.g. for a screening run): one audited read under a grant."""
+    from pathlib import Path
+
+    from tongban.core.audit import chain
+    from tongban.core.audit.models import AuditEvent
+    from tongban.datahub.export import export
+
+    out_dir = Path(request.app.state.settings.var_dir) / "exports"
+    result = export(session, principal=principal, dataset_id=dataset_id, fields=body.fields,
+                    purpose=body.purpose, out_dir=out_dir)
+    e = result.export
+    session.commit()
+    chain.flush(session.get_bind().engine, timeout=1.0)  # type: ignore[union-attr]
+    event = session.get(AuditEvent, result.event_id, populate_existing=True)
+    return ExportOut(id=e.id, dataset_id=e.dataset_id, fields=e.fields, rows=e.rows, created_at=e.created_at,
+                     download=f"/api/v1/exchange/exports/{e.id}/file", audit_seq=event.seq if event else None)
+
+
+@router.get("/exchange/exports/{export_id}/file")
+def export_file(export_id: str, session: DbSession, principal: CurrentPrincipal) -> FileResponse:
+    """Download an export (the department that made it only)."""
+    from tongban.datahub.export import get_export
+
+    e = get_export(session, principal=principal, export_id=export_id)
+    return FileResponse(e.path, media_type="application/vnd.apache.parquet", filename=f"{e.dataset_id}-{e.id}.parquet")
 
 
 class ConsentIn(BaseModel):

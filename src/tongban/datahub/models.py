@@ -32,6 +32,7 @@ class Dataset(Base):
     opening_type: Mapped[str] = mapped_column(String(16))
     version: Mapped[str] = mapped_column(String(20), default="1")
     table_name: Mapped[str | None] = mapped_column(String(64))  # the registry table behind it
+    parquet_path: Mapped[str | None] = mapped_column(String(500))  # … or a folder of Parquet files
     subject_field: Mapped[str | None] = mapped_column(String(64))  # column naming the person
     pack_id: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -126,3 +127,19 @@ class DataUse(Base):
     dataset_id: Mapped[str] = mapped_column(String(64))
     purpose: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DataExport(Base):
+    """A Parquet snapshot of granted fields, made by one audited read (e.g. for a screening run)."""
+
+    __tablename__ = "data_export"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id"), index=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("department.id"), index=True)
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(500))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    path: Mapped[str] = mapped_column(String(500))
+    audit_event_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

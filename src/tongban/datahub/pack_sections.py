@@ -38,6 +38,7 @@ class DatasetDecl(PackModel):
     opening: Literal["open", "restricted", "closed"]
     version: str = "1"
     table: str | None = None
+    parquet: str | None = None  # a folder of Parquet files (e.g. a generated city) instead of a table
     subject_field: str | None = None
     fields: list[FieldDecl] = Field(min_length=1)
 
@@ -67,6 +68,8 @@ def check_datasets(pf: PackFile, pack: Pack) -> Iterator[Problem]:
             if f.mask is not None and f.mask not in masking.MASKS:
                 yield pf.problem(("datasets", i, "fields", j, "mask"),
                                  f"unknown mask {f.mask!r}; one of {', '.join(masking.MASKS)}")
+        if ds.table is not None and ds.parquet is not None:
+            yield pf.problem(("datasets", i, "parquet"), "a dataset is held in a table or in Parquet, not both")
         if ds.table is not None:
             columns = _table_columns(ds.table)
             if columns is None:
@@ -91,7 +94,8 @@ def apply_datasets(session: Session, files: list[PackFile], pack: Pack) -> Chang
                 description_en=ds.description.en if ds.description else "",
                 owner_department_id=ds.owner, source_system=ds.source_system,
                 update_frequency=ds.update_frequency, sharing_type=ds.sharing, legal_basis=ds.legal_basis,
-                opening_type=ds.opening, version=ds.version, table_name=ds.table, subject_field=ds.subject_field,
+                opening_type=ds.opening, version=ds.version, table_name=ds.table, parquet_path=ds.parquet,
+                subject_field=ds.subject_field,
                 pack_id=pack.id))
             session.flush()
             field_changed = False
