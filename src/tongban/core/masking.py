@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from typing import Any
 
 _key: bytes = b""
 
@@ -63,6 +64,33 @@ MASKS: dict[str, Callable[..., str | None]] = {
     "name": name, "id_number": id_number, "phone": phone, "address": address, "bank_card": bank_card,
     "year": date_to_year,
 }
+
+
+def mask_expr(mask: str | None, column: str) -> Any:
+    """The same display masks as a Polars expression over a whole column (the exchange, exports).
+
+    A field with no named mask is shown as `***`.
+    """
+    import polars as pl
+
+    c = pl.col(column).cast(pl.String)
+    stars = pl.lit("*")
+    if mask == "id_number":
+        return pl.when(c.str.len_chars() > 10).then(
+            c.str.slice(0, 6) + stars.repeat_by(c.str.len_chars() - 10).list.join("") + c.str.slice(-4)
+        ).otherwise(c.str.slice(0, 1) + pl.lit("****") + c.str.slice(-1))
+    if mask == "name":
+        return c.str.slice(0, 1) + stars.repeat_by(pl.max_horizontal(c.str.len_chars() - 1, 1)).list.join("")
+    if mask == "phone":
+        return pl.when(c.str.len_chars() >= 7).then(c.str.slice(0, 3) + pl.lit("****") + c.str.slice(-4)).otherwise(
+            stars.repeat_by(c.str.len_chars()).list.join(""))
+    if mask == "year":
+        return c.str.slice(0, 4)
+    if mask == "bank_card":
+        return pl.lit("**** ") + c.str.slice(-4)
+    if mask == "address":
+        return c + pl.lit(" ***")
+    return pl.when(c.is_null()).then(None).otherwise(pl.lit("***"))
 
 
 def pseudonym(value: str, *, key: bytes | None = None) -> str:

@@ -106,24 +106,7 @@ def _catalog_fields(session: Session, dataset_id: str, version: Any) -> dict[str
 
 
 def _mask_expr(f: _Field) -> pl.Expr:
-    """The vectorised form of `core.masking`'s display masks (same formats), for whole columns."""
-    c = pl.col(f.name).cast(pl.String)
-    if f.mask == "id_number":
-        return pl.when(c.str.len_chars() > 10).then(
-            c.str.slice(0, 6) + pl.lit("*") .repeat_by(c.str.len_chars() - 10).list.join("") + c.str.slice(-4)
-        ).otherwise(c.str.slice(0, 1) + "****" + c.str.slice(-1))
-    if f.mask == "name":
-        return c.str.slice(0, 1) + pl.lit("*").repeat_by(pl.max_horizontal(c.str.len_chars() - 1, 1)).list.join("")
-    if f.mask == "phone":
-        return pl.when(c.str.len_chars() >= 7).then(c.str.slice(0, 3) + "****" + c.str.slice(-4)).otherwise(
-            pl.lit("*").repeat_by(c.str.len_chars()).list.join(""))
-    if f.mask == "year":
-        return c.str.slice(0, 4)
-    if f.mask == "bank_card":
-        return "**** " + c.str.slice(-4)
-    if f.mask == "address":
-        return c + " ***"
-    return pl.when(c.is_null()).then(None).otherwise(pl.lit("***"))
+    return masking.mask_expr(f.mask, f.name)
 
 
 def _owner_grant(ds: Any, catalog: dict[str, _Field]) -> Any:
