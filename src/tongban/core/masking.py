@@ -67,10 +67,12 @@ MASKS: dict[str, Callable[..., str | None]] = {
 
 
 def mask_expr(mask: str | None, column: str) -> Any:
-    """The same display masks as a Polars expression over a whole column (the exchange, exports).
+    """The same display masks as a Polars expression over a whole column, named after it."""
+    return _mask_expr(mask, column).alias(column)
 
-    A field with no named mask is shown as `***`.
-    """
+
+def _mask_expr(mask: str | None, column: str) -> Any:
+    # A field with no named mask is shown as `***`.
     import polars as pl
 
     c = pl.col(column).cast(pl.String)
