@@ -65,3 +65,13 @@ def test_officer_of_another_region_gets_a_403_page(db, client):  # type: ignore[
     web_login(client, "officer.jb")
     r = client.get(f"/workbench/persons/{ids['mother']}", headers={"Accept": "text/html"})
     assert r.status_code == 403 and "李" not in r.text
+
+
+def test_code_values_are_shown_in_the_readers_language(db, client):  # type: ignore[no-untyped-def]
+    _seed(db)
+    web_login(client, "li.ting")
+    zh = client.get("/portal/record").text
+    assert "已婚" in zh and "户主" in zh and "married" not in zh
+    client.cookies.set("tongban_locale", "en")
+    en = client.get("/portal/record").text
+    assert "Married" in en and "Head of household" in en
