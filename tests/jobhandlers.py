@@ -32,3 +32,18 @@ def block(session: Session, payload: dict[str, Any]) -> None:
         with open(marker, "w") as fh:
             fh.write("started")
     time.sleep(float(payload.get("sleep", 60)))
+
+
+@handler("test.slow")
+def slow(session: Session, payload: dict[str, Any]) -> None:
+    """Take a while without touching the database, then write the effect."""
+    time.sleep(float(payload["sleep"]))
+    record(session, actor="system:test", action="test.effect", subject=str(payload["key"]))
+
+
+@handler("test.duplicate")
+def duplicate(session: Session, payload: dict[str, Any]) -> None:
+    """Fail inside the database: a second job with an existing dedupe key (a unique violation)."""
+    from tongban.core.jobs.queue import enqueue
+
+    enqueue(session, kind="test.effect", payload={}, dedupe_key=str(payload["dedupe_key"]))

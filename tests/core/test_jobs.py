@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 import tests.jobhandlers  # noqa: F401 - registers the test handlers
+from tongban.core.audit.log import record
 from tongban.core.audit.models import AuditEvent
+from tongban.core.errors import Conflict, NotFound
 from tongban.core.jobs import queue, registry
 from tongban.core.jobs.models import Job, JobSchedule
 from tongban.core.jobs.worker import Worker, WorkerOptions
@@ -69,11 +71,53 @@ def test_failing_handler_backs_off_then_goes_dead(db):  # type: ignore[no-untype
                 s.execute(update(Job).where(Job.id == job_id).values(run_at=utcnow()))
     assert _job(db, job_id).status == "dead"
     assert _effects(db, "never") == 0  # the failed handler's writes were rolled back
-    assert queue.retry(db, job_id) and _job(db, job_id).status == "queued"
+    assert w.run_once() == 0  # dead jobs are not claimed
 
 
-def test_backoff_grows() -> None:
-    assert queue.backoff(1) < queue.backoff(4) <= dt.timedelta(seconds=queue.BACKOFF_CAP_SECONDS * 1.2)
+def test_dead_job_can_be_retried_and_then_runs(db):  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        job_id = queue.enqueue(s, kind="test.effect", payload={"key": "again"}).id
+        s.execute(update(Job).where(Job.id == job_id).values(status="dead", attempts=5, last_error="X: y"))
+    with db.unit_of_work() as s:
+        queue.retry(s, job_id=job_id)
+    job = _job(db, job_id)
+    assert (job.status, job.attempts) == ("queued", 0)
+    assert Worker(db).run_once() == 1
+    assert _job(db, job_id).status == "done" and _effects(db, "again") == 1
+
+
+def test_retry_refuses_a_job_that_is_not_dead_and_changes_nothing(db):  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        job_id = queue.enqueue(s, kind="test.effect", payload={"key": "q"}).id
+    before = _job(db, job_id)
+    with pytest.raises(Conflict), db.unit_of_work() as s:
+        queue.retry(s, job_id=job_id)
+    with pytest.raises(NotFound), db.unit_of_work() as s:
+        queue.retry(s, job_id=job_id + 1000)
+    after = _job(db, job_id)
+    assert (after.status, after.attempts, after.run_at) == (before.status, before.attempts, before.run_at)
+
+
+def test_backoff_doubles_with_jitter_and_is_capped() -> None:
+    base = queue.BACKOFF_BASE_SECONDS
+    for attempts in (1, 2, 3):
+        wait = queue.backoff(attempts).total_seconds()
+        assert base * 2**attempts * 0.8 <= wait <= base * 2**attempts * 1.2
+    assert queue.backoff(40).total_seconds() <= queue.BACKOFF_CAP_SECONDS * 1.2
+    assert len({queue.backoff(3) for _ in range(20)}) > 1  # jittered
+
+
+def test_last_error_keeps_no_values_from_the_database_message(db):  # type: ignore[no-untyped-def]
+    secret = "330203199001011234"  # looks like a resident ID number
+    with db.unit_of_work() as s:
+        queue.enqueue(s, kind="test.effect", payload={"key": "x"}, dedupe_key=secret, run_at=utcnow()
+                      + dt.timedelta(days=1))
+        job_id = queue.enqueue(s, kind="test.duplicate", payload={"dedupe_key": secret}, max_attempts=1).id
+    assert Worker(db).run_once() == 1
+    job = _job(db, job_id)
+    assert job.status == "dead"
+    assert "IntegrityError" in (job.last_error or "")
+    assert secret not in (job.last_error or "")
 
 
 def test_lost_lease_rolls_back_the_effect(db):  # type: ignore[no-untyped-def]
@@ -103,6 +147,22 @@ def _worker_env(db, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untype
     env.update(TONGBAN_DATABASE_URL=db.url, TONGBAN_DEMO="1", TONGBAN_VAR_DIR=str(tmp_path / "var"),
                PYTHONPATH=str(ROOT))
     return env
+
+
+def test_long_job_keeps_its_lease_while_it_runs(db):  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        job_id = queue.enqueue(s, kind="test.slow", payload={"key": "long", "sleep": 2.5}).id
+    worker = Worker(db, WorkerOptions(lease_seconds=1))
+    t = threading.Thread(target=worker.run_once)
+    t.start()
+    try:
+        time.sleep(1.6)  # past the first lease: without renewal another worker would take the job
+        assert _job(db, job_id).status == "running"
+        assert queue.claim(db, worker="other", lease_seconds=60) == []
+    finally:
+        t.join()
+    assert _job(db, job_id).status == "done"
+    assert _effects(db, "long") == 1
 
 
 def test_killed_worker_job_runs_exactly_once_after_restart(db, tmp_path):  # type: ignore[no-untyped-def]
@@ -138,34 +198,90 @@ def test_killed_worker_job_runs_exactly_once_after_restart(db, tmp_path):  # typ
     assert _effects(db, "killed") == 1
 
 
+def test_worker_stops_on_sigterm_after_finishing_the_current_job(db, tmp_path):  # type: ignore[no-untyped-def]
+    marker = tmp_path / "started"
+    with db.unit_of_work() as s:
+        job_id = queue.enqueue(s, kind="test.block", payload={"key": "term", "marker": str(marker),
+                                                              "sleep": 2}).id
+    cmd = [sys.executable, "-m", "tongban", "worker", "--import", "tests.jobhandlers", "--idle-sleep", "0.1"]
+    proc = subprocess.Popen(cmd, env=_worker_env(db, tmp_path), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the worker never started the job"
+            assert proc.poll() is None, "the worker exited"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert _job(db, job_id).status == "done"
+    assert _effects(db, "term") == 1
+    assert "worker stopped" in err and "term" not in err.replace('"kind": "test.block"', "")  # no payload
+
+
+def _enqueued(db) -> int:  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        return s.scalar(select(func.count()).select_from(Job).where(Job.kind == "test.effect")) or 0
+
+
+def _race(db, workers: int) -> None:  # type: ignore[no-untyped-def]
+    if db.is_sqlite:
+        queue.enqueue_due_schedules(db)  # one worker on SQLite
+        return
+    threads = [threading.Thread(target=queue.enqueue_due_schedules, args=(db,)) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_periodic_schedule_enqueues_once_per_interval(db):  # type: ignore[no-untyped-def]
     registry.schedule("test.tick", "test.effect", interval_seconds=3600, payload={"key": "tick"})
     try:
         queue.sync_schedules(db)
-        if db.is_sqlite:
-            assert queue.enqueue_due_schedules(db) == 1
-            assert queue.enqueue_due_schedules(db) == 0
-        else:
-            counts: list[int] = []
-            threads = [threading.Thread(target=lambda: counts.append(queue.enqueue_due_schedules(db)))
-                       for _ in range(4)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            with db.unit_of_work() as s:
-                n = s.scalar(select(func.count()).select_from(Job).where(Job.kind == "test.effect")) or 0
-            assert n == 1
+        _race(db, 4)
+        assert _enqueued(db) == 1
+        _race(db, 4)
+        assert _enqueued(db) == 1  # not due again within the interval
         with db.unit_of_work() as s:
             nxt = s.get_one(JobSchedule, "test.tick").next_run_at
         assert nxt > utcnow() + dt.timedelta(minutes=59)
+        # The interval passes: due again, enqueued once more.
+        with db.unit_of_work() as s:
+            s.execute(update(JobSchedule).where(JobSchedule.name == "test.tick")
+                      .values(next_run_at=utcnow() - dt.timedelta(seconds=1)))
+        _race(db, 4)
+        assert _enqueued(db) == 2
+        queue.sync_schedules(db)  # a restarting worker keeps the due time
+        with db.unit_of_work() as s:
+            assert s.get_one(JobSchedule, "test.tick").next_run_at > utcnow() + dt.timedelta(minutes=59)
     finally:
         registry._schedules.pop("test.tick", None)
 
 
-def test_pg_workers_in_parallel_run_each_job_once(db):  # type: ignore[no-untyped-def]
-    if db.is_sqlite:
-        pytest.skip("several workers: PostgreSQL only")
+def test_audit_seal_runs_as_a_periodic_job(db):  # type: ignore[no-untyped-def]
+    registry.load_modules([])
+    with db.unit_of_work() as s:
+        record(s, actor="system:test", action="test.unsealed", subject="u")
+        s.info.pop("after_commit")  # leave the event unsealed, as a crashed sealer would
+    with db.unit_of_work() as s:
+        assert s.scalar(select(AuditEvent.seq).where(AuditEvent.action == "test.unsealed")) is None
+    queue.sync_schedules(db)
+    assert Worker(db).run_once() >= 1
+    with db.unit_of_work() as s:
+        assert s.scalar(select(AuditEvent.seq).where(AuditEvent.action == "test.unsealed")) is not None
+        seal_job = s.scalars(select(Job).where(Job.kind == "audit.seal")).one()
+        assert seal_job.status == "done"
+        assert s.get_one(JobSchedule, "audit.seal").interval_seconds == 5
+
+
+def test_workers_in_parallel_run_each_job_once(db):  # type: ignore[no-untyped-def]
+    # PostgreSQL: SKIP LOCKED. SQLite (one worker advised): claims queue on the write lock, so a
+    # second worker by mistake is still safe.
     with db.unit_of_work() as s:
         for i in range(40):
             queue.enqueue(s, kind="test.effect", payload={"key": f"p{i}"})
@@ -189,5 +305,14 @@ def test_jobs_cli(db, cli):  # type: ignore[no-untyped-def]
     assert "ran" in r.output
     r = cli("jobs", "list")
     assert "test.effect" in r.output and "done" in r.output
+    r = cli("jobs", "list", "--status", "done")
+    assert "test.effect" in r.output
+    assert "test.effect" not in cli("jobs", "list", "--status", "dead").output
+    r = cli("jobs", "list", "--status", "finished")
+    assert r.exit_code == 2 and "--status must be one of" in r.output
     assert cli("jobs", "retry", "999999").exit_code == 2
+    r = cli("jobs", "retry", "1")
+    assert r.exit_code == 2 and "Only a dead job" in r.output
+    assert _job(db, 1).status == "done"  # the refused retry changed nothing
+    assert "audit.seal" in cli("jobs", "schedules").output
     assert cli("worker", "--once", "--import", "no.such.module").exit_code == 2

@@ -15,7 +15,9 @@ app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 def worker(
     once: bool = typer.Option(False, "--once", help="Run what is due now, then exit."),
     concurrency: int = typer.Option(1, min=1, help="Worker threads (PostgreSQL only beyond 1)."),
-    lease: int = typer.Option(300, min=1, help="Seconds a claimed job is held before others may retry it."),
+    lease: int = typer.Option(
+        300, min=1, help="Lease seconds: renewed every third while a job runs; a killed worker's job returns after it."
+    ),
     idle_sleep: float = typer.Option(1.0, min=0.05, help="Seconds to wait when nothing is ready."),
     import_: list[str] = typer.Option([], "--import", help="Extra module registering handlers; repeat."),
 ) -> None:
@@ -42,7 +44,10 @@ def list_jobs(
 ) -> None:
     """The newest jobs."""
     from tongban.core.jobs.models import Job
+    from tongban.core.jobs.queue import STATUSES
 
+    if status is not None and status not in STATUSES:
+        fail(f"--status must be one of {', '.join(STATUSES)}")
     with cliutil.unit_of_work() as session:
         q = select(Job).order_by(Job.id.desc()).limit(limit)
         if status:
@@ -59,8 +64,8 @@ def retry(job_id: int = typer.Argument(..., help="The job's id.")) -> None:
     """Requeue a dead job now."""
     from tongban.core.jobs.queue import retry as do_retry
 
-    if not do_retry(cliutil.database(), job_id):
-        fail(f"job {job_id} is not dead or does not exist")
+    with cliutil.unit_of_work() as session:
+        do_retry(session, job_id=job_id)
     console.print(f"job {job_id} requeued")
 
 

@@ -13,15 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 import traceback
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from tongban.core.db import Database
+from tongban.core.errors import Conflict, NotFound
+from tongban.core.i18n import N_
 from tongban.core.jobs import registry
 from tongban.core.jobs.models import Job, JobSchedule
 from tongban.core.timeutil import utcnow
@@ -30,6 +33,7 @@ log = logging.getLogger("tongban.jobs")
 
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 3600.0
+STATUSES = ("queued", "running", "done", "dead")
 
 
 def enqueue(
@@ -50,8 +54,12 @@ def enqueue(
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    """Exponential back-off with jitter, capped."""
-    seconds = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    """The wait before the next try after `attempts` tries: base * 2**attempts, capped, with ±20% jitter.
+
+    The jitter spreads out jobs that failed together (a database or a remote service briefly away)
+    so they do not all come back in the same second.
+    """
+    seconds = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** min(max(0, attempts), 30))
     return dt.timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not security
 
 
@@ -62,6 +70,7 @@ class Claim:
     payload: dict[str, Any]
     attempts: int
     max_attempts: int
+    lease_seconds: int
 
 
 def claim(db: Database, *, worker: str, lease_seconds: int, limit: int = 1) -> list[Claim]:
@@ -86,13 +95,22 @@ def claim(db: Database, *, worker: str, lease_seconds: int, limit: int = 1) -> l
             job.worker = worker
             job.attempts += 1
             job.lease_until = now + dt.timedelta(seconds=lease_seconds)
-            claims.append(Claim(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts))
+            claims.append(Claim(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts,
+                                lease_seconds))
     return claims
+
+
+def _mine(job: Claim, worker: str) -> Any:
+    """The guard: this worker still holds this claim (the lease was not taken over meanwhile)."""
+    return (Job.id == job.id) & (Job.status == "running") & (Job.worker == worker) & (
+        Job.attempts == job.attempts)
 
 
 def run(db: Database, job: Claim, *, worker: str) -> str:
     """Run one claimed job; return its new status (done | queued | dead | lost)."""
     fn = registry.get_handler(job.kind)
+    keeper = _LeaseKeeper(db, job, worker)
+    keeper.start()
     try:
         with db.unit_of_work() as session:
             if fn is None:
@@ -100,8 +118,7 @@ def run(db: Database, job: Claim, *, worker: str) -> str:
             fn(session, job.payload)
             done = session.execute(
                 update(Job)
-                .where(Job.id == job.id, Job.status == "running", Job.worker == worker,
-                       Job.attempts == job.attempts)
+                .where(_mine(job, worker))
                 .values(status="done", finished_at=utcnow(), lease_until=None, last_error=None)
                 .execution_options(synchronize_session=False)
             )
@@ -112,6 +129,8 @@ def run(db: Database, job: Claim, *, worker: str) -> str:
         return "lost"
     except Exception as exc:  # a failing handler: record, back off, retry or give up
         return _failed(db, job, worker=worker, exc=exc)
+    finally:
+        keeper.stop()
     log.info("job done", extra={"job_id": job.id, "kind": job.kind, "attempt": job.attempts})
     return "done"
 
@@ -120,22 +139,71 @@ class _LeaseLost(Exception):
     pass
 
 
-def _failed(db: Database, job: Claim, *, worker: str, exc: BaseException) -> str:
-    # Exception type and message only: never the payload (it may hold personal data).
-    error = f"{type(exc).__name__}: {exc}"[:2000]
+class _LeaseKeeper(threading.Thread):
+    """Renews a running job's lease every third of its length, so a long job keeps its claim.
+
+    A worker that dies stops renewing, and the lease runs out: that is how a killed worker's job
+    comes back. The renewal is guarded like the done mark, so it never revives a lost claim.
+    """
+
+    def __init__(self, db: Database, job: Claim, worker: str) -> None:
+        super().__init__(name=f"lease-{job.id}", daemon=True)
+        self.db, self.job, self.worker = db, job, worker
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        every = max(0.05, self.job.lease_seconds / 3)
+        while not self.finished.wait(every):
+            try:
+                with self.db.unit_of_work() as session:
+                    session.execute(
+                        update(Job).where(_mine(self.job, self.worker))
+                        .values(lease_until=utcnow() + dt.timedelta(seconds=self.job.lease_seconds))
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception as exc:  # SQLite: the handler may hold the write lock; try again later
+                log.warning("job lease not renewed", extra={"job_id": self.job.id, "kind": self.job.kind,
+                                                            "error_type": type(exc).__name__})
+
+    def stop(self) -> None:
+        self.finished.set()
+        self.join()
+
+
+def describe_error(exc: BaseException) -> str:
+    """The exception's type and the first line of its message, for `last_error`.
+
+    Never the payload, and never what a database driver appends to its message: SQLAlchemy adds
+    the statement's parameters and PostgreSQL a `DETAIL: Key (…)=(…)` line, either of which may
+    carry personal data.
+    """
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        inner: BaseException = exc.orig
+        text = f"{type(exc).__name__} ({type(inner).__name__}): {str(inner).strip()}"
+    else:
+        text = f"{type(exc).__name__}: {str(exc).strip()}"
+    text = text.splitlines()[0][:500] if text else type(exc).__name__
     frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     if frame:
-        error += f" (at {frame[0].filename.rsplit('/', 1)[-1]}:{frame[0].lineno})"
+        text += f" (at {frame[0].filename.rsplit('/', 1)[-1]}:{frame[0].lineno})"
+    return text
+
+
+def _failed(db: Database, job: Claim, *, worker: str, exc: BaseException) -> str:
+    error = describe_error(exc)
     dead = job.attempts >= job.max_attempts
     status = "dead" if dead else "queued"
     with db.unit_of_work() as session:
-        session.execute(
+        marked = session.execute(
             update(Job)
-            .where(Job.id == job.id, Job.worker == worker, Job.attempts == job.attempts)
+            .where(_mine(job, worker))
             .values(status=status, last_error=error, lease_until=None,
                     run_at=utcnow() + backoff(job.attempts), finished_at=utcnow() if dead else None)
             .execution_options(synchronize_session=False)
         )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        log.warning("job failed after its lease was lost", extra={"job_id": job.id, "kind": job.kind})
+        return "lost"
     log.warning("job failed", extra={"job_id": job.id, "kind": job.kind, "attempt": job.attempts,
                                      "status": status, "error_type": type(exc).__name__})
     return status
@@ -177,11 +245,13 @@ def enqueue_due_schedules(db: Database) -> int:
     return count
 
 
-def retry(db: Database, job_id: int) -> bool:
-    """Requeue a dead (or failed) job now."""
-    with db.unit_of_work() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status not in ("dead", "queued"):
-            return False
-        job.status, job.run_at, job.attempts, job.finished_at = "queued", utcnow(), 0, None
-        return True
+def retry(session: Session, *, job_id: int) -> Job:
+    """Requeue a dead job to run now, with its attempts counted afresh (`last_error` is kept)."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotFound(N_("No job with id %(id)s."), field="job_id", id=job_id)
+    if job.status != "dead":
+        raise Conflict(N_("Only a dead job can be retried; this one is %(status)s."), field="job_id",
+                       status=job.status)
+    job.status, job.run_at, job.attempts, job.finished_at, job.worker = "queued", utcnow(), 0, None, None
+    return job
