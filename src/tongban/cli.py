@@ -11,6 +11,7 @@ from tongban.core.audit.cli import app as audit_app
 from tongban.core.jobs import cli as jobs_cli
 from tongban.core.keys_cli import app as keys_app
 from tongban.core.packs.cli import app as pack_app
+from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
 from tongban.demo_up import up as demo_up
 from tongban.registry.cli import app as registry_app
@@ -40,4 +41,5 @@ app.add_typer(pack_app, name="pack")
 demo_app.command("up")(demo_up)
 app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
+app.add_typer(datahub_app, name="datahub")
 app.add_typer(bench_app, name="bench")

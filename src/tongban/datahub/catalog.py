@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -9,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core import access
 from tongban.core.access import Principal
-from tongban.core.errors import NotFound
+from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, pick
 from tongban.datahub.models import Dataset, DatasetField
 
@@ -19,6 +21,20 @@ def get_dataset(session: Session, dataset_id: str) -> Dataset:
     if ds is None:
         raise NotFound(N_("No such dataset"))
     return ds
+
+
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def check_fields(names: list[str], known: Collection[str]) -> None:
+    """Every requested name must be a catalog field; a name that is not even shaped like one (it
+    could be personal data typed in the wrong place) is not echoed back."""
+    if not names:
+        raise Invalid(N_("Name at least one field"), field="fields")
+    for name in names:
+        if name not in known:
+            shown = name if isinstance(name, str) and FIELD_NAME.match(name) else "?"
+            raise Invalid(N_("Unknown field: %(name)s"), field="fields", name=shown)
 
 
 def fields_of(session: Session, dataset_id: str) -> list[DatasetField]:

@@ -111,5 +111,29 @@ def data_uses(session: Session, *, principal: Principal, limit: int = 200) -> li
     for u in uses:
         out.append({"at": u.at, "department_id": u.department_id, "purpose": u.purpose, "what": u.dataset_id,
                     "channel": "exchange"})
+    out.extend(_exports_holding(session, person.id, limit))
     out.sort(key=lambda d: d["at"], reverse=True)
     return out[:limit]
+
+
+def _exports_holding(session: Session, person_id: int, limit: int) -> list[dict[str, Any]]:
+    """Bulk exports read a whole dataset: list those of table-held datasets that hold a record of
+    this person (the record's presence is checked now, not at the export's time)."""
+    from sqlalchemy import exists
+
+    from tongban.datahub.exchange import _table
+    from tongban.datahub.models import DataExport, Dataset
+
+    out: list[dict[str, Any]] = []
+    held = session.scalars(select(Dataset).where(
+        Dataset.id.in_(select(DataExport.dataset_id).distinct()), Dataset.table_name.is_not(None),
+        Dataset.subject_field.is_not(None)))
+    for ds in held:
+        table = _table(ds.table_name or "")
+        if not session.scalar(select(exists().where(table.c[ds.subject_field or "id"] == person_id))):
+            continue
+        for e in session.scalars(select(DataExport).where(DataExport.dataset_id == ds.id)
+                                 .order_by(DataExport.created_at.desc()).limit(limit)):
+            out.append({"at": e.created_at, "department_id": e.department_id, "purpose": e.purpose,
+                        "what": ds.id, "channel": "export"})
+    return out

@@ -26,7 +26,7 @@ from tongban.core.errors import Conflict, Invalid, TooManyRequests
 from tongban.core.i18n import N_
 from tongban.core.jobs.queue import enqueue
 from tongban.core.jobs.registry import handler
-from tongban.datahub.catalog import fields_of, get_dataset
+from tongban.datahub.catalog import FIELD_NAME, check_fields, fields_of, get_dataset
 from tongban.datahub.consent import consenting
 from tongban.datahub.models import DataUse
 from tongban.datahub.sharing import active_grant
@@ -214,15 +214,12 @@ def query(
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(N_("The limit must be between 1 and 10000"), field="limit")
     catalog = _catalog_fields(session, ds.id, ds.updated_at)
-    if not fields:
-        raise Invalid(N_("Name at least one field"), field="fields")
-    for name in fields:
-        if name not in catalog:
-            raise Invalid(N_("Unknown field: %(name)s"), field="fields", name=name)
+    check_fields(fields, catalog)
     filter = filter or {}
     for key, value in filter.items():
         if key not in catalog or not catalog[key].filterable:
-            raise Invalid(N_("This field cannot be filtered on"), field=f"filter.{key}")
+            shown = f"filter.{key}" if FIELD_NAME.match(key) else "filter"  # never echo what is not a name
+            raise Invalid(N_("This field cannot be filtered on"), field=shown)
         if not isinstance(value, (str, int, bool)):
             raise Invalid(N_("A filter value must be a single value"), field=f"filter.{key}")
 
@@ -300,8 +297,16 @@ def query(
 
 @handler("datahub.data_use")
 def write_data_uses(session: Session, payload: dict[str, Any]) -> None:
-    """The per-subject index behind "who used my data", written shortly after each exchange read."""
-    at = session.get_one(AuditEvent, payload["event_id"]).at
+    """The per-subject index behind "who used my data", written shortly after each exchange read.
+
+    The subjects must match the keyed fingerprint in the read's audit event, so the index can
+    hold no more and no fewer subjects than the chain says were read."""
+    import json
+
+    event = session.get_one(AuditEvent, payload["event_id"])
+    if json.loads(event.details).get("subjects_hmac") != subjects_fingerprint(sorted(payload["subjects"])):
+        raise ValueError(f"data-use job for audit event {event.id}: subjects do not match the event's fingerprint")
+    at = event.at
     session.execute(insert(DataUse), [
         {"audit_event_id": payload["event_id"], "subject": masking.subject("person", sid), "at": at,
          "department_id": payload["department_id"], "dataset_id": payload["dataset_id"],

@@ -26,7 +26,7 @@ from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.timeutil import utcnow
-from tongban.datahub.catalog import get_dataset
+from tongban.datahub.catalog import check_fields, get_dataset
 from tongban.datahub.exchange import _catalog_fields, _mask_expr, _table
 from tongban.datahub.models import Consent, DataExport
 from tongban.datahub.sharing import active_grant
@@ -64,12 +64,10 @@ def export(
     if len((purpose or "").strip()) < 4:
         raise Invalid(N_("State the purpose (at least 4 characters)"), field="purpose")
     catalog = _catalog_fields(session, ds.id, ds.updated_at)
-    if not fields:
-        raise Invalid(N_("Name at least one field"), field="fields")
-    for name in fields:
-        if name not in catalog:
-            raise Invalid(N_("Unknown field: %(name)s"), field="fields", name=name)
+    check_fields(fields, catalog)
     owner = principal.department_id == ds.owner_department_id
+    if ds.sharing_type == "none" and not owner:
+        raise Denied(N_("This dataset is not shared (不予共享)"), principal=principal, action=f"export:{ds.id}")
     grant = None if owner else active_grant(session, dataset_id=ds.id, department_id=principal.department_id)
     if not owner and grant is None:
         raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,

@@ -15,7 +15,7 @@ from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.timeutil import utcnow
-from tongban.datahub.catalog import fields_of, get_dataset
+from tongban.datahub.catalog import check_fields, fields_of, get_dataset
 from tongban.datahub.models import Grant, SharingRequest
 
 MAX_PERIOD_DAYS = 3 * 365
@@ -34,11 +34,7 @@ def request_access(
     if ds.sharing_type == "none":
         raise Conflict(N_("This dataset is not shared (不予共享)"), field="dataset_id")
     known = {f.name: f for f in fields_of(session, ds.id)}
-    if not fields:
-        raise Invalid(N_("Name at least one field"), field="fields")
-    for name in fields:
-        if name not in known:
-            raise Invalid(N_("Unknown field: %(name)s"), field="fields", name=name)
+    check_fields(fields, known)
     clear = clear_fields or []
     for name in clear:
         if name not in fields or known[name].grade != 3:
@@ -121,14 +117,37 @@ def decide(session: Session, *, principal: Principal, request_id: int, approve: 
 def revoke(session: Session, *, principal: Principal, grant_id: int, reason: str) -> Grant:
     """The owner (or a platform admin) revokes a grant; the next read is refused."""
     grant = _owned_by_steward(session, principal, Grant, grant_id)
-    ds = get_dataset(session, grant.dataset_id)
+    return _revoke(session, grant, actor=principal.actor, actor_department=principal.department_id, reason=reason)
+
+
+def revoke_by_operator(session: Session, *, grant_id: int, reason: str) -> Grant:
+    """The platform operator's emergency revocation (`tongban datahub revoke`), audited as `system:cli`."""
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound()
+    return _revoke(session, grant, actor="system:cli", actor_department=None, reason=reason)
+
+
+def _revoke(session: Session, grant: Grant, *, actor: str, actor_department: str | None, reason: str) -> Grant:
     if grant.revoked_at is not None:
         raise Conflict(N_("This grant is already revoked"))
-    grant.revoked_at, grant.revoked_by = utcnow(), principal.actor
-    record(session, actor=principal.actor, actor_department=principal.department_id, action="sharing.revoke",
-           subject=f"dataset:{ds.id}", department_id=grant.consumer_department_id,
-           details={"grant": grant.id, "reason": reason[:200]})
+    if len(reason.strip()) < 2:
+        raise Invalid(N_("Give a reason"), field="reason")
+    grant.revoked_at, grant.revoked_by = utcnow(), actor
+    record(session, actor=actor, actor_department=actor_department, action="sharing.revoke",
+           subject=f"dataset:{grant.dataset_id}", department_id=grant.consumer_department_id,
+           details={"grant": grant.id, "reason": reason.strip()[:200]})
     return grant
+
+
+def grant_status(grant: Grant, now: dt.datetime | None = None) -> str:
+    """live | revoked | expired | future — what the next read on this grant would find."""
+    now = now or utcnow()
+    if grant.revoked_at is not None:
+        return "revoked"
+    if grant.valid_to <= now:
+        return "expired"
+    return "future" if grant.valid_from > now else "live"
 
 
 def active_grant(session: Session, *, dataset_id: str, department_id: str | None) -> Grant | None:
