@@ -7,7 +7,7 @@ import itertools
 
 from sqlalchemy.orm import Session
 
-from tongban.registry.identifiers import ric_check_char
+from tongban.registry.identifiers import org_code_check_char, ric_check_char, uscc_check_char
 from tongban.registry.models import Address, Certificate, Guardianship, Household, HouseholdMember, Person
 
 _seq = itertools.count(11)
@@ -19,6 +19,13 @@ def id_number_for(birth: dt.date, sex: str, area: str = "330203") -> str:
     seq = f"{n * 2 + (1 if sex == 'M' else 0):03d}"
     first17 = f"{area}{birth:%Y%m%d}{seq}"
     return first17 + ric_check_char(first17)
+
+
+def uscc_for(n: int, area: str = "330203") -> str:
+    """A valid 统一社会信用代码 of an enterprise (工商 9, 企业 1) in `area`."""
+    body = f"{n:08d}"
+    first17 = f"91{area}{body}{org_code_check_char(body)}"
+    return first17 + uscc_check_char(first17)
 
 
 def make_person(

@@ -53,7 +53,11 @@ def import_cmd(
     reject_file: str | None = typer.Option(None, help="Where invalid rows go (default: FILE.rejects.csv)."),
     batch_size: int = typer.Option(1000, min=1, help="Rows per transaction."),
 ) -> None:
-    """Validate and load a registry file; invalid rows go to a reject file with line and reason (zh, en)."""
+    """Validate and load a registry file; invalid rows go to a reject file with line and reason (zh, en).
+
+    Rows are upserted by their natural key, one transaction per batch: re-running a file changes
+    nothing, and re-running an interrupted import completes it.
+    """
     from pathlib import Path
 
     from rich.table import Table
@@ -61,25 +65,28 @@ def import_cmd(
     from tongban.core import cliutil
     from tongban.core.errors import TongbanError
     from tongban.core.i18n import gettext
-    from tongban.registry.importer import KINDS, import_file, read_rows
+    from tongban.registry.importer import KINDS, count_rows, import_file
 
     if kind not in KINDS:
         cliutil.fail(f"kind: one of {', '.join(KINDS)}")
     path = Path(file)
-    if not path.exists():
+    if not path.is_file():
         cliutil.fail(f"file: {file} does not exist")
     db = cliutil.database()
     try:
-        total = sum(1 for _ in read_rows(path))
+        total = count_rows(path)
         with cliutil.progress() as bar:
             task = bar.add_task(f"importing {kind}", total=total)
             report = import_file(db, kind, path, reject_path=Path(reject_file) if reject_file else None,
                                  batch_size=batch_size, progress=lambda n: bar.advance(task, n))
     except TongbanError as exc:
-        cliutil.fail(f"{exc.field}: {gettext(exc.message)}" if exc.field else gettext(exc.message))
+        msg = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        cliutil.fail(f"{exc.field}: {msg}" if exc.field else msg)
     c = report.counts
     table = Table("loaded", "updated", "unchanged", "rejected", title=f"import {kind}: {path.name}")
     table.add_row(str(c.loaded), str(c.updated), str(c.unchanged), str(c.rejected))
     cliutil.console.print(table)
+    if report.ignored_columns:
+        cliutil.console.print(f"ignored columns: {', '.join(report.ignored_columns)}")
     if report.reject_file:
         cliutil.console.print(f"rejected rows: {report.reject_file}")

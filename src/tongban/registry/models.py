@@ -150,7 +150,11 @@ class BenefitEnrolment(Base):
     """A person or household enrolled in a benefit (code from the pack) from a date, until a date."""
 
     __tablename__ = "benefit_enrolment"
-    __table_args__ = (Index("ix_enrolment_subject", "subject_kind", "subject_id"),)
+    __table_args__ = (
+        Index("ix_enrolment_subject", "subject_kind", "subject_id"),
+        # The natural key imports upsert on (migration 0003_registry_api).
+        Index("uq_enrolment_natural_key", "subject_kind", "subject_id", "benefit_code", "start_date", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     subject_kind: Mapped[str] = mapped_column(String(10))  # person | household
