@@ -134,6 +134,31 @@ def test_lost_lease_rolls_back_the_effect(db):  # type: ignore[no-untyped-def]
     assert _effects(db, "race") == 1
 
 
+def test_two_workers_racing_on_an_expired_lease_apply_the_effect_once(db):  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        job_id = queue.enqueue(s, kind="test.slow", payload={"key": "both", "sleep": 0.5}).id
+    [first] = queue.claim(db, worker="first", lease_seconds=60)
+    with db.unit_of_work() as s:  # the first worker stalled past its lease
+        s.execute(update(Job).where(Job.id == job_id).values(lease_until=utcnow() - dt.timedelta(seconds=1)))
+    [second] = queue.claim(db, worker="second", lease_seconds=60)
+    assert second.attempts == first.attempts + 1
+    outcomes: dict[str, str] = {}
+    threads = [threading.Thread(target=lambda c=c, w=w: outcomes.__setitem__(w, queue.run(db, c, worker=w)))
+               for c, w in ((first, "first"), (second, "second"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == {"first": "lost", "second": "done"}
+    assert _effects(db, "both") == 1
+    job = _job(db, job_id)
+    assert (job.status, job.worker) == ("done", "second")
+
+
+def test_workers_of_one_process_have_distinct_ids(db):  # type: ignore[no-untyped-def]
+    assert len({Worker(db).id for _ in range(3)}) == 3
+
+
 def test_unknown_kind_is_retried_then_dead(db):  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
         job_id = queue.enqueue(s, kind="test.nobody-handles-this", max_attempts=1).id
@@ -263,6 +288,43 @@ def test_periodic_schedule_enqueues_once_per_interval(db):  # type: ignore[no-un
         registry._schedules.pop("test.tick", None)
 
 
+def test_workers_starting_together_create_each_schedule_once(db):  # type: ignore[no-untyped-def]
+    registry.schedule("test.tick", "test.effect", interval_seconds=60, payload={"key": "tick"})
+    errors: list[BaseException] = []
+
+    def sync() -> None:
+        try:
+            queue.sync_schedules(db)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=sync) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with db.unit_of_work() as s:
+            assert s.scalar(select(func.count()).select_from(JobSchedule).where(JobSchedule.name == "test.tick")) == 1
+    finally:
+        registry._schedules.pop("test.tick", None)
+
+
+def test_shortened_interval_takes_effect_at_the_next_start(db):  # type: ignore[no-untyped-def]
+    registry.schedule("test.tick", "test.effect", interval_seconds=86400, payload={"key": "tick"})
+    try:
+        queue.sync_schedules(db)
+        queue.enqueue_due_schedules(db)  # next run tomorrow
+        registry.schedule("test.tick", "test.effect", interval_seconds=60, payload={"key": "tick"})
+        queue.sync_schedules(db)
+        with db.unit_of_work() as s:
+            row = s.get_one(JobSchedule, "test.tick")
+        assert row.interval_seconds == 60 and row.next_run_at <= utcnow() + dt.timedelta(seconds=60)
+    finally:
+        registry._schedules.pop("test.tick", None)
+
+
 def test_audit_seal_runs_as_a_periodic_job(db):  # type: ignore[no-untyped-def]
     registry.load_modules([])
     with db.unit_of_work() as s:
@@ -316,3 +378,8 @@ def test_jobs_cli(db, cli):  # type: ignore[no-untyped-def]
     assert _job(db, 1).status == "done"  # the refused retry changed nothing
     assert "audit.seal" in cli("jobs", "schedules").output
     assert cli("worker", "--once", "--import", "no.such.module").exit_code == 2
+    r = cli("worker", "--once", "--concurrency", "2", "--import", "tests.jobhandlers")
+    if db.is_sqlite:
+        assert r.exit_code == 2 and "SQLite runs one worker" in r.output
+    else:
+        assert r.exit_code == 0, r.output

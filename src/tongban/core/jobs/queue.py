@@ -210,15 +210,33 @@ def _failed(db: Database, job: Claim, *, worker: str, exc: BaseException) -> str
 
 
 def sync_schedules(db: Database) -> None:
-    """Make the schedule table hold every schedule the code declares (keeping due times)."""
+    """Make the schedule table hold every schedule the code declares.
+
+    A stored due time is kept (a restart does not run everything at once), but never left
+    further off than the code's interval, so shortening an interval takes effect now. Workers
+    starting together may race to insert the same new row: the loser reads it and goes on.
+    """
+    for attempt in (1, 2):
+        try:
+            _sync_schedules(db)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
+
+
+def _sync_schedules(db: Database) -> None:
+    now = utcnow()
     with db.unit_of_work() as session:
         for s in registry.schedules():
             row = session.get(JobSchedule, s.name)
             if row is None:
                 session.add(JobSchedule(name=s.name, kind=s.kind, payload=s.payload,
-                                        interval_seconds=s.interval_seconds, next_run_at=utcnow()))
+                                        interval_seconds=s.interval_seconds, next_run_at=now))
+                session.flush()
             else:
                 row.kind, row.payload, row.interval_seconds = s.kind, s.payload, s.interval_seconds
+                row.next_run_at = min(row.next_run_at, now + dt.timedelta(seconds=s.interval_seconds))
 
 
 def enqueue_due_schedules(db: Database) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -14,6 +15,7 @@ from tongban.core.db import Database
 from tongban.core.jobs import queue, registry
 
 log = logging.getLogger("tongban.jobs")
+_numbers = itertools.count(1)
 
 
 @dataclass
@@ -27,7 +29,8 @@ class Worker:
     def __init__(self, db: Database, options: WorkerOptions | None = None) -> None:
         self.db = db
         self.options = options or WorkerOptions()
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+        # Unique per worker (several threads of one process are several workers); fits job.worker.
+        self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{next(_numbers)}"
         self.stopping = threading.Event()
 
     def stop(self, *_: object) -> None:
@@ -52,7 +55,7 @@ class Worker:
         return ran
 
     def run_forever(self) -> None:
-        queue.sync_schedules(self.db)
+        """Loop until stopped (the caller has synced the schedules)."""
         log.info("worker started", extra={"worker": self.id})
         while not self.stopping.is_set():
             try:
@@ -70,10 +73,20 @@ def serve(db: Database, *, modules: list[str], options: WorkerOptions, once: boo
     registry.load_modules(modules)
     if options.concurrency > 1 and db.is_sqlite:
         raise ValueError("SQLite runs one worker; use PostgreSQL for --concurrency > 1")
-    if once:
-        queue.sync_schedules(db)
-        return Worker(db, options).run_once()
+    queue.sync_schedules(db)
     workers = [Worker(db, options) for _ in range(options.concurrency)]
+    if once:
+        counts = [0] * len(workers)
+
+        def drain(i: int) -> None:
+            counts[i] = workers[i].run_once()
+
+        drains = [threading.Thread(target=drain, args=(i,), name=f"worker-{i}") for i in range(len(workers))]
+        for t in drains:
+            t.start()
+        for t in drains:
+            t.join()
+        return sum(counts)
 
     def stop_all(*_: object) -> None:
         for w in workers:
