@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from pathlib import Path
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban.core.audit.models import AuditEvent
+from tongban.core.db import Database
 from tongban.registry.identifiers import org_code_check_char, ric_check_char, uscc_check_char
 from tongban.registry.models import Address, Certificate, Guardianship, Household, HouseholdMember, Person
 
@@ -92,3 +97,42 @@ def make_grant(session: Session, department_id: str, *, dataset_id: str = "ds.pe
     session.add(req)
     session.flush()
     sharing._approve(session, req, decided_by="test", reason="test")
+
+
+PACK = Path(__file__).resolve().parents[2] / "packs" / "demo"
+
+
+def seed_people(db: Database) -> dict[str, Any]:
+    """The demo pack (datasets, departments) and a small cast: a family of three in 海曙 南门
+    (mother 李婷 guards the baby, who holds a birth certificate), a stranger 王五 on another road,
+    residents' accounts for the mother and the stranger, and officers of 海曙 民政 (granted
+    ds.person with id_number, name and phone in clear), 江北 民政 (outside the region) and
+    海曙 公安 (owner of ds.person)."""
+    from tests.factories import make_resident, make_staff
+    from tongban.core.packs.loader import load_pack
+
+    with db.unit_of_work() as s:
+        load_pack(s, PACK)
+        make_grant(s, "dept.haishu.mca", clear=["id_number", "name", "phone"])
+        hh = make_household(s)
+        mother = make_person(s, "李婷", birth=dt.date(1994, 8, 21), household=hh)
+        father = make_person(s, "张明", birth=dt.date(1992, 3, 15), sex="M", household=hh, relationship="spouse",
+                             phone="13800000101")
+        baby = make_person(s, "张小宝", birth=dt.date(2026, 3, 1), sex="M", household=hh, relationship="child",
+                           phone=None)
+        make_guardian(s, mother, baby)
+        make_certificate(s, baby)
+        stranger = make_person(s, "王五", birth=dt.date(1970, 1, 1), sex="M", road="中山西路")
+        make_certificate(s, stranger, number="Q330203000099")
+        make_resident(s, "li.ting", id_number=mother.id_number)
+        make_resident(s, "wang.wu", id_number=stranger.id_number)
+        make_staff(s, "officer.mca", department_id="dept.haishu.mca", roles=["officer"])
+        make_staff(s, "officer.jb", department_id="dept.jiangbei.mca", roles=["officer"])
+        make_staff(s, "officer.police", department_id="dept.haishu.police", roles=["officer"])
+        return {"mother": mother.id, "father": father.id, "baby": baby.id, "stranger": stranger.id,
+                "mother_idn": mother.id_number, "father_phone": father.phone, "stranger_idn": stranger.id_number}
+
+
+def events(db: Database, action: str) -> list[AuditEvent]:
+    with db.unit_of_work() as s:
+        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))

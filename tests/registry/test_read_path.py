@@ -3,53 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from tests.factories import make_resident, make_staff, token_for
-from tests.registry.factories import (
-    make_certificate,
-    make_grant,
-    make_guardian,
-    make_household,
-    make_person,
-)
+from tests.factories import make_staff, token_for
+from tests.registry.factories import events as _events
+from tests.registry.factories import make_grant, make_person
+from tests.registry.factories import seed_people as _seed
 from tongban.core import masking
 from tongban.core.audit.models import AuditEvent
-from tongban.core.packs.loader import load_pack
 from tongban.registry.models import CorrectionRequest, Person
-
-
-def _seed(db):  # type: ignore[no-untyped-def]
-    with db.unit_of_work() as s:
-        load_pack(s, PACK)
-        make_grant(s, "dept.haishu.mca", clear=["id_number", "name", "phone"])
-        hh = make_household(s)
-        mother = make_person(s, "李婷", birth=dt.date(1994, 8, 21), household=hh)
-        father = make_person(s, "张明", birth=dt.date(1992, 3, 15), sex="M", household=hh, relationship="spouse",
-                             phone="13800000101")
-        baby = make_person(s, "张小宝", birth=dt.date(2026, 3, 1), sex="M", household=hh, relationship="child",
-                           phone=None)
-        make_guardian(s, mother, baby)
-        make_certificate(s, baby)
-        stranger = make_person(s, "王五", birth=dt.date(1970, 1, 1), sex="M", road="中山西路")
-        make_certificate(s, stranger, number="Q330203000099")
-        make_resident(s, "li.ting", id_number=mother.id_number)
-        make_resident(s, "wang.wu", id_number=stranger.id_number)
-        make_staff(s, "officer.mca", department_id="dept.haishu.mca", roles=["officer"])
-        make_staff(s, "officer.jb", department_id="dept.jiangbei.mca", roles=["officer"])
-        make_staff(s, "officer.police", department_id="dept.haishu.police", roles=["officer"])
-        return {"mother": mother.id, "father": father.id, "baby": baby.id, "stranger": stranger.id,
-                "mother_idn": mother.id_number, "father_phone": father.phone}
-
-
-PACK = Path(__file__).resolve().parents[2] / "packs" / "demo"
-
-
-def _events(db, action: str) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
-    with db.unit_of_work() as s:
-        return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
 def test_staff_read_is_masked_by_default_and_audited(db, client):  # type: ignore[no-untyped-def]
@@ -248,3 +212,67 @@ def test_consent_gives_a_department_the_persons_record(db, client):  # type: ign
     assert body["disability_type"] == "physical" and body["id_number"] == ids["mother_idn"]
     # Only her: another person's record stays closed to this department.
     assert client.get(f"/api/v1/registry/persons/{ids['stranger']}", headers=h).status_code == 403
+
+
+# --- the service function itself ------------------------------------------------------------------
+
+
+@pytest.fixture
+def keyed(settings):  # type: ignore[no-untyped-def]
+    """The pseudonym key, as the app and the CLI set it."""
+    masking.configure(settings.secret_key)
+
+
+def _principal(db, username: str):  # type: ignore[no-untyped-def]
+    from tongban.core.identity.models import Account
+    from tongban.core.identity.service import principal_for_account
+
+    with db.unit_of_work() as s:
+        account = s.scalars(select(Account).where(Account.username == username)).one()
+        return principal_for_account(s, account)
+
+
+def test_read_person_returns_only_the_fields_asked_for_and_audits_them(db, keyed):  # type: ignore[no-untyped-def]
+    from tongban.core.errors import Invalid
+    from tongban.registry import service
+
+    ids = _seed(db)
+    officer = _principal(db, "officer.mca")
+    with db.unit_of_work() as s:
+        out = service.read_person(s, principal=officer, person_id=ids["mother"], fields=["phone", "name"])
+    assert out["name"] == "李*" and out["phone"] == "139****5678" and out["id"] == ids["mother"]
+    assert out["id_number"] is None and out["birth_date"] is None and out["address"] is None
+    [event] = _events(db, "person.read")
+    assert '"fields":["name","phone"]' in event.details
+    with db.unit_of_work() as s, pytest.raises(Invalid) as exc:
+        service.read_person(s, principal=officer, person_id=ids["mother"], fields=["favourite_colour"])
+    assert exc.value.field == "fields"
+    with db.unit_of_work() as s, pytest.raises(Invalid) as exc:
+        service.read_person(s, principal=officer, person_id=ids["mother"], purpose="   ok   ")
+    assert exc.value.field == "purpose"
+    assert len(_events(db, "person.read")) == 1
+
+
+def test_hukou_bound_reads_let_the_hukou_region_read_a_person_living_elsewhere(db, keyed):  # type: ignore[no-untyped-def]
+    from tongban.core.access import Denied
+    from tongban.registry import service
+
+    ids = _seed(db)
+    with db.unit_of_work() as s:
+        moved = make_person(s, "周六", birth=dt.date(1988, 4, 4), region_code="330205001001", road=None)
+        moved.hukou_region_code = "330203"
+        moved_id = moved.id
+    officer = _principal(db, "officer.police")  # 海曙 公安: the person's hukou region, not the residence
+    with db.unit_of_work() as s, pytest.raises(Denied):
+        service.read_person(s, principal=officer, person_id=moved_id)
+    with db.unit_of_work() as s:
+        out = service.read_person(s, principal=officer, person_id=moved_id, hukou_bound=True)
+    assert out["name"] == "周*"
+    [event] = _events(db, "person.read")
+    assert '"hukou_bound":true' in event.details
+    # The flag widens nothing for someone whose hukou lies outside the caller's region too.
+    with db.unit_of_work() as s:
+        local_id = make_person(s, "吴七", birth=dt.date(1990, 9, 9), region_code="330205001001", road=None).id
+    with db.unit_of_work() as s, pytest.raises(Denied):
+        service.read_person(s, principal=officer, person_id=local_id, hukou_bound=True)
+    assert len(_events(db, "person.read")) == 1 and ids["mother"]

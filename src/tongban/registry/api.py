@@ -5,104 +5,26 @@ ID numbers travel only in request bodies, never in paths or query strings.
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query
 
 from tongban.registry import service
+from tongban.registry.schemas import (
+    CertificateOut,
+    CorrectionIn,
+    CorrectionOut,
+    DecisionIn,
+    HouseholdOut,
+    PersonField,
+    PersonOut,
+    PersonSearch,
+    Unmask,
+)
 from tongban.web.deps import CurrentPrincipal, DbSession
 from tongban.web.schemas import Page
 
 router = APIRouter(tags=["registry"])
-
-
-class PersonOut(BaseModel):
-    """A person as the caller may see them: fields their department's basis does not cover are null."""
-
-    id: int
-    id_number: str | None
-    name: str | None
-    sex: str | None
-    birth_date: dt.date | None
-    phone: str | None
-    hukou_region_code: str | None
-    region_code: str | None
-    address: str | None
-    alive: bool | None
-    death_date: dt.date | None
-    marital_status: str | None
-    disability_type: str | None
-    disability_grade: int | None
-    employment_status: str | None
-    student_status: str | None
-    household_id: int | None
-    masked: bool = Field(description="True when some personal fields are masked or withheld.")
-
-
-class MemberOut(PersonOut):
-    relationship: str
-
-
-class HouseholdOut(BaseModel):
-    id: int
-    household_number: str
-    region_code: str
-    housing_area_m2: int | None
-    vehicles: int
-    members: list[MemberOut]
-
-
-class PersonSearch(BaseModel):
-    id_number: str | None = Field(None, max_length=18, description="Exact resident ID number.")
-    name: str | None = Field(None, max_length=50)
-    birth_date: dt.date | None = None
-    road: str | None = Field(None, max_length=100)
-    number: str | None = Field(None, max_length=20)
-    region_code: str | None = Field(None, pattern=r"^\d{6}(\d{3}){0,2}$")
-
-
-class Purpose(BaseModel):
-    purpose: str = Field(min_length=1, max_length=500, description="Why the full record is needed (audited).")
-
-
-class CertificateOut(BaseModel):
-    id: int
-    type_code: str
-    number: str
-    issuer_name: str
-    issuer_code: str | None
-    issue_date: dt.date
-    valid_from: dt.date | None
-    valid_to: dt.date | None
-    status: str
-    data: dict[str, Any]
-    holder: dict[str, Any]
-
-
-class CorrectionIn(BaseModel):
-    field: str
-    requested_value: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=500)
-
-
-class CorrectionOut(BaseModel):
-    id: int
-    person_id: int
-    field: str
-    requested_value: str
-    reason: str
-    department_id: str
-    status: str
-    decision_reason: str | None
-    created_at: dt.datetime
-    decided_at: dt.datetime | None
-
-
-class DecisionIn(BaseModel):
-    decision: Literal["approve", "reject"]
-    reason: str = Field(min_length=1, max_length=500)
 
 
 @router.post("/registry/persons/search", response_model=Page[PersonOut])
@@ -113,16 +35,24 @@ def search(body: PersonSearch, session: DbSession, principal: CurrentPrincipal) 
 
 
 @router.get("/registry/persons/{person_id}", response_model=PersonOut)
-def person(person_id: int, session: DbSession, principal: CurrentPrincipal) -> PersonOut:
-    """Staff: one person, masked."""
-    return PersonOut(**service.read_person(session, principal=principal, person_id=person_id))
+def person(
+    person_id: int, session: DbSession, principal: CurrentPrincipal,
+    fields: Annotated[list[PersonField] | None, Query(description="Only these fields.")] = None,
+    hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
+) -> PersonOut:
+    """Staff: one person in your region, masked. The read is audited."""
+    return PersonOut(**service.read_person(session, principal=principal, person_id=person_id, fields=fields,
+                                           hukou_bound=hukou_bound))
 
 
 @router.post("/registry/persons/{person_id}/unmask", response_model=PersonOut)
-def person_unmasked(person_id: int, body: Purpose, session: DbSession, principal: CurrentPrincipal) -> PersonOut:
-    """Staff: one person in full, for a stated purpose written to the audit chain."""
+def person_unmasked(
+    person_id: int, body: Unmask, session: DbSession, principal: CurrentPrincipal,
+    hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
+) -> PersonOut:
+    """Staff: one person in clear, for a stated purpose written to the audit chain."""
     return PersonOut(**service.read_person(session, principal=principal, person_id=person_id,
-                                           purpose=body.purpose))
+                                           purpose=body.purpose, fields=body.fields, hukou_bound=hukou_bound))
 
 
 @router.get("/registry/persons/{person_id}/household", response_model=HouseholdOut)

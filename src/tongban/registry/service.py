@@ -11,6 +11,7 @@ registry tables for staff.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -91,28 +92,57 @@ def _get_person(session: Session, person_id: int) -> Person:
 
 
 PERSON_DATASET = "ds.person"
+# The fields a staff read may name in `fields` (`id` always comes back).
+PERSON_FIELDS = ("id_number", "name", "sex", "birth_date", "phone", "hukou_region_code", "region_code", "address",
+                 "alive", "death_date", "marital_status", "disability_type", "disability_grade",
+                 "employment_status", "student_status", "household_id")
 
 
-def _released(session: Session, basis: Any, person: Person, *, clear: bool) -> dict[str, Any]:
-    """A person as the caller may see them: the exchange's rules for the `ds.person` dataset."""
+def _released(session: Session, basis: Any, person: Person, *, clear: bool,
+              fields: list[str] | None = None) -> dict[str, Any]:
+    """A person as the caller may see them: the exchange's rules for the `ds.person` dataset,
+    restricted to `fields` when given (the rest come back as None)."""
     from tongban.datahub.exchange import release
 
     raw = person_dict(session, person, masked=False)
-    out, hidden = release(basis, raw, clear=clear)
-    if out.get("name") != raw.get("name"):  # the address follows the name's treatment
-        out["address"] = _address_text(session, person.address_id, masked=True)
-    out["masked"] = hidden
-    return out
+    raw.pop("masked")
+    wanted = {k: v for k, v in raw.items() if fields is None or k == "id" or k in fields}
+    out, hidden = release(basis, wanted, clear=clear)
+    if "address" in out:
+        # The address follows the name's treatment (it is as identifying as the name).
+        name_shown = release(basis, {"name": person.name}, clear=clear)[0]["name"]
+        if name_shown != person.name:
+            out["address"] = _address_text(session, person.address_id, masked=True)
+            hidden = hidden or out["address"] != raw["address"]
+    return {**dict.fromkeys(raw), **out, "masked": hidden}
+
+
+def _check_fields(fields: Sequence[str] | None) -> list[str] | None:
+    if fields is None:
+        return None
+    unknown = [f for f in fields if f not in PERSON_FIELDS]
+    if unknown or not fields:
+        raise Invalid(N_("Unknown field"), field="fields")
+    return sorted(set(fields))
 
 
 def read_person(
     session: Session, *, principal: Principal, person_id: int, purpose: str | None = None,
-    hukou_bound: bool = False,
+    fields: Sequence[str] | None = None, hukou_bound: bool = False,
 ) -> dict[str, Any]:
-    """THE staff read of one person: permission, region, the department's basis (ownership of
-    the dataset, a grant, or the person's consent — the exchange's own check), masking, audit.
+    """THE staff read of one person. In order:
 
-    `hukou_bound` reads (hukou services) are allowed to staff of the person's hukou region too.
+    1. permission `person.read`;
+    2. region: the person's residence in the caller's subtree (`hukou_bound` reads — hukou
+       services — also allow staff of the person's hukou region); refusals are audited by
+       `core.access` as `access.denied`;
+    3. the purpose, when clear text is asked for (≥ MIN_PURPOSE characters);
+    4. the department's basis for `ds.person` — ownership of the dataset, a live grant, or the
+       person's consent (`datahub.exchange.basis_for`: the seam where sharing and consent rules
+       live); a purpose without a clear-text right is refused;
+    5. one audit event `person.read` (subject = keyed pseudonym; purpose; details: unmasked,
+       fields, basis) in the caller's transaction;
+    6. the record, masked unless a purpose was stated, limited to `fields` when given.
     """
     from tongban.datahub.exchange import basis_for
 
@@ -122,14 +152,16 @@ def read_person(
             or (hukou_bound and access.can_act_in_region(principal, person.hukou_region_code))):
         access.require_region(principal, person.region_code)
     purpose = _check_purpose(purpose)
+    fields = _check_fields(fields)
     basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=person.id)
     if purpose is not None and not basis.any_clear:
         raise Denied(N_("Your department's grant does not allow this data in clear text"),
                      principal=principal, action=f"clear:{PERSON_DATASET}")
     record(session, actor=principal.actor, actor_department=principal.department_id, action="person.read",
            subject=masking.subject("person", person.id), region_code=person.region_code, purpose=purpose,
-           details={"unmasked": purpose is not None, "basis": _basis_name(basis)})
-    return _released(session, basis, person, clear=purpose is not None)
+           details={"unmasked": purpose is not None, "fields": fields or "all", "basis": _basis_name(basis),
+                    **({"hukou_bound": True} if hukou_bound else {})})
+    return _released(session, basis, person, clear=purpose is not None, fields=fields)
 
 
 def _basis_name(basis: Any) -> str:
