@@ -47,3 +47,8 @@ def duplicate(session: Session, payload: dict[str, Any]) -> None:
     from tongban.core.jobs.queue import enqueue
 
     enqueue(session, kind="test.effect", payload={}, dedupe_key=str(payload["dedupe_key"]))
+
+
+@handler("test.noop")
+def noop(session: Session, payload: dict[str, Any]) -> None:
+    """Does nothing: measures the queue's own cost per job."""

@@ -10,4 +10,5 @@ import typer
 app = typer.Typer(help="Benchmarks (tables of our figures beside the yardstick's).", no_args_is_help=True)
 from tongban.bench import audit as _audit  # noqa: E402,F401
 from tongban.bench import exchange as _exchange  # noqa: E402,F401
+from tongban.bench import jobs as _jobs  # noqa: E402,F401
 from tongban.bench import registry as _registry  # noqa: E402,F401

@@ -74,30 +74,35 @@ class Claim:
 
 
 def claim(db: Database, *, worker: str, lease_seconds: int, limit: int = 1) -> list[Claim]:
-    """Take up to `limit` ready jobs (queued and due, or running with an expired lease)."""
+    """Take up to `limit` ready jobs (queued and due, or running with an expired lease).
+
+    One statement, `UPDATE job … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …`:
+    on PostgreSQL concurrent workers skip each other's rows instead of waiting; on SQLite the
+    unit of work holds the write lock, so claims simply take turns.
+    """
     now = utcnow()
+    ready = (
+        select(Job.id)
+        .where(or_(
+            (Job.status == "queued") & (Job.run_at <= now),
+            (Job.status == "running") & (Job.lease_until < now),
+        ))
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+    )
+    if not db.is_sqlite:
+        ready = ready.with_for_update(skip_locked=True)
     with db.unit_of_work() as session:
-        q = (
-            select(Job)
-            .where(or_(
-                (Job.status == "queued") & (Job.run_at <= now),
-                (Job.status == "running") & (Job.lease_until < now),
-            ))
-            .order_by(Job.run_at, Job.id)
-            .limit(limit)
-        )
-        if not db.is_sqlite:
-            q = q.with_for_update(skip_locked=True)
-        jobs = list(session.scalars(q))
-        claims = []
-        for job in jobs:
-            job.status = "running"
-            job.worker = worker
-            job.attempts += 1
-            job.lease_until = now + dt.timedelta(seconds=lease_seconds)
-            claims.append(Claim(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts,
-                                lease_seconds))
-    return claims
+        rows = session.execute(
+            update(Job)
+            .where(Job.id.in_(ready.scalar_subquery()))
+            .values(status="running", worker=worker, attempts=Job.attempts + 1,
+                    lease_until=now + dt.timedelta(seconds=lease_seconds))
+            .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
+    return sorted((Claim(r.id, r.kind, dict(r.payload or {}), r.attempts, r.max_attempts, lease_seconds)
+                   for r in rows), key=lambda c: c.id)
 
 
 def _mine(job: Claim, worker: str) -> Any:
