@@ -173,3 +173,25 @@ def audit_scope(principal: Principal) -> str | None:
         return principal.department_id
     raise Denied(N_("You are not allowed to do this"), principal=principal, action="audit.read")
 
+
+
+# --- applications (services) ---------------------------------------------------------------
+
+
+def can_read_application(principal: Principal, *, applicant_account_id: int, department_ids: set[str],
+                         region_code: str | None) -> bool:
+    """The applicant, and staff of a department with a task in it (within their region), may read an application."""
+    if principal.kind == "anonymous":
+        return False
+    if principal.is_platform_admin:
+        return True
+    if principal.kind == "resident":
+        return principal.account_id == applicant_account_id and "self.read" in principal.permissions
+    return (principal.kind == "staff" and principal.department_id in department_ids
+            and can_act_in_region(principal, region_code))
+
+
+def require_step_role(principal: Principal, role: str) -> None:
+    """A review step (受理/审核/审批) is decided by staff holding the step's role."""
+    if not (principal.is_platform_admin or role in principal.roles):
+        raise Denied(N_("This step needs another role"), principal=principal, action=f"step:{role}")

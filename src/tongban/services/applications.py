@@ -1,0 +1,489 @@
+"""办件: the engine. A submission becomes one application with a task per item, routed to the
+item's department and ordered by the one-thing's dependencies; officers decide tasks
+(approve / return for 补正 / reject) with optimistic locking; outputs flow to dependants; a
+rejection cancels what depends on it; the application finishes completed, partly completed or
+rejected. Every transition is one transaction (the caller's) and one audit event.
+
+Application: draft → submitted → in_progress → completed | partly_completed | rejected | withdrawn.
+Task: blocked → ready → claimed (through its review steps) → approved | returned | rejected;
+cancelled when a prerequisite is rejected or the application withdrawn.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tongban.core import access
+from tongban.core.audit.log import canonical_json, record
+from tongban.core.errors import Conflict, Invalid, NotFound
+from tongban.core.i18n import N_
+from tongban.core.keys import Keyring
+from tongban.core.packs.loader import current_pack_version
+from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
+from tongban.registry.identifiers import validate_resident_id
+from tongban.registry.models import Person
+from tongban.services import certificates, effects, family, inbox, onething, sla
+from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
+from tongban.services.prefill import live_consent
+
+OPEN_APPLICATION = ("submitted", "in_progress")
+DECIDABLE = ("ready", "claimed")
+FINISHED_TASK = ("approved", "rejected", "cancelled")
+Decision = Literal["approve", "return", "reject"]
+PHONE = re.compile(r"^1\d{10}$")
+
+
+# --- form data ----------------------------------------------------------------------------------
+
+
+def validate_data(data: Any, items: Sequence[ServiceItem], elements: Mapping[str, DataElement], *,
+                  partial: bool = False) -> dict[str, Any]:
+    """Check submitted form data against the items' elements; return it cleaned. The first fault
+    raises `Invalid` naming its field. `partial` (a 补正 answer) checks only the fields given."""
+    if not isinstance(data, dict):
+        raise Invalid(N_("The form data must be an object"), field="data")
+    required: dict[str, bool] = {}
+    for item in items:
+        for f in item.definition["form"]:
+            required[f["element"]] = required.get(f["element"], False) or bool(f.get("required", True))
+    for key in data:
+        if key not in required:
+            raise Invalid(N_("This form has no such field"), field=f"data.{key}")
+    clean: dict[str, Any] = {}
+    for el_id, is_required in required.items():
+        value = data.get(el_id)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if is_required and not partial:
+                raise Invalid(N_("This field is required"), field=f"data.{el_id}")
+            continue
+        clean[el_id] = _clean_value(elements[el_id].definition, value, f"data.{el_id}")
+    return clean
+
+
+def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
+    kind = element["type"]
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(N_("Enter a whole number"), field=field)
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise Invalid(N_("Enter true or false"), field=field)
+        return value
+    if not isinstance(value, str):
+        raise Invalid(N_("Enter text"), field=field)
+    value = value.strip()
+    if kind == "date":
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise Invalid(N_("Enter a date as YYYY-MM-DD"), field=field) from None
+        if day > sla.local_date(utcnow()):
+            raise Invalid(N_("The date is in the future"), field=field)
+        return day.isoformat()
+    if kind == "enum":
+        if value not in element["enum"]:
+            raise Invalid(N_("Choose one of the listed values"), field=field)
+        return value
+    if element.get("max_length") and len(value) > element["max_length"]:
+        raise Invalid(N_("This value is too long"), field=field)
+    if element.get("format") == "resident_id":
+        return validate_resident_id(value, field=field).number
+    if element.get("format") == "phone" and not PHONE.match(value):
+        raise Invalid(N_("Enter an 11-digit mobile number"), field=field)
+    return value
+
+
+# --- submission ---------------------------------------------------------------------------------
+
+
+def _request_hash(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(dict(body)).encode()).hexdigest()
+
+
+def _by_key(session: Session, account_id: int | None, key: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.applicant_account_id == account_id,
+                                                    Application.idempotency_key == key))
+
+
+def _replay(existing: Application, request_hash: str) -> tuple[Application, bool]:
+    if existing.request_hash != request_hash:
+        raise Conflict(N_("This idempotency key was used for another request"), field="Idempotency-Key")
+    return existing, False
+
+
+def submit(session: Session, *, principal: access.Principal, idempotency_key: str | None,
+           onething_id: str | None = None, item_id: str | None = None, data: Any = None,
+           consent_id: int | None = None, now: dt.datetime | None = None,
+           calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
+    """Submit once (一次提交). Returns (application, created); a repeat of the key returns the first."""
+    access.require(principal, "self.apply")
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise Invalid(N_("Send an Idempotency-Key header (at most 200 characters)"), field="Idempotency-Key")
+    if (onething_id is None) == (item_id is None):
+        raise Invalid(N_("Apply for either a one-thing or an item"), field="onething_id")
+    request_hash = _request_hash({"onething_id": onething_id, "item_id": item_id, "data": data,
+                                  "consent_id": consent_id})
+    existing = _by_key(session, principal.account_id, idempotency_key)
+    if existing is not None:
+        return _replay(existing, request_hash)
+
+    if onething_id is not None:
+        ot = onething.get_onething(session, onething_id)
+        items = onething.items_of(session, ot)
+        requires: dict[str, list[str]] = ot.definition.get("requires", {})
+    else:
+        items = [onething.get_item(session, str(item_id))]
+        requires = {}
+    elements = onething.elements_of(session, items)
+    clean = validate_data(data if data is not None else {}, items, elements)
+    if consent_id is not None and onething_id is not None:
+        consent = live_consent(session, principal=principal, consent_id=consent_id, onething_id=onething_id)
+        if consent.application_id is not None:
+            raise Conflict(N_("This consent was used for another application"), field="consent_id")
+    person = family.applicant_person(session, principal.account_id)
+    now = now or utcnow()
+    pack = current_pack_version(session)
+    app = Application(applicant_account_id=principal.account_id, applicant_person_id=person.id,
+                      onething_id=onething_id, item_id=item_id, status="submitted", data=clean,
+                      region_code=person.region_code, pack_id=pack[0] if pack else None,
+                      pack_version=pack[1] if pack else None, idempotency_key=idempotency_key,
+                      request_hash=request_hash, consent_id=consent_id, version=1, created_at=now,
+                      submitted_at=now)
+    try:
+        with session.begin_nested():
+            session.add(app)
+            session.flush()
+    except IntegrityError:
+        # Another request with this key committed first: answer as its repeat.
+        existing = _by_key(session, principal.account_id, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, request_hash)
+    if consent_id is not None and onething_id is not None:
+        live_consent(session, principal=principal, consent_id=consent_id,
+                     onething_id=onething_id).application_id = app.id
+
+    for item in items:
+        needs = list(requires.get(item.id, []))
+        task = Task(application_id=app.id, item_id=item.id, department_id=item.department_id,
+                    status="blocked" if needs else "ready", step_index=0, requires=needs, inputs={}, outputs={},
+                    version=1)
+        if not needs:
+            sla.start_clock(task, item.definition, now, calendar)
+        session.add(task)
+    session.flush()
+    _event(session, app, None, "submitted", principal.actor, {"items": [i.id for i in items]}, now)
+    record(session, actor=principal.actor, action="application.submit", subject=f"application:{app.id}",
+           region_code=app.region_code,
+           details={"onething": onething_id, "item": item_id, "tasks": len(items),
+                    "pack": app.pack_id, "pack_version": app.pack_version})
+    inbox.notify(session, account_id=app.applicant_account_id, kind="application.submitted",
+                 application_id=app.id, params={"onething": onething_id, "item": item_id})
+    return app, True
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def tasks_of(session: Session, application_id: int) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.application_id == application_id).order_by(Task.id)))
+
+
+def get_application(session: Session, *, principal: access.Principal, application_id: int) -> Application:
+    app = session.get(Application, application_id)
+    if app is None:
+        raise NotFound(N_("No such application"))
+    departments = {t.department_id for t in tasks_of(session, app.id)}
+    if not access.can_read_application(principal, applicant_account_id=app.applicant_account_id,
+                                       department_ids=departments, region_code=app.region_code):
+        raise access.Denied(N_("You are not allowed to see this application"), principal=principal,
+                            action="application.read")
+    return app
+
+
+def timeline(session: Session, application_id: int) -> list[ApplicationEvent]:
+    return list(session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == application_id)
+                                .order_by(ApplicationEvent.id)))
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"t{last_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not raw.startswith("t"):
+            raise ValueError(raw)
+        return int(raw[1:])
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid(N_("The cursor is not valid"), field="cursor") from None
+
+
+def queue(session: Session, *, principal: access.Principal, status: str = "ready", limit: int = 50,
+          cursor: str | None = None) -> tuple[list[tuple[Task, Application]], str | None]:
+    """The officer's queue: their department's tasks in their region. `ready` lists every task
+    waiting for a decision (ready, or claimed and between review steps)."""
+    access.require(principal, "task.decide")
+    if not 1 <= limit <= 200:
+        raise Invalid(N_("limit must be between 1 and 200"), field="limit")
+    statuses = {"ready": DECIDABLE}.get(status, (status,))
+    if statuses[0] not in ("ready", "claimed", "blocked", "returned", "approved", "rejected", "cancelled"):
+        raise Invalid(N_("Unknown status"), field="status")
+    q = (select(Task, Application).join(Application, Application.id == Task.application_id)
+         .where(Task.status.in_(statuses)).order_by(Task.id).limit(limit + 1))
+    if not principal.is_platform_admin:
+        q = q.where(Task.department_id == principal.department_id)
+        q = q.where(Application.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
+    after = _decode_cursor(cursor)
+    if after is not None:
+        q = q.where(Task.id > after)
+    rows = [(row[0], row[1]) for row in session.execute(q)]
+    next_cursor = _encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+# --- deciding -----------------------------------------------------------------------------------
+
+
+def decide(session: Session, *, principal: access.Principal, task_id: int, decision: Decision,
+           version: int | None, keyring: Keyring, reason: str | None = None,
+           outputs: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
+           calendar: WorkCalendar = DEFAULT_CALENDAR) -> Task:
+    """An officer's decision on one step of a task (deciding claims the task)."""
+    access.require(principal, "task.decide")
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(N_("No such task"))
+    app = session.get_one(Application, task.application_id)
+    access.require_department(principal, task.department_id)
+    access.require_region(principal, app.region_code)
+    item = session.get_one(ServiceItem, task.item_id).definition
+    step = item["steps"][task.step_index]
+    access.require_step_role(principal, step["role"])
+    if decision not in ("approve", "return", "reject"):
+        raise Invalid(N_("Decide approve, return or reject"), field="decision")
+    if version is None:
+        raise Invalid(N_("Send the task version you decided on"), field="version")
+    reason = (reason or "").strip() or None
+    if decision != "approve" and reason is None:
+        raise Invalid(N_("Give the reason for the resident"), field="reason")
+    if reason is not None and len(reason) > 500:
+        raise Invalid(N_("This value is too long"), field="reason")
+    outputs = dict(outputs or {})
+    for key in outputs:
+        if key not in item["outputs"].get("decision_fields", []):
+            raise Invalid(N_("This item has no such output"), field=f"outputs.{key}")
+    if app.status not in OPEN_APPLICATION:
+        raise Conflict(N_("This application is no longer open"), field="status")
+    if task.status not in DECIDABLE:
+        raise Conflict(N_("This task is not waiting for a decision"), field="status")
+    if task.version != version:
+        raise Conflict(N_("The task was changed meanwhile; reload it and decide again"), field="version")
+    # The guard: of two concurrent decisions on one version, only one updates a row.
+    bumped = session.execute(update(Task).where(Task.id == task.id, Task.version == version)
+                             .values(version=version + 1).execution_options(synchronize_session=False))
+    if getattr(bumped, "rowcount", 0) != 1:
+        raise Conflict(N_("The task was changed meanwhile; reload it and decide again"), field="version")
+    session.refresh(task)
+    if task.status not in DECIDABLE:  # decided by someone else between our read and our update
+        raise Conflict(N_("The task was changed meanwhile; reload it and decide again"), field="version")
+
+    now = now or utcnow()
+    task.assignee_account_id = principal.account_id
+    task.decided_at = now
+    task.reason = reason
+    if app.status == "submitted":
+        app.status = "in_progress"
+    details: dict[str, Any] = {"application": app.id, "item": task.item_id, "step": step["id"]}
+    if decision == "approve":
+        task.outputs = {**task.outputs, **outputs}
+        if task.step_index + 1 < len(item["steps"]):
+            task.step_index += 1
+            task.status = "claimed"
+        else:
+            _approve(session, app, task, item, principal=principal, keyring=keyring, now=now)
+    elif decision == "return":
+        task.status = "returned"
+        inbox.notify(session, account_id=app.applicant_account_id, kind="task.returned", application_id=app.id,
+                     params={"item": task.item_id, "task": task.id, "reason": reason})
+    else:
+        task.status = "rejected"
+        cancelled = _cancel_dependants(session, app, task, now)
+        details["cancelled"] = cancelled
+        inbox.notify(session, account_id=app.applicant_account_id, kind="task.rejected", application_id=app.id,
+                     params={"item": task.item_id, "reason": reason, "cancelled": cancelled})
+    _event(session, app, task, f"task.{decision}", principal.actor, {**details, "reason": reason}, now)
+    record(session, actor=principal.actor, actor_department=principal.department_id, action=f"task.{decision}",
+           subject=f"task:{task.id}", department_id=task.department_id, region_code=app.region_code,
+           details=details)
+    _advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
+    session.flush()
+    return task
+
+
+def _approve(session: Session, app: Application, task: Task, item: Mapping[str, Any], *,
+             principal: access.Principal, keyring: Keyring, now: dt.datetime) -> None:
+    out = item["outputs"]
+    produced: dict[str, Any] = {}
+    if out["effect"] == "register_birth":
+        produced |= effects.register_birth(session, applicant_person_id=int(app.applicant_person_id or 0),
+                                           data=app.data, actor=principal.actor, department_id=task.department_id)
+    elif out["effect"] == "enrol":
+        person_id = task.inputs.get("newborn_person_id") or app.applicant_person_id
+        produced |= effects.enrol(session, person_id=int(person_id or 0), benefit_code=out["benefit_code"],
+                                  start=sla.local_date(now), actor=principal.actor, department_id=task.department_id)
+    task.status = "approved"
+    task.outputs = {**task.outputs, **produced}
+    if out.get("certificate"):
+        task.outputs = {**task.outputs, "certificate_pending": out["certificate"]}
+    _issue_pending(session, app, keyring=keyring, actor=principal.actor, now=now, final=False)
+
+
+def _newborn_id(session: Session, app: Application) -> int | None:
+    for t in tasks_of(session, app.id):
+        if t.outputs.get("newborn_person_id"):
+            return int(t.outputs["newborn_person_id"])
+    return None
+
+
+def _issue_pending(session: Session, app: Application, *, keyring: Keyring, actor: str, now: dt.datetime,
+                   final: bool) -> None:
+    """Issue the certificates of approved tasks whose holder exists. A newborn's certificates wait
+    for the household registration; if it never comes, the applicant holds them as guardian."""
+    newborn = _newborn_id(session, app)
+    for t in tasks_of(session, app.id):
+        type_id = t.outputs.get("certificate_pending")
+        if t.status != "approved" or not type_id:
+            continue
+        holder_kind = session.get_one(ServiceItem, t.item_id).definition["outputs"]["holder"]
+        holder_id = newborn if holder_kind == "newborn" else app.applicant_person_id
+        if holder_id is None and final:
+            holder_id = app.applicant_person_id
+        if holder_id is None:
+            continue
+        holder = session.get_one(Person, holder_id)
+        values = {**app.data, **{k: v for k, v in t.outputs.items() if isinstance(v, str | int)}}
+        cert = certificates.issue(session, keyring=keyring, type_id=type_id, holder=holder, values=values,
+                                  issue_date=sla.local_date(now), actor=actor, application_id=app.id)
+        outputs = {k: v for k, v in t.outputs.items() if k != "certificate_pending"}
+        t.outputs = {**outputs, "certificate_id": cert.id}
+
+
+def _cancel_dependants(session: Session, app: Application, task: Task, now: dt.datetime) -> list[str]:
+    requires = {t.item_id: t.requires for t in tasks_of(session, app.id)}
+    doomed = onething.dependants(task.item_id, requires)
+    cancelled = []
+    for t in tasks_of(session, app.id):
+        if t.item_id in doomed and t.status not in FINISHED_TASK:
+            t.status = "cancelled"
+            t.reason = f"prerequisite {task.item_id} rejected"
+            t.version += 1
+            cancelled.append(t.item_id)
+            _event(session, app, t, "task.cancelled", "system", {"because": task.item_id}, now)
+    return sorted(cancelled)
+
+
+def _advance(session: Session, app: Application, *, principal: access.Principal, keyring: Keyring,
+             now: dt.datetime, calendar: WorkCalendar) -> None:
+    """Unblock tasks whose prerequisites are all approved (their outputs become its inputs);
+    finish the application when every task is finished."""
+    tasks = tasks_of(session, app.id)
+    by_item = {t.item_id: t for t in tasks}
+    for t in tasks:
+        if t.status != "blocked" or not all(by_item[n].status == "approved" for n in t.requires):
+            continue
+        inputs: dict[str, Any] = {}
+        for n in t.requires:
+            inputs |= by_item[n].inputs | by_item[n].outputs
+        t.inputs = {k: v for k, v in inputs.items() if k != "certificate_pending"}
+        t.status = "ready"
+        t.version += 1
+        sla.start_clock(t, session.get_one(ServiceItem, t.item_id).definition, now, calendar)
+        _event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
+    if all(t.status in FINISHED_TASK for t in tasks):
+        _issue_pending(session, app, keyring=keyring, actor=principal.actor, now=now, final=True)
+        approved = [t.item_id for t in tasks if t.status == "approved"]
+        app.status = ("completed" if len(approved) == len(tasks) else "partly_completed" if approved else "rejected")
+        app.finished_at = now
+        app.version += 1
+        outcome = {t.item_id: t.status for t in tasks}
+        _event(session, app, None, f"application.{app.status}", "system", {"tasks": outcome}, now)
+        record(session, actor=principal.actor, action="application.finish", subject=f"application:{app.id}",
+               region_code=app.region_code, details={"status": app.status, "tasks": outcome})
+        inbox.notify(session, account_id=app.applicant_account_id, kind="application.finished",
+                     application_id=app.id, params={"status": app.status, "tasks": outcome})
+
+
+# --- the applicant's actions ---------------------------------------------------------------------
+
+
+def _own_application(session: Session, principal: access.Principal, application_id: int) -> Application:
+    access.require(principal, "self.apply")
+    app = session.get(Application, application_id)
+    if app is None or app.applicant_account_id != principal.account_id:
+        raise NotFound(N_("No such application"))
+    return app
+
+
+def withdraw(session: Session, *, principal: access.Principal, application_id: int,
+             now: dt.datetime | None = None) -> Application:
+    """The applicant withdraws (撤回): open tasks are cancelled, nothing more can be decided."""
+    app = _own_application(session, principal, application_id)
+    if app.status not in OPEN_APPLICATION:
+        raise Conflict(N_("This application is no longer open"), field="status")
+    now = now or utcnow()
+    for t in tasks_of(session, app.id):
+        if t.status not in FINISHED_TASK:
+            t.status = "cancelled"
+            t.reason = "withdrawn"
+            t.version += 1
+    app.status = "withdrawn"
+    app.finished_at = now
+    app.version += 1
+    _event(session, app, None, "application.withdrawn", principal.actor, {}, now)
+    record(session, actor=principal.actor, action="application.withdraw", subject=f"application:{app.id}",
+           region_code=app.region_code)
+    inbox.notify(session, account_id=app.applicant_account_id, kind="application.withdrawn", application_id=app.id)
+    return app
+
+
+def supplement(session: Session, *, principal: access.Principal, application_id: int, task_id: int, data: Any,
+               now: dt.datetime | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR) -> Task:
+    """补正: the applicant answers a returned task; its clock restarts from the answer."""
+    app = _own_application(session, principal, application_id)
+    task = session.get(Task, task_id)
+    if task is None or task.application_id != app.id:
+        raise NotFound(N_("No such task"))
+    if app.status not in OPEN_APPLICATION or task.status != "returned":
+        raise Conflict(N_("This task is not waiting for a supplement"), field="status")
+    item = session.get_one(ServiceItem, task.item_id)
+    clean = validate_data(data, [item], onething.elements_of(session, [item]), partial=True)
+    now = now or utcnow()
+    app.data = {**app.data, **clean}
+    app.version += 1
+    task.status = "ready" if task.step_index == 0 else "claimed"
+    task.version += 1
+    sla.start_clock(task, item.definition, now, calendar)
+    _event(session, app, task, "task.supplemented", principal.actor, {"fields": sorted(clean)}, now)
+    record(session, actor=principal.actor, action="task.supplement", subject=f"task:{task.id}",
+           department_id=task.department_id, region_code=app.region_code, details={"fields": sorted(clean)})
+    return task
+
+
+def _event(session: Session, app: Application, task: Task | None, kind: str, actor: str,
+           details: dict[str, Any], now: dt.datetime) -> None:
+    session.add(ApplicationEvent(application_id=app.id, task_id=task.id if task else None, at=now, kind=kind,
+                                 actor=actor, details=details))

@@ -1,0 +1,49 @@
+"""Who is who around an applicant in the registry: their household, spouse, and so the
+newborn's mother and father. Used by prefill (with consent) and by the birth registration."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.core.errors import NotFound
+from tongban.core.i18n import N_
+from tongban.core.identity.models import Account
+from tongban.registry.models import Household, HouseholdMember, Person
+
+
+def applicant_person(session: Session, account_id: int | None) -> Person:
+    """The registry record linked to an account (by its resident ID number)."""
+    account = session.get(Account, account_id) if account_id else None
+    person = None
+    if account is not None and account.id_number:
+        person = session.scalar(select(Person).where(Person.id_number == account.id_number))
+    if person is None:
+        raise NotFound(N_("No registry record is linked to your account"))
+    return person
+
+
+def household_of(session: Session, person: Person) -> Household | None:
+    return session.get(Household, person.household_id) if person.household_id else None
+
+
+def spouse_of(session: Session, person: Person) -> Person | None:
+    """The spouse in the same household: the head's spouse, or the head of a spouse."""
+    if person.household_id is None:
+        return None
+    members = session.execute(select(HouseholdMember, Person).join(Person, Person.id == HouseholdMember.person_id)
+                              .where(HouseholdMember.household_id == person.household_id)).all()
+    mine = next((m.relationship for m, p in members if p.id == person.id), None)
+    if mine == "head":
+        return next((p for m, p in members if m.relationship == "spouse"), None)
+    if mine == "spouse":
+        return next((p for m, p in members if m.relationship == "head"), None)
+    return None
+
+
+def parents(session: Session, applicant: Person) -> dict[str, Person | None]:
+    """The newborn's mother and father as the applicant's registry sees them."""
+    spouse = spouse_of(session, applicant)
+    if applicant.sex == "F":
+        return {"mother": applicant, "father": spouse}
+    return {"mother": spouse, "father": applicant}

@@ -1,0 +1,151 @@
+"""Tables of the services layer: the pack's data elements, items (事项), one-things (一件事)
+and certificate types as loaded; applications (办件) with one task per item, their timeline,
+prefill consents, and the resident's in-app inbox (你的消息) until the engagement layer exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tongban.core.db import Base, BigId, UTCDateTime
+from tongban.core.timeutil import utcnow
+
+
+class DataElement(Base):
+    """数据元: one piece of data a form asks for, the same wherever it appears."""
+
+    __tablename__ = "svc_element"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pack_id: Mapped[str] = mapped_column(String(64))
+
+
+class CertificateType(Base):
+    """A kind of 电子证照 the pack's items issue (出生医学证明, 预防接种证 …)."""
+
+    __tablename__ = "svc_certificate_type"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pack_id: Mapped[str] = mapped_column(String(64))
+
+
+class ServiceItem(Base):
+    """事项: a service item of one department, as declared in the pack."""
+
+    __tablename__ = "svc_item"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("department.id"), index=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pack_id: Mapped[str] = mapped_column(String(64))
+
+
+class OneThing(Base):
+    """一件事: items applied for together, with their dependencies and computed savings."""
+
+    __tablename__ = "svc_onething"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    savings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pack_id: Mapped[str] = mapped_column(String(64))
+
+
+class Application(Base):
+    """办件: one submission by a resident, for a one-thing or a single item."""
+
+    __tablename__ = "svc_application"
+    __table_args__ = (UniqueConstraint("applicant_account_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    applicant_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    applicant_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    onething_id: Mapped[str | None] = mapped_column(String(64))
+    item_id: Mapped[str | None] = mapped_column(String(64))
+    # draft | submitted | in_progress | completed | partly_completed | rejected | withdrawn
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    region_code: Mapped[str] = mapped_column(String(12), index=True)
+    pack_id: Mapped[str | None] = mapped_column(String(64))
+    pack_version: Mapped[str | None] = mapped_column(String(32))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    consent_id: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Task(Base):
+    """One item's work inside an application, routed to the item's department."""
+
+    __tablename__ = "svc_task"
+    __table_args__ = (Index("ix_svc_task_queue", "department_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("svc_application.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    department_id: Mapped[str] = mapped_column(ForeignKey("department.id"))
+    # blocked | ready | claimed | returned | approved | rejected | cancelled
+    status: Mapped[str] = mapped_column(String(12))
+    step_index: Mapped[int] = mapped_column(Integer, default=0)
+    requires: Mapped[list[str]] = mapped_column(JSON)  # item ids this task waits for
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # outputs of prerequisites
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    assignee_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    clock_started_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    statutory_due_date: Mapped[dt.date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApplicationEvent(Base):
+    """The application's timeline as both sides see it (the audit chain holds the proof)."""
+
+    __tablename__ = "svc_application_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("svc_application.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(BigId)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PrefillConsent(Base):
+    """The applicant's one-click consent to prefill one application of a one-thing."""
+
+    __tablename__ = "svc_prefill_consent"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    onething_id: Mapped[str] = mapped_column(String(64))
+    application_id: Mapped[int | None] = mapped_column(BigId)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class InboxMessage(Base):
+    """你的消息: an application event in the resident's in-app inbox."""
+
+    __tablename__ = "svc_message"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,34 @@
+"""Time limits of tasks (时限): the clock starts when a task becomes ready (or is answered after
+补正) and counts working days from the next day, holidays skipped and adjusted workdays (调休)
+counted, by the one working-day module (`core.timeutil`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from tongban.core.timeutil import DEFAULT_CALENDAR, SHANGHAI, WorkCalendar
+
+
+def local_date(now: dt.datetime) -> dt.date:
+    """The Asia/Shanghai calendar date of a UTC timestamp."""
+    return now.astimezone(SHANGHAI).date()
+
+
+def start_clock(task: Any, item: dict[str, Any], now: dt.datetime, calendar: WorkCalendar = DEFAULT_CALENDAR) -> None:
+    """(Re)start `task`'s clock at `now`: promised and statutory due dates in working days."""
+    start = local_date(now)
+    task.clock_started_on = start
+    task.due_date = calendar.add_working_days(start, int(item["promised_days"]))
+    task.statutory_due_date = calendar.add_working_days(start, int(item["statutory_days"]))
+
+
+def clock(task: Any, today: dt.date, calendar: WorkCalendar = DEFAULT_CALENDAR) -> dict[str, Any]:
+    """Where a running task stands: working days used of the promise, warning at 80 %, overdue."""
+    if task.clock_started_on is None or task.due_date is None:
+        return {"running": False}
+    allowed = calendar.working_days_between(task.clock_started_on, task.due_date)
+    used = calendar.working_days_between(task.clock_started_on, today)
+    return {"running": task.status in ("ready", "claimed"), "started_on": task.clock_started_on.isoformat(),
+            "due_date": task.due_date.isoformat(), "working_days_allowed": allowed, "working_days_used": used,
+            "warning": allowed > 0 and used >= 0.8 * allowed, "overdue": today > task.due_date}

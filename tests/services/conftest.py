@@ -1,0 +1,48 @@
+"""Fixtures of the services tests: the demo pack and cast loaded, logins by username."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tongban.core.timeutil import today_local
+from tongban.demo import load_demo
+
+DEMO_PASSWORD = "tongban-demo"
+
+
+@pytest.fixture()
+def demo(db, settings):  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        load_demo(s, settings)
+    return db
+
+
+@pytest.fixture()
+def login(client, demo) -> Callable[[str], dict[str, str]]:  # type: ignore[no-untyped-def]
+    cache: dict[str, dict[str, str]] = {}
+
+    def _login(username: str) -> dict[str, str]:
+        if username not in cache:
+            resp = client.post("/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+            assert resp.status_code == 200, resp.text
+            cache[username] = {"Authorization": f"Bearer {resp.json()['access_token']}"}
+        return cache[username]
+
+    return _login
+
+
+def birth_data(**overrides: Any) -> dict[str, Any]:
+    """A complete birth one-thing form of 张明 (resident.zhang) and 李婷 for a son born this week."""
+    data = {
+        "child_name": "张小明", "child_sex": "M",
+        "child_birth_date": (today_local() - dt.timedelta(days=3)).isoformat(),
+        "child_birth_place": "宁波市妇女儿童医院", "mother_name": "李婷", "mother_id_number": "330203199408210421",
+        "father_name": "张明", "father_id_number": "330203199203150314", "household_number": "H330203000101",
+        "applicant_phone": "13800000101", "mailing_address": "解放南路128号5幢1单元302室",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
