@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tongban.core import masking
 from tongban.core.timeutil import today_local
 from tongban.demo import load_demo
 
@@ -16,6 +17,7 @@ DEMO_PASSWORD = "tongban-demo"
 
 @pytest.fixture()
 def demo(db, settings):  # type: ignore[no-untyped-def]
+    masking.configure(settings.secret_key)  # the app does this; service-level tests need it too
     with db.unit_of_work() as s:
         load_demo(s, settings)
     return db
