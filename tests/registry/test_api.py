@@ -185,3 +185,15 @@ def test_officer_outside_the_region_cannot_decide_a_correction(db, client):  # t
     assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
     with db.unit_of_work() as s:
         assert s.get_one(CorrectionRequest, req).status == "open"
+
+
+def test_a_household_member_living_outside_the_region_is_listed_but_not_shown(db, client):  # type: ignore[no-untyped-def]
+    ids = seed_people(db)
+    with db.unit_of_work() as s:
+        s.get_one(Person, ids["father"]).region_code = "330205001001"  # works and lives in 江北
+    r = client.get(f"/api/v1/registry/persons/{ids['mother']}/household", headers=token_for(client, "officer.mca"))
+    assert r.status_code == 200, r.text
+    father = next(m for m in r.json()["members"] if m["relationship"] == "spouse")
+    assert father["id"] == ids["father"] and father["masked"] is True
+    assert all(father[k] is None for k in ("id_number", "name", "phone", "birth_date", "address", "region_code"))
+    assert len(events(db, "person.read")) == 2  # the mother and the baby; nothing was read of the father

@@ -230,7 +230,8 @@ def _household_dict(session: Session, household: Household, members: list[dict[s
 def read_household(
     session: Session, *, principal: Principal, person_id: int, purpose: str | None = None
 ) -> dict[str, Any]:
-    """A person's household, through the same checks; each member's read is audited."""
+    """A person's household, through the same checks; each member's read is audited. Members
+    living outside the caller's region are listed with their relationship only."""
     from tongban.datahub.exchange import basis_for
 
     read_person(session, principal=principal, person_id=person_id, purpose=purpose)
@@ -240,9 +241,13 @@ def read_household(
     household = session.get_one(Household, person.household_id)
     members = []
     for m, p in _household_members(session, household.id):
+        if p.id != person.id and not access.can_act_in_region(principal, p.region_code):
+            # A member living outside the caller's region: listed (the household has them), nothing shown.
+            members.append({"relationship": m.relationship, **dict.fromkeys(person_dict(session, p, masked=True)),
+                            "id": p.id, "masked": True})
+            continue
         basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=p.id)
         if p.id != person.id:
-            access.require_region(principal, p.region_code)
             record(session, actor=principal.actor, actor_department=principal.department_id,
                    action="person.read", subject=masking.subject("person", p.id), region_code=p.region_code,
                    purpose=_check_purpose(purpose), details={"unmasked": purpose is not None, "via": "household",
