@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tongban.core import migrate, security
+from tongban.core import masking, migrate, security
 from tongban.core.config import Settings, load_settings
 from tongban.core.db import Database, set_database
 
 security.use_fast_hashing()
+# The key for keyed pseudonyms, as the app and the CLI set it from TONGBAN_SECRET_KEY.
+masking.configure("test-secret-key-0123456789abcdef0123456789")
 
 
 def _test_url(tmp_root: Path) -> str:

@@ -64,10 +64,15 @@ def register_birth(session: Session, *, applicant_person_id: int, data: Mapping[
 
 def enrol(session: Session, *, person_id: int, benefit_code: str, start: dt.date, actor: str,
           department_id: str) -> dict[str, Any]:
-    enrolment = BenefitEnrolment(subject_kind="person", subject_id=person_id, benefit_code=benefit_code,
-                                 start_date=start)
-    session.add(enrolment)
-    session.flush()
+    # The enrolment's natural key is unique: a second approval on the same day finds the first.
+    enrolment = session.scalar(select(BenefitEnrolment).where(
+        BenefitEnrolment.subject_kind == "person", BenefitEnrolment.subject_id == person_id,
+        BenefitEnrolment.benefit_code == benefit_code, BenefitEnrolment.start_date == start))
+    if enrolment is None:
+        enrolment = BenefitEnrolment(subject_kind="person", subject_id=person_id, benefit_code=benefit_code,
+                                     start_date=start)
+        session.add(enrolment)
+        session.flush()
     record(session, actor=actor, action="benefit.enrol", subject=masking.subject("person", person_id),
            department_id=department_id, details={"benefit": benefit_code, "enrolment": enrolment.id})
     return {"enrolment_id": enrolment.id}
