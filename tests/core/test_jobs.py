@@ -374,7 +374,11 @@ def test_jobs_cli(db, cli):  # type: ignore[no-untyped-def]
     assert r.exit_code == 2 and "--status must be one of" in r.output
     assert cli("jobs", "retry", "999999").exit_code == 2
     r = cli("jobs", "retry", "1")
-    assert r.exit_code == 2 and "Only a dead job" in r.output
+    # The CLI speaks the default language (zh_CN): compare with the catalog's own wording.
+    from tongban.core.i18n import gettext
+
+    expected = gettext("Only a dead job can be retried; this one is %(status)s.") % {"status": "done"}
+    assert r.exit_code == 2 and expected in r.output.replace("\n", "")
     assert _job(db, 1).status == "done"  # the refused retry changed nothing
     assert "audit.seal" in cli("jobs", "schedules").output
     assert cli("worker", "--once", "--import", "no.such.module").exit_code == 2
