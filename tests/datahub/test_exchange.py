@@ -214,3 +214,11 @@ def test_resident_sees_who_used_her_data(hub, client):  # type: ignore[no-untype
     uses = client.get("/api/v1/me/data-uses", headers=token_for(client, "chen")).json()["items"]
     assert [(u["department_id"], u["purpose"], u["channel"]) for u in uses] == [
         ("dept.haishu.mca", "低保家庭经济状况核对", "exchange")]
+
+
+def test_catalog_search_treats_wildcards_literally(hub, client):  # type: ignore[no-untyped-def]
+    h = token_for(client, "steward.mca")
+    assert client.get("/api/v1/catalog/datasets", params={"q": "%"}, headers=h).json()["items"] == []
+    assert client.get("/api/v1/catalog/datasets", params={"q": "_"}, headers=h).json()["items"] == []
+    assert [d["id"] for d in client.get("/api/v1/catalog/datasets", params={"q": "INCOME"},
+                                       headers=h).json()["items"]] == ["ds.income"]

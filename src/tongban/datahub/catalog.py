@@ -49,9 +49,11 @@ def search(session: Session, *, principal: Principal, q: str | None = None, owne
     access.require_login(principal)
     query = select(Dataset)
     if q:
-        like = f"%{q.strip()}%"
-        query = query.where(or_(Dataset.title_zh.like(like), Dataset.title_en.ilike(like),
-                                Dataset.description_zh.like(like), Dataset.id.like(like)))
+        term = q.strip()  # a literal substring: % and _ typed by the user are not wildcards
+        query = query.where(or_(Dataset.title_zh.contains(term, autoescape=True),
+                                Dataset.title_en.icontains(term, autoescape=True),
+                                Dataset.description_zh.contains(term, autoescape=True),
+                                Dataset.id.contains(term, autoescape=True)))
     if owner:
         query = query.where(Dataset.owner_department_id == owner)
     if sharing:
