@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -42,8 +41,3 @@ def new_token(prefix: str = "tb") -> str:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def pseudonym(secret_key: str, value: str) -> str:
-    """A keyed pseudonym for logs and audit subjects: stable, not reversible without the key."""
-    return hmac.new(secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()[:24]
