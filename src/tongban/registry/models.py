@@ -112,7 +112,7 @@ class LegalEntity(Base):
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     entity_type: Mapped[str] = mapped_column(String(20))  # company|individual|social_org|institution|government
-    legal_rep_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    legal_rep_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
     address_id: Mapped[int | None] = mapped_column(ForeignKey("address.id"))
     status: Mapped[str] = mapped_column(String(12), default="active")  # active|revoked|cancelled
