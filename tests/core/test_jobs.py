@@ -387,3 +387,33 @@ def test_jobs_cli(db, cli):  # type: ignore[no-untyped-def]
         assert r.exit_code == 2 and "SQLite runs one worker" in r.output
     else:
         assert r.exit_code == 0, r.output
+
+
+def test_purge_deletes_only_finished_jobs_past_their_retention(db, cli):  # type: ignore[no-untyped-def]
+    now = utcnow()
+    ages = {"done-old": ("done", 8), "done-new": ("done", 6), "dead-old": ("dead", 91),
+            "dead-new": ("dead", 30), "queued-old": ("queued", None), "running": ("running", None)}
+    ids = {}
+    with db.unit_of_work() as s:
+        for key, (status, days) in ages.items():
+            job = queue.enqueue(s, kind="test.effect", payload={"key": key})
+            job.status = status
+            job.created_at = now - dt.timedelta(days=200)
+            job.finished_at = now - dt.timedelta(days=days) if days is not None else None
+            ids[key] = job.id
+    with db.unit_of_work() as s:
+        assert queue.purge(s, now=now) == (1, 1)
+    with db.unit_of_work() as s:
+        left = set(s.scalars(select(Job.id)))
+    assert left == {ids[k] for k in ("done-new", "dead-new", "queued-old", "running")}
+    with db.unit_of_work() as s, pytest.raises(Exception) as refused:
+        queue.purge(s, done_days=0)
+    assert getattr(refused.value, "field", None) == "done_days"
+    r = cli("jobs", "purge", "--done-days", "1", "--dead-days", "1")
+    assert r.exit_code == 0, r.output
+    assert "deleted 1 done and 1 dead" in r.output
+    with db.unit_of_work() as s:
+        assert {j.status for j in s.scalars(select(Job))} == {"queued", "running"}
+    registry.load_modules([])
+    queue.sync_schedules(db)
+    assert "jobs.purge" in cli("jobs", "schedules").output

@@ -19,3 +19,15 @@ def seal_audit(session: Session, payload: dict[str, Any]) -> None:
 
 
 schedule("audit.seal", "audit.seal", interval_seconds=5)
+
+
+@handler("jobs.purge")
+def purge_jobs(session: Session, payload: dict[str, Any]) -> None:
+    """Delete finished jobs past their retention (done after 7 days, dead after 90 by default)."""
+    from tongban.core.jobs.queue import DEAD_RETENTION_DAYS, DONE_RETENTION_DAYS, purge
+
+    purge(session, done_days=int(payload.get("done_days", DONE_RETENTION_DAYS)),
+          dead_days=int(payload.get("dead_days", DEAD_RETENTION_DAYS)))
+
+
+schedule("jobs.purge", "jobs.purge", interval_seconds=3600)

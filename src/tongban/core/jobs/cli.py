@@ -69,6 +69,19 @@ def retry(job_id: int = typer.Argument(..., help="The job's id.")) -> None:
     console.print(f"job {job_id} requeued")
 
 
+@app.command("purge")
+def purge(
+    done_days: int = typer.Option(7, min=1, help="Delete done jobs finished more than this many days ago."),
+    dead_days: int = typer.Option(90, min=1, help="Delete dead jobs failed more than this many days ago."),
+) -> None:
+    """Delete finished jobs past their retention (a worker also does this hourly)."""
+    from tongban.core.jobs.queue import purge as do_purge
+
+    with cliutil.unit_of_work() as session:
+        done, dead = do_purge(session, done_days=done_days, dead_days=dead_days)
+    console.print(f"deleted {done} done and {dead} dead jobs")
+
+
 @app.command("schedules")
 def schedules() -> None:
     """Periodic jobs and when they next run."""

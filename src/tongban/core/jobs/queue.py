@@ -18,12 +18,12 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from tongban.core.db import Database
-from tongban.core.errors import Conflict, NotFound
+from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.jobs import registry
 from tongban.core.jobs.models import Job, JobSchedule
@@ -266,6 +266,37 @@ def enqueue_due_schedules(db: Database) -> int:
         except IntegrityError:
             continue  # another worker enqueued this round already
     return count
+
+
+DONE_RETENTION_DAYS = 7
+DEAD_RETENTION_DAYS = 90
+
+
+def purge(
+    session: Session,
+    *,
+    done_days: int = DONE_RETENTION_DAYS,
+    dead_days: int = DEAD_RETENTION_DAYS,
+    now: dt.datetime | None = None,
+) -> tuple[int, int]:
+    """Delete finished jobs: done ones after `done_days`, dead ones (kept for an operator to
+    retry) after `dead_days`. Queued and running jobs are never touched. Returns the counts.
+
+    A `dedupe_key` therefore guards against duplicates only while its job is kept; the keys that
+    schedules use carry their round's time and never recur.
+    """
+    if done_days < 1 or dead_days < 1:
+        raise Invalid(N_("Retention must be at least one day."), field="done_days" if done_days < 1 else "dead_days")
+    now = now or utcnow()
+    counts = []
+    for status, days in (("done", done_days), ("dead", dead_days)):
+        result = session.execute(
+            delete(Job)
+            .where(Job.status == status, Job.finished_at < now - dt.timedelta(days=days))
+            .execution_options(synchronize_session=False)
+        )
+        counts.append(int(result.rowcount))  # type: ignore[attr-defined]
+    return counts[0], counts[1]
 
 
 def retry(session: Session, *, job_id: int) -> Job:
