@@ -19,7 +19,7 @@ FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 class FieldDecl(PackModel):
     name: FieldName
     title: Text
-    type: Literal["string", "integer", "date", "boolean", "money"]
+    type: Literal["string", "integer", "number", "date", "boolean", "money"]
     grade: int = Field(ge=1, le=4)
     personal: bool = False
     mask: str | None = None
