@@ -13,6 +13,8 @@ from tongban.core.keys_cli import app as keys_app
 from tongban.core.packs.cli import app as pack_app
 from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
+from tongban.governance.cli import app as quality_app
+from tongban.governance.cli import dcat_cmd
 from tongban.demo_up import up as demo_up
 from tongban.registry.cli import app as registry_app
 
@@ -41,5 +43,7 @@ app.add_typer(pack_app, name="pack")
 demo_app.command("up")(demo_up)
 app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
+datahub_app.command("dcat")(dcat_cmd)
 app.add_typer(datahub_app, name="datahub")
+app.add_typer(quality_app, name="quality")
 app.add_typer(bench_app, name="bench")

@@ -27,8 +27,7 @@ SEEDED = {
 
 def _run(db, dataset_id=None) -> int:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
-        run = quality.start_run(s, actor="system:test", dataset_id=dataset_id)
-        run_id = run.id
+        run_id = quality.start_run(s, actor="system:test", dataset_id=dataset_id)[0].id
     with db.unit_of_work() as s:
         quality.execute_run(s, run_id=run_id)
     return run_id

@@ -60,6 +60,7 @@ class QualityResult(Base):
     dataset_id: Mapped[str] = mapped_column(String(64))
     checked: Mapped[int] = mapped_column(BigInteger)
     failed: Mapped[int] = mapped_column(BigInteger)
+    seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class QualityScore(Base):

@@ -51,7 +51,12 @@ TRANSITIONS = {("reported", "acknowledge"): "rectifying", ("rectifying", "submit
 # --- rules --------------------------------------------------------------------------------------
 
 
-def get_rule(session: Session, rule_id: str) -> QualityRule:
+READERS = ("quality.run", "quality.rectify", "catalog.steward")
+
+
+def get_rule(session: Session, rule_id: str, *, principal: Principal | None = None) -> QualityRule:
+    if principal is not None:
+        access.require_any(principal, *READERS)
     rule = session.get(QualityRule, rule_id)
     if rule is None:
         raise NotFound(N_("No such quality rule"), field="rule_id")
@@ -68,7 +73,7 @@ def spec_of(session: Session, rule: QualityRule, ds: Dataset | None = None) -> R
 
 
 def list_rules(session: Session, *, principal: Principal, dataset_id: str | None = None) -> list[QualityRule]:
-    access.require_any(principal, "quality.run", "quality.rectify", "catalog.steward")
+    access.require_any(principal, *READERS)
     q = select(QualityRule).order_by(QualityRule.dataset_id, QualityRule.id)
     if dataset_id:
         q = q.where(QualityRule.dataset_id == dataset_id)
@@ -79,8 +84,9 @@ def list_rules(session: Session, *, principal: Principal, dataset_id: str | None
 
 
 def start_run(session: Session, *, actor: str, dataset_id: str | None = None,
-              principal: Principal | None = None) -> QualityRun:
-    """Queue a run (of every rule, or of one dataset's). The API passes the caller; the CLI an actor."""
+              principal: Principal | None = None) -> tuple[QualityRun, int]:
+    """Queue a run (of every rule, or of one dataset's) as a job; return it and the job's id.
+    The API passes the caller (who needs quality.run); the CLI an actor."""
     if principal is not None:
         access.require(principal, "quality.run")
     if dataset_id is not None:
@@ -91,8 +97,8 @@ def start_run(session: Session, *, actor: str, dataset_id: str | None = None,
     run = QualityRun(dataset_id=dataset_id, status="queued", requested_by=actor)
     session.add(run)
     session.flush()
-    enqueue(session, kind="quality.run", payload={"run_id": run.id}, max_attempts=2)
-    return run
+    job = enqueue(session, kind="quality.run", payload={"run_id": run.id}, max_attempts=2)
+    return run, job.id
 
 
 @handler("quality.run")
@@ -103,6 +109,8 @@ def run_job(session: Session, payload: dict[str, Any]) -> None:
 def execute_run(session: Session, *, run_id: int) -> QualityRun:
     """Evaluate the run's rules, open or update issues, verify those waiting, store scores."""
     run = session.get_one(QualityRun, run_id)
+    if run.status == "done":
+        return run  # a retried job whose first attempt committed
     started = time.perf_counter()
     q = select(QualityRule, Dataset).join(Dataset, Dataset.id == QualityRule.dataset_id)
     if run.dataset_id:
@@ -112,9 +120,10 @@ def execute_run(session: Session, *, run_id: int) -> QualityRun:
     per_dataset: dict[str, list[tuple[QualityRule, Outcome]]] = {}
     failed_rules = 0
     for n, (rule, ds) in enumerate(rows, 1):
+        t0 = time.perf_counter()
         outcome = evaluate(session, spec_of(session, rule, ds))
         session.add(QualityResult(run_id=run.id, rule_id=rule.id, dataset_id=ds.id, checked=outcome.checked,
-                                  failed=outcome.failed))
+                                  failed=outcome.failed, seconds=round(time.perf_counter() - t0, 3)))
         per_dataset.setdefault(ds.id, []).append((rule, outcome))
         failed_rules += 0 if outcome.passed else 1
         _reconcile(session, rule=rule, ds=ds, outcome=outcome, run=run)
@@ -286,3 +295,13 @@ def score_history(session: Session, dataset_id: str, limit: int = 60) -> list[Sc
     rows = session.scalars(select(QualityScore).where(QualityScore.dataset_id == dataset_id)
                            .order_by(QualityScore.id.desc()).limit(limit))
     return [ScorePoint(r.at, r.score, r.run_id) for r in reversed(list(rows))]
+
+
+def get_run(session: Session, *, principal: Principal, run_id: int) -> tuple[QualityRun, list[QualityResult]]:
+    access.require_any(principal, "quality.run", "quality.rectify")
+    run = session.get(QualityRun, run_id)
+    if run is None:
+        raise NotFound(N_("No such quality run"))
+    results = list(session.scalars(select(QualityResult).where(QualityResult.run_id == run.id)
+                                   .order_by(QualityResult.id)))
+    return run, results
