@@ -104,7 +104,12 @@ def failing(spec: RuleSpec, dialect: str) -> tuple[Table, list[ColumnElement[boo
         if isinstance(col.type, String):
             pred = or_(pred, func.trim(col) == "")
     elif kind == "pattern":
-        pred = and_(col.is_not(None), not_(col.regexp_match(d["pattern"])))
+        if dialect == "sqlite":
+            # SQLite's REGEXP is a Python function: test each distinct value once, not every row.
+            values = select(col.label("v")).where(*base, col.is_not(None)).distinct().subquery()
+            pred = col.in_(select(values.c.v).where(not_(values.c.v.regexp_match(d["pattern"]))))
+        else:
+            pred = and_(col.is_not(None), not_(col.regexp_match(d["pattern"])))
     elif kind == "resident_id":
         pred = and_(col.is_not(None), _ric_invalid(col, dialect))
     elif kind == "range":

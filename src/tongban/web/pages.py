@@ -76,6 +76,8 @@ WORKBENCH_TILES = (
     Tile("tasks", N_("Task queue"), N_("Applications waiting for your department")),
     Tile("counter", N_("Service counter"), N_("File an application for a resident at the window")),
     Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests"), "/workbench/catalog"),
+    Tile("quality", N_("Data quality"), N_("Problems found in your department's data, and their rectification"),
+         "/workbench/quality"),
     Tile("audit", N_("Audit trail"), N_("Who read or changed what, and why")),
 )
 COCKPIT_TILES = (
