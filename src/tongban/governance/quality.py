@@ -249,7 +249,7 @@ def transition(session: Session, *, principal: Principal, issue_id: int, action:
         access.require(principal, "quality.rectify")
         access.require_department(principal, issue.department_id)
     if (issue.status, action) not in TRANSITIONS:
-        raise Conflict(N_("This issue cannot do that now (it is %(status)s)"), field="action", status=issue.status)
+        raise Conflict(N_("This step is not possible in the issue's current state"), field="action")
     if action == "acknowledge":
         text = (plan or "").strip()
         if len(text) < 4:
