@@ -13,9 +13,9 @@ from tongban.core.keys_cli import app as keys_app
 from tongban.core.packs.cli import app as pack_app
 from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
+from tongban.demo_up import up as demo_up
 from tongban.governance.cli import app as quality_app
 from tongban.governance.cli import dcat_cmd
-from tongban.demo_up import up as demo_up
 from tongban.registry.cli import app as registry_app
 
 app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)

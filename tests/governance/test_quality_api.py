@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
+from tests.factories import token_for
+from tests.governance.test_quality_loop import seed_defects
 from tongban.core.access import Principal
+from tongban.core.audit.models import AuditEvent
 from tongban.core.identity.models import Account
+from tongban.core.jobs.worker import Worker
+from tongban.governance.models import QualityIssue, QualityRun
 
 
 def principal_of(db, username: str) -> Principal:  # type: ignore[no-untyped-def]
@@ -14,16 +20,6 @@ def principal_of(db, username: str) -> Principal:  # type: ignore[no-untyped-def
     with db.unit_of_work() as s:
         account = s.scalars(select(Account).where(Account.username == username)).one()
         return identity.principal_for_account(s, account)
-
-
-import pytest  # noqa: E402
-from sqlalchemy import func  # noqa: E402
-
-from tests.factories import token_for  # noqa: E402
-from tests.governance.test_quality_loop import seed_defects  # noqa: E402
-from tongban.core.audit.models import AuditEvent  # noqa: E402
-from tongban.core.jobs.worker import Worker  # noqa: E402
-from tongban.governance.models import QualityIssue, QualityRun  # noqa: E402
 
 
 def _run_by_api(client, db, headers, **body):  # type: ignore[no-untyped-def]

@@ -12,8 +12,14 @@ from tongban.core.audit.models import AuditEvent
 from tongban.core.errors import Invalid
 from tongban.core.timeutil import utcnow
 from tongban.governance import quality
-from tongban.governance.models import QualityIssue, QualityResult, QualityRule, QualityRun, QualityScore
-from tongban.governance.models import ServiceHall
+from tongban.governance.models import (
+    QualityIssue,
+    QualityResult,
+    QualityRule,
+    QualityRun,
+    QualityScore,
+    ServiceHall,
+)
 from tongban.registry.identifiers import validate_resident_id
 from tongban.registry.models import BenefitEnrolment, Household, Person
 
@@ -107,7 +113,7 @@ def test_one_run_finds_exactly_the_seeded_defects_and_verification_closes_them(d
 
     with db.unit_of_work() as s:
         ids = {i.rule_id: (i.id, i.department_id) for i in s.scalars(select(QualityIssue))}
-    for rule_id, (issue_id, dept) in ids.items():
+    for _rule_id, (issue_id, dept) in ids.items():
         who = principal_of(db, staff[dept])
         with db.unit_of_work() as s:
             quality.transition(s, principal=who, issue_id=issue_id, action="acknowledge", plan="核对原始档案后更正")
@@ -155,3 +161,39 @@ def test_a_run_verifies_issues_waiting_for_verification(db, city):  # type: igno
         # the others were not verified by anyone: still open
         assert s.scalar(select(func.count()).where(QualityIssue.status == "reported")) == 3
         assert s.scalar(select(func.count()).select_from(QualityRun)) == 2
+
+
+def _person(s, city):  # type: ignore[no-untyped-def]
+    return s.get_one(Person, city["b"])
+
+
+def _income(s, city, **values):  # type: ignore[no-untyped-def]
+    from tongban.registry.models import IncomeRecord
+
+    s.add(IncomeRecord(person_id=city["a"], **{"month": "2026-10", "source": "wage", "amount_fen": 100, **values}))
+
+
+KIND_DEFECTS = [
+    ("q.person.name", lambda s, c: setattr(_person(s, c), "name", " ")),
+    ("q.person.sex", lambda s, c: setattr(_person(s, c), "sex", "X")),
+    ("q.person.phone", lambda s, c: setattr(_person(s, c), "phone", "12345")),
+    ("q.person.disability-grade", lambda s, c: setattr(_person(s, c), "disability_grade", 7)),
+    ("q.person.marital-status", lambda s, c: setattr(_person(s, c), "marital_status", "complicated")),
+    ("q.household.area", lambda s, c: setattr(s.get_one(Household, c["h1"]), "housing_area_m2", 5000)),
+    ("q.income.month", lambda s, c: _income(s, c, month="2026-13")),
+    ("q.income.amount", lambda s, c: _income(s, c, amount_fen=-5)),
+    ("q.enrolment.person-exists", lambda s, c: s.add(BenefitEnrolment(
+        subject_kind="person", subject_id=999_999, benefit_code="benefit.dibao", start_date=dt.date(2025, 1, 1)))),
+    ("q.person.fresh", lambda s, c: s.execute(update(Person).values(updated_at=utcnow() - dt.timedelta(days=3)))),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "defect"), KIND_DEFECTS, ids=[r for r, _ in KIND_DEFECTS])
+def test_each_kind_of_rule_finds_its_defect_and_nothing_else(db, city, rule_id, defect):  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        defect(s, city)
+    run_id = _run(db)
+    with db.unit_of_work() as s:
+        failed = {r.rule_id: r.failed for r in s.scalars(select(QualityResult).where(QualityResult.run_id == run_id))
+                  if r.failed}
+    assert failed == {rule_id: 1}
