@@ -49,7 +49,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 PREFERENCE_MAX_AGE = 365 * 24 * 3600
 
 # Any staff-side permission opens the workbench; residents (self.*) and machine clients do not.
-WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS if not p.startswith("self.") and p != "exchange.read")
+# open.apply: anyone registered may apply for restricted open data; it is no staff work.
+WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS
+                              if not p.startswith("self.") and p not in ("exchange.read", "open.apply"))
 
 
 @dataclass(frozen=True)
