@@ -7,7 +7,7 @@ def test_quick_quality_bench_prints_both_ways_and_they_agree(cli) -> None:  # ty
     result = cli("bench", "quality", "--quick")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "3,000 persons" in out and "row by row in Python" in out and "set-wise SQL" in out
+    assert "3,000 persons" in out and "row-local, row by row" in out and "row-local, set-wise SQL" in out
     assert "both ways found the same failing rows" in out
 
 
