@@ -20,10 +20,11 @@ REGIONS = [
 ]
 
 ROLE_PERMISSIONS = {
-    "resident": ["self.read", "self.apply"],
+    "resident": ["self.read", "self.apply", "open.apply"],
     "officer": ["person.read", "task.decide", "counter.file", "staff.read"],
     "dept_admin": ["staff.read", "staff.manage", "task.reassign", "audit.read.department"],
-    "data_steward": ["catalog.steward", "staff.read"],
+    "data_steward": ["catalog.steward", "staff.read", "quality.rectify"],
+    "quality_officer": ["quality.run", "staff.read"],
     "auditor": ["audit.read.all"],
     "platform_admin": list(PERMISSIONS),
     "grid_worker": ["grid.visit", "person.read"],

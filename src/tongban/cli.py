@@ -15,6 +15,8 @@ from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
 from tongban.demo_up import up as demo_up
 from tongban.policy.cli import app as policy_app
+from tongban.governance.cli import app as quality_app
+from tongban.governance.cli import dcat_cmd
 from tongban.registry.cli import app as registry_app
 
 app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)
@@ -42,6 +44,8 @@ app.add_typer(pack_app, name="pack")
 demo_app.command("up")(demo_up)
 app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
+datahub_app.command("dcat")(dcat_cmd)
 app.add_typer(datahub_app, name="datahub")
+app.add_typer(quality_app, name="quality")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")

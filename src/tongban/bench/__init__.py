@@ -11,4 +11,5 @@ app = typer.Typer(help="Benchmarks (tables of our figures beside the yardstick's
 from tongban.bench import audit as _audit  # noqa: E402,F401
 from tongban.bench import exchange as _exchange  # noqa: E402,F401
 from tongban.bench import jobs as _jobs  # noqa: E402,F401
+from tongban.bench import quality as _quality  # noqa: E402,F401
 from tongban.bench import registry as _registry  # noqa: E402,F401

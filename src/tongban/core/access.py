@@ -32,6 +32,9 @@ PERMISSIONS: dict[str, str] = {
     "hotline.handle": "Take and dispatch 12345 hotline cases",
     "platform.admin": "Manage departments, staff, roles, API clients and signing keys everywhere",
     "exchange.read": "Read shared data through the exchange (API clients)",
+    "quality.rectify": "See and rectify one's department's data quality issues (整改) and submit them for verification",
+    "quality.run": "Run the data quality checks, verify issues and see every department's quality issues",
+    "open.apply": "Apply for restricted open data (受限开放) and download it once approved",
 }
 
 

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     log_level: str = "INFO"
     cookie_secure: bool = Field(False, description="Set true behind HTTPS.")
+    public_url: str = Field("http://localhost:8000", description="Where the platform is reached (links in exports).")
     pack_dir: Path = Field(Path("packs/demo"), description="The pack `demo load` and `make run` load.")
 
     @model_validator(mode="after")

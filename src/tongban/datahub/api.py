@@ -29,6 +29,7 @@ class DatasetOut(BaseModel):
     legal_basis: str | None
     opening_type: str
     version: str
+    quality_score: float | None = Field(None, description="Score of the latest quality run (0–100), if any.")
     fields: list[dict[str, Any]] = []
 
 
@@ -36,14 +37,20 @@ class DatasetOut(BaseModel):
 def search_catalog(session: DbSession, principal: CurrentPrincipal, q: str | None = None, owner: str | None = None,
                    sharing_type: Literal["unconditional", "conditional", "none"] | None = None) -> Page[DatasetOut]:
     """Search the catalog (目录)."""
+    from tongban.governance.quality import latest_scores
+
     rows = catalog.search(session, principal=principal, q=q, owner=owner, sharing=sharing_type)
-    return Page(items=[DatasetOut(**catalog.dataset_dict(session, d)) for d in rows])
+    scores = latest_scores(session, [d.id for d in rows])
+    return Page(items=[DatasetOut(**catalog.dataset_dict(session, d), quality_score=scores.get(d.id)) for d in rows])
 
 
 @router.get("/catalog/datasets/{dataset_id}", response_model=DatasetOut)
 def get_dataset(dataset_id: str, session: DbSession, principal: CurrentPrincipal) -> DatasetOut:
+    from tongban.governance.quality import latest_scores
+
     catalog.search(session, principal=principal, q=None)  # the same access rule as search
-    return DatasetOut(**catalog.dataset_dict(session, catalog.get_dataset(session, dataset_id)))
+    ds = catalog.get_dataset(session, dataset_id)
+    return DatasetOut(**catalog.dataset_dict(session, ds), quality_score=latest_scores(session, [ds.id]).get(ds.id))
 
 
 class RequestIn(BaseModel):

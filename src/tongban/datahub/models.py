@@ -35,6 +35,8 @@ class Dataset(Base):
     parquet_path: Mapped[str | None] = mapped_column(String(500))  # … or a folder of Parquet files
     subject_field: Mapped[str | None] = mapped_column(String(64))  # column naming the person
     pack_id: Mapped[str | None] = mapped_column(String(64))
+    # DCAT-AP theme: a code of the EU data-theme vocabulary (SOCI, GOVE, ECON, …); migration 0013
+    theme: Mapped[str | None] = mapped_column(String(8))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

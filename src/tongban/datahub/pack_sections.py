@@ -19,7 +19,7 @@ FieldName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 class FieldDecl(PackModel):
     name: FieldName
     title: Text
-    type: Literal["string", "integer", "date", "boolean", "money"]
+    type: Literal["string", "integer", "number", "date", "boolean", "money"]
     grade: int = Field(ge=1, le=4)
     personal: bool = False
     mask: str | None = None
@@ -40,6 +40,9 @@ class DatasetDecl(PackModel):
     table: str | None = None
     parquet: str | None = None  # a folder of Parquet files (e.g. a generated city) instead of a table
     subject_field: str | None = None
+    # DCAT-AP theme (EU data-theme vocabulary), for the catalog export
+    theme: Literal["AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI", "SOCI", "TECH",
+                   "TRAN"] | None = None
     fields: list[FieldDecl] = Field(min_length=1)
 
 
@@ -95,7 +98,7 @@ def apply_datasets(session: Session, files: list[PackFile], pack: Pack) -> Chang
                 owner_department_id=ds.owner, source_system=ds.source_system,
                 update_frequency=ds.update_frequency, sharing_type=ds.sharing, legal_basis=ds.legal_basis,
                 opening_type=ds.opening, version=ds.version, table_name=ds.table, parquet_path=ds.parquet,
-                subject_field=ds.subject_field,
+                subject_field=ds.subject_field, theme=ds.theme,
                 pack_id=pack.id))
             session.flush()
             field_changed = False

@@ -17,9 +17,18 @@ router = APIRouter(include_in_schema=False)
 @router.get("/workbench/catalog")
 def catalog_page(request: Request, session: DbSession, principal: SignedIn, q: str | None = None) -> Response:
     """The catalog (目录): what each department holds, its grades and sharing terms."""
+    from tongban.core.timeutil import local
+    from tongban.governance.quality import latest_scores, score_history
+
     rows = catalog.search(session, principal=principal, q=q)
-    return render(request, "datahub/catalog.html", {
-        "q": q or "", "datasets": [catalog.dataset_dict(session, d) for d in rows]})
+    scores = latest_scores(session, [d.id for d in rows])
+    datasets = []
+    for d in rows:
+        entry = catalog.dataset_dict(session, d)
+        entry["quality_score"] = scores.get(d.id)
+        entry["quality_history"] = [[f"{local(p.at):%m-%d %H:%M}", p.score] for p in score_history(session, d.id)]
+        datasets.append(entry)
+    return render(request, "datahub/catalog.html", {"q": q or "", "datasets": datasets})
 
 
 @router.get("/portal/data")

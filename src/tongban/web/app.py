@@ -97,6 +97,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.datahub import pages as datahub_pages
 
     app.include_router(datahub_pages.router)
+    from tongban.governance import pages as governance_pages
+
+    app.include_router(governance_pages.router)
     app.add_middleware(RequestContext)
     return app
 
@@ -104,8 +107,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 def _layer_routers() -> list[Any]:
     """API routers of each layer; a layer adds itself here."""
     from tongban.datahub import api as datahub_api
+    from tongban.governance import api as governance_api
     from tongban.registry import api as registry_api
     from tongban.services import api as services_api
     from tongban.web.api import admin, audit, keys
 
-    return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router]
+    return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router,
+            governance_api.router]

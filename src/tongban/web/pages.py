@@ -49,7 +49,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 PREFERENCE_MAX_AGE = 365 * 24 * 3600
 
 # Any staff-side permission opens the workbench; residents (self.*) and machine clients do not.
-WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS if not p.startswith("self.") and p != "exchange.read")
+# open.apply: anyone registered may apply for restricted open data; it is no staff work.
+WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS
+                              if not p.startswith("self.") and p not in ("exchange.read", "open.apply"))
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ WORKBENCH_TILES = (
     Tile("tasks", N_("Task queue"), N_("Applications waiting for your department")),
     Tile("counter", N_("Service counter"), N_("File an application for a resident at the window")),
     Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests"), "/workbench/catalog"),
+    Tile("quality", N_("Data quality"), N_("Problems found in your department's data, and their rectification"),
+         "/workbench/quality"),
     Tile("audit", N_("Audit trail"), N_("Who read or changed what, and why")),
 )
 COCKPIT_TILES = (
