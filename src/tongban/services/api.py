@@ -437,11 +437,42 @@ def my_certificates(session: DbSession, principal: CurrentPrincipal) -> Page[Wal
 @router.get("/me/certificates/{certificate_id}/document")
 def certificate_document(certificate_id: int, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """The signed document, for the holder or a guardian to keep and show (verifiable offline)."""
+    return certificates.document(_held(session, principal, certificate_id))
+
+
+def _held(session: Any, principal: access.Principal, certificate_id: int) -> Certificate:
     access.require(principal, "self.read")
     cert = session.get(Certificate, certificate_id)
     if cert is None or cert.holder_kind != "person" or cert.holder_id not in _wallet_holders(session, principal):
         raise NotFound(N_("No such certificate"))
-    return certificates.document(cert)
+    return cert
+
+
+@router.get("/certificates/{certificate_id}/qr.svg")
+def certificate_qr(certificate_id: int, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """The certificate's QR code (for the holder or a guardian): the public verify URL with its signature."""
+    cert = _held(session, principal, certificate_id)
+    url = str(request.base_url).rstrip("/") + certificates.verify_path(cert)
+    return Response(certificates.qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(max_length=500)
+
+
+@router.post("/certificates/{certificate_id}/revoke")
+def revoke_certificate(certificate_id: int, body: RevokeIn, request: Request, session: DbSession,
+                       principal: CurrentPrincipal) -> dict[str, Any]:
+    """Revoke (注销) a certificate: staff of the issuing department, with the reason."""
+    certificates.revoke(session, principal=principal, certificate_id=certificate_id, reason=body.reason)
+    return certificates.verify_online(session, keyring=keyring_for(request.app.state.settings),
+                                      certificate_id=certificate_id, today=today_local())
+
+
+@router.get("/certificates/revocations")
+def revocations(request: Request, session: DbSession) -> dict[str, Any]:
+    """The public list of revoked certificates, signed with the certificate key, for offline verifiers."""
+    return certificates.revocation_list(session, keyring=keyring_for(request.app.state.settings))
 
 
 @router.get("/certificates/{certificate_id}/verify")
