@@ -8,7 +8,6 @@ ZH = {
     "Authorise everything, a one-thing or an item": "授权范围可为全部、某个一件事或某个事项",
     "Certificate": "证照",
     "Certificate check": "证照核验",
-    "Counter filings are submitted, not saved as drafts": "窗口代办须直接提交，不能保存为草稿",
     "Expired": "已过期",
     "File either at the counter or on someone's behalf": "窗口代办与代他人申请只能选择一种",
     "Give the reason for the revocation": "请填写注销原因",

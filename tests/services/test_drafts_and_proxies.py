@@ -183,3 +183,19 @@ def test_counter_filing_refuses_bad_input_and_residents(client, login, demo) -> 
         if field:
             assert resp.json()["field"] == field
     assert count(demo, Application) == 0
+
+
+def test_a_counter_officer_saves_a_draft_attaches_a_scan_and_submits_it(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    officer, zhang = login("officer.nanmen"), login("resident.zhang")
+    resp = post(client, officer, key=None, draft=True, data={"child_name": "张小明"}, id_number=ZHANG_ID,
+                consent={"method": "verbal", "note": "本人到场口头同意"})
+    assert resp.status_code == 201 and resp.json()["status"] == "draft" and resp.json()["filing"] == "counter"
+    app_id = resp.json()["id"]
+    assert client.get(f"/api/v1/applications/{app_id}", headers=zhang).status_code == 403  # the officer's draft
+    scan = client.post(f"/api/v1/applications/{app_id}/materials", headers=officer, data={"material_id": "mat.delivery-record"},
+                       files={"file": ("scan.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")})
+    assert scan.status_code == 201, scan.text
+    assert client.put(f"/api/v1/applications/{app_id}", headers=officer, json={"data": birth_data()}).status_code == 200
+    done = client.post(f"/api/v1/applications/{app_id}/submit", headers={**officer, "Idempotency-Key": "c-9"})
+    assert done.status_code == 201 and len(done.json()["tasks"]) == 5
+    assert client.get(f"/api/v1/applications/{app_id}", headers=zhang).json()["filing_consent"]["method"] == "verbal"

@@ -153,8 +153,6 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         raise Invalid(N_("File either at the counter or on someone's behalf"), field="on_behalf_of")
     if counter is not None:
         access.require(principal, "counter.file")
-        if draft:
-            raise Invalid(N_("Counter filings are submitted, not saved as drafts"), field="draft")
     else:
         access.require(principal, "self.apply")
     if draft and idempotency_key is None:
@@ -243,7 +241,7 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
 
 
 def _own_draft(session: Session, principal: access.Principal, application_id: int) -> Application:
-    access.require(principal, "self.apply")
+    access.require_any(principal, "self.apply", "counter.file")
     app = session.get(Application, application_id)
     if app is None or app.filed_by_account_id != principal.account_id or app.status != "draft":
         if app is not None and app.filed_by_account_id == principal.account_id:
@@ -272,7 +270,7 @@ def submit_draft(session: Session, *, principal: access.Principal, application_i
                  calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
     """Submit a saved draft: the whole form is checked now, and its materials; then it is routed.
     A repeat of the key answers with the submitted application."""
-    access.require(principal, "self.apply")
+    access.require_any(principal, "self.apply", "counter.file")
     idempotency_key = _check_key(idempotency_key)
     request_hash = _request_hash({"submit_draft": application_id})
     existing = _by_key(session, principal.account_id, idempotency_key)
@@ -291,7 +289,10 @@ def submit_draft(session: Session, *, principal: access.Principal, application_i
     session.refresh(app)
     items, requires = _what(session, app.onething_id, app.item_id)
     app.data = validate_data(app.data, items, onething.elements_of(session, items))
-    if app.filing != "self":  # the proxy's authorisation must still hold when it is submitted
+    if app.filing == "counter":  # the officer must still be one, for this resident's region
+        access.require(principal, "counter.file")
+        access.require_region(principal, app.region_code)
+    elif app.filing != "self":  # the proxy's authorisation must still hold when it is submitted
         proxies.check_still_authorised(session, principal=principal, app=app,
                                        scopes=[x for x in (app.onething_id, app.item_id) if x])
     materials.require_complete(session, application=app, items=items)

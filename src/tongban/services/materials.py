@@ -83,8 +83,9 @@ def require_complete(session: Session, *, application: Application | None, items
 
 def _for_upload(session: Session, principal: access.Principal, application_id: int,
                 material_id: str) -> tuple[Application, dict[str, Any]]:
-    """The application a party may add materials to, and the material's declaration."""
-    access.require(principal, "self.apply")
+    """The application a party may add materials to, and the material's declaration: the
+    applicant, or whoever filed it (a proxy, a guardian, the counter officer)."""
+    access.require_any(principal, "self.apply", "counter.file")
     app = session.get(Application, application_id)
     own = app is not None and (app.filed_by_account_id == principal.account_id or (
         app.status != "draft" and app.applicant_account_id == principal.account_id))
