@@ -14,10 +14,11 @@ from tongban.core.packs.cli import app as pack_app
 from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
 from tongban.demo_up import up as demo_up
-from tongban.policy.cli import app as policy_app
 from tongban.governance.cli import app as quality_app
 from tongban.governance.cli import dcat_cmd
+from tongban.policy.cli import app as policy_app
 from tongban.registry.cli import app as registry_app
+from tongban.services.cli import app as cert_app
 
 app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)
 
@@ -49,3 +50,4 @@ app.add_typer(datahub_app, name="datahub")
 app.add_typer(quality_app, name="quality")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
+app.add_typer(cert_app, name="cert")

@@ -48,3 +48,19 @@ def birth_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def person_id(db, id_number: str) -> int:  # type: ignore[no-untyped-def]
+    """The registry id of the person with this resident ID number."""
+    from sqlalchemy import select
+
+    from tongban.registry.models import Person
+
+    with db.unit_of_work() as s:
+        return int(s.scalar(select(Person.id).where(Person.id_number == id_number)) or 0)
+
+
+ZHANG_ID = "330203199203150314"
+LI_ID = "330203199408210421"
+CHEN_ID = "330203198511020285"
+CHEN_CHILD_ID = "33020320150612042X"

@@ -181,15 +181,23 @@ def audit_scope(principal: Principal) -> str | None:
 # --- applications (services) ---------------------------------------------------------------
 
 
-def can_read_application(principal: Principal, *, applicant_account_id: int, department_ids: set[str],
-                         region_code: str | None) -> bool:
-    """The applicant, and staff of a department with a task in it (within their region), may read an application."""
-    if principal.kind == "anonymous":
+def can_read_application(principal: Principal, *, applicant_account_id: int | None, department_ids: set[str],
+                         region_code: str | None, filer_account_id: int | None = None, draft: bool = False,
+                         proxy_account_ids: set[int] | frozenset[int] = frozenset()) -> bool:
+    """Who may read an application: the applicant; whoever filed it (their proxy, guardian or the
+    counter officer); the applicant's live proxies; staff of a department with a task in it
+    (within their region). A draft only its owner, the one who saved it."""
+    if principal.kind == "anonymous" or principal.account_id is None and not principal.is_platform_admin:
         return False
+    if draft:
+        return principal.account_id == filer_account_id
     if principal.is_platform_admin:
         return True
+    if principal.account_id == filer_account_id:
+        return True
     if principal.kind == "resident":
-        return principal.account_id == applicant_account_id and "self.read" in principal.permissions
+        return "self.read" in principal.permissions and (
+            principal.account_id == applicant_account_id or principal.account_id in proxy_account_ids)
     return (principal.kind == "staff" and principal.department_id in department_ids
             and can_act_in_region(principal, region_code))
 

@@ -224,8 +224,9 @@ class ConsentIn(BaseModel):
 
 class ConsentOut(BaseModel):
     id: int
-    department_id: str
-    dataset_id: str
+    department_id: str | None  # none for a one-click prefill consent …
+    dataset_id: str | None
+    scope: str | None = None  # … which is scoped to a one-thing instead
     purpose: str
     application_ref: str | None
     valid_from: dt.datetime

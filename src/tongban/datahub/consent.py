@@ -89,7 +89,7 @@ def consenting(session: Session, *, department_id: str | None, dataset_id: str, 
 def consent_dict(c: Consent) -> dict[str, Any]:
     now = utcnow()
     live = c.withdrawn_at is None and c.valid_from <= now < c.valid_to
-    return {"id": c.id, "department_id": c.grantee_department_id, "dataset_id": c.dataset_id,
+    return {"id": c.id, "department_id": c.grantee_department_id, "dataset_id": c.dataset_id, "scope": c.scope,
             "purpose": c.purpose, "application_ref": c.application_ref, "valid_from": c.valid_from,
             "valid_to": c.valid_to, "withdrawn_at": c.withdrawn_at, "active": live}
 

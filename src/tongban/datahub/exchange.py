@@ -26,6 +26,7 @@ from tongban.core.errors import Conflict, Invalid, TooManyRequests
 from tongban.core.i18n import N_
 from tongban.core.jobs.queue import enqueue
 from tongban.core.jobs.registry import handler
+from tongban.core.timeutil import utcnow
 from tongban.datahub.catalog import FIELD_NAME, check_fields, fields_of, get_dataset
 from tongban.datahub.consent import consenting
 from tongban.datahub.models import DataUse
@@ -182,6 +183,44 @@ def release(basis: Basis, values: dict[str, Any], *, clear: bool) -> tuple[dict[
         else:
             out[name] = value
     return out, hidden
+
+
+def read_on_consent(session: Session, *, principal: Principal, consent: Any, dataset_id: str, record_id: int,
+                    fields: list[str], subject_person_id: int, purpose: str, action: str = "exchange.consent_read",
+                    details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read `fields` of one record of a dataset on a resident's one-click consent (a `Consent`
+    with a `scope`, e.g. a one-thing's prefill), released as consented data, audited once and
+    indexed for "who used my data" under `subject_person_id` like every exchange read."""
+    from tongban.datahub.models import Consent
+
+    now = utcnow()
+    if (not isinstance(consent, Consent) or consent.scope is None or consent.withdrawn_at is not None
+            or not consent.valid_from <= now < consent.valid_to):
+        raise Denied(N_("No live consent covers this read"), principal=principal, action=f"exchange:{dataset_id}")
+    ds = get_dataset(session, dataset_id)
+    if ds.table_name is None:
+        raise Conflict(N_("This dataset cannot be read through the exchange"), field="dataset_id")
+    catalog = _catalog_fields(session, ds.id, ds.updated_at)
+    check_fields(fields, catalog)
+    table = _table(ds.table_name)
+    row = session.execute(select(*[table.c[f] for f in fields]).where(table.c.id == record_id)).first()
+    raw = {f: (v.isoformat() if hasattr(v, "isoformat") else v) for f, v in zip(fields, row or (), strict=False)}
+    basis = Basis(dataset_id=ds.id, catalog=catalog, owner=False, grant_fields=frozenset(),
+                  clear_fields=frozenset(), consented=True)
+    values, _ = release(basis, raw, clear=True)
+    kind = {"person": "person", "household": "household"}.get(ds.table_name, ds.table_name)
+    event = record(session, actor=principal.actor, actor_department=principal.department_id, action=action,
+                   subject=masking.subject(kind, record_id), department_id=ds.owner_department_id,
+                   purpose=purpose, details={
+                       "dataset": ds.id, "fields": sorted(set(fields)), "rows": 1 if row else 0,
+                       "basis": f"consent:{consent.id}", "scope": consent.scope, **(details or {}),
+                       "subjects_hmac": subjects_fingerprint([subject_person_id])})
+    session.flush()
+    if row is not None:
+        enqueue(session, kind="datahub.data_use", payload={
+            "event_id": event.id, "department_id": principal.department_id, "dataset_id": ds.id,
+            "purpose": purpose, "subjects": [subject_person_id]})
+    return values
 
 
 def subjects_fingerprint(person_ids: list[int]) -> str:

@@ -99,15 +99,20 @@ class Grant(Base):
 
 
 class Consent(Base):
-    """A resident's authorisation (授权) for a department to use a dataset about them."""
+    """A resident's authorisation (授权) for a department to use a dataset about them.
+
+    A one-click prefill consent (一键授权) is scoped to a one-thing instead (`scope`): no
+    department or dataset, it lets the one-thing's form read the datasets its data elements are
+    prefilled from, for the one application it is then used for (`application_ref`)."""
 
     __tablename__ = "consent"
     __table_args__ = (Index("ix_consent_lookup", "person_id", "grantee_department_id", "dataset_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    grantee_department_id: Mapped[str] = mapped_column(ForeignKey("department.id"))
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("dataset.id"))
+    grantee_department_id: Mapped[str | None] = mapped_column(ForeignKey("department.id"))
+    dataset_id: Mapped[str | None] = mapped_column(ForeignKey("dataset.id"))
+    scope: Mapped[str | None] = mapped_column(String(64))  # e.g. onething.birth: a prefill consent
     purpose: Mapped[str] = mapped_column(String(500))
     application_ref: Mapped[str | None] = mapped_column(String(64))  # one-click consent for one application
     valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -6,18 +6,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from tongban.core import access
-from tongban.core.errors import NotFound
+from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, pick
 from tongban.core.identity.models import Department
 from tongban.core.keys import keyring_for
+from tongban.core.storage import storage_for
 from tongban.core.timeutil import today_local
 from tongban.registry.models import Certificate, Guardianship
-from tongban.services import applications, certificates, inbox, onething, prefill, sla
+from tongban.services import (
+    applications,
+    certificates,
+    family,
+    inbox,
+    materials,
+    onething,
+    prefill,
+    proxies,
+    sla,
+)
 from tongban.services.models import Application, Task
 from tongban.web.deps import CurrentPrincipal, DbSession
 from tongban.web.schemas import Page
@@ -87,7 +98,7 @@ def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, cons
             if m.get("certificate") not in issued:
                 materials.setdefault(m["id"], {"id": m["id"], "title": pick(m["title"]), "types": m["types"],
                                                "max_kb": m["max_kb"], "certificate": m.get("certificate"),
-                                               "items": []})["items"].append(i.id)
+                                               "required": bool(m.get("required", True)), "items": []})["items"].append(i.id)
     return FormOut(onething_id=ot.id, schema_=onething.merged_schema(items, elements),
                    prefill=prefill.prefill(session, principal=principal, consent=consent, elements=elements),
                    savings=ot.savings, materials=list(materials.values()))
@@ -96,11 +107,24 @@ def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, cons
 # --- applications -------------------------------------------------------------------------------
 
 
+class CounterConsentIn(BaseModel):
+    method: str
+    note: str | None = None
+
+
 class ApplicationIn(BaseModel):
     onething_id: str | None = None
     item_id: str | None = None
     data: dict[str, Any] = {}
     consent_id: int | None = None
+    draft: bool = False  # save as a draft: only the fields given are checked, nothing is routed
+    on_behalf_of: int | None = None  # 代办: the person id of a grantor or ward
+    id_number: str | None = None  # 一窗受理: the resident a counter officer files for …
+    consent: CounterConsentIn | None = None  # … and how they agreed
+
+
+class DraftIn(BaseModel):
+    data: dict[str, Any] = {}
 
 
 class TaskOut(BaseModel):
@@ -119,6 +143,8 @@ class TaskOut(BaseModel):
     requires: list[str]
     outputs: dict[str, Any]
     reason: str | None
+    warning: bool = False  # flagged at 80 % of the promised time limit
+    overdue: bool = False  # flagged past the promised due date
 
 
 class EventOut(BaseModel):
@@ -138,6 +164,10 @@ class ApplicationOut(BaseModel):
     submitted_at: dt.datetime | None
     finished_at: dt.datetime | None
     data: dict[str, Any]
+    applicant_person_id: int | None = None
+    filing: str = "self"  # self | proxy | guardian | counter
+    filed_by: str | None = None
+    filing_consent: dict[str, Any] | None = None
     tasks: list[TaskOut]
     timeline: list[EventOut] = []
 
@@ -151,7 +181,8 @@ def _task_out(session: Any, t: Task) -> TaskOut:
                    department=t.department_id, department_name=pick({"zh": dept.name_zh, "en": dept.name_en}),
                    status=t.status, step=step, due_date=t.due_date, statutory_due_date=t.statutory_due_date,
                    clock=sla.clock(t, today_local()), version=t.version, requires=t.requires,
-                   outputs=t.outputs, reason=t.reason)
+                   outputs=t.outputs, reason=t.reason, warning=t.warned_at is not None,
+                   overdue=t.overdue_at is not None)
 
 
 def _application_out(session: Any, app: Application, *, with_timeline: bool) -> ApplicationOut:
@@ -159,17 +190,25 @@ def _application_out(session: Any, app: Application, *, with_timeline: bool) -> 
     return ApplicationOut(
         id=app.id, status=app.status, onething_id=app.onething_id, item_id=app.item_id, pack_id=app.pack_id,
         pack_version=app.pack_version, submitted_at=app.submitted_at, finished_at=app.finished_at, data=app.data,
-        tasks=[_task_out(session, t) for t in applications.tasks_of(session, app.id)],
+        applicant_person_id=app.applicant_person_id, filing=app.filing,
+        filed_by=f"account:{app.filed_by_account_id}" if app.filed_by_account_id else None,
+        filing_consent=app.filing_consent, tasks=[_task_out(session, t) for t in applications.tasks_of(session, app.id)],
         timeline=[EventOut(at=e.at, kind=e.kind, task_id=e.task_id, details=e.details) for e in events])
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
 def submit(body: ApplicationIn, response: Response, session: DbSession, principal: CurrentPrincipal,
            idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> ApplicationOut:
-    """Submit once (一次提交). A repeat with the same Idempotency-Key answers 200 with the same application."""
+    """Submit once (一次提交), or save a draft (`"draft": true`). File for a grantor or ward with
+    `on_behalf_of`; a counter officer files for a resident with `id_number` and `consent`.
+    A repeat with the same Idempotency-Key answers 200 with the same application."""
+    counter = None
+    if body.id_number is not None or body.consent is not None:
+        counter = {"id_number": body.id_number, "consent": body.consent.model_dump() if body.consent else None}
     app, created = applications.submit(session, principal=principal, idempotency_key=idempotency_key,
                                        onething_id=body.onething_id, item_id=body.item_id, data=body.data,
-                                       consent_id=body.consent_id)
+                                       consent_id=body.consent_id, draft=body.draft,
+                                       on_behalf_of=body.on_behalf_of, counter=counter)
     if not created:
         response.status_code = 200
     return _application_out(session, app, with_timeline=False)
@@ -178,9 +217,8 @@ def submit(body: ApplicationIn, response: Response, session: DbSession, principa
 @router.get("/me/applications", response_model=Page[ApplicationOut])
 def my_applications(session: DbSession, principal: CurrentPrincipal) -> Page[ApplicationOut]:
     access.require(principal, "self.read")
-    rows = session.scalars(select(Application).where(Application.applicant_account_id == principal.account_id)
-                           .order_by(Application.id.desc()).limit(50))
-    return Page(items=[_application_out(session, a, with_timeline=False) for a in rows])
+    return Page(items=[_application_out(session, a, with_timeline=False)
+                       for a in applications.mine(session, principal=principal)])
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationOut)
@@ -188,6 +226,121 @@ def get_application(application_id: int, session: DbSession, principal: CurrentP
     """The application with its tasks and timeline: for the applicant and the departments involved."""
     app = applications.get_application(session, principal=principal, application_id=application_id)
     return _application_out(session, app, with_timeline=True)
+
+
+@router.put("/applications/{application_id}", response_model=ApplicationOut)
+def update_draft(application_id: int, body: DraftIn, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
+    """Change a draft's form data (only its owner; only the fields given are checked)."""
+    app = applications.update_draft(session, principal=principal, application_id=application_id, data=body.data)
+    return _application_out(session, app, with_timeline=True)
+
+
+@router.post("/applications/{application_id}/submit", response_model=ApplicationOut, status_code=201)
+def submit_draft(application_id: int, response: Response, session: DbSession, principal: CurrentPrincipal,
+                 idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> ApplicationOut:
+    """Submit a draft: the whole form and the required materials are checked, then it is routed."""
+    app, created = applications.submit_draft(session, principal=principal, application_id=application_id,
+                                             idempotency_key=idempotency_key)
+    if not created:
+        response.status_code = 200
+    return _application_out(session, app, with_timeline=False)
+
+
+# --- materials ----------------------------------------------------------------------------------
+
+
+class MaterialOut(BaseModel):
+    id: int
+    material_id: str
+    sha256: str | None
+    size: int
+    media_type: str | None
+    certificate_id: int | None
+    uploaded_by: str
+    created_at: dt.datetime
+
+
+@router.post("/applications/{application_id}/materials", response_model=MaterialOut, status_code=201)
+async def add_material(application_id: int, request: Request, session: DbSession, principal: CurrentPrincipal,
+                       material_id: str = Form(...), file: UploadFile | None = File(None),
+                       certificate_id: int | None = Form(None)) -> MaterialOut:
+    """Attach a material (multipart): a `file` (PDF, JPEG or PNG, checked by content) or the
+    `certificate_id` of a wallet certificate accepted in its place."""
+    if (file is None) == (certificate_id is None):
+        raise Invalid(N_("Send a file or a certificate, one of them"), field="file")
+    if certificate_id is not None:
+        row = materials.attach_certificate(session, principal=principal, application_id=application_id,
+                                           material_id=material_id, certificate_id=certificate_id)
+    else:
+        assert file is not None
+        data = await file.read(materials.MAX_BYTES + 1)
+        row = materials.attach_upload(session, storage=storage_for(request.app.state.settings),
+                                      principal=principal, application_id=application_id, material_id=material_id,
+                                      filename=file.filename, data=data)
+    return MaterialOut(**materials.material_dict(row))
+
+
+@router.get("/applications/{application_id}/materials", response_model=Page[MaterialOut])
+def list_materials(application_id: int, session: DbSession, principal: CurrentPrincipal) -> Page[MaterialOut]:
+    """The application's materials, for its parties (staff reads are audited)."""
+    rows = materials.list_materials(session, principal=principal, application_id=application_id)
+    return Page(items=[MaterialOut(**materials.material_dict(r)) for r in rows])
+
+
+@router.get("/applications/{application_id}/materials/{material_row_id}")
+def download_material(application_id: int, material_row_id: int, request: Request, session: DbSession,
+                      principal: CurrentPrincipal) -> Response:
+    """Download an uploaded material (for the application's parties; staff reads are audited)."""
+    row, data = materials.open_material(session, storage=storage_for(request.app.state.settings),
+                                        principal=principal, application_id=application_id,
+                                        material_row_id=material_row_id)
+    ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(row.media_type or "", "bin")
+    return Response(data, media_type=row.media_type or "application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="material-{row.id}.{ext}"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+
+# --- authorisations (代办) -------------------------------------------------------------------------
+
+
+class AuthorisationIn(BaseModel):
+    proxy_id_number: str
+    scope: str = "all"
+    days: int = 90
+
+
+class AuthorisationOut(BaseModel):
+    id: int
+    direction: str
+    person_id: int
+    name: str | None
+    scope: str
+    valid_until: dt.datetime
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    active: bool
+
+
+@router.post("/me/authorisations", response_model=AuthorisationOut, status_code=201)
+def authorise(body: AuthorisationIn, session: DbSession, principal: CurrentPrincipal) -> AuthorisationOut:
+    """授权代办: let a family member apply for you (everything, a one-thing or an item) until a date."""
+    a = proxies.authorise(session, principal=principal, proxy_id_number=body.proxy_id_number, scope=body.scope,
+                          days=body.days)
+    return AuthorisationOut(**proxies.authorisation_dict(session, a, "given"))
+
+
+@router.get("/me/authorisations", response_model=Page[AuthorisationOut])
+def my_authorisations(session: DbSession, principal: CurrentPrincipal) -> Page[AuthorisationOut]:
+    """Authorisations you gave and those given to you."""
+    return Page(items=[AuthorisationOut(**proxies.authorisation_dict(session, a, d))
+                       for a, d in proxies.authorisations(session, principal=principal)])
+
+
+@router.delete("/me/authorisations/{authorisation_id}", response_model=AuthorisationOut)
+def revoke_authorisation(authorisation_id: int, session: DbSession, principal: CurrentPrincipal) -> AuthorisationOut:
+    """Withdraw an authorisation you gave, effective at once."""
+    a = proxies.revoke(session, principal=principal, authorisation_id=authorisation_id)
+    return AuthorisationOut(**proxies.authorisation_dict(session, a, "given"))
 
 
 @router.post("/applications/{application_id}/withdraw", response_model=ApplicationOut)
@@ -254,7 +407,7 @@ class WalletCertificate(BaseModel):
 
 
 def _wallet_holders(session: Any, principal: access.Principal) -> dict[int, str]:
-    me = applications.family.applicant_person(session, principal.account_id)
+    me = family.applicant_person(session, principal.account_id)
     holders = {me.id: "self"}
     wards = session.scalars(select(Guardianship.ward_person_id).where(Guardianship.guardian_person_id == me.id))
     holders.update({w: "ward" for w in wards})
@@ -284,11 +437,42 @@ def my_certificates(session: DbSession, principal: CurrentPrincipal) -> Page[Wal
 @router.get("/me/certificates/{certificate_id}/document")
 def certificate_document(certificate_id: int, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """The signed document, for the holder or a guardian to keep and show (verifiable offline)."""
+    return certificates.document(_held(session, principal, certificate_id))
+
+
+def _held(session: Any, principal: access.Principal, certificate_id: int) -> Certificate:
     access.require(principal, "self.read")
     cert = session.get(Certificate, certificate_id)
     if cert is None or cert.holder_kind != "person" or cert.holder_id not in _wallet_holders(session, principal):
         raise NotFound(N_("No such certificate"))
-    return certificates.document(cert)
+    return cert
+
+
+@router.get("/certificates/{certificate_id}/qr.svg")
+def certificate_qr(certificate_id: int, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+    """The certificate's QR code (for the holder or a guardian): the public verify URL with its signature."""
+    cert = _held(session, principal, certificate_id)
+    url = str(request.base_url).rstrip("/") + certificates.verify_path(cert)
+    return Response(certificates.qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(max_length=500)
+
+
+@router.post("/certificates/{certificate_id}/revoke")
+def revoke_certificate(certificate_id: int, body: RevokeIn, request: Request, session: DbSession,
+                       principal: CurrentPrincipal) -> dict[str, Any]:
+    """Revoke (注销) a certificate: staff of the issuing department, with the reason."""
+    certificates.revoke(session, principal=principal, certificate_id=certificate_id, reason=body.reason)
+    return certificates.verify_online(session, keyring=keyring_for(request.app.state.settings),
+                                      certificate_id=certificate_id, today=today_local())
+
+
+@router.get("/certificates/revocations")
+def revocations(request: Request, session: DbSession) -> dict[str, Any]:
+    """The public list of revoked certificates, signed with the certificate key, for offline verifiers."""
+    return certificates.revocation_list(session, keyring=keyring_for(request.app.state.settings))
 
 
 @router.get("/certificates/{certificate_id}/verify")

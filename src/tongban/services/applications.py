@@ -15,14 +15,15 @@ import base64
 import datetime as dt
 import hashlib
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tongban.core import access
+from tongban.core import access, masking
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
@@ -31,7 +32,7 @@ from tongban.core.packs.loader import current_pack_version
 from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
 from tongban.registry.identifiers import validate_resident_id
 from tongban.registry.models import Person
-from tongban.services import certificates, effects, family, inbox, onething, sla
+from tongban.services import certificates, effects, inbox, materials, onething, proxies, sla
 from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
 from tongban.services.prefill import live_consent
 
@@ -111,7 +112,8 @@ def _request_hash(body: Mapping[str, Any]) -> str:
 
 
 def _by_key(session: Session, account_id: int | None, key: str) -> Application | None:
-    return session.scalar(select(Application).where(Application.applicant_account_id == account_id,
+    """The application the filer `account_id` sent under `key` (keys are the filer's)."""
+    return session.scalar(select(Application).where(Application.filed_by_account_id == account_id,
                                                     Application.idempotency_key == key))
 
 
@@ -121,44 +123,72 @@ def _replay(existing: Application, request_hash: str) -> tuple[Application, bool
     return existing, False
 
 
-def submit(session: Session, *, principal: access.Principal, idempotency_key: str | None,
-           onething_id: str | None = None, item_id: str | None = None, data: Any = None,
-           consent_id: int | None = None, now: dt.datetime | None = None,
-           calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
-    """Submit once (一次提交). Returns (application, created); a repeat of the key returns the first."""
-    access.require(principal, "self.apply")
+def _check_key(idempotency_key: str | None) -> str:
     if not idempotency_key or len(idempotency_key) > 200:
         raise Invalid(N_("Send an Idempotency-Key header (at most 200 characters)"), field="Idempotency-Key")
+    return idempotency_key
+
+
+def _what(session: Session, onething_id: str | None,
+          item_id: str | None) -> tuple[list[ServiceItem], dict[str, list[str]]]:
+    """The items applied for and their dependencies."""
     if (onething_id is None) == (item_id is None):
         raise Invalid(N_("Apply for either a one-thing or an item"), field="onething_id")
+    if onething_id is not None:
+        ot = onething.get_onething(session, onething_id)
+        return onething.items_of(session, ot), dict(ot.definition.get("requires", {}))
+    return [onething.get_item(session, str(item_id))], {}
+
+
+def submit(session: Session, *, principal: access.Principal, idempotency_key: str | None,
+           onething_id: str | None = None, item_id: str | None = None, data: Any = None,
+           consent_id: int | None = None, draft: bool = False, on_behalf_of: int | None = None,
+           counter: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
+           calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
+    """Submit once (一次提交), or save a draft (`draft`: only the fields given are checked and
+    nothing is routed). Filed for oneself, for a grantor or ward (`on_behalf_of`, 代办), or at a
+    counter for a resident (`counter`, 一窗受理). Returns (application, created); a repeat of the
+    filer's key returns the first."""
+    if counter is not None and on_behalf_of is not None:
+        raise Invalid(N_("File either at the counter or on someone's behalf"), field="on_behalf_of")
+    if counter is not None:
+        access.require(principal, "counter.file")
+    else:
+        access.require(principal, "self.apply")
+    if draft and idempotency_key is None:
+        idempotency_key = "draft:" + secrets.token_hex(12)
+    idempotency_key = _check_key(idempotency_key)
+    items, requires = _what(session, onething_id, item_id)
     request_hash = _request_hash({"onething_id": onething_id, "item_id": item_id, "data": data,
-                                  "consent_id": consent_id})
+                                  "consent_id": consent_id, "draft": draft, "on_behalf_of": on_behalf_of,
+                                  "counter": dict(counter) if counter is not None else None})
     existing = _by_key(session, principal.account_id, idempotency_key)
     if existing is not None:
         return _replay(existing, request_hash)
 
-    if onething_id is not None:
-        ot = onething.get_onething(session, onething_id)
-        items = onething.items_of(session, ot)
-        requires: dict[str, list[str]] = ot.definition.get("requires", {})
-    else:
-        items = [onething.get_item(session, str(item_id))]
-        requires = {}
     elements = onething.elements_of(session, items)
-    clean = validate_data(data if data is not None else {}, items, elements)
+    clean = validate_data(data if data is not None else {}, items, elements, partial=draft)
+    filer = proxies.filer_for(session, principal=principal, on_behalf_of=on_behalf_of, counter=counter,
+                              scopes=[x for x in (onething_id, item_id) if x])
+    consent = None
+    if consent_id is not None and filer.kind != "self":
+        raise Invalid(N_("A prefill consent is for your own applications"), field="consent_id")
     if consent_id is not None and onething_id is not None:
         consent = live_consent(session, principal=principal, consent_id=consent_id, onething_id=onething_id)
-        if consent.application_id is not None:
+        if consent.application_ref is not None:
             raise Conflict(N_("This consent was used for another application"), field="consent_id")
-    person = family.applicant_person(session, principal.account_id)
+    if not draft:
+        materials.require_complete(session, application=None, items=items)
     now = now or utcnow()
     pack = current_pack_version(session)
-    app = Application(applicant_account_id=principal.account_id, applicant_person_id=person.id,
-                      onething_id=onething_id, item_id=item_id, status="submitted", data=clean,
-                      region_code=person.region_code, pack_id=pack[0] if pack else None,
+    app = Application(applicant_account_id=filer.applicant_account_id, applicant_person_id=filer.person.id,
+                      filed_by_account_id=principal.account_id, filing=filer.kind,
+                      filing_consent=filer.consent, onething_id=onething_id, item_id=item_id,
+                      status="draft" if draft else "submitted", data=clean,
+                      region_code=filer.person.region_code, pack_id=pack[0] if pack else None,
                       pack_version=pack[1] if pack else None, idempotency_key=idempotency_key,
                       request_hash=request_hash, consent_id=consent_id, version=1, created_at=now,
-                      submitted_at=now)
+                      submitted_at=None if draft else now)
     try:
         with session.begin_nested():
             session.add(app)
@@ -169,10 +199,21 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         if existing is None:
             raise
         return _replay(existing, request_hash)
-    if consent_id is not None and onething_id is not None:
-        live_consent(session, principal=principal, consent_id=consent_id,
-                     onething_id=onething_id).application_id = app.id
+    if consent is not None:
+        consent.application_ref = str(app.id)
+    if draft:
+        _event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
+        record(session, actor=principal.actor, action="application.draft", subject=f"application:{app.id}",
+               region_code=app.region_code, details={"onething": onething_id, "item": item_id,
+                                                     "filing": app.filing, "fields": sorted(clean)})
+        return app, True
+    _route(session, app, items, requires, principal=principal, now=now, calendar=calendar)
+    return app, True
 
+
+def _route(session: Session, app: Application, items: Sequence[ServiceItem], requires: Mapping[str, list[str]],
+           *, principal: access.Principal, now: dt.datetime, calendar: WorkCalendar) -> None:
+    """Make the tasks of a submitted application: one per item, routed to its department."""
     for item in items:
         needs = list(requires.get(item.id, []))
         task = Task(application_id=app.id, item_id=item.id, department_id=item.department_id,
@@ -182,13 +223,86 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
             sla.start_clock(task, item.definition, now, calendar)
         session.add(task)
     session.flush()
-    _event(session, app, None, "submitted", principal.actor, {"items": [i.id for i in items]}, now)
-    record(session, actor=principal.actor, action="application.submit", subject=f"application:{app.id}",
-           region_code=app.region_code,
-           details={"onething": onething_id, "item": item_id, "tasks": len(items),
-                    "pack": app.pack_id, "pack_version": app.pack_version})
+    details: dict[str, Any] = {"items": [i.id for i in items]}
+    if app.filing != "self":
+        details |= {"filing": app.filing, "filed_by": principal.actor}
+        if app.filing_consent:
+            details["consent"] = app.filing_consent
+    _event(session, app, None, "submitted", principal.actor, details, now)
+    record(session, actor=principal.actor, actor_department=principal.department_id, action="application.submit",
+           subject=f"application:{app.id}", region_code=app.region_code,
+           details={"onething": app.onething_id, "item": app.item_id, "tasks": len(items),
+                    "pack": app.pack_id, "pack_version": app.pack_version, "filing": app.filing,
+                    "filed_by": principal.actor, "applicant": masking.subject("person", app.applicant_person_id or 0),
+                    **({"consent": app.filing_consent} if app.filing_consent else {})})
     inbox.notify(session, account_id=app.applicant_account_id, kind="application.submitted",
-                 application_id=app.id, params={"onething": onething_id, "item": item_id})
+                 application_id=app.id, params={"onething": app.onething_id, "item": app.item_id,
+                                                "filing": app.filing})
+
+
+def _own_draft(session: Session, principal: access.Principal, application_id: int) -> Application:
+    access.require_any(principal, "self.apply", "counter.file")
+    app = session.get(Application, application_id)
+    if app is None or app.filed_by_account_id != principal.account_id or app.status != "draft":
+        if app is not None and app.filed_by_account_id == principal.account_id:
+            raise Conflict(N_("This application is no longer a draft"), field="status")
+        raise NotFound(N_("No such application"))
+    return app
+
+
+def update_draft(session: Session, *, principal: access.Principal, application_id: int, data: Any,
+                 now: dt.datetime | None = None) -> Application:
+    """Replace a draft's form data (only the fields given are checked)."""
+    app = _own_draft(session, principal, application_id)
+    items, _ = _what(session, app.onething_id, app.item_id)
+    clean = validate_data(data if data is not None else {}, items, onething.elements_of(session, items), partial=True)
+    now = now or utcnow()
+    app.data = clean
+    app.version += 1
+    _event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
+    record(session, actor=principal.actor, action="application.draft", subject=f"application:{app.id}",
+           region_code=app.region_code, details={"fields": sorted(clean)})
+    return app
+
+
+def submit_draft(session: Session, *, principal: access.Principal, application_id: int,
+                 idempotency_key: str | None, now: dt.datetime | None = None,
+                 calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
+    """Submit a saved draft: the whole form is checked now, and its materials; then it is routed.
+    A repeat of the key answers with the submitted application."""
+    access.require_any(principal, "self.apply", "counter.file")
+    idempotency_key = _check_key(idempotency_key)
+    request_hash = _request_hash({"submit_draft": application_id})
+    existing = _by_key(session, principal.account_id, idempotency_key)
+    if existing is not None:
+        return _replay(existing, request_hash)
+    app = _own_draft(session, principal, application_id)
+    # Lock the draft row so two submissions of it cannot both route it.
+    bumped = session.execute(update(Application).where(Application.id == app.id, Application.status == "draft",
+                                                       Application.version == app.version)
+                             .values(version=app.version + 1).execution_options(synchronize_session=False))
+    if getattr(bumped, "rowcount", 0) != 1:
+        existing = _by_key(session, principal.account_id, idempotency_key)
+        if existing is not None:
+            return _replay(existing, request_hash)
+        raise Conflict(N_("This application is no longer a draft"), field="status")
+    session.refresh(app)
+    items, requires = _what(session, app.onething_id, app.item_id)
+    app.data = validate_data(app.data, items, onething.elements_of(session, items))
+    if app.filing == "counter":  # the officer must still be one, for this resident's region
+        access.require(principal, "counter.file")
+        access.require_region(principal, app.region_code)
+    elif app.filing != "self":  # the proxy's authorisation must still hold when it is submitted
+        proxies.check_still_authorised(session, principal=principal, app=app,
+                                       scopes=[x for x in (app.onething_id, app.item_id) if x])
+    materials.require_complete(session, application=app, items=items)
+    now = now or utcnow()
+    app.status = "submitted"
+    app.submitted_at = now
+    app.idempotency_key = idempotency_key
+    app.request_hash = request_hash
+    session.flush()
+    _route(session, app, items, requires, principal=principal, now=now, calendar=calendar)
     return app, True
 
 
@@ -203,12 +317,29 @@ def get_application(session: Session, *, principal: access.Principal, applicatio
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound(N_("No such application"))
-    departments = {t.department_id for t in tasks_of(session, app.id)}
-    if not access.can_read_application(principal, applicant_account_id=app.applicant_account_id,
-                                       department_ids=departments, region_code=app.region_code):
+    if not can_read(session, principal, app):
         raise access.Denied(N_("You are not allowed to see this application"), principal=principal,
                             action="application.read")
     return app
+
+
+def can_read(session: Session, principal: access.Principal, app: Application) -> bool:
+    """Parties only: the applicant, who filed it (a proxy or guardian; a draft only them), the
+    applicant's live proxies, and staff of the departments with a task in it."""
+    departments = {t.department_id for t in tasks_of(session, app.id)}
+    proxy_accounts = set() if app.status == "draft" else proxies.proxy_accounts(session, app)
+    return access.can_read_application(principal, applicant_account_id=app.applicant_account_id,
+                                       department_ids=departments, region_code=app.region_code,
+                                       filer_account_id=app.filed_by_account_id, draft=app.status == "draft",
+                                       proxy_account_ids=proxy_accounts)
+
+
+def mine(session: Session, *, principal: access.Principal, limit: int = 50) -> list[Application]:
+    """The caller's applications: those for them (not others' drafts) and those they filed."""
+    access.require(principal, "self.read")
+    return list(session.scalars(select(Application).where(or_(
+        and_(Application.applicant_account_id == principal.account_id, Application.status != "draft"),
+        Application.filed_by_account_id == principal.account_id)).order_by(Application.id.desc()).limit(limit)))
 
 
 def timeline(session: Session, application_id: int) -> list[ApplicationEvent]:
@@ -431,9 +562,11 @@ def _advance(session: Session, app: Application, *, principal: access.Principal,
 
 
 def _own_application(session: Session, principal: access.Principal, application_id: int) -> Application:
+    """The applicant's application, or one the caller filed for a grantor or ward."""
     access.require(principal, "self.apply")
     app = session.get(Application, application_id)
-    if app is None or app.applicant_account_id != principal.account_id:
+    if app is None or not (app.applicant_account_id == principal.account_id or (
+            app.filing in ("proxy", "guardian") and app.filed_by_account_id == principal.account_id)):
         raise NotFound(N_("No such application"))
     return app
 

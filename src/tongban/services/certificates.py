@@ -19,16 +19,18 @@ import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core import masking
+from tongban.core import access, masking
 from tongban.core.audit.log import record
-from tongban.core.errors import NotFound
+from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Department
 from tongban.core.keys import Keyring
+from tongban.core.timeutil import utcnow
 from tongban.registry.models import Certificate, Person
-from tongban.services.models import CertificateType
+from tongban.services.models import CertificateRevocation, CertificateType
 
 DOCUMENT_FIELDS = ("identifier", "type", "type_name", "number", "holder", "holder_code", "holder_code_type",
                    "issuer", "issuer_code", "issue_date", "valid_from", "valid_to", "data")
@@ -118,6 +120,144 @@ def verify_online(session: Session, *, keyring: Keyring, certificate_id: int,
                                                                              doc["signature"])
     expired = cert.valid_to is not None and cert.valid_to < today
     status = "expired" if cert.status == "valid" and expired else cert.status
+    revocation = session.get(CertificateRevocation, cert.id) if cert.status == "revoked" else None
     return {"valid": signature_ok and status == "valid", "signature_valid": signature_ok, "status": status,
-            "kid": doc["kid"], "type": cert.type_code, "type_name": doc["type_name"], "number": cert.number,
+            "revoked_at": revocation.revoked_at.isoformat() if revocation else None, "kid": doc["kid"], "type": cert.type_code, "type_name": doc["type_name"], "number": cert.number,
             "issuer": cert.issuer_name, "issue_date": doc["issue_date"], "valid_to": doc["valid_to"]}
+
+
+# --- QR codes, the public verify page, revocation -------------------------------------------------
+
+
+def verify_path(cert: Certificate) -> str:
+    """The public verify page of a certificate, carrying its signature so the page can check that
+    the code was made from the certificate as issued (a code copied onto another paper fails)."""
+    signature = (cert.data or {}).get("signature") or ""
+    sig = base64.urlsafe_b64encode(base64.b64decode(signature)).decode().rstrip("=") if signature else ""
+    return f"/verify/{cert.id}?sig={sig}"
+
+
+def qr_svg(url: str) -> bytes:
+    """The QR code (error correction M) of `url` as an SVG image."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)
+    return out.getvalue()
+
+
+def signature_matches(cert: Certificate, sig: str | None) -> bool:
+    """Does the signature from a verify URL belong to this certificate?"""
+    stored = (cert.data or {}).get("signature")
+    if not sig or not stored:
+        return False
+    try:
+        given = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+        return secrets.compare_digest(given, base64.b64decode(stored))
+    except (ValueError, TypeError):
+        return False
+
+
+def public_view(session: Session, *, keyring: Keyring, certificate_id: int, sig: str | None,
+                today: dt.date) -> dict[str, Any]:
+    """What the public verify page shows: valid / invalid / revoked / expired and the minimum
+    about the holder (a masked name). Unknown ids and codes that do not match read "invalid"."""
+    cert = session.get(Certificate, certificate_id)
+    if cert is None:
+        return {"state": "invalid", "found": False}
+    result = verify_online(session, keyring=keyring, certificate_id=certificate_id, today=today)
+    state = ("invalid" if not (result["signature_valid"] and signature_matches(cert, sig))
+             else result["status"] if result["status"] != "valid" else "valid")
+    view = {**result, "state": state, "found": True, "holder": masking.name((cert.data or {}).get("holder"))}
+    view.pop("kid", None)
+    return view
+
+
+def _issuing_department(session: Session, cert: Certificate) -> str | None:
+    ctype = session.get(CertificateType, cert.type_code)
+    return str(ctype.definition["issuer"]) if ctype is not None else None
+
+
+def revoke(session: Session, *, principal: access.Principal, certificate_id: int, reason: str | None,
+           now: dt.datetime | None = None) -> Certificate:
+    """Revoke (注销) a certificate: staff of the issuing department, with the reason."""
+    access.require(principal, "task.decide")
+    cert = session.get(Certificate, certificate_id)
+    if cert is None:
+        raise NotFound(N_("No such certificate"))
+    access.require_department(principal, _issuing_department(session, cert))
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(N_("Give the reason for the revocation"), field="reason")
+    if len(reason) > 500:
+        raise Invalid(N_("This value is too long"), field="reason")
+    if cert.status == "revoked":
+        raise Conflict(N_("This certificate is already revoked"), field="status")
+    now = now or utcnow()
+    cert.status = "revoked"
+    session.add(CertificateRevocation(certificate_id=cert.id, department_id=principal.department_id or "",
+                                      reason=reason, revoked_by=principal.actor, revoked_at=now))
+    session.flush()
+    record(session, actor=principal.actor, actor_department=principal.department_id, action="certificate.revoke",
+           subject=masking.subject("person", cert.holder_id), department_id=principal.department_id,
+           details={"certificate": cert.id, "type": cert.type_code, "reason": reason})
+    return cert
+
+
+def _revocations_body(session: Session, now: dt.datetime) -> dict[str, Any]:
+    rows = session.execute(select(CertificateRevocation, Certificate)
+                           .join(Certificate, Certificate.id == CertificateRevocation.certificate_id)
+                           .order_by(CertificateRevocation.certificate_id)).all()
+    return {"issued_at": now.isoformat(), "revoked": [
+        {"id": c.id, "identifier": f"{c.type_code}:{c.issuer_code or '-'}:{c.number}", "type": c.type_code,
+         "number": c.number, "revoked_at": r.revoked_at.isoformat()} for r, c in rows]}
+
+
+def _revocations_bytes(body: Mapping[str, Any]) -> bytes:
+    return orjson.dumps({"issued_at": body.get("issued_at"), "revoked": body.get("revoked")},
+                        option=orjson.OPT_SORT_KEYS)
+
+
+def revocation_list(session: Session, *, keyring: Keyring, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The public list of revoked certificates, signed with the certificate key (for offline verifiers)."""
+    body = _revocations_body(session, now or utcnow())
+    kid, signature = keyring.sign("certificate", _revocations_bytes(body))
+    return {**body, "kid": kid, "signature": signature, "algorithm": "Ed25519"}
+
+
+def _signed_by(data: bytes, kid: Any, signature: Any, public_keys: Mapping[str, str]) -> bool:
+    if not isinstance(kid, str) or not isinstance(signature, str) or kid not in public_keys:
+        return False
+    try:
+        key = serialization.load_pem_public_key(public_keys[kid].encode())
+        if not isinstance(key, Ed25519PublicKey):
+            return False
+        key.verify(base64.b64decode(signature), data)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def verify_revocation_list(rl: Mapping[str, Any], public_keys: Mapping[str, str]) -> bool:
+    return isinstance(rl.get("revoked"), list) and _signed_by(_revocations_bytes(rl), rl.get("kid"),
+                                                              rl.get("signature"), public_keys)
+
+
+def verify_offline(doc: Mapping[str, Any], public_keys: Mapping[str, str],
+                   revocations: Mapping[str, Any] | None = None, today: dt.date | None = None) -> dict[str, Any]:
+    """Offline check of a document: signature, expiry, and — given a signed revocation list —
+    revocation. Raises ValueError if the revocation list itself is not validly signed."""
+    signature_ok = verify_document(doc, public_keys)
+    revoked: bool | None = None
+    if revocations is not None:
+        if not verify_revocation_list(revocations, public_keys):
+            raise ValueError("the revocation list is not signed by a known key")
+        revoked = any(r.get("identifier") == doc.get("identifier") for r in revocations["revoked"])
+    valid_to = doc.get("valid_to")
+    expired = bool(valid_to) and dt.date.fromisoformat(str(valid_to)) < (today or dt.date.today())
+    status = "revoked" if revoked else "expired" if expired else "valid"
+    return {"valid": signature_ok and status == "valid", "signature_valid": signature_ok, "status": status,
+            "revocation_checked": revocations is not None,
+            "revocations_issued_at": revocations.get("issued_at") if revocations is not None else None}

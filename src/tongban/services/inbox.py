@@ -22,10 +22,14 @@ TITLES = {
 }
 
 
-def notify(session: Session, *, account_id: int, kind: str, application_id: int | None,
-           params: dict[str, Any] | None = None) -> InboxMessage:
+def notify(session: Session, *, account_id: int | None, kind: str, application_id: int | None,
+           params: dict[str, Any] | None = None) -> InboxMessage | None:
+    """Leave a notice in the account's inbox; a resident without an account (filed for at a
+    counter) has no inbox, so nothing is left."""
     if kind not in TITLES:
         raise ValueError(f"unknown message kind {kind!r}")
+    if account_id is None:
+        return None
     message = InboxMessage(account_id=account_id, kind=kind, application_id=application_id, params=params or {})
     session.add(message)
     return message

@@ -60,13 +60,18 @@ class OneThing(Base):
 
 
 class Application(Base):
-    """办件: one submission by a resident, for a one-thing or a single item."""
+    """办件: one submission by a resident, for a one-thing or a single item.
+
+    The applicant is the person the application is for; `filed_by_account_id` is who filed it:
+    the applicant, their authorised proxy (代办), their guardian, or a counter officer
+    (一窗受理). Idempotency keys are the filer's. A resident filed for at a counter may have no
+    account (`applicant_account_id` is then empty)."""
 
     __tablename__ = "svc_application"
-    __table_args__ = (UniqueConstraint("applicant_account_id", "idempotency_key"),)
+    __table_args__ = (UniqueConstraint("filed_by_account_id", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    applicant_account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    applicant_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     applicant_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     onething_id: Mapped[str | None] = mapped_column(String(64))
     item_id: Mapped[str | None] = mapped_column(String(64))
@@ -79,6 +84,9 @@ class Application(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     consent_id: Mapped[int | None] = mapped_column(Integer)
+    filed_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
+    filing: Mapped[str] = mapped_column(String(12), default="self")  # self | proxy | guardian | counter
+    filing_consent: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # counter: how the resident agreed
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -108,6 +116,8 @@ class Task(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(Integer, default=1)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # 80 % of the time limit flagged
+    overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # past due flagged
 
 
 class ApplicationEvent(Base):
@@ -125,7 +135,8 @@ class ApplicationEvent(Base):
 
 
 class PrefillConsent(Base):
-    """The applicant's one-click consent to prefill one application of a one-thing."""
+    """Superseded: prefill consents are the data hub's `Consent` scoped to a one-thing. The table
+    stays (old rows) until a later migration drops it; nothing writes it."""
 
     __tablename__ = "svc_prefill_consent"
 
@@ -149,3 +160,46 @@ class InboxMessage(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApplicationMaterial(Base):
+    """材料: an upload (content-addressed in the storage) or a wallet certificate given in its place."""
+
+    __tablename__ = "svc_application_material"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("svc_application.id"), index=True)
+    material_id: Mapped[str] = mapped_column(String(64))  # the item's material declaration id
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    media_type: Mapped[str | None] = mapped_column(String(64))
+    certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Authorisation(Base):
+    """代办授权: a resident lets another resident apply for them, for one scope, until a date."""
+
+    __tablename__ = "svc_authorisation"
+    __table_args__ = (Index("ix_svc_authorisation_proxy", "proxy_person_id", "grantor_person_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    grantor_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    proxy_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    scope: Mapped[str] = mapped_column(String(64))  # "all", a one-thing id or an item id
+    valid_until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class CertificateRevocation(Base):
+    """A certificate's revocation (吊销/注销) by its issuing department, with the reason."""
+
+    __tablename__ = "svc_certificate_revocation"
+
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), primary_key=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("department.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    revoked_by: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,14 +1,16 @@
 """Prefill of a one-thing's form from the registries, with the applicant's consent.
 
-The one place where a form reads registry data: with a live consent for this one-thing, each
-element's declared source (`prefill: {dataset, field, of}`) is read from the applicant's own
-record, their spouse's or their household's, one audit event per record read (purpose
-"prefill"). Without a consent nothing is read and nothing is recorded. When the data hub's
-exchange serves residents' own reads, only `_read_record` changes.
+The consent is the data hub's `Consent`, scoped to the one-thing (一键授权) and bound to the one
+application it is then used for. With a live one, each element's declared source (`prefill:
+{dataset, field, of}`) is read through the exchange (`read_on_consent`) from the applicant's own
+record, their spouse's or their household's: one audit event per record read (purpose
+"prefill") and an entry in the applicant's "who used my data". Without a consent nothing is read
+and nothing is recorded. (The old `svc_prefill_consent` table is no longer written.)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,34 +21,45 @@ from tongban.core.audit.log import record
 from tongban.core.errors import NotFound
 from tongban.core.i18n import N_
 from tongban.core.timeutil import utcnow
+from tongban.datahub.exchange import read_on_consent
+from tongban.datahub.models import Consent
 from tongban.services import family
-from tongban.services.models import DataElement, OneThing, PrefillConsent
+from tongban.services.models import DataElement, OneThing
 
 READABLE = {"ds.person": ("person", {"name", "id_number", "phone", "sex", "birth_date"}),
             "ds.household": ("household", {"household_number"})}
+PURPOSE = "prefill"
+VALID_DAYS = 30  # long enough to finish the form; it covers one application only
 
 
-def give_consent(session: Session, *, principal: access.Principal, onething: OneThing) -> PrefillConsent:
+def give_consent(session: Session, *, principal: access.Principal, onething: OneThing) -> Consent:
     """一键授权: the applicant lets this one-thing's form be filled from their records."""
     access.require(principal, "self.apply")
-    consent = PrefillConsent(account_id=principal.account_id, onething_id=onething.id, created_at=utcnow())
+    person = family.applicant_person(session, principal.account_id)
+    now = utcnow()
+    consent = Consent(person_id=person.id, grantee_department_id=None, dataset_id=None, scope=onething.id,
+                      purpose=f"{PURPOSE} {onething.id}", valid_from=now,
+                      valid_to=now + dt.timedelta(days=VALID_DAYS), created_at=now)
     session.add(consent)
     session.flush()
-    record(session, actor=principal.actor, action="prefill.consent", subject=f"prefill_consent:{consent.id}",
-           purpose="prefill", details={"onething": onething.id})
+    record(session, actor=principal.actor, action="consent.give", subject=masking.subject("person", person.id),
+           purpose=PURPOSE, region_code=person.region_code,
+           details={"consent": consent.id, "scope": onething.id, "days": VALID_DAYS})
     return consent
 
 
-def live_consent(session: Session, *, principal: access.Principal, consent_id: int,
-                 onething_id: str) -> PrefillConsent:
-    consent = session.get(PrefillConsent, consent_id)
-    if (consent is None or consent.account_id != principal.account_id or consent.onething_id != onething_id
-            or consent.withdrawn_at is not None):
+def live_consent(session: Session, *, principal: access.Principal, consent_id: int, onething_id: str) -> Consent:
+    """The caller's own live consent for this one-thing (404 naming `consent_id` otherwise)."""
+    consent = session.get(Consent, consent_id)
+    person = family.applicant_person(session, principal.account_id) if consent is not None else None
+    now = utcnow()
+    if (consent is None or person is None or consent.person_id != person.id or consent.scope != onething_id
+            or consent.withdrawn_at is not None or not consent.valid_from <= now < consent.valid_to):
         raise NotFound(N_("No such consent"), field="consent_id")
     return consent
 
 
-def prefill(session: Session, *, principal: access.Principal, consent: PrefillConsent | None,
+def prefill(session: Session, *, principal: access.Principal, consent: Consent | None,
             elements: Mapping[str, DataElement]) -> dict[str, dict[str, Any]]:
     """`{element: {"value", "source"}}` for the elements with a registry source; empty without consent."""
     if consent is None:
@@ -66,25 +79,14 @@ def prefill(session: Session, *, principal: access.Principal, consent: PrefillCo
         row: Any = household if whose == "household" else applicant if whose == "applicant" else parents[whose]
         if row is None:
             continue
-        values = _read_record(session, principal=principal, consent=consent, dataset=dataset, whose=whose,
-                              row=row, fields=[f for _, f in fields])
+        # A household record is about the applicant's household: it is indexed under the applicant.
+        subject = applicant.id if whose == "household" else row.id
+        values = read_on_consent(session, principal=principal, consent=consent, dataset_id=dataset,
+                                 record_id=row.id, fields=sorted({f for _, f in fields}), subject_person_id=subject,
+                                 purpose=PURPOSE, action="prefill.read",
+                                 details={"of": whose, "onething": consent.scope})
         for element_id, field in fields:
             value = values.get(field)
             if value is not None:
                 out[element_id] = {"value": value, "source": f"{dataset}.{field}", "of": whose}
     return out
-
-
-def _read_record(session: Session, *, principal: access.Principal, consent: PrefillConsent, dataset: str,
-                 whose: str, row: Any, fields: list[str]) -> dict[str, Any]:
-    """Read `fields` of one registry record for prefill, and say so in the audit chain."""
-    kind = READABLE[dataset][0]
-    record(session, actor=principal.actor, action="prefill.read", subject=masking.subject(kind, row.id),
-           purpose="prefill", region_code=getattr(row, "region_code", None),
-           details={"dataset": dataset, "fields": sorted(set(fields)), "of": whose, "consent": consent.id,
-                    "onething": consent.onething_id})
-    values: dict[str, Any] = {}
-    for f in fields:
-        v = getattr(row, f)
-        values[f] = v.isoformat() if hasattr(v, "isoformat") else v
-    return values

@@ -16,8 +16,11 @@ def local_date(now: dt.datetime) -> dt.date:
 
 
 def start_clock(task: Any, item: dict[str, Any], now: dt.datetime, calendar: WorkCalendar = DEFAULT_CALENDAR) -> None:
-    """(Re)start `task`'s clock at `now`: promised and statutory due dates in working days."""
+    """(Re)start `task`'s clock at `now`: promised and statutory due dates in working days; the
+    deadline flags of an earlier run of the clock are cleared."""
     start = local_date(now)
+    task.warned_at = None
+    task.overdue_at = None
     task.clock_started_on = start
     task.due_date = calendar.add_working_days(start, int(item["promised_days"]))
     task.statutory_due_date = calendar.add_working_days(start, int(item["statutory_days"]))

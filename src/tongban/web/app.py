@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.governance import pages as governance_pages
 
     app.include_router(governance_pages.router)
+    from tongban.services import pages as services_pages
+
+    app.include_router(services_pages.router)
     app.add_middleware(RequestContext)
     return app
 

@@ -25,7 +25,12 @@ class Schedule:
 _schedules: dict[str, Schedule] = {}
 
 # Modules whose import registers the core handlers and schedules.
-CORE_MODULES = ("tongban.core.jobs.builtin", "tongban.datahub.exchange", "tongban.governance.quality")
+CORE_MODULES = (
+    "tongban.core.jobs.builtin",
+    "tongban.datahub.exchange",
+    "tongban.governance.quality",
+    "tongban.services.deadlines",
+)
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:

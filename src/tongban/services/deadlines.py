@@ -1,0 +1,69 @@
+"""Deadline watch (时限预警): a periodic job flags each running task once when it has used 80 % of
+its promised working days (warning) and once when it is past its due date (overdue). Each flag
+is one audit event (for the department's audit view) and one timeline entry; the workbench
+shows it on the task (`warning`, `overdue`). A 补正 restarts the clock and clears the flags
+(`sla.start_clock`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tongban.core.audit.log import record
+from tongban.core.jobs.registry import handler, schedule
+from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
+from tongban.services import sla
+from tongban.services.models import Application, ApplicationEvent, Task
+
+RUNNING = ("ready", "claimed")
+WARN_AT = 0.8
+BATCH = 1000
+
+
+def flag_deadlines(session: Session, *, now: dt.datetime | None = None,
+                   calendar: WorkCalendar = DEFAULT_CALENDAR) -> dict[str, int]:
+    """Flag running tasks at 80 % of their time limit and past due, each once. Returns the counts."""
+    now = now or utcnow()
+    today = sla.local_date(now)
+    counts = {"warning": 0, "overdue": 0}
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(Task, Application).join(Application, Application.id == Task.application_id)
+            .where(Task.status.in_(RUNNING), Task.due_date.is_not(None), Task.id > last_id,
+                   or_(Task.warned_at.is_(None), Task.overdue_at.is_(None)))
+            .order_by(Task.id).limit(BATCH)).all()
+        if not rows:
+            return counts
+        for task, app in rows:
+            last_id = task.id
+            clock = sla.clock(task, today, calendar)
+            if task.warned_at is None and clock["warning"]:
+                task.warned_at = now
+                _flag(session, task, app, "task.deadline_warning", clock, now)
+                counts["warning"] += 1
+            if task.overdue_at is None and clock["overdue"]:
+                task.overdue_at = now
+                _flag(session, task, app, "task.overdue", clock, now)
+                counts["overdue"] += 1
+        session.flush()
+
+
+def _flag(session: Session, task: Task, app: Application, kind: str, clock: dict[str, Any], now: dt.datetime) -> None:
+    details = {"application": app.id, "item": task.item_id, "due_date": clock["due_date"],
+               "working_days_used": clock["working_days_used"], "working_days_allowed": clock["working_days_allowed"]}
+    session.add(ApplicationEvent(application_id=app.id, task_id=task.id, at=now, kind=kind, actor="system",
+                                 details=details))
+    record(session, actor="system", action=kind, subject=f"task:{task.id}", department_id=task.department_id,
+           region_code=app.region_code, details=details)
+
+
+@handler("services.deadlines")
+def run_deadlines(session: Session, payload: dict[str, Any]) -> None:
+    flag_deadlines(session)
+
+
+schedule("services.deadlines", "services.deadlines", interval_seconds=900)
