@@ -17,7 +17,7 @@ from tongban.core.identity.models import Department
 from tongban.core.keys import keyring_for
 from tongban.core.timeutil import today_local
 from tongban.registry.models import Certificate, Guardianship
-from tongban.services import applications, certificates, inbox, onething, prefill, sla
+from tongban.services import applications, certificates, inbox, notice, onething, prefill, sla
 from tongban.services.models import Application, Task
 from tongban.web.deps import CurrentPrincipal, DbSession
 from tongban.web.schemas import Page
@@ -119,6 +119,7 @@ class TaskOut(BaseModel):
     requires: list[str]
     outputs: dict[str, Any]
     reason: str | None
+    notice_ends_on: dt.date | None = None
 
 
 class EventOut(BaseModel):
@@ -151,7 +152,7 @@ def _task_out(session: Any, t: Task) -> TaskOut:
                    department=t.department_id, department_name=pick({"zh": dept.name_zh, "en": dept.name_en}),
                    status=t.status, step=step, due_date=t.due_date, statutory_due_date=t.statutory_due_date,
                    clock=sla.clock(t, today_local()), version=t.version, requires=t.requires,
-                   outputs=t.outputs, reason=t.reason)
+                   outputs=t.outputs, reason=t.reason, notice_ends_on=t.notice_ends_on)
 
 
 def _application_out(session: Any, app: Application, *, with_timeline: bool) -> ApplicationOut:
@@ -234,6 +235,18 @@ def decide(task_id: int, body: DecisionIn, request: Request, session: DbSession,
     task = applications.decide(session, principal=principal, task_id=task_id, decision=body.decision,
                                version=body.version, reason=body.reason, outputs=body.outputs,
                                keyring=keyring_for(request.app.state.settings))
+    return _task_out(session, task)
+
+
+class ObjectionIn(BaseModel):
+    reason: str = Field(max_length=500)
+    version: int
+
+
+@router.post("/workbench/tasks/{task_id}/objection", response_model=TaskOut)
+def objection(task_id: int, body: ObjectionIn, session: DbSession, principal: CurrentPrincipal) -> TaskOut:
+    """Record an objection (异议) raised during a task's 公示: it goes back to its last review step."""
+    task = notice.object_to(session, principal=principal, task_id=task_id, reason=body.reason, version=body.version)
     return _task_out(session, task)
 
 
