@@ -106,6 +106,8 @@ def _layer_routers() -> list[Any]:
     from tongban.datahub import api as datahub_api
     from tongban.registry import api as registry_api
     from tongban.services import api as services_api
+    from tongban.services import catalog_api
     from tongban.web.api import admin, audit, keys
 
-    return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router]
+    return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router,
+            catalog_api.router]
