@@ -18,7 +18,7 @@ from tongban.core.keys import keyring_for
 from tongban.core.timeutil import today_local
 from tongban.registry.models import Certificate, Guardianship
 from tongban.services import applications, certificates, inbox, notice, onething, prefill, sla
-from tongban.services.models import Application, Task
+from tongban.services.models import Application, ServiceItem, Task
 from tongban.web.deps import CurrentPrincipal, DbSession
 from tongban.web.schemas import Page
 
@@ -157,11 +157,18 @@ def _task_out(session: Any, t: Task) -> TaskOut:
 
 def _application_out(session: Any, app: Application, *, with_timeline: bool) -> ApplicationOut:
     events = applications.timeline(session, app.id) if with_timeline else []
-    return ApplicationOut(
+    tasks = applications.tasks_of(session, app.id)
+    # One query each for the tasks' items and departments, held here so that `_task_out`'s
+    # lookups hit the session's (weak) identity map instead of querying once per task.
+    held = [*session.scalars(select(ServiceItem).where(ServiceItem.id.in_({t.item_id for t in tasks}))),
+            *session.scalars(select(Department).where(Department.id.in_({t.department_id for t in tasks})))]
+    out = ApplicationOut(
         id=app.id, status=app.status, onething_id=app.onething_id, item_id=app.item_id, pack_id=app.pack_id,
         pack_version=app.pack_version, submitted_at=app.submitted_at, finished_at=app.finished_at, data=app.data,
-        tasks=[_task_out(session, t) for t in applications.tasks_of(session, app.id)],
+        tasks=[_task_out(session, t) for t in tasks],
         timeline=[EventOut(at=e.at, kind=e.kind, task_id=e.task_id, details=e.details) for e in events])
+    del held
+    return out
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
