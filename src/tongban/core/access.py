@@ -88,6 +88,8 @@ class Principal:
             return f"account:{self.account_id}"
         if self.client_id is not None:
             return f"client:{self.client_id}"
+        if self.kind == "system":
+            return f"system:{self.username or 'jobs'}"
         return "anonymous"
 
     @property
@@ -99,6 +101,8 @@ class Principal:
 
 
 ANONYMOUS = Principal(kind="anonymous")
+# What periodic jobs act as (a 公示 ending, say): no permissions, named in the audit chain.
+SYSTEM_JOBS = Principal(kind="system", username="jobs")
 
 
 class Denied(Forbidden):
@@ -206,3 +210,27 @@ def require_step_role(principal: Principal, role: str) -> None:
     """A review step (受理/审核/审批) is decided by staff holding the step's role."""
     if not (principal.is_platform_admin or role in principal.roles):
         raise Denied(N_("This step needs another role"), principal=principal, action=f"step:{role}")
+
+
+def region_level(code: str) -> str:
+    """The level of a region code: 12 digits community, 9 street, 6 province/city/county (GB/T 2260)."""
+    if len(code) == 12:
+        return "community"
+    if len(code) == 9:
+        return "street"
+    if code[2:] == "0000":
+        return "province"
+    if code[4:] == "00":
+        return "city"
+    return "county"
+
+
+def require_step_level(principal: Principal, level: str, region_code: str | None) -> None:
+    """A review step declared at a level (street 受理/审核, county 审批 …) is decided by staff whose
+    own region is at that level and contains the applicant's: a street step by staff of the
+    applicant's street, a county step by the county's staff (not a street's, not the city's)."""
+    if principal.is_platform_admin:
+        return
+    if (principal.region_code is None or region_level(principal.region_code) != level
+            or not in_subtree(region_code, principal.region_code)):
+        raise Denied(N_("This step is decided at another level"), principal=principal, action=f"step-level:{level}")

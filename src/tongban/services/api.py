@@ -24,12 +24,13 @@ from tongban.services import (
     family,
     inbox,
     materials,
+    notice,
     onething,
     prefill,
     proxies,
     sla,
 )
-from tongban.services.models import Application, Task
+from tongban.services.models import Application, ServiceItem, Task
 from tongban.web.deps import CurrentPrincipal, DbSession
 from tongban.web.schemas import Page
 
@@ -145,6 +146,7 @@ class TaskOut(BaseModel):
     reason: str | None
     warning: bool = False  # flagged at 80 % of the promised time limit
     overdue: bool = False  # flagged past the promised due date
+    notice_ends_on: dt.date | None = None
 
 
 class EventOut(BaseModel):
@@ -182,18 +184,25 @@ def _task_out(session: Any, t: Task) -> TaskOut:
                    status=t.status, step=step, due_date=t.due_date, statutory_due_date=t.statutory_due_date,
                    clock=sla.clock(t, today_local()), version=t.version, requires=t.requires,
                    outputs=t.outputs, reason=t.reason, warning=t.warned_at is not None,
-                   overdue=t.overdue_at is not None)
+                   overdue=t.overdue_at is not None, notice_ends_on=t.notice_ends_on)
 
 
 def _application_out(session: Any, app: Application, *, with_timeline: bool) -> ApplicationOut:
     events = applications.timeline(session, app.id) if with_timeline else []
-    return ApplicationOut(
+    tasks = applications.tasks_of(session, app.id)
+    # One query each for the tasks' items and departments, held here so that `_task_out`'s
+    # lookups hit the session's (weak) identity map instead of querying once per task.
+    held = [*session.scalars(select(ServiceItem).where(ServiceItem.id.in_({t.item_id for t in tasks}))),
+            *session.scalars(select(Department).where(Department.id.in_({t.department_id for t in tasks})))]
+    out = ApplicationOut(
         id=app.id, status=app.status, onething_id=app.onething_id, item_id=app.item_id, pack_id=app.pack_id,
         pack_version=app.pack_version, submitted_at=app.submitted_at, finished_at=app.finished_at, data=app.data,
         applicant_person_id=app.applicant_person_id, filing=app.filing,
         filed_by=f"account:{app.filed_by_account_id}" if app.filed_by_account_id else None,
-        filing_consent=app.filing_consent, tasks=[_task_out(session, t) for t in applications.tasks_of(session, app.id)],
+        filing_consent=app.filing_consent, tasks=[_task_out(session, t) for t in tasks],
         timeline=[EventOut(at=e.at, kind=e.kind, task_id=e.task_id, details=e.details) for e in events])
+    del held
+    return out
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
@@ -387,6 +396,18 @@ def decide(task_id: int, body: DecisionIn, request: Request, session: DbSession,
     task = applications.decide(session, principal=principal, task_id=task_id, decision=body.decision,
                                version=body.version, reason=body.reason, outputs=body.outputs,
                                keyring=keyring_for(request.app.state.settings))
+    return _task_out(session, task)
+
+
+class ObjectionIn(BaseModel):
+    reason: str = Field(max_length=500)
+    version: int
+
+
+@router.post("/workbench/tasks/{task_id}/objection", response_model=TaskOut)
+def objection(task_id: int, body: ObjectionIn, session: DbSession, principal: CurrentPrincipal) -> TaskOut:
+    """Record an objection (异议) raised during a task's 公示: it goes back to its last review step."""
+    task = notice.object_to(session, principal=principal, task_id=task_id, reason=body.reason, version=body.version)
     return _task_out(session, task)
 
 

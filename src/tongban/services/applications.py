@@ -32,7 +32,7 @@ from tongban.core.packs.loader import current_pack_version
 from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
 from tongban.registry.identifiers import validate_resident_id
 from tongban.registry.models import Person
-from tongban.services import certificates, effects, inbox, materials, onething, proxies, sla
+from tongban.services import certificates, effects, inbox, materials, notice, onething, proxies, sla
 from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
 from tongban.services.prefill import live_consent
 
@@ -371,7 +371,7 @@ def queue(session: Session, *, principal: access.Principal, status: str = "ready
     if not 1 <= limit <= 200:
         raise Invalid(N_("limit must be between 1 and 200"), field="limit")
     statuses = {"ready": DECIDABLE}.get(status, (status,))
-    if statuses[0] not in ("ready", "claimed", "blocked", "returned", "approved", "rejected", "cancelled"):
+    if statuses[0] not in ("ready", "claimed", "blocked", "returned", "public_notice", "approved", "rejected", "cancelled"):
         raise Invalid(N_("Unknown status"), field="status")
     q = (select(Task, Application).join(Application, Application.id == Task.application_id)
          .where(Task.status.in_(statuses)).order_by(Task.id).limit(limit + 1))
@@ -404,6 +404,7 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
     item = session.get_one(ServiceItem, task.item_id).definition
     step = item["steps"][task.step_index]
     access.require_step_role(principal, step["role"])
+    access.require_step_level(principal, step.get("level", "county"), app.region_code)
     if decision not in ("approve", "return", "reject"):
         raise Invalid(N_("Decide approve, return or reject"), field="decision")
     if version is None:
@@ -444,6 +445,8 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
         if task.step_index + 1 < len(item["steps"]):
             task.step_index += 1
             task.status = "claimed"
+        elif item.get("notice_days"):  # 公示 before the approval takes effect
+            notice.begin(session, app, task, item, now=now, calendar=calendar)
         else:
             _approve(session, app, task, item, principal=principal, keyring=keyring, now=now)
     elif decision == "return":

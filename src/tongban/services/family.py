@@ -14,10 +14,9 @@ from tongban.registry.models import Household, HouseholdMember, Person
 
 def applicant_person(session: Session, account_id: int | None) -> Person:
     """The registry record linked to an account (by its resident ID number)."""
-    account = session.get(Account, account_id) if account_id else None
-    person = None
-    if account is not None and account.id_number:
-        person = session.scalar(select(Person).where(Person.id_number == account.id_number))
+    # One query (not the account with its roles, then the person): this is on every submission.
+    person = session.scalar(select(Person).join(Account, Account.id_number == Person.id_number)
+                            .where(Account.id == account_id)) if account_id else None
     if person is None:
         raise NotFound(N_("No registry record is linked to your account"))
     return person

@@ -19,6 +19,8 @@ TITLES = {
     "task.rejected": N_("Part of your application was rejected"),
     "application.finished": N_("Your application is finished"),
     "application.withdrawn": N_("Your application was withdrawn"),
+    "task.public_notice": N_("Your application is in public notice"),
+    "task.objection": N_("An objection was raised during the public notice; your application is reviewed again"),
 }
 
 

@@ -103,8 +103,8 @@ class Task(Base):
     application_id: Mapped[int] = mapped_column(ForeignKey("svc_application.id"), index=True)
     item_id: Mapped[str] = mapped_column(String(64))
     department_id: Mapped[str] = mapped_column(ForeignKey("department.id"))
-    # blocked | ready | claimed | returned | approved | rejected | cancelled
-    status: Mapped[str] = mapped_column(String(12))
+    # blocked | ready | claimed | returned | public_notice | approved | rejected | cancelled
+    status: Mapped[str] = mapped_column(String(20))
     step_index: Mapped[int] = mapped_column(Integer, default=0)
     requires: Mapped[list[str]] = mapped_column(JSON)  # item ids this task waits for
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # outputs of prerequisites
@@ -118,6 +118,7 @@ class Task(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     warned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # 80 % of the time limit flagged
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # past due flagged
+    notice_ends_on: Mapped[dt.date | None] = mapped_column(Date)  # last day of the 公示, while in it
 
 
 class ApplicationEvent(Base):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core.packs.loader import Changes, Pack, PackFile, Problem, register_section
 from tongban.core.packs.models import Defines, PackModel, RefersTo, SectionFile, StableId, Text
+from tongban.services.domains import DomainId, LifeEventId
 
 ElementType = Literal["string", "date", "enum", "integer", "boolean"]
 ElementFormat = Literal["resident_id", "phone"]
@@ -125,8 +126,11 @@ class ItemDecl(PackModel):
     form: list[FormField] = Field(min_length=1)
     materials: list[Material] = []
     steps: list[Step] = Field(min_length=1)
-    notice_days: int | None = Field(None, ge=1, le=60)  # 公示 period
+    notice_days: int | None = Field(None, ge=1, le=60)  # 公示 period, after the last review step
+    notice_day_kind: Literal["calendar", "working"] = "calendar"  # 公示期 in calendar days unless said
     outputs: Outputs = Outputs()
+    domain: DomainId  # one of the twelve (婴育 … 家政)
+    life_events: list[LifeEventId] = []
 
 
 class ItemFile(SectionFile):
@@ -168,6 +172,8 @@ class OneThingDecl(PackModel):
     requires: dict[str, list[str]] = {}  # item → the items it waits for (checked below)
     visits: int = Field(0, ge=0, le=10)  # on-site visits for the whole one-thing
     applicants: list[Literal["resident"]] = ["resident"]
+    domain: DomainId
+    life_events: list[LifeEventId] = []
 
 
 class OneThingFile(SectionFile):

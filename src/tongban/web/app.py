@@ -113,7 +113,8 @@ def _layer_routers() -> list[Any]:
     from tongban.governance import api as governance_api
     from tongban.registry import api as registry_api
     from tongban.services import api as services_api
+    from tongban.services import catalog_api
     from tongban.web.api import admin, audit, keys
 
     return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router,
-            governance_api.router]
+            governance_api.router, catalog_api.router]

@@ -30,6 +30,7 @@ CORE_MODULES = (
     "tongban.datahub.exchange",
     "tongban.governance.quality",
     "tongban.services.deadlines",
+    "tongban.services.notice",
 )
 
 

@@ -1,0 +1,316 @@
+"""`tongban bench services`: one-thing submissions and decisions per second over HTTP, on SQLite and
+PostgreSQL, and beside them — in the same run, on the same PostgreSQL server — the calibration app
+(`../shared/anchors/api_calib/`: an application, five tasks and a chained audit row per POST).
+
+Both apps run the same way (a `uvicorn` subprocess, one worker, no access log) and are driven by
+the same in-process load generator (httpx, N concurrent clients for a fixed time). Each uses its
+own scratch database, emptied first, with about the same number of persons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from tongban.bench import app
+from tongban.core.cliutil import console
+
+SECRET = "bench-secret-key-0123456789abcdef0123"
+CALIB_SECRET = "calib-secret-key-0123456789abcdef0123456789"  # the calibration app's own (see its mktoken.py)
+PASSWORD = "tongban-demo"
+FLOOR = 1 / 3
+
+
+def find_calib_dir() -> Path | None:
+    """`shared/anchors/api_calib` beside one of this checkout's ancestors (or TONGBAN_CALIB_DIR)."""
+    if os.environ.get("TONGBAN_CALIB_DIR"):
+        return Path(os.environ["TONGBAN_CALIB_DIR"])
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "anchors" / "api_calib"
+        if (candidate / "app.py").exists():
+            return candidate
+    return None
+
+
+# --- the load generator -------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    ok: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    statuses: dict[int, int] = field(default_factory=dict)
+    bodies: list[Any] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+
+Request = tuple[str, str, dict[str, str], Any]  # method, path, headers, json body
+
+
+async def _drive(base: str, make: Callable[[int], Request | None], *, clients: int, seconds: float,
+                 keep: bool = False) -> Run:
+    import httpx
+
+    run = Run()
+    counter = iter(range(10**9))
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base, timeout=60,
+                                 limits=httpx.Limits(max_connections=clients)) as http:
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                req = make(next(counter))
+                if req is None:
+                    return
+                method, path, headers, body = req
+                resp = await http.request(method, path, headers=headers, json=body)
+                run.statuses[resp.status_code] = run.statuses.get(resp.status_code, 0) + 1
+                if resp.status_code < 300:
+                    run.ok += 1
+                    if keep:
+                        run.bodies.append(resp.json())
+                else:
+                    run.failed += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        run.seconds = time.perf_counter() - started
+    return run
+
+
+def drive(base: str, make: Callable[[int], Request | None], *, clients: int, seconds: float,
+          keep: bool = False) -> Run:
+    return asyncio.run(_drive(base, make, clients=clients, seconds=seconds, keep=keep))
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A uvicorn subprocess (one worker, no access log), stopped on exit."""
+
+    def __init__(self, target: list[str], *, env: dict[str, str], cwd: Path | None = None,
+                 ready_path: str = "/healthz") -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="tongban-bench-", suffix=".log", delete=False)  # noqa: SIM115
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", "1", "--no-access-log", "--log-level", "warning"],
+            env={**os.environ, **env}, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait(ready_path)
+
+    def _wait(self, path: str) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if httpx.get(self.base + path, timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"the server did not start: see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+# --- tongban ------------------------------------------------------------------------------------
+
+
+def _empty_pg(url: str) -> None:
+    from tongban.bench.audit import _ensure_database
+    from tongban.core.db import Database
+
+    _ensure_database(url)
+    db = Database(url)
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+
+
+def prepare_tongban(url: str, persons: int, var_dir: Path) -> None:
+    """An empty database with the schema, the demo pack and cast, and a synthetic city."""
+    from tongban.core import masking, migrate
+    from tongban.core.config import load_settings
+    from tongban.core.db import Database
+    from tongban.demo import load_demo
+    from tongban.registry import generator, loader
+
+    if url.startswith("postgresql"):
+        _empty_pg(url)
+    db = Database(url)
+    migrate.upgrade(db)
+    masking.configure(SECRET)
+    settings = load_settings(demo=True, database_url=url, var_dir=var_dir, secret_key=SECRET)
+    with db.unit_of_work() as s:
+        load_demo(s, settings)
+    config = generator.CityConfig(persons=persons, seed=11, communities=tuple(loader.community_codes(db)),
+                                  as_of=dt.date(2026, 6, 30))
+    loader.load(db, generator.generate(config))
+    db.dispose()
+
+
+def birth_form() -> dict[str, Any]:
+    """The birth one-thing's form of the demo's 张明 and 李婷 (as tests/services/conftest.py)."""
+    born = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    return {"child_name": "张小明", "child_sex": "M", "child_birth_date": born,
+            "child_birth_place": "宁波市妇女儿童医院", "mother_name": "李婷", "mother_id_number": "330203199408210421",
+            "father_name": "张明", "father_id_number": "330203199203150314", "household_number": "H330203000101",
+            "applicant_phone": "13800000101", "mailing_address": "解放南路128号5幢1单元302室"}
+
+
+def _token(base: str, username: str) -> dict[str, str]:
+    import httpx
+
+    resp = httpx.post(base + "/api/v1/auth/token", data={"username": username, "password": PASSWORD}, timeout=30)
+    resp.raise_for_status()
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+def measure_tongban(url: str, *, persons: int, clients: int, seconds: float, label: str) -> tuple[Run, Run]:
+    """(submissions, decisions) against a fresh database at `url`."""
+    var_dir = Path(tempfile.mkdtemp(prefix="tongban-bench-var-"))
+    prepare_tongban(url, persons, var_dir)
+    env = {"TONGBAN_DATABASE_URL": url, "TONGBAN_DEMO": "1", "TONGBAN_VAR_DIR": str(var_dir),
+           "TONGBAN_SECRET_KEY": SECRET, "TONGBAN_LOG_LEVEL": "WARNING"}
+    with Server(["--factory", "tongban.web.app:create_app"], env=env) as server:
+        resident, officer = _token(server.base, "resident.zhang"), _token(server.base, "officer.health")
+        form = birth_form()
+
+        def submission(i: int) -> Request:
+            return ("POST", "/api/v1/applications", {**resident, "Idempotency-Key": f"{label}-{i}"},
+                    {"onething_id": "onething.birth", "data": form})
+
+        drive(server.base, lambda i: submission(10**8 + i) if i < 2 * clients else None, clients=clients,
+              seconds=seconds)  # warm-up
+        submitted = drive(server.base, submission, clients=clients, seconds=seconds, keep=True)
+        tasks = [t for a in submitted.bodies for t in a["tasks"] if t["item_id"] == "item.birth-certificate"]
+
+        def decision(i: int) -> Request | None:
+            if i >= len(tasks):
+                return None
+            t = tasks[i]
+            return ("POST", f"/api/v1/workbench/tasks/{t['id']}/decision", officer,
+                    {"decision": "approve", "version": t["version"]})
+
+        decided = drive(server.base, decision, clients=clients, seconds=seconds)
+    return submitted, decided
+
+
+# --- the calibration app ------------------------------------------------------------------------
+
+
+def measure_calib(url: str, calib_dir: Path, *, persons: int, clients: int, seconds: float) -> Run:
+    """POST /applications of the calibration app, on its own scratch database on the same server."""
+    import jwt
+
+    _empty_pg(url)
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    subprocess.run(["psql", plain, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"persons={persons}",  # noqa: S607
+                    "-f", str(calib_dir / "schema.sql")], check=True, capture_output=True)
+    dsn = make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    token = jwt.encode({"sub": "calib-user", "role": "officer", "exp": int(time.time()) + 3600}, CALIB_SECRET,
+                       algorithm="HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    with Server(["app:app"], env={"CALIB_DSN": dsn}, cwd=calib_dir, ready_path="/hello") as server:
+        def post(i: int) -> Request:
+            return ("POST", "/applications", {**headers, "Idempotency-Key": f"calib-{i}"},
+                    {"person_id": 1 + i % persons, "service_code": f"SVC{i % 50}", "note": "calibration load"})
+
+        drive(server.base, lambda i: post(10**8 + i) if i < 2 * clients else None, clients=clients, seconds=seconds)
+        return drive(server.base, post, clients=clients, seconds=seconds)
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def _scratch(url: str, suffix: str) -> str:
+    u = make_url(url)
+    return u.set(database=f"{u.database}{suffix}").render_as_string(hide_password=False)
+
+
+@app.command("services")
+def bench_services(
+    pg_url: str = typer.Option("postgresql://postgres@127.0.0.1:5432/tongban_bench_services",
+                               help="A scratch PostgreSQL database (emptied; the calibration app gets "
+                                    "the same name + '_calib'); '' to skip PostgreSQL."),
+    persons: int = typer.Option(100_000, min=1_000, help="Persons in each database."),
+    seconds: float = typer.Option(15.0, min=1.0, help="Seconds per measurement."),
+    clients: int = typer.Option(8, min=1, max=64, help="Concurrent HTTP clients."),
+    quick: bool = typer.Option(False, help="About 10,000 persons and 3 s per measurement (the test suite)."),
+) -> None:
+    """One-thing submissions/s and decisions/s over HTTP; the calibration app's POST /applications beside."""
+    if quick:
+        persons, seconds = 10_000, 3.0
+    targets = [("SQLite", f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")]
+    if pg_url:
+        targets.append(("PostgreSQL", pg_url))
+    table = Table(title=f"one-thing engine over HTTP: {clients} clients, {seconds:g} s each, {persons:,} persons, "
+                        "uvicorn 1 worker each")
+    for col in ("database", "measure", "tongban /s", "calibration app /s", "ratio", "errors"):
+        table.add_column(col, justify="right")
+    ratio = None
+    for name, url in targets:
+        with console.status(f"{name}: preparing and measuring tongban…"):
+            submitted, decided = measure_tongban(url, persons=persons, clients=clients, seconds=seconds,
+                                                 label=f"bench-{name}-{int(time.time())}")
+        calib = None
+        calib_dir = find_calib_dir()
+        if name == "PostgreSQL" and calib_dir is not None:
+            with console.status("PostgreSQL: measuring the calibration app…"):
+                calib = measure_calib(_scratch(url, "_calib"), calib_dir, persons=persons, clients=clients,
+                                      seconds=seconds)
+            ratio = submitted.rate / calib.rate if calib.rate else None
+        table.add_row(name, "submissions", f"{submitted.rate:,.0f}",
+                      f"{calib.rate:,.0f}" if calib else "—", f"{ratio:.2f}×" if calib and ratio else "—",
+                      f"{submitted.failed + (calib.failed if calib else 0)}")
+        table.add_row(name, "decisions", f"{decided.rate:,.0f}", "—", "—",
+                      f"{decided.failed}")
+    console.print(table)
+    if ratio is None:
+        console.print("floor: submissions ≥ ⅓ of the calibration app's POST /applications — not measured "
+                      "(needs PostgreSQL and shared/anchors/api_calib)")
+    else:
+        verdict = "met" if ratio >= FLOOR else "MISSED"
+        console.print(f"floor: submissions ≥ ⅓ of the calibration app's POST /applications — {ratio:.2f}× ({verdict})")
