@@ -254,7 +254,7 @@ async def form_submit(request: Request, session: DbSession, principal: SignedIn,
     cid = _consent_id(form.get("consent_id"))
     key = str(form.get("idempotency_key") or "")
     raw = {k: form.get(k) for k in elements}
-    prefilled = {k: {} for k in elements if form.get(f"source.{k}") == "1"}
+    prefilled: dict[str, dict[str, Any]] = {k: {} for k in elements if form.get(f"source.{k}") == "1"}
     errors = _field_errors(items, elements, data)
     if not errors:
         result, exc = _attempt(session, lambda: applications.submit(
