@@ -262,7 +262,8 @@ async def form_submit(request: Request, session: DbSession, principal: SignedIn,
         if exc is None and result is not None:
             return _see_other(f"/portal/applications/{result[0].id}")
         assert exc is not None
-        errors = {_error_field(exc) or "_form": _message(exc)}
+        field = _error_field(exc)
+        errors = {field if field in elements else "_form": _message(exc)}
     return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=raw,
                         prefilled=prefilled, errors=errors, key=key or None, status_code=422)
 
@@ -414,6 +415,15 @@ def queue_export(request: Request, session: DbSession, principal: SignedIn, tab:
 # --- workbench: one task ------------------------------------------------------------------------
 
 
+def _decision_fields(session: Session, item: dict[str, Any]) -> list[dict[str, str]]:
+    """What the officer may add to the outputs when approving: data elements, by their names."""
+    out = []
+    for el_id in item["outputs"].get("decision_fields", []):
+        el = session.get(DataElement, el_id)
+        out.append({"id": el_id, "title": pick(el.definition["name"]) if el else el_id})
+    return out
+
+
 def _task_page(request: Request, session: Session, principal: access.Principal, task_id: int, *,
                unmask: str | None = None, purpose: str | None = None, error: TongbanError | None = None,
                form: dict[str, Any] | None = None, status_code: int = 200) -> Response:
@@ -428,10 +438,10 @@ def _task_page(request: Request, session: Session, principal: access.Principal, 
         "task": task, "app": app, "item_title": pick(item["title"]), "fields": fields, "steps": steps,
         "decidable": task.status in applications.DECIDABLE and principal.has("task.decide"),
         "can_reassign": principal.has("task.reassign") and task.status in applications.DECIDABLE,
-        "officers": officers, "decision_fields": item["outputs"].get("decision_fields", []),
+        "officers": officers, "decision_fields": _decision_fields(session, item),
         "decisions": DECISIONS, "history": workbench.task_history(session, task), "unmasked": unmask,
         "purpose": purpose, "error": error, "error_message": _message(error) if error else None,
-        "error_field": _error_field(error), "form": form or {}, "inputs": task.inputs},
+        "error_field": _error_field(error), "form": form or {}},
         status_code=status_code)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tongban.core import access, masking
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
-from tongban.core.i18n import N_, pick
+from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account
 from tongban.core.timeutil import utcnow
@@ -143,15 +143,29 @@ def get_task(session: Session, *, principal: access.Principal, task_id: int) -> 
     return task, app
 
 
+# What a task receives from the tasks before it (their outputs), as the officer reads it.
+INPUT_LABELS = {"newborn_person_id": N_("Newborn's registry record number"),
+                "newborn_id_number": N_("Newborn's resident ID number"),
+                "enrolment_id": N_("Insurance enrolment number"), "certificate_id": N_("Certificate issued")}
+
+
 def task_fields(session: Session, *, principal: access.Principal, task: Task, app: Application,
                 unmask: str | None = None, purpose: str | None = None) -> list[dict[str, Any]]:
-    """The item's form fields with the application's values, masked; `unmask` one of them in
-    clear for a stated `purpose`, recorded in the audit chain as `application.unmask`."""
+    """The item's form fields with the application's values, then what earlier tasks handed on
+    (`input.<key>`), masked; `unmask` one of them in clear for a stated `purpose`, recorded in
+    the audit chain as `application.unmask`."""
     item = onething.get_item(session, task.item_id)
     elements: dict[str, DataElement] = onething.elements_of(session, [item])
-    ids = [f["element"] for f in item.definition["form"]]
+    rows: list[tuple[str, str, Any, str | None, Mapping[str, Any]]] = []
+    for f in item.definition["form"]:
+        el = elements[f["element"]].definition
+        rows.append((f["element"], pick(dict(f.get("label") or el["name"])), app.data.get(f["element"]),
+                     element_mask(el, f["element"]), el))
+    for key, value in sorted(task.inputs.items()):
+        label = gettext(INPUT_LABELS[key]) if key in INPUT_LABELS else key
+        rows.append((f"input.{key}", label, value, "id_number" if key.endswith("id_number") else None, {}))
     if unmask is not None:
-        if unmask not in ids:
+        if unmask not in {r[0] for r in rows}:
             raise Invalid(N_("This form has no such field"), field="field")
         purpose = (purpose or "").strip()
         if len(purpose) < MIN_PURPOSE:
@@ -162,18 +176,14 @@ def task_fields(session: Session, *, principal: access.Principal, task: Task, ap
                subject=f"application:{app.id}", department_id=task.department_id, region_code=app.region_code,
                purpose=purpose, details={"task": task.id, "field": unmask})
     out = []
-    for f in item.definition["form"]:
-        el = elements[f["element"]].definition
-        value = app.data.get(f["element"])
-        mask = element_mask(el, f["element"])
+    for field_id, title, value, mask, el in rows:
         shown = value
-        masked = False
-        if mask is not None and value not in (None, "") and f["element"] != unmask:
-            shown, masked = _masked(mask, value), True
-        if el.get("enum_labels") and isinstance(value, str) and not masked:
+        masked = mask is not None and value not in (None, "") and field_id != unmask
+        if masked:
+            shown = _masked(str(mask), value)
+        elif el.get("enum_labels") and isinstance(value, str):
             shown = pick(el["enum_labels"].get(value)) or value
-        out.append({"id": f["element"], "title": pick(dict(f.get("label") or el["name"])), "value": shown,
-                    "masked": masked, "maskable": mask is not None and value not in (None, "")})
+        out.append({"id": field_id, "title": title, "value": shown, "masked": masked})
     return out
 
 
