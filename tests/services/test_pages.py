@@ -372,3 +372,28 @@ def test_dashboard_counts_and_chart_data(client, login, demo) -> None:  # type: 
     assert page.status_code == 200 and "data-chart=" in page.text and "/static/vendor/echarts.min.js" in page.text
     figures = re.findall(r'<span class="figure">([^<]+)</span>', page.text)
     assert figures[0].strip() == "1" and figures[2].strip() == "100.0%"
+
+
+def test_queue_tabs_count_overdue_and_near_due_tasks(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from tongban.core.timeutil import today_local
+
+    late = task_of(submit_birth(client, login, "a"), "item.birth-certificate")["id"]
+    soon = task_of(submit_birth(client, login, "b"), "item.birth-certificate")["id"]
+    fine = task_of(submit_birth(client, login, "c"), "item.birth-certificate")["id"]
+    today = today_local()
+    with demo.unit_of_work() as s:
+        t = s.get_one(Task, late)
+        t.clock_started_on, t.due_date = today - dt.timedelta(days=30), today - dt.timedelta(days=1)
+        t = s.get_one(Task, soon)
+        t.clock_started_on, t.due_date = today - dt.timedelta(days=30), today
+    as_user(client, "officer.health")
+    for tab, expected in (("overdue", {late}), ("near_due", {soon}), ("ready", {late, soon, fine}), ("mine", set())):
+        page = client.get(f"/workbench/tasks?tab={tab}")
+        listed = {int(x) for x in re.findall(r'href="/workbench/tasks/(\d+)"', page.text)}
+        assert listed == expected, tab
+        assert re.search(rf'tab={tab}"[^>]*>[^<]*<span class="count">{len(expected)}</span>', page.text), tab
+    assert client.get("/workbench/tasks?tab=nonsense").status_code == 422
+    dashboard = client.get("/workbench/dashboard").text
+    assert re.findall(r'<span class="figure">([^<]+)</span>', dashboard)[:2] == ["3", "1"]

@@ -124,7 +124,9 @@ def onethings_page(request: Request, session: DbSession, principal: SignedIn) ->
 def _onething_parts(session: Session, onething_id: str) -> tuple[OneThing, list[ServiceItem], dict[str, DataElement]]:
     ot = onething.get_onething(session, onething_id)
     items = onething.items_of(session, ot)
-    return ot, items, onething.elements_of(session, items)
+    elements = onething.elements_of(session, items)
+    order = list(onething.merged_schema(items, elements)["properties"])
+    return ot, items, {el_id: elements[el_id] for el_id in order}
 
 
 @router.get("/portal/apply/{onething_id}")
