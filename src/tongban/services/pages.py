@@ -13,9 +13,9 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -54,6 +54,14 @@ SAVINGS_LABELS = (("forms", N_("Forms")), ("fields", N_("Fields to fill in")), (
 TAB_LABELS = (("ready", N_("Waiting")), ("mine", N_("Mine")), ("near_due", N_("Near due")),
               ("overdue", N_("Overdue")))
 DECISIONS = (("approve", N_("Approve")), ("return", N_("Return for supplement")), ("reject", N_("Reject")))
+
+
+async def _posted_form(request: Request) -> FormData:
+    """The posted form, read once here so the handlers stay synchronous (run in the thread pool)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(_posted_form)]
 
 
 def status_label(value: str | None) -> str:
@@ -224,14 +232,13 @@ def _field_errors(items: list[ServiceItem], elements: dict[str, DataElement], da
 
 
 @router.post("/portal/apply/{onething_id}/check")
-async def form_check(request: Request, session: DbSession, principal: SignedIn, onething_id: str,
+def form_check(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, onething_id: str,
                      field: str) -> Response:
     """htmx: one field checked as a submission would check it; the field comes back with its message."""
     access.require(principal, "self.apply")
     ot, items, elements = _onething_parts(session, onething_id)
     if field not in elements:
         raise NotFound(N_("This form has no such field"), field="field")
-    form = await request.form()
     value = _form_value(elements[field].definition, form.get(field))
     errors: dict[str, str] = {}
     try:
@@ -247,11 +254,11 @@ async def form_check(request: Request, session: DbSession, principal: SignedIn, 
 
 
 @router.post("/portal/apply/{onething_id}/form")
-async def form_submit(request: Request, session: DbSession, principal: SignedIn, onething_id: str) -> Response:
+def form_submit(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
+                onething_id: str) -> Response:
     """一次提交: submit once with the form's idempotency key; a refusal shows the form again, input kept."""
     access.require(principal, "self.apply")
     ot, items, elements = _onething_parts(session, onething_id)
-    form = await request.form()
     data = _form_data(form, elements)
     cid = _consent_id(form.get("consent_id"))
     key = str(form.get("idempotency_key") or "")
@@ -310,11 +317,11 @@ def application_page(request: Request, session: DbSession, principal: SignedIn, 
 
 
 @router.post("/portal/applications/{application_id}/tasks/{task_id}/supplement")
-async def supplement_submit(request: Request, session: DbSession, principal: SignedIn, application_id: int,
+def supplement_submit(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
+                      application_id: int,
                             task_id: int) -> Response:
     """补正: answer a returned task with the fields it asks again."""
     access.require(principal, "self.apply")
-    form = await request.form()
     app = applications.get_application(session, principal=principal, application_id=application_id)
     task = next((t for t in applications.tasks_of(session, app.id) if t.id == task_id), None)
     if task is None:
@@ -454,9 +461,8 @@ def task_page(request: Request, session: DbSession, principal: SignedIn, task_id
 
 
 @router.post("/workbench/tasks/{task_id}/unmask")
-async def task_unmask(request: Request, session: DbSession, principal: SignedIn, task_id: int) -> Response:
+def task_unmask(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, task_id: int) -> Response:
     """One field in clear, for a purpose recorded in the audit chain."""
-    form = await request.form()
     field, purpose = str(form.get("field") or ""), str(form.get("purpose") or "")
     workbench.get_task(session, principal=principal, task_id=task_id)
     try:
@@ -468,9 +474,8 @@ async def task_unmask(request: Request, session: DbSession, principal: SignedIn,
 
 
 @router.post("/workbench/tasks/{task_id}/decision")
-async def task_decide(request: Request, session: DbSession, principal: SignedIn, task_id: int) -> Response:
+def task_decide(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, task_id: int) -> Response:
     """Approve / return / reject on the version read; a stale version is explained, not a crash."""
-    form = await request.form()
     task, _app = workbench.get_task(session, principal=principal, task_id=task_id)
     item = onething.get_item(session, task.item_id).definition
     outputs = {k: str(form.get(f"outputs.{k}")).strip() for k in item["outputs"].get("decision_fields", [])
@@ -494,9 +499,9 @@ async def task_decide(request: Request, session: DbSession, principal: SignedIn,
 
 
 @router.post("/workbench/tasks/{task_id}/reassign")
-async def task_reassign(request: Request, session: DbSession, principal: SignedIn, task_id: int) -> Response:
+def task_reassign(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
+                  task_id: int) -> Response:
     """分派: the department's administrator gives the task to another officer."""
-    form = await request.form()
     try:
         to_id, version = int(str(form.get("assignee"))), int(str(form.get("version")))
     except ValueError:

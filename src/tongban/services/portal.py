@@ -84,9 +84,12 @@ def progress(session: Session, app: Application) -> tuple[list[TaskProgress], li
         form = []
         if t.status == "returned":
             elements = onething.elements_of(session, [item])
-            form = [{"id": f["element"], "title": pick(dict(f.get("label") or elements[f["element"]].definition["name"])),
-                     "element": elements[f["element"]].definition, "value": app.data.get(f["element"])}
-                    for f in item.definition["form"]]
+            for f in item.definition["form"]:
+                el = elements[f["element"]].definition
+                form.append({"id": f["element"], "title": pick(dict(f.get("label") or el["name"])), "element": el,
+                             "value": app.data.get(f["element"]),
+                             "options": [(v, pick((el.get("enum_labels") or {}).get(v)) or v)
+                                         for v in el.get("enum") or []]})
         out.append(TaskProgress(task=t, item_title=pick(item.definition["title"]),
                                 department_name=pick({"zh": dept.name_zh, "en": dept.name_en}), step_title=step,
                                 events=[e for e in events if e.task_id == t.id], form=form))
