@@ -176,13 +176,13 @@ def task_fields(session: Session, *, principal: access.Principal, task: Task, ap
                subject=f"application:{app.id}", department_id=task.department_id, region_code=app.region_code,
                purpose=purpose, details={"task": task.id, "field": unmask})
     out = []
-    for field_id, title, value, mask, el in rows:
+    for field_id, title, value, mask, spec in rows:
         shown = value
         masked = mask is not None and value not in (None, "") and field_id != unmask
         if masked:
             shown = _masked(str(mask), value)
-        elif el.get("enum_labels") and isinstance(value, str):
-            shown = pick(el["enum_labels"].get(value)) or value
+        elif spec.get("enum_labels") and isinstance(value, str):
+            shown = pick(spec["enum_labels"].get(value)) or value
         out.append({"id": field_id, "title": title, "value": shown, "masked": masked})
     return out
 
