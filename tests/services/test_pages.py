@@ -397,3 +397,19 @@ def test_queue_tabs_count_overdue_and_near_due_tasks(client, login, demo) -> Non
     assert client.get("/workbench/tasks?tab=nonsense").status_code == 422
     dashboard = client.get("/workbench/dashboard").text
     assert re.findall(r'<span class="figure">([^<]+)</span>', dashboard)[:2] == ["3", "1"]
+
+
+def test_a_rejection_and_its_cancelled_dependants_show_on_the_progress_page(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    app = submit_birth(client, login)
+    as_user(client, "officer.health")
+    task = task_of(app, "item.birth-certificate")["id"]
+    assert _post(client, f"/workbench/tasks/{task}/decision", data={
+        "csrf_token": _csrf(client.get(f"/workbench/tasks/{task}").text), "version": "1",
+        "decision": "maybe"}).status_code == 422  # not a decision: said so, nothing written
+    assert decide_on_page(client, task, "reject", reason="无本院分娩记录").status_code == 303
+    assert "/decision" not in client.get(f"/workbench/tasks/{task}").text  # decided: no form any more
+    as_user(client, "resident.zhang")
+    page = client.get(f"/portal/applications/{app['id']}").text
+    statuses = re.findall(r'<li class="card step step-(\w+)"', page)
+    assert statuses == ["rejected", "ready", "cancelled", "cancelled", "cancelled"]
+    assert "无本院分娩记录" in page and "不予办理" in page
