@@ -27,7 +27,7 @@ from tongban.core.keys import keyring_for
 from tongban.core.timeutil import today_local
 from tongban.registry import service as registry
 from tongban.services import applications, inbox, onething, portal, prefill, workbench
-from tongban.services.models import DataElement, OneThing, ServiceItem
+from tongban.services.models import Application, DataElement, OneThing, ServiceItem
 from tongban.web.deps import DbSession
 from tongban.web.pages import SignedIn
 from tongban.web.templating import render
@@ -233,7 +233,7 @@ def _field_errors(items: list[ServiceItem], elements: dict[str, DataElement], da
 
 @router.post("/portal/apply/{onething_id}/check")
 def form_check(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, onething_id: str,
-                     field: str) -> Response:
+               field: str) -> Response:
     """htmx: one field checked as a submission would check it; the field comes back with its message."""
     access.require(principal, "self.apply")
     ot, items, elements = _onething_parts(session, onething_id)
@@ -283,13 +283,15 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
 @router.get("/portal/applications")
 def applications_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
     rows = portal.my_applications(session, principal=principal)
-    titles = {}
-    for a in rows:
-        if a.onething_id:
-            titles[a.id] = pick(onething.get_onething(session, a.onething_id).definition["title"])
-        elif a.item_id:
-            titles[a.id] = pick(onething.get_item(session, a.item_id).definition["title"])
+    titles = {a.id: _application_title(session, a) for a in rows}
     return _render(request, "services/applications.html", {"applications": rows, "titles": titles})
+
+
+def _application_title(session: Session, app: Application) -> str:
+    """What was applied for: the one-thing's title, or the single item's."""
+    if app.onething_id:
+        return pick(onething.get_onething(session, app.onething_id).definition["title"])
+    return pick(onething.get_item(session, str(app.item_id)).definition["title"])
 
 
 def _application_page(request: Request, session: Session, principal: access.Principal, application_id: int, *,
@@ -298,11 +300,7 @@ def _application_page(request: Request, session: Session, principal: access.Prin
     access.require(principal, "self.read")
     app = applications.get_application(session, principal=principal, application_id=application_id)
     tasks, general = portal.progress(session, app)
-    title = ""
-    if app.onething_id:
-        title = pick(onething.get_onething(session, app.onething_id).definition["title"])
-    elif app.item_id:
-        title = pick(onething.get_item(session, app.item_id).definition["title"])
+    title = _application_title(session, app)
     return _render(request, "services/application.html", {
         "app": app, "title": title, "tasks": tasks, "general": general, "errors": errors or {},
         "messages": {k: _message(v) for k, v in (errors or {}).items()}, "error_fields": {
