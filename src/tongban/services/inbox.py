@@ -10,7 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import access
+from tongban.core.audit.log import record
+from tongban.core.errors import NotFound
 from tongban.core.i18n import N_, gettext
+from tongban.core.timeutil import utcnow
 from tongban.services.models import InboxMessage
 
 TITLES = {
@@ -49,3 +52,15 @@ def my_messages(session: Session, *, principal: access.Principal, limit: int = 5
     if before_id is not None:
         q = q.where(InboxMessage.id < before_id)
     return list(session.scalars(q.order_by(InboxMessage.id.desc()).limit(limit)))
+
+
+def mark_read(session: Session, *, principal: access.Principal, message_id: int) -> InboxMessage:
+    """Mark one of the caller's messages as read (again is a no-op)."""
+    access.require(principal, "self.read")
+    message = session.get(InboxMessage, message_id)
+    if message is None or message.account_id != principal.account_id:
+        raise NotFound(N_("No such message"))
+    if message.read_at is None:
+        message.read_at = utcnow()
+        record(session, actor=principal.actor, action="message.read", subject=f"message:{message.id}")
+    return message

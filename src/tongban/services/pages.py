@@ -1,22 +1,527 @@
-"""The public certificate verify page (扫码验证): what a certificate's QR code opens, no login."""
+"""One-thing pages. Portal: 我要办 (the one-things and what each saves, the consent box, the
+merged form with inline checks), 我要查 (my applications, progress, 补正, withdrawal), the
+wallet and the inbox. Workbench: the department's queue and its export, the task page
+(masked data, decide, reassign) and the department's dashboard.
+
+Handlers call the service functions (the same checks, masking and audit as the API). A
+refused form is shown again with its messages and the user's input; the failed attempt runs
+in a savepoint so nothing of it is written.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+import io
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from tongban.core import access
+from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
+from tongban.core.i18n import N_, gettext, pick
 from tongban.core.keys import keyring_for
 from tongban.core.timeutil import today_local
-from tongban.services import certificates
+from tongban.registry import service as registry
+from tongban.services import applications, inbox, onething, portal, prefill, workbench
+from tongban.services.models import Application, DataElement, OneThing, ServiceItem
 from tongban.web.deps import DbSession
+from tongban.web.pages import SignedIn
 from tongban.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
+
+STATUS_LABELS = {
+    "draft": N_("Draft"), "submitted": N_("Submitted"), "in_progress": N_("In progress"),
+    "completed": N_("Completed"), "partly_completed": N_("Partly completed"), "rejected": N_("Rejected"),
+    "withdrawn": N_("Withdrawn"), "blocked": N_("Waiting for another department"), "ready": N_("Waiting for review"),
+    "claimed": N_("Under review"), "returned": N_("Returned for supplement"), "approved": N_("Approved"),
+    "cancelled": N_("Cancelled"), "valid": N_("Valid"), "revoked": N_("Revoked"), "expired": N_("Expired"),
+}
+EVENT_LABELS = {
+    "submitted": N_("Submitted"), "task.ready": N_("Ready for review"), "task.approve": N_("Step approved"),
+    "task.return": N_("Returned for supplement"), "task.reject": N_("Rejected"), "task.cancelled": N_("Cancelled"),
+    "task.supplemented": N_("Supplement sent"), "task.reassigned": N_("Reassigned"),
+    "application.completed": N_("Completed"), "application.partly_completed": N_("Partly completed"),
+    "application.rejected": N_("Rejected"), "application.withdrawn": N_("Withdrawn"),
+}
+SAVINGS_LABELS = (("forms", N_("Forms")), ("fields", N_("Fields to fill in")), ("materials", N_("Materials")),
+                  ("visits", N_("Visits")), ("days", N_("Working days")))
+TAB_LABELS = (("ready", N_("Waiting")), ("mine", N_("Mine")), ("near_due", N_("Near due")),
+              ("overdue", N_("Overdue")))
+DECISIONS = (("approve", N_("Approve")), ("return", N_("Return for supplement")), ("reject", N_("Reject")))
 
 
-@router.get("/verify/{certificate_id}")
-def verify_page(certificate_id: int, request: Request, session: DbSession, sig: str | None = None) -> Response:
-    """Valid, invalid, revoked or expired, with the type, number, issuer and the holder's masked name."""
-    view = certificates.public_view(session, keyring=keyring_for(request.app.state.settings),
-                                    certificate_id=certificate_id, sig=sig, today=today_local())
-    return render(request, "services/verify.html", {"v": view}, headers={"X-Robots-Tag": "noindex"})
+async def _posted_form(request: Request) -> FormData:
+    """The posted form, read once here so the handlers stay synchronous (run in the thread pool)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(_posted_form)]
+
+
+def status_label(value: str | None) -> str:
+    return gettext(STATUS_LABELS[value]) if value in STATUS_LABELS else (value or "—")
+
+
+def event_label(value: str) -> str:
+    return gettext(EVENT_LABELS[value]) if value in EVENT_LABELS else value
+
+
+def _render(request: Request, template: str, context: dict[str, Any], **kw: Any) -> Response:
+    return render(request, template, {**context, "status_label": status_label, "event_label": event_label}, **kw)
+
+
+def _attempt(session: Session, action: Callable[[], T]) -> tuple[T | None, TongbanError | None]:
+    """Run `action` in a savepoint: a refused form (Invalid, Conflict) writes nothing of itself."""
+    try:
+        with session.begin_nested():
+            return action(), None
+    except (Invalid, Conflict) as exc:
+        return None, exc
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _error_field(exc: TongbanError | None) -> str | None:
+    """The form field an error names (`data.child_name` → `child_name`)."""
+    if exc is None or exc.field is None:
+        return None
+    return exc.field.removeprefix("data.")
+
+
+def _message(exc: TongbanError) -> str:
+    return gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+
+
+# --- 我要办: the one-things ------------------------------------------------------------------------
+
+
+def _items_view(session: Session, ot: OneThing) -> list[dict[str, Any]]:
+    from tongban.core.identity.models import Department
+
+    out = []
+    for item in onething.items_of(session, ot):
+        dept = session.get_one(Department, item.department_id)
+        out.append({"id": item.id, "title": pick(item.definition["title"]),
+                    "department": pick({"zh": dept.name_zh, "en": dept.name_en}),
+                    "promised_days": item.definition["promised_days"]})
+    return out
+
+
+def _savings(ot: OneThing) -> list[dict[str, Any]]:
+    return [{"label": label, **ot.savings[key]} for key, label in SAVINGS_LABELS if key in ot.savings]
+
+
+@router.get("/portal/apply")
+def onethings_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """我要办: each one-thing, its items and what applying once saves."""
+    access.require(principal, "self.apply")
+    things = [{"id": ot.id, "title": pick(ot.definition["title"]), "description": pick(ot.definition["description"]),
+               "items": _items_view(session, ot), "savings": _savings(ot)}
+              for ot in onething.list_onethings(session)]
+    return _render(request, "services/onethings.html", {"onethings": things})
+
+
+def _onething_parts(session: Session, onething_id: str) -> tuple[OneThing, list[ServiceItem], dict[str, DataElement]]:
+    ot = onething.get_onething(session, onething_id)
+    items = onething.items_of(session, ot)
+    elements = onething.elements_of(session, items)
+    order = list(onething.merged_schema(items, elements)["properties"])
+    return ot, items, {el_id: elements[el_id] for el_id in order}
+
+
+@router.get("/portal/apply/{onething_id}")
+def consent_page(request: Request, session: DbSession, principal: SignedIn, onething_id: str) -> Response:
+    """The one-click consent box, shown before the form: what will be read, from where."""
+    access.require(principal, "self.apply")
+    ot, items, elements = _onething_parts(session, onething_id)
+    return _render(request, "services/consent.html", {
+        "ot": ot, "title": pick(ot.definition["title"]), "items": _items_view(session, ot),
+        "savings": _savings(ot), "sources": portal.prefill_sources(session, elements)})
+
+
+@router.post("/portal/apply/{onething_id}/consent")
+def consent_submit(request: Request, session: DbSession, principal: SignedIn, onething_id: str) -> Response:
+    access.require(principal, "self.apply")
+    ot = onething.get_onething(session, onething_id)
+    consent = prefill.give_consent(session, principal=principal, onething=ot)
+    return _see_other(f"/portal/apply/{ot.id}/form?consent_id={consent.id}")
+
+
+def _fields(session: Session, items: list[ServiceItem], elements: dict[str, DataElement],
+            values: dict[str, Any], prefilled: dict[str, dict[str, Any]],
+            errors: dict[str, str]) -> list[dict[str, Any]]:
+    """The merged form's fields, in the schema's order, with values, sources and errors."""
+    schema = onething.merged_schema(items, elements)
+    sources = {s["element"]: s for s in portal.prefill_sources(session, elements)}
+    out = []
+    for el_id, prop in schema["properties"].items():
+        el = elements[el_id].definition
+        out.append({"id": el_id, "title": prop["title"], "element": el, "help": prop.get("description"),
+                    "required": el_id in schema["required"], "value": values.get(el_id),
+                    "source": sources.get(el_id) if el_id in prefilled else None,
+                    "options": [(v, pick((el.get("enum_labels") or {}).get(v)) or v) for v in el.get("enum") or []],
+                    "error": errors.get(el_id)})
+    return out
+
+
+def _form_value(element: dict[str, Any], raw: Any) -> Any:
+    """A form's text as the element's type: integers and booleans; anything else as typed."""
+    if not isinstance(raw, str):
+        return None
+    raw = raw.strip()
+    if element["type"] == "integer" and raw.lstrip("-").isdigit():
+        return int(raw)
+    if element["type"] == "boolean" and raw in ("true", "false"):
+        return raw == "true"
+    return raw
+
+
+def _form_data(form: FormData, elements: dict[str, DataElement]) -> dict[str, Any]:
+    return {el_id: _form_value(el.definition, form.get(el_id)) for el_id, el in elements.items()
+            if form.get(el_id) not in (None, "")}
+
+
+def _consent_id(raw: Any) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except (TypeError, ValueError):
+        raise NotFound(N_("No such consent"), field="consent_id") from None
+
+
+def _render_form(request: Request, session: DbSession, principal: access.Principal, ot: OneThing,
+                 items: list[ServiceItem], elements: dict[str, DataElement], *, consent_id: int | None,
+                 values: dict[str, Any] | None = None, prefilled: dict[str, dict[str, Any]] | None = None,
+                 errors: dict[str, str] | None = None, key: str | None = None, status_code: int = 200) -> Response:
+    fields = _fields(session, items, elements, values or {}, prefilled or {}, errors or {})
+    return _render(request, "services/form.html", {
+        "ot": ot, "title": pick(ot.definition["title"]), "fields": fields, "consent_id": consent_id,
+        "idempotency_key": key or secrets.token_urlsafe(24), "errors": errors or {},
+        "prefilled": bool(prefilled)}, status_code=status_code)
+
+
+@router.get("/portal/apply/{onething_id}/form")
+def form_page(request: Request, session: DbSession, principal: SignedIn, onething_id: str,
+              consent_id: str | None = None) -> Response:
+    """The merged form: prefilled (with a consent) and marked with each value's source."""
+    access.require(principal, "self.apply")
+    ot, items, elements = _onething_parts(session, onething_id)
+    cid = _consent_id(consent_id)
+    consent = prefill.live_consent(session, principal=principal, consent_id=cid, onething_id=ot.id) if cid else None
+    prefilled = prefill.prefill(session, principal=principal, consent=consent, elements=elements)
+    values = {k: v["value"] for k, v in prefilled.items()}
+    return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=values,
+                        prefilled=prefilled)
+
+
+def _field_errors(items: list[ServiceItem], elements: dict[str, DataElement], data: dict[str, Any]) -> dict[str, str]:
+    errors = {}
+    for el_id in onething.merged_schema(items, elements)["properties"]:
+        try:
+            portal.validate_field(items, elements, el_id, data.get(el_id))
+        except Invalid as exc:
+            errors[el_id] = _message(exc)
+    return errors
+
+
+@router.post("/portal/apply/{onething_id}/check")
+def form_check(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, onething_id: str,
+               field: str) -> Response:
+    """htmx: one field checked as a submission would check it; the field comes back with its message."""
+    access.require(principal, "self.apply")
+    ot, items, elements = _onething_parts(session, onething_id)
+    if field not in elements:
+        raise NotFound(N_("This form has no such field"), field="field")
+    value = _form_value(elements[field].definition, form.get(field))
+    errors: dict[str, str] = {}
+    try:
+        portal.validate_field(items, elements, field, value)
+    except Invalid as exc:
+        errors[field] = _message(exc)
+    sources = {s["element"]: s for s in portal.prefill_sources(session, elements)}
+    source_marked = form.get(f"source.{field}") == "1"
+    f = next(x for x in _fields(session, items, elements, {field: form.get(field)}, {}, errors) if x["id"] == field)
+    f["source"] = sources.get(field) if source_marked else None
+    return _render(request, "services/_field.html", {"f": f, "ot": ot},
+                   status_code=422 if errors else 200)
+
+
+@router.post("/portal/apply/{onething_id}/form")
+def form_submit(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
+                onething_id: str) -> Response:
+    """一次提交: submit once with the form's idempotency key; a refusal shows the form again, input kept."""
+    access.require(principal, "self.apply")
+    ot, items, elements = _onething_parts(session, onething_id)
+    data = _form_data(form, elements)
+    cid = _consent_id(form.get("consent_id"))
+    key = str(form.get("idempotency_key") or "")
+    raw = {k: form.get(k) for k in elements}
+    prefilled: dict[str, dict[str, Any]] = {k: {} for k in elements if form.get(f"source.{k}") == "1"}
+    errors = _field_errors(items, elements, data)
+    if not errors:
+        result, exc = _attempt(session, lambda: applications.submit(
+            session, principal=principal, idempotency_key=key, onething_id=ot.id, data=data, consent_id=cid))
+        if exc is None and result is not None:
+            return _see_other(f"/portal/applications/{result[0].id}")
+        assert exc is not None
+        field = _error_field(exc)
+        errors = {field if field in elements else "_form": _message(exc)}
+    return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=raw,
+                        prefilled=prefilled, errors=errors, key=key or None, status_code=422)
+
+
+# --- 我要查: applications ------------------------------------------------------------------------
+
+
+@router.get("/portal/applications")
+def applications_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    rows = portal.my_applications(session, principal=principal)
+    titles = {a.id: _application_title(session, a) for a in rows}
+    return _render(request, "services/applications.html", {"applications": rows, "titles": titles})
+
+
+def _application_title(session: Session, app: Application) -> str:
+    """What was applied for: the one-thing's title, or the single item's."""
+    if app.onething_id:
+        return pick(onething.get_onething(session, app.onething_id).definition["title"])
+    return pick(onething.get_item(session, str(app.item_id)).definition["title"])
+
+
+def _application_page(request: Request, session: Session, principal: access.Principal, application_id: int, *,
+                      errors: dict[int, TongbanError] | None = None, values: dict[str, Any] | None = None,
+                      status_code: int = 200) -> Response:
+    access.require(principal, "self.read")
+    app = applications.get_application(session, principal=principal, application_id=application_id)
+    tasks, general = portal.progress(session, app)
+    title = _application_title(session, app)
+    return _render(request, "services/application.html", {
+        "app": app, "title": title, "tasks": tasks, "general": general, "errors": errors or {},
+        "messages": {k: _message(v) for k, v in (errors or {}).items()}, "error_fields": {
+            k: _error_field(v) for k, v in (errors or {}).items()},
+        "values": values or {}, "open": app.status in applications.OPEN_APPLICATION}, status_code=status_code)
+
+
+@router.get("/portal/applications/{application_id}")
+def application_page(request: Request, session: DbSession, principal: SignedIn, application_id: int) -> Response:
+    """The application's progress, department by department, with 补正 and withdrawal."""
+    return _application_page(request, session, principal, application_id)
+
+
+@router.post("/portal/applications/{application_id}/tasks/{task_id}/supplement")
+def supplement_submit(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
+                      application_id: int,
+                            task_id: int) -> Response:
+    """补正: answer a returned task with the fields it asks again."""
+    access.require(principal, "self.apply")
+    app = applications.get_application(session, principal=principal, application_id=application_id)
+    task = next((t for t in applications.tasks_of(session, app.id) if t.id == task_id), None)
+    if task is None:
+        raise NotFound(N_("No such task"))
+    item = onething.get_item(session, task.item_id)
+    elements = onething.elements_of(session, [item])
+    data = _form_data(form, elements)
+    _, exc = _attempt(session, lambda: applications.supplement(
+        session, principal=principal, application_id=app.id, task_id=task_id, data=data))
+    if exc is None:
+        return _see_other(f"/portal/applications/{app.id}")
+    return _application_page(request, session, principal, application_id, errors={task_id: exc},
+                             values={k: form.get(k) for k in elements}, status_code=exc.status)
+
+
+@router.get("/portal/applications/{application_id}/withdraw")
+def withdraw_confirm(request: Request, session: DbSession, principal: SignedIn, application_id: int) -> Response:
+    """Withdrawing is asked once more, on its own page, before it happens."""
+    access.require(principal, "self.apply")
+    app = applications.get_application(session, principal=principal, application_id=application_id)
+    return _render(request, "services/withdraw.html", {"app": app})
+
+
+@router.post("/portal/applications/{application_id}/withdraw")
+def withdraw_submit(request: Request, session: DbSession, principal: SignedIn, application_id: int) -> Response:
+    _, exc = _attempt(session, lambda: applications.withdraw(session, principal=principal,
+                                                             application_id=application_id))
+    if exc is not None:
+        return _application_page(request, session, principal, application_id, errors={0: exc},
+                                 status_code=exc.status)
+    return _see_other(f"/portal/applications/{application_id}")
+
+
+# --- the wallet and the inbox -------------------------------------------------------------------
+
+
+@router.get("/portal/wallet")
+def wallet_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """你的数字证件: certificate cards, yours and your wards'."""
+    access.require(principal, "self.read")
+    try:
+        wallet = registry.my_wallet(session, principal=principal)
+    except NotFound:
+        wallet = []
+    return _render(request, "services/wallet.html", {"wallet": wallet})
+
+
+@router.get("/portal/messages")
+def messages_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """你的消息: notices about your applications, newest first."""
+    rows = [inbox.message_dict(m) for m in inbox.my_messages(session, principal=principal)]
+    return _render(request, "services/messages.html", {"messages": rows})
+
+
+@router.post("/portal/messages/{message_id}/read")
+def message_read(request: Request, session: DbSession, principal: SignedIn, message_id: int) -> Response:
+    message = inbox.mark_read(session, principal=principal, message_id=message_id)
+    if request.headers.get("hx-request"):
+        return _render(request, "services/_message.html", {"m": inbox.message_dict(message)})
+    return _see_other("/portal/messages")
+
+
+# --- workbench: the queue -----------------------------------------------------------------------
+
+
+@router.get("/workbench/tasks")
+def queue_page(request: Request, session: DbSession, principal: SignedIn, tab: str = "ready") -> Response:
+    """The department's queue in tabs, with counts."""
+    rows, counts = workbench.queue(session, principal=principal, tab=tab, today=today_local())
+    return _render(request, "services/queue.html", {"rows": rows, "counts": counts, "tab": tab,
+                                                    "tabs": TAB_LABELS})
+
+
+EXPORT_COLUMNS = (N_("Task"), N_("Application"), N_("Item"), N_("Step"), N_("Applicant"), N_("Status"),
+                  N_("Due date"), N_("Assigned to"))
+
+
+@router.get("/workbench/tasks/export.xlsx")
+def queue_export(request: Request, session: DbSession, principal: SignedIn, tab: str = "ready") -> Response:
+    """The queue tab as an Excel sheet: exactly what the page shows (applicants masked)."""
+    from openpyxl import Workbook
+
+    rows, _counts = workbench.queue(session, principal=principal, tab=tab, today=today_local())
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = gettext(dict(TAB_LABELS)[tab])
+    sheet.append([gettext(c) for c in EXPORT_COLUMNS])
+    for r in rows:
+        sheet.append([r.task.id, r.application.id, r.item_title, r.step_title, r.applicant or "",
+                      status_label(r.task.status), r.task.due_date.isoformat() if r.task.due_date else "",
+                      r.assignee or ""])
+    out = io.BytesIO()
+    book.save(out)
+    return Response(out.getvalue(), headers={"Content-Disposition": f'attachment; filename="queue-{tab}.xlsx"',
+                                             "Cache-Control": "no-store"},
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# --- workbench: one task ------------------------------------------------------------------------
+
+
+def _decision_fields(session: Session, item: dict[str, Any]) -> list[dict[str, str]]:
+    """What the officer may add to the outputs when approving: data elements, by their names."""
+    out = []
+    for el_id in item["outputs"].get("decision_fields", []):
+        el = session.get(DataElement, el_id)
+        out.append({"id": el_id, "title": pick(el.definition["name"]) if el else el_id})
+    return out
+
+
+def _task_page(request: Request, session: Session, principal: access.Principal, task_id: int, *,
+               unmask: str | None = None, purpose: str | None = None, error: TongbanError | None = None,
+               form: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    task, app = workbench.get_task(session, principal=principal, task_id=task_id)
+    fields = workbench.task_fields(session, principal=principal, task=task, app=app, unmask=unmask, purpose=purpose)
+    item = onething.get_item(session, task.item_id).definition
+    steps = [{"title": pick(s["title"]), "current": i == task.step_index and task.status in applications.DECIDABLE,
+              "done": i < task.step_index or task.status == "approved"} for i, s in enumerate(item["steps"])]
+    officers = (workbench.officers(session, principal=principal, department_id=task.department_id)
+                if principal.has("task.reassign") else [])
+    return _render(request, "services/task.html", {
+        "task": task, "app": app, "item_title": pick(item["title"]), "fields": fields, "steps": steps,
+        "decidable": task.status in applications.DECIDABLE and principal.has("task.decide"),
+        "can_reassign": principal.has("task.reassign") and task.status in applications.DECIDABLE,
+        "officers": officers, "decision_fields": _decision_fields(session, item),
+        "decisions": DECISIONS, "history": workbench.task_history(session, task), "unmasked": unmask,
+        "purpose": purpose, "error": error, "error_message": _message(error) if error else None,
+        "error_field": _error_field(error), "form": form or {}},
+        status_code=status_code)
+
+
+@router.get("/workbench/tasks/{task_id}")
+def task_page(request: Request, session: DbSession, principal: SignedIn, task_id: int) -> Response:
+    """The task: the application's data (masked), the review steps, decide, reassign, history."""
+    return _task_page(request, session, principal, task_id)
+
+
+@router.post("/workbench/tasks/{task_id}/unmask")
+def task_unmask(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, task_id: int) -> Response:
+    """One field in clear, for a purpose recorded in the audit chain."""
+    field, purpose = str(form.get("field") or ""), str(form.get("purpose") or "")
+    workbench.get_task(session, principal=principal, task_id=task_id)
+    try:
+        with session.begin_nested():
+            return _task_page(request, session, principal, task_id, unmask=field, purpose=purpose)
+    except Invalid as exc:
+        return _task_page(request, session, principal, task_id, error=exc, form={"purpose": purpose},
+                          status_code=422)
+
+
+@router.post("/workbench/tasks/{task_id}/decision")
+def task_decide(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, task_id: int) -> Response:
+    """Approve / return / reject on the version read; a stale version is explained, not a crash."""
+    task, _app = workbench.get_task(session, principal=principal, task_id=task_id)
+    item = onething.get_item(session, task.item_id).definition
+    outputs = {k: str(form.get(f"outputs.{k}")).strip() for k in item["outputs"].get("decision_fields", [])
+               if str(form.get(f"outputs.{k}") or "").strip()}
+    decision = str(form.get("decision") or "")
+    reason = str(form.get("reason") or "")
+    try:
+        version: int | None = int(str(form.get("version")))
+    except ValueError:
+        version = None
+    keyring = keyring_for(request.app.state.settings)
+    _, exc = _attempt(session, lambda: applications.decide(
+        session, principal=principal, task_id=task_id, decision=decision,  # type: ignore[arg-type]
+        version=version, reason=reason, outputs=outputs, keyring=keyring))
+    if exc is None:
+        return _see_other(f"/workbench/tasks/{task_id}")
+    session.expire_all()
+    return _task_page(request, session, principal, task_id, error=exc,
+                      form={"decision": decision, "reason": reason, **{f"outputs.{k}": v for k, v in outputs.items()}},
+                      status_code=exc.status)
+
+
+@router.post("/workbench/tasks/{task_id}/reassign")
+def task_reassign(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
+                  task_id: int) -> Response:
+    """分派: the department's administrator gives the task to another officer."""
+    try:
+        to_id, version = int(str(form.get("assignee"))), int(str(form.get("version")))
+    except ValueError:
+        exc: TongbanError | None = Invalid(N_("Choose an officer of this department"), field="assignee")
+    else:
+        _, exc = _attempt(session, lambda: workbench.reassign(session, principal=principal, task_id=task_id,
+                                                              to_account_id=to_id, version=version))
+    if exc is None:
+        return _see_other(f"/workbench/tasks/{task_id}")
+    session.expire_all()
+    return _task_page(request, session, principal, task_id, error=exc, status_code=exc.status)
+
+
+# --- workbench: the dashboard -------------------------------------------------------------------
+
+
+@router.get("/workbench/dashboard")
+def dashboard_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """The department's figures, with a chart drawn by ECharts from the page's own data."""
+    figures = workbench.dashboard(session, principal=principal, today=today_local())
+    statuses = [s for s in workbench.STATUSES if figures["by_status"][s]]
+    chart = {"labels": [status_label(s) for s in statuses], "values": [figures["by_status"][s] for s in statuses],
+             "title": gettext(N_("Tasks by status"))}
+    return _render(request, "services/dashboard.html", {"figures": figures, "chart": chart,
+                                                        "statuses": workbench.STATUSES})

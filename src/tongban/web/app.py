@@ -103,6 +103,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.services import pages as services_pages
 
     app.include_router(services_pages.router)
+    from tongban.services import verify_page
+
+    app.include_router(verify_page.router)
     app.add_middleware(RequestContext)
     return app
 

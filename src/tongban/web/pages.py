@@ -65,17 +65,18 @@ class Tile:
 
 
 PORTAL_TILES = (
-    Tile("apply", N_("I want to apply"), N_("Apply for a service or a one-thing bundle")),
-    Tile("query", N_("I want to check"), N_("Follow your applications and look up records"), "/portal/record"),
+    Tile("apply", N_("I want to apply"), N_("Apply for a service or a one-thing bundle"), "/portal/apply"),
+    Tile("query", N_("I want to check"), N_("Follow your applications and look up records"),
+         "/portal/applications"),
     Tile("rate", N_("I want to rate"), N_("Rate a service you received")),
     Tile("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")),
-    Tile("messages", N_("Your messages"), N_("Notices and offers sent to you")),
-    Tile("wallet", N_("Your digital certificates"), N_("Certificates issued to you"), "/portal/record#wallet"),
+    Tile("messages", N_("Your messages"), N_("Notices and offers sent to you"), "/portal/messages"),
+    Tile("wallet", N_("Your digital certificates"), N_("Certificates issued to you"), "/portal/wallet"),
     Tile("data", N_("My data"), N_("Your consents, and who used your data"), "/portal/data"),
 )
 WORKBENCH_TILES = (
     Tile("persons", N_("Find a person"), N_("Search the registry in your region"), "/workbench/persons"),
-    Tile("tasks", N_("Task queue"), N_("Applications waiting for your department")),
+    Tile("tasks", N_("Task queue"), N_("Applications waiting for your department"), "/workbench/tasks"),
     Tile("counter", N_("Service counter"), N_("File an application for a resident at the window")),
     Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests"), "/workbench/catalog"),
     Tile("quality", N_("Data quality"), N_("Problems found in your department's data, and their rectification"),

@@ -9,6 +9,14 @@
       event.detail.headers["X-CSRF-Token"] = meta.getAttribute("content");
     }
   });
+  /* A 422 answer to an htmx request carries the field with its message: show it (htmx
+   * otherwise leaves error responses unswapped). */
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   /* Move focus to an error summary so screen readers announce it after a failed form. */
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }

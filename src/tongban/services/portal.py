@@ -1,0 +1,96 @@
+"""The resident's side of the engine as the portal pages show it: the consent box's list of
+what will be read, one field checked on its own (the same rules as a submission), the
+applicant's applications, and each application's progress department by department.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.core import access
+from tongban.core.errors import Invalid
+from tongban.core.i18n import N_, pick
+from tongban.core.identity.models import Department
+from tongban.datahub.models import Dataset
+from tongban.services import applications, onething
+from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
+
+# Whose record a prefilled value comes from, in the reader's language.
+WHOSE = {"applicant": N_("your record"), "mother": N_("the mother's record"), "father": N_("the father's record"),
+         "household": N_("your household's record")}
+
+
+def prefill_sources(session: Session, elements: Mapping[str, DataElement]) -> list[dict[str, Any]]:
+    """What a consent lets the form read: each element with a registry source, and that source."""
+    out = []
+    for el in elements.values():
+        src = el.definition.get("prefill")
+        if not src:
+            continue
+        dataset = session.get(Dataset, src["dataset"])
+        out.append({"element": el.id, "title": pick(el.definition["name"]),
+                    "dataset": pick({"zh": dataset.title_zh, "en": dataset.title_en}) if dataset else src["dataset"],
+                    "whose": WHOSE.get(src["of"], src["of"])})
+    return out
+
+
+def validate_field(items: Sequence[ServiceItem], elements: Mapping[str, DataElement], element_id: str,
+                   value: Any) -> Any:
+    """Check one field of a form by the rules a submission uses (`applications.validate_data`):
+    the cleaned value, None when it is empty and optional, or `Invalid` naming `data.<element>`."""
+    rules = [f for it in items for f in it.definition["form"] if f["element"] == element_id]
+    if not rules:
+        raise Invalid(N_("This form has no such field"), field=f"data.{element_id}")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if any(f.get("required", True) for f in rules):
+            raise Invalid(N_("This field is required"), field=f"data.{element_id}")
+        return None
+    return applications.validate_data({element_id: value}, items, elements, partial=True)[element_id]
+
+
+def my_applications(session: Session, *, principal: access.Principal, limit: int = 50) -> list[Application]:
+    """我要查: the caller's applications, newest first."""
+    access.require(principal, "self.read")
+    return list(session.scalars(select(Application).where(Application.applicant_account_id == principal.account_id)
+                                .order_by(Application.id.desc()).limit(limit)))
+
+
+@dataclass
+class TaskProgress:
+    """One department's part of an application, as its applicant follows it."""
+
+    task: Task
+    item_title: str
+    department_name: str
+    step_title: str | None
+    events: list[ApplicationEvent] = field(default_factory=list)
+    form: list[dict[str, Any]] = field(default_factory=list)  # the fields a 补正 answer may change
+
+
+def progress(session: Session, app: Application) -> tuple[list[TaskProgress], list[ApplicationEvent]]:
+    """Each task with its own events, and the events of the application as a whole."""
+    events = applications.timeline(session, app.id)
+    out = []
+    for t in applications.tasks_of(session, app.id):
+        item = onething.get_item(session, t.item_id)
+        dept = session.get_one(Department, t.department_id)
+        steps = item.definition["steps"]
+        step = pick(steps[t.step_index]["title"]) if t.status in applications.DECIDABLE else None
+        form = []
+        if t.status == "returned":
+            elements = onething.elements_of(session, [item])
+            for f in item.definition["form"]:
+                el = elements[f["element"]].definition
+                form.append({"id": f["element"], "title": pick(dict(f.get("label") or el["name"])), "element": el,
+                             "value": app.data.get(f["element"]),
+                             "options": [(v, pick((el.get("enum_labels") or {}).get(v)) or v)
+                                         for v in el.get("enum") or []]})
+        out.append(TaskProgress(task=t, item_title=pick(item.definition["title"]),
+                                department_name=pick({"zh": dept.name_zh, "en": dept.name_en}), step_title=step,
+                                events=[e for e in events if e.task_id == t.id], form=form))
+    return out, [e for e in events if e.task_id is None]

@@ -1,0 +1,22 @@
+"""The public certificate verify page (扫码验证): what a certificate's QR code opens, no login."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from tongban.core.keys import keyring_for
+from tongban.core.timeutil import today_local
+from tongban.services import certificates
+from tongban.web.deps import DbSession
+from tongban.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/verify/{certificate_id}")
+def verify_page(certificate_id: int, request: Request, session: DbSession, sig: str | None = None) -> Response:
+    """Valid, invalid, revoked or expired, with the type, number, issuer and the holder's masked name."""
+    view = certificates.public_view(session, keyring=keyring_for(request.app.state.settings),
+                                    certificate_id=certificate_id, sig=sig, today=today_local())
+    return render(request, "services/verify.html", {"v": view}, headers={"X-Robots-Tag": "noindex"})
