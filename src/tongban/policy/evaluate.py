@@ -77,7 +77,9 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
     if backend == "polars":
         snap = Snapshot.from_parquet(folder) if folder is not None else snapshot
         assert isinstance(snap, Snapshot)
-        return _finish(policies, compile_polars.plan(policies, snap, as_of=day), region)
+        # Collect the plan once: the long result reads it once per policy.
+        wide = compile_polars.plan(policies, snap, as_of=day).select(list(_wide_schema(policies))).collect()
+        return _finish(policies, wide.lazy(), region)
     if backend == "duckdb":
         import tempfile
 
