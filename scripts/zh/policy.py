@@ -5,6 +5,7 @@ ZH = {
     "Amount": "金额",
     "As of": "评估日期",
     "Eligible": "符合条件",
+    "Evaluating in the database needs PostgreSQL": "在数据库内评估需要 PostgreSQL",
     "Not eligible": "不符合条件",
     "The as-of time needs a time zone": "评估时间须带时区",
     "The person belongs to no household": "此人不属于任何家庭户",

@@ -77,7 +77,7 @@ def eval_cmd(
     registry: bool = typer.Option(False, help="Read the registry database in place through the exchange."),
     client: str | None = typer.Option(None, help="With --registry: the exchange client whose grants apply."),
     purpose: str = typer.Option("政策主动发现 proactive screening", help="With --registry: the stated purpose."),
-    backend: str = typer.Option("polars", help="polars or duckdb."),
+    backend: str = typer.Option("polars", help="polars or duckdb (Parquet views); polars or postgres (--registry)."),
     pack: str = typer.Option(DEFAULT_PACK, help="A pack folder."),
     policy: list[str] = typer.Option([], help="Only these policies (and those they refer to)."),
     out: str | None = typer.Option(None, help="Write the per-subject results to this Parquet file."),
@@ -92,10 +92,10 @@ def eval_cmd(
     from tongban.policy.evaluate import BACKENDS, evaluate, evaluate_registry
 
     day = _date(as_of)
-    if backend not in BACKENDS or backend == "postgres":
-        cliutil.fail("backend: polars or duckdb (PostgreSQL tables are read in place with --registry)")
     if (views is None) == (not registry):
         cliutil.fail("views: give --views DIR or --registry")
+    if backend not in BACKENDS or (registry and backend == "duckdb") or (not registry and backend == "postgres"):
+        cliutil.fail("backend: polars or duckdb over --views; polars or postgres (SQL in the database) with --registry")
     policies = _policies(pack)
     if policy:
         try:
@@ -118,7 +118,8 @@ def eval_cmd(
                 if row is None or not row.active:
                     cliutil.fail(f"client: no active client {client!r}")
                 result = evaluate_registry(session, principal=principal_for_client(row, None), policies=policies,
-                                           as_of=day, region=region, purpose=purpose)
+                                           as_of=day, region=region, purpose=purpose,
+                                           backend="sql" if backend == "postgres" else "polars")
         else:
             assert views is not None
             if not (Path(views) / "person.parquet").is_file():

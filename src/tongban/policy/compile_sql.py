@@ -72,7 +72,8 @@ class _Compiler:
         self.policies = policies
         self.policy = policy
         self.as_of = as_of
-        self.region = exp.column("region_code" if policy.unit == "person" else "household__region_code")
+        self.region = exp.column("region_code" if policy is None or policy.unit == "person"
+                                 else "household__region_code")
 
     def expr(self, e: m.Expr) -> exp.Expression:  # noqa: C901 - one case per node kind
         c = self.expr
