@@ -178,7 +178,7 @@ KIND_DEFECTS = [
     ("q.person.sex", lambda s, c: setattr(_person(s, c), "sex", "X")),
     ("q.person.phone", lambda s, c: setattr(_person(s, c), "phone", "12345")),
     ("q.person.disability-grade", lambda s, c: setattr(_person(s, c), "disability_grade", 7)),
-    ("q.person.marital-status", lambda s, c: setattr(_person(s, c), "marital_status", "complicated")),
+    ("q.person.marital-status", lambda s, c: setattr(_person(s, c), "marital_status", "unknown")),
     ("q.household.area", lambda s, c: setattr(s.get_one(Household, c["h1"]), "housing_area_m2", 5000)),
     ("q.income.month", lambda s, c: _income(s, c, month="2026-13")),
     ("q.income.amount", lambda s, c: _income(s, c, amount_fen=-5)),
