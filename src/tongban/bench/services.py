@@ -127,7 +127,7 @@ class Server:
     def _wait(self, path: str) -> None:
         import httpx
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a busy machine (CI) can take a while to import the app
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 break
@@ -136,8 +136,9 @@ class Server:
                     return
             except httpx.HTTPError:
                 time.sleep(0.2)
+        code = self.proc.poll()
         self.stop()
-        raise RuntimeError(f"the server did not start: see {self.log.name}")
+        raise RuntimeError(f"the server did not start (exit code {code}): see {self.log.name}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
