@@ -12,3 +12,4 @@ from tongban.bench import audit as _audit  # noqa: E402,F401
 from tongban.bench import exchange as _exchange  # noqa: E402,F401
 from tongban.bench import jobs as _jobs  # noqa: E402,F401
 from tongban.bench import registry as _registry  # noqa: E402,F401
+from tongban.bench import screen as _screen  # noqa: E402,F401
