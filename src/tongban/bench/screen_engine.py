@@ -1,0 +1,149 @@
+"""tongban's side of `tongban bench screen` on the harness's data: the view mapping and the
+timed plan (Parquet → views → compiled policies → the 100 × 8 district matrices).
+
+The harness's files are mapped onto the policy views by renaming, retyping and rescaling only —
+the same rows, nothing precomputed:
+
+=========================  ====================================================================
+person (persons.parquet)   person_id → id; household_id; age → birth_date (1 January of
+                           as-of year − age, so age_at(birth_date) on the as-of date is age);
+                           disability_grade, 0 → null (no certificate); is_student;
+                           income yuan → income_monthly fen (× 100)
+previous (persons.parquet) person_id → id; previous_income yuan → income_monthly fen
+household                  household_id → id; district → region_code "00" … "99";
+                           housing_area → housing_area_m2; owns_car → vehicles 0/1;
+                           assets yuan → fen
+districts.parquet          threshold yuan → the per-region values (fen) of the parameter
+                           bench_dibao_threshold, one region per district
+=========================  ====================================================================
+
+Fields the harness has no data for are typed nulls (no rule reads them). The enrolment flags
+(`enrolled_<rule>`) stay on the person rows and are matched to each policy's benefit code.
+Everything here is imported by `screen_runner.py` in a fresh process; keep imports light.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+PACK_FILE = Path(__file__).resolve().with_name("screen_pack") / "harness.yaml"
+AS_OF = dt.date(2025, 1, 31)  # the harness's period is 2025-01
+THRESHOLD_PARAM = "bench_dibao_threshold"
+# The harness's rule names (policy.py RULES), in its column order, and our policies for them.
+RULES = ("dibao", "low_income", "elderly", "severe_disability", "disability_living", "child_support",
+         "education", "temp_relief")
+POLICIES = tuple(f"bench_{r}" for r in RULES)
+N_DISTRICTS = 100
+
+
+def region_of_district(district: pl.Expr) -> pl.Expr:
+    """District 0 … 99 → region code "00" … "99" (two digits, so no code is a prefix of another)."""
+    return district.cast(pl.String).str.zfill(2)
+
+
+def person_view(data: Path) -> pl.LazyFrame:
+    """The person view over persons.parquet, plus the enrolment flags the gap count needs."""
+    from tongban.policy.views import PERSON, polars_schema
+
+    p = pl.scan_parquet(data / "persons.parquet")
+    mapped = {
+        "id": pl.col("person_id").cast(pl.Int64),
+        "household_id": pl.col("household_id").cast(pl.Int64),
+        "birth_date": pl.date(pl.lit(AS_OF.year, pl.Int32) - pl.col("age").cast(pl.Int32), 1, 1),
+        "disability_grade": pl.when(pl.col("disability_grade") > 0).then(pl.col("disability_grade").cast(pl.Int64)),
+        "is_student": pl.col("is_student"),
+        "income_monthly": pl.col("income").cast(pl.Int64) * 100,
+    }
+    cols = [mapped.get(name, pl.lit(None, dtype)).alias(name) for name, dtype in polars_schema(PERSON).items()]
+    return p.select(*cols, *[pl.col(f"enrolled_{r}") for r in RULES])
+
+
+def previous_view(data: Path) -> pl.LazyFrame:
+    from tongban.policy.views import PREVIOUS, polars_schema
+
+    p = pl.scan_parquet(data / "persons.parquet")
+    mapped = {"id": pl.col("person_id").cast(pl.Int64), "household_id": pl.col("household_id").cast(pl.Int64),
+              "income_monthly": pl.col("previous_income").cast(pl.Int64) * 100}
+    return p.select([mapped.get(n, pl.lit(None, t)).alias(n) for n, t in polars_schema(PREVIOUS).items()])
+
+
+def household_view(data: Path) -> pl.LazyFrame:
+    from tongban.policy.views import HOUSEHOLD, polars_schema
+
+    h = pl.scan_parquet(data / "households.parquet")
+    mapped = {"id": pl.col("household_id").cast(pl.Int64), "region_code": region_of_district(pl.col("district")),
+              "housing_area_m2": pl.col("housing_area").cast(pl.Int64),
+              "vehicles": pl.col("owns_car").cast(pl.Int64), "assets": pl.col("assets").cast(pl.Int64) * 100}
+    return h.select([mapped.get(n, pl.lit(None, t)).alias(n) for n, t in polars_schema(HOUSEHOLD).items()])
+
+
+def with_thresholds(policies: Any, data: Path) -> Any:
+    """The policy set with bench_dibao_threshold's per-region values read from districts.parquet."""
+    from tongban.policy import model as m
+
+    d = pl.read_parquet(data / "districts.parquet")
+    start = dt.date(2020, 1, 1)
+    values = tuple(m.ParamValue(region=f"{int(k):02d}", start=start, value=int(t) * 100)
+                   for k, t in zip(d["district"], d["threshold"], strict=True))
+    if len(values) != N_DISTRICTS or {v.region for v in values} != {f"{k:02d}" for k in range(N_DISTRICTS)}:
+        raise ValueError("districts.parquet must hold one threshold for each district 0 … 99")
+    params = dict(policies.parameters)
+    params[THRESHOLD_PARAM] = params[THRESHOLD_PARAM].model_copy(update={"values": values})
+    return policies.model_copy(update={"parameters": params})
+
+
+def matrices(frame: pl.DataFrame) -> tuple[Any, Any]:
+    """The district × rule frame (region_code, e_<rule>, g_<rule>) → two 100 × 8 int64 arrays."""
+    import numpy as np
+
+    elig = np.zeros((N_DISTRICTS, len(RULES)), np.int64)
+    gap = elig.copy()
+    d = frame["region_code"].cast(pl.Int64).to_numpy()
+    elig[d] = frame.select([f"e_{r}" for r in RULES]).to_numpy()
+    gap[d] = frame.select([f"g_{r}" for r in RULES]).to_numpy()
+    return elig, gap
+
+
+def load_policies(data: Path) -> Any:
+    from tongban.policy.parse import read_policy_files
+
+    return with_thresholds(read_policy_files([PACK_FILE]), data)
+
+
+def polars_plan(policies: Any, data: Path) -> pl.LazyFrame:
+    """One lazy plan: scan the Parquet files, evaluate the eight policies, count per district."""
+    from tongban.policy.compile_polars import col_eligible, plan
+    from tongban.policy.views import Snapshot
+
+    snap = Snapshot(person=person_view(data), household=household_view(data), previous=previous_view(data))
+    lf = plan(policies, snap, as_of=AS_OF)
+    elig = [pl.col(col_eligible(p)) for p in POLICIES]
+    return (lf.group_by(pl.col("household__region_code").alias("region_code"))
+            .agg([e.sum().alias(f"e_{r}") for e, r in zip(elig, RULES, strict=True)]
+                 + [(e & ~pl.col(f"enrolled_{r}")).sum().alias(f"g_{r}") for e, r in zip(elig, RULES, strict=True)]))
+
+
+def prepare(job: dict[str, Any]) -> dict[str, Any]:
+    """Untimed: read the policy file (the law, like OpenFisca's tax-benefit system)."""
+    from tongban.policy.parse import read_policy_files
+
+    return {"data": Path(job["data"]), "policies": read_policy_files([PACK_FILE])}
+
+
+def run(prepared: dict[str, Any], *, backend: str) -> tuple[Any, Any]:
+    """Timed: read districts.parquet into the parameter, build the plan, run it, tally."""
+    data: Path = prepared["data"]
+    policies = with_thresholds(prepared["policies"], data)
+    if backend == "polars":
+        return matrices(polars_plan(policies, data).collect())
+    if backend == "duckdb":
+        return matrices(duckdb_query(policies, data))
+    raise ValueError(f"unknown backend {backend!r}")
+
+
+def duckdb_query(policies: Any, data: Path) -> pl.DataFrame:
+    raise NotImplementedError  # replaced below once the SQL compiler lands
