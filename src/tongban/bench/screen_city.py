@@ -180,3 +180,91 @@ def ensure_city(cache: Path, persons: int, seed: int = SEED) -> tuple[Path, dict
         console.print(f"[dim]city of {persons:,} persons generated in {time.perf_counter() - started:.0f} s[/]")
     counts: dict[str, int] = json.loads(done.read_text(encoding="utf-8"))
     return out, counts
+
+
+# --- the timed evaluation (imported by screen_runner.py in a fresh process) -----------------------
+
+
+def snapshot(folder: Path) -> Any:
+    """The city's Parquet parts as the policy views (types as the views declare them)."""
+    import polars as pl
+
+    from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS, Snapshot, polars_schema
+
+    def scan(view: Any) -> pl.LazyFrame:
+        return pl.scan_parquet(folder / view.name / "*.parquet").select(
+            [pl.col(n).cast(t) for n, t in polars_schema(view).items()])
+
+    return Snapshot(person=scan(PERSON), household=scan(HOUSEHOLD), previous=scan(PREVIOUS))
+
+
+def demo_policies(pack: Path = DEMO_PACK) -> Any:
+    from tongban.policy.parse import read_policy_files
+
+    return read_policy_files(sorted((pack / "policies").glob("*.yaml")), base=pack)
+
+
+def prepare(job: dict[str, Any]) -> dict[str, Any]:
+    """Untimed: read the demo pack's policy files."""
+    return {"folder": Path(job["data"]), "policies": demo_policies()}
+
+
+def run(prepared: dict[str, Any]) -> dict[str, Any]:
+    """Timed: one plan from Parquet to each policy's subjects, eligible and total monthly amount."""
+    import polars as pl
+
+    from tongban.policy.compile_polars import plan, results
+
+    policies = prepared["policies"]
+    lf = plan(policies, snapshot(prepared["folder"]), as_of=AS_OF)
+    out = (results(policies, lf).group_by("policy", "unit")
+           .agg(subjects=pl.len(), eligible=pl.col("eligible").sum(),
+                amount_fen=pl.col("amount_fen").filter(pl.col("eligible")).sum())
+           .sort("policy").collect())
+    return {"policies": out.to_dicts()}
+
+
+def bench(cache: Path, persons: int, *, runs: int) -> None:
+    """Time the demo policies over the cached city in fresh processes and print the table."""
+    import statistics
+
+    from rich.table import Table
+
+    from tongban.bench.screen import run_child
+    from tongban.core.cliutil import console, progress
+
+    folder, counts = ensure_city(cache, persons)
+    samples = []
+    with progress() as bar:
+        task = bar.add_task(f"demo policies over {persons:,} persons", total=runs)
+        for _ in range(runs):
+            samples.append(run_child({"engine": "city_polars", "data": str(folder), "harness": "", "out": ""}))
+            bar.advance(task)
+    first = samples[0]["policies"]
+    if any(s["policies"] != first for s in samples):
+        from tongban.core.cliutil import EXIT_FAILED, fail
+
+        fail("the demo policies gave different results in different runs", EXIT_FAILED)
+    secs = [s["seconds"] for s in samples]
+    median, peak = statistics.median(secs), max(s["peak_kib"] for s in samples) / 2**20
+    table = Table(title=f"The demo pack's {len(first)} policies over a synthetic city "
+                        f"(median of {runs} fresh-process runs, Polars, from Parquet)")
+    for col in ("persons", "households", "median s (min–max)", "persons/s", "peak GiB", "target"):
+        table.add_column(col, justify="right", no_wrap=True)
+    ok = median < CITY_TARGET_SECONDS and peak < CITY_TARGET_GIB
+    table.add_row(f"{counts['person']:,}", f"{counts['household']:,}", f"{median:.2f} ({min(secs):.2f}–{max(secs):.2f})",
+                  f"{counts['person'] / median / 1e6:,.2f} M", f"{peak:.2f}",
+                  f"< {CITY_TARGET_SECONDS:.0f} s, < {CITY_TARGET_GIB:.0f} GiB: "
+                  + ("[green]met[/]" if ok else "[red]missed[/]"))
+    console.print(table)
+    per = Table(title="Per policy (the same in every run)")
+    for col in ("policy", "unit", "subjects", "eligible", "monthly amount, yuan"):
+        per.add_column(col, justify="left" if col in ("policy", "unit") else "right")
+    for row in first:
+        amount = row["amount_fen"]
+        per.add_row(row["policy"], row["unit"], f"{row['subjects']:,}", f"{row['eligible']:,}",
+                    f"{amount / 100:,.0f}" if amount else "—")
+    console.print(per)
+
+
+CITY_TARGET_SECONDS, CITY_TARGET_GIB = 15.0, 4.0
