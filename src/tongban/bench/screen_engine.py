@@ -127,11 +127,19 @@ def polars_plan(policies: Any, data: Path) -> pl.LazyFrame:
                  + [(e & ~pl.col(f"enrolled_{r}")).sum().alias(f"g_{r}") for e, r in zip(elig, RULES, strict=True)]))
 
 
-def prepare(job: dict[str, Any]) -> dict[str, Any]:
-    """Untimed: read the policy file (the law, like OpenFisca's tax-benefit system)."""
+def policies_json() -> str:
+    """The pack, parsed and checked once by the parent and handed to each run as JSON, so a run
+    imports only the typed tree and the compiler (not the YAML parser and the pack loader)."""
     from tongban.policy.parse import read_policy_files
 
-    return {"data": Path(job["data"]), "policies": read_policy_files([PACK_FILE])}
+    return read_policy_files([PACK_FILE]).model_dump_json()
+
+
+def prepare(job: dict[str, Any]) -> dict[str, Any]:
+    """Untimed: the typed policy set (the law, like OpenFisca's tax-benefit system)."""
+    from tongban.policy.model import PolicySet
+
+    return {"data": Path(job["data"]), "policies": PolicySet.model_validate_json(Path(job["policies"]).read_bytes())}
 
 
 def run(prepared: dict[str, Any], *, backend: str) -> tuple[Any, Any]:
@@ -145,5 +153,87 @@ def run(prepared: dict[str, Any], *, backend: str) -> tuple[Any, Any]:
     raise ValueError(f"unknown backend {backend!r}")
 
 
+def _parquet(data: Path, table: str) -> Any:
+    from sqlglot import exp
+
+    return exp.Table(this=exp.Anonymous(this="read_parquet",
+                                        expressions=[exp.Literal.string(str(data / f"{table}.parquet"))]))
+
+
+def sql_sources(data: Path) -> dict[str, Any]:
+    """The same view mapping as the Polars one, as SQLGlot subqueries over read_parquet."""
+    from sqlglot import exp
+
+    from tongban.policy.compile_sql import SQL_TYPES
+    from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS
+
+    def cast(e: Any, t: str) -> Any:
+        return exp.cast(e, exp.DataType.build(t))
+
+    def times_100(name: str) -> Any:
+        return exp.Mul(this=cast(exp.column(name), "BIGINT"), expression=exp.Literal.number(100))
+
+    def view(view: Any, table: str, mapped: dict[str, Any]) -> Any:
+        cols = [exp.alias_(mapped[n] if n in mapped else cast(exp.Null(), SQL_TYPES[f.type]), n)
+                for n, f in view.fields.items()]
+        return exp.select(*cols).from_(_parquet(data, table)).subquery()
+
+    grade = exp.column("disability_grade")
+    person = {
+        "id": cast(exp.column("person_id"), "BIGINT"), "household_id": cast(exp.column("household_id"), "BIGINT"),
+        "birth_date": exp.Anonymous(this="make_date", expressions=[
+            exp.Sub(this=exp.Literal.number(AS_OF.year), expression=cast(exp.column("age"), "INTEGER")),
+            exp.Literal.number(1), exp.Literal.number(1)]),
+        "disability_grade": exp.Case(ifs=[exp.If(this=exp.GT(this=grade, expression=exp.Literal.number(0)),
+                                                 true=cast(grade, "BIGINT"))]),
+        "is_student": exp.column("is_student"), "income_monthly": times_100("income"),
+    }
+    previous = {"id": person["id"], "household_id": person["household_id"],
+                "income_monthly": times_100("previous_income")}
+    household = {
+        "id": cast(exp.column("household_id"), "BIGINT"),
+        "region_code": exp.Anonymous(this="lpad", expressions=[
+            cast(exp.column("district"), "TEXT"), exp.Literal.number(2), exp.Literal.string("0")]),
+        "housing_area_m2": cast(exp.column("housing_area"), "BIGINT"),
+        "vehicles": cast(exp.column("owns_car"), "BIGINT"), "assets": times_100("assets"),
+    }
+    return {"person": view(PERSON, "persons", person), "household": view(HOUSEHOLD, "households", household),
+            "previous": view(PREVIOUS, "persons", previous)}
+
+
+def duckdb_sql(policies: Any, data: Path) -> str:
+    """One statement: the compiled policies over the mapped views, joined with the enrolment
+    flags (the compiled base keeps only view columns) and counted per district."""
+    from sqlglot import exp
+
+    from tongban.policy.compile_polars import col_eligible
+    from tongban.policy.compile_sql import plan
+
+    evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data),
+                     columns=["id", "household__region_code"]).subquery("r")
+    flags = exp.select(exp.alias_(exp.cast(exp.column("person_id"), exp.DataType.build("BIGINT")), "person_id"),
+                       *[exp.column(f"enrolled_{r}") for r in RULES]).from_(_parquet(data, "persons")).subquery("f")
+
+    def count(cond: Any) -> Any:
+        return exp.Sum(this=exp.cast(cond, exp.DataType.build("BIGINT")))
+
+    elig = [exp.column(col_eligible(p), table="r") for p in POLICIES]
+    cols = [exp.alias_(exp.column("household__region_code", table="r"), "region_code")]
+    cols += [exp.alias_(count(e), f"e_{r}") for e, r in zip(elig, RULES, strict=True)]
+    cols += [exp.alias_(count(exp.and_(e, exp.not_(exp.column(f"enrolled_{r}", table="f")))), f"g_{r}")
+             for e, r in zip(elig, RULES, strict=True)]
+    q = (exp.select(*cols).from_(evaluated)
+         .join(flags, on=exp.EQ(this=exp.column("id", table="r"), expression=exp.column("person_id", table="f")))
+         .group_by(exp.column("household__region_code", table="r")))
+    return q.sql(dialect="duckdb")
+
+
 def duckdb_query(policies: Any, data: Path) -> pl.DataFrame:
-    raise NotImplementedError  # replaced below once the SQL compiler lands
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        got = con.execute(duckdb_sql(policies, data)).fetchnumpy()
+    finally:
+        con.close()
+    return pl.DataFrame({k: v for k, v in got.items()})

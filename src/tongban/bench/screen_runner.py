@@ -7,14 +7,13 @@ other benchmarks. Usage::
 
 It prints one JSON line: the run's seconds, the seconds spent before the timed part (imports,
 loading the pack), the resident set after imports and the peak resident set of this process
-(`ru_maxrss`, KiB on Linux). The 100 × 8 matrices go to `out` for the parent to compare.
+(VmHWM, KiB; see `_peak_kib`). The 100 × 8 matrices go to `out` for the parent to compare.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -23,9 +22,20 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
-def _rss_kib() -> int:
+def _status_kib(key: str) -> int:
     with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+        return next(int(line.split()[1]) for line in f if line.startswith(key + ":"))
+
+
+def _rss_kib() -> int:
+    return _status_kib("VmRSS")
+
+
+def _peak_kib() -> int:
+    """This process's peak resident set. VmHWM, not ru_maxrss: Linux carries the parent's peak
+    into a child's ru_maxrss across fork and exec, so a child of a large parent would report
+    the parent's size. VmHWM belongs to the child's own address space."""
+    return _status_kib("VmHWM")
 
 
 def _harness_engine(module: str, harness: str, data: str) -> tuple[Any, Any]:
@@ -83,13 +93,13 @@ def main(argv: list[str]) -> None:
         started = time.perf_counter()
         result = screen_city.run(prepared)
         seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = _peak_kib()
         print(json.dumps({"seconds": seconds, "setup": setup, "baseline_kib": baseline, "peak_kib": peak,
                           **result}))
         return
     else:
         raise SystemExit(f"unknown engine {engine!r}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_kib()
     import numpy as np
 
     np.savez(job["out"], elig=np.asarray(elig, dtype=np.int64), gap=np.asarray(gap, dtype=np.int64))
