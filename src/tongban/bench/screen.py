@@ -39,7 +39,7 @@ HARNESS_FILES = ("gen.py", "policy.py", "common.py", "eng_polars.py", "eng_openf
 SEED = 42  # the harness's default seed
 ENGINES = {  # key -> label (A', B: the harness's names in RESULTS.md)
     "tongban_polars": "tongban Polars",
-    "tongban_polars_hoisted": "tongban Polars, hoisted*",
+    "tongban_polars_hoisted": "tongban hoisted*",
     "tongban_duckdb": "tongban DuckDB",
     "hand_polars": "hand Polars (B)",
     "openfisca": "OpenFisca (A')",
