@@ -14,6 +14,7 @@ from tongban.core.packs.cli import app as pack_app
 from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
 from tongban.demo_up import up as demo_up
+from tongban.policy.cli import app as policy_app
 from tongban.registry.cli import app as registry_app
 
 app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)
@@ -43,3 +44,4 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
 app.add_typer(datahub_app, name="datahub")
 app.add_typer(bench_app, name="bench")
+app.add_typer(policy_app, name="policy")
