@@ -46,10 +46,11 @@ def test_quick_screen_bench_compares_all_engines_and_times_the_city(cli, tmp_pat
     assert _row(out, "tekun")[2] == "100,000"  # a person policy: every person is a subject
     assert _row(out, "elderly_allowance")[1] == "person"
     assert int(_row(out, "dibao")[2].replace(",", "")) < 100_000  # a household policy: households
-    city = _row(out, "compile_polars")  # plan, persons, households (about 2.4 persons each), …
-    assert city[1] == "100,000" and float(city[6]) > 0
+    assert "policies over 100,000 persons" in out
+    city = _row(out, "compile_polars")  # plan, median s, min–max s, persons/s, peak GiB
+    assert float(city[1]) > 0 and float(city[4]) > 0
     assert "target: under 15 s and 4 GiB" in out
-    assert _row(out, "hoisted aggregates*")[1] == "100,000"
+    assert float(_row(out, "hoisted aggregates*")[1]) > 0
 
 
 @needs_harness

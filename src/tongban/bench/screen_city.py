@@ -257,16 +257,17 @@ def bench(cache: Path, persons: int, *, runs: int) -> None:
         from tongban.core.cliutil import EXIT_FAILED, fail
 
         fail("the demo policies gave different results in different runs or plans", EXIT_FAILED)
-    table = Table(title=f"The demo pack's {len(first)} policies over a synthetic city, Polars from Parquet "
-                        f"(median of {runs} fresh-process runs)")
-    for col in ("plan", "persons", "households", "median s", "min–max s", "persons/s", "peak GiB"):
+    table = Table(title=f"The demo pack's {len(first)} policies over {counts['person']:,} persons "
+                        f"({counts['household']:,} households), Polars from Parquet, median of {runs} "
+                        "fresh-process runs")
+    for col in ("plan", "median s", "min–max s", "persons/s", "peak GiB"):
         table.add_column(col, justify="left" if col == "plan" else "right", no_wrap=True)
     verdicts = []
     for engine, label in variants.items():
         secs = [s["seconds"] for s in samples[engine]]
         median, peak = statistics.median(secs), max(s["peak_kib"] for s in samples[engine]) / 2**20
-        table.add_row(label, f"{counts['person']:,}", f"{counts['household']:,}", f"{median:.2f}",
-                      f"{min(secs):.2f}–{max(secs):.2f}", f"{counts['person'] / median / 1e6:,.2f} M", f"{peak:.2f}")
+        table.add_row(label, f"{median:.2f}", f"{min(secs):.1f}–{max(secs):.1f}",
+                      f"{counts['person'] / median / 1e6:,.2f} M", f"{peak:.2f}")
         ok = median < CITY_TARGET_SECONDS and peak < CITY_TARGET_GIB
         verdicts.append(f"{label} " + ("[green]met[/]" if ok else "[red]missed[/]"))
     console.print(table)
