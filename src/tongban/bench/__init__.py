@@ -13,4 +13,5 @@ from tongban.bench import exchange as _exchange  # noqa: E402,F401
 from tongban.bench import jobs as _jobs  # noqa: E402,F401
 from tongban.bench import quality as _quality  # noqa: E402,F401
 from tongban.bench import registry as _registry  # noqa: E402,F401
+from tongban.bench import screen as _screen  # noqa: E402,F401
 from tongban.bench import services as _services  # noqa: E402,F401

@@ -1,0 +1,235 @@
+"""`tongban bench screen`: population screening with compiled policies, beside the policy_bench
+harness's hand-written Polars and OpenFisca, on the harness's own data; then tongban's demo
+policies over a synthetic city of 10 million persons.
+
+The harness (`../shared/anchors/policy_bench`, or `--harness`) is run from its own folder, never
+copied: its generator writes the Parquet files, its engines run unmodified. Every engine runs in a
+fresh process (`screen_runner.py`), runs alternate between engines, medians are compared, and the
+100 × 8 eligible and not-enrolled matrices of every run must equal the harness's hand-written
+Polars result. See docs/bench-screen.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tongban.bench import app
+from tongban.core.cliutil import EXIT_FAILED, console, fail, progress
+
+REPO = Path(__file__).resolve().parents[3]
+# ../shared/anchors/policy_bench beside the checkout (a worktree one level deeper looks one further up).
+HARNESS_CANDIDATES = (REPO.parent / "shared" / "anchors" / "policy_bench",
+                      REPO.parent.parent / "shared" / "anchors" / "policy_bench")
+DEFAULT_HARNESS = next((c for c in HARNESS_CANDIDATES if c.is_dir()), HARNESS_CANDIDATES[0])
+DEFAULT_CACHE = REPO / "var" / "bench" / "screen"
+RUNNER = Path(__file__).resolve().with_name("screen_runner.py")
+HARNESS_FILES = ("gen.py", "policy.py", "common.py", "eng_polars.py", "eng_openfisca.py")
+SEED = 42  # the harness's default seed
+ENGINES = {  # key -> label (A', B: the harness's names in RESULTS.md)
+    "tongban_polars": "tongban Polars",
+    "tongban_polars_hoisted": "tongban hoisted*",
+    "tongban_duckdb": "tongban DuckDB",
+    "hand_polars": "hand Polars (B)",
+    "openfisca": "OpenFisca (A')",
+}
+TARGETS = {"time_vs_hand": 1.3, "throughput_vs_openfisca": 2.5, "memory_vs_openfisca": 0.5}
+
+
+def harness_dir(path: Path | None) -> Path:
+    """The harness folder, or a clear refusal (exit 2) naming what is missing."""
+    folder = (path or Path(os.environ.get("TONGBAN_POLICY_BENCH", DEFAULT_HARNESS))).resolve()
+    missing = [f for f in HARNESS_FILES if not (folder / f).is_file()]
+    if missing:
+        fail(f"the policy_bench harness is not at {folder} (missing {', '.join(missing)}); "
+             "pass --harness PATH or set TONGBAN_POLICY_BENCH")
+    return folder
+
+
+def harness_data(harness: Path, cache: Path, households: int) -> Path:
+    """The harness's Parquet files for this size, made once by the harness's own generator."""
+    out = cache / f"harness-{households}-seed{SEED}"
+    if not all((out / f"{t}.parquet").is_file() for t in ("persons", "households", "districts")):
+        out.mkdir(parents=True, exist_ok=True)
+        with console.status(f"generating {households:,} households with the harness's gen.py …"):
+            proc = subprocess.run([sys.executable, str(harness / "gen.py"), str(households), str(out), str(SEED)],
+                                  cwd=harness, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            fail(f"the harness's generator failed: {(proc.stderr or '').strip().splitlines()[-1:]}", EXIT_FAILED)
+    return out
+
+
+def run_child(job: dict[str, Any]) -> dict[str, Any]:
+    """One engine, one run, one fresh interpreter."""
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run([sys.executable, str(RUNNER), json.dumps(job)], capture_output=True, text=True,
+                          check=False, env=env)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or "").strip().splitlines()[-8:])
+        fail(f"engine {job['engine']} failed:\n{tail}", EXIT_FAILED)
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _first_difference(a: Any, b: Any) -> str:
+    import numpy as np
+
+    d, r = (int(x[0]) for x in np.nonzero(a != b))
+    return f"district {d}, rule R{r + 1}: {int(a[d, r])} against {int(b[d, r])}"
+
+
+def compare(engines: list[str], data: Path, harness: Path, runs: int, extra: dict[str, Any]) -> dict[str, Any]:
+    """Run every engine `runs` times, alternating, and check every run's matrices."""
+    import numpy as np
+
+    samples: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
+    reference: tuple[Any, Any] | None = None
+    with tempfile.TemporaryDirectory(prefix="tongban-screen-") as tmp, progress() as bar:
+        if any(e.startswith("tongban_") for e in engines):
+            from tongban.bench.screen_engine import policies_json
+
+            (Path(tmp) / "policies.json").write_text(policies_json(), encoding="utf-8")
+            extra = {**extra, "policies": str(Path(tmp) / "policies.json")}
+        task = bar.add_task("screening runs", total=runs * len(engines))
+        for i in range(runs):
+            order = engines[i % len(engines):] + engines[:i % len(engines)]  # rotate who goes first
+            for engine in order:
+                out = Path(tmp) / f"{engine}-{i}.npz"
+                job = {"engine": engine, "data": str(data), "harness": str(harness), "out": str(out), **extra}
+                samples[engine].append(run_child(job))
+                got = np.load(out)
+                if engine == "hand_polars" and reference is None:
+                    reference = (got["elig"], got["gap"])
+                samples[engine][-1]["matrices"] = (got["elig"], got["gap"])
+                bar.advance(task)
+    assert reference is not None
+    for engine, runs_of in samples.items():
+        for run in runs_of:
+            elig, gap = run.pop("matrices")
+            for name, ours, theirs in (("eligible", elig, reference[0]), ("not enrolled", gap, reference[1])):
+                if ours.shape != theirs.shape or not (ours == theirs).all():
+                    where = _first_difference(ours, theirs) if ours.shape == theirs.shape else f"shape {ours.shape}"
+                    fail(f"{ENGINES[engine]}: the {name} matrix differs from the harness's ({where})", EXIT_FAILED)
+    return {"samples": samples, "eligible": reference[0], "gap": reference[1]}
+
+
+def _summary(samples: list[dict[str, Any]]) -> dict[str, float]:
+    secs = [s["seconds"] for s in samples]
+    return {"median": statistics.median(secs), "min": min(secs), "max": max(secs),
+            "peak_mib": statistics.median(s["peak_kib"] for s in samples) / 1024,
+            "idle_mib": statistics.median(s["baseline_kib"] for s in samples) / 1024}
+
+
+def _ratio(r: float) -> str:
+    return f"{r:.2f}×" if r < 10 else f"{r:,.0f}×"
+
+
+def _verdict(ok: bool) -> str:
+    return "[green]met[/]" if ok else "[red]missed[/]"
+
+
+def print_harness_table(result: dict[str, Any], persons: int, households: int, runs: int) -> dict[str, float]:
+    stats = {e: _summary(s) for e, s in result["samples"].items()}
+    hand = stats["hand_polars"]
+    table = Table(title=f"Screening 8 rules over {households:,} households ({persons:,} persons), "
+                        f"median of {runs} fresh-process runs")
+    for col in ("engine", "median s", "min–max s", "persons/s", "peak MiB (idle)", "÷ hand"):
+        table.add_column(col, justify="right" if col != "engine" else "left", no_wrap=True)
+    for engine, s in stats.items():
+        table.add_row(ENGINES[engine], f"{s['median']:.3f}", f"{s['min']:.2f}–{s['max']:.2f}",
+                      f"{persons / s['median'] / 1e6:,.2f} M", f"{s['peak_mib']:,.0f} ({s['idle_mib']:,.0f})",
+                      _ratio(s["median"] / hand["median"]))
+    console.print(table)
+    ratios: dict[str, float] = {}
+    ours = stats.get("tongban_polars")
+    lines = []
+    if ours is not None:
+        ratios["time_vs_hand"] = ours["median"] / hand["median"]
+        lines.append(f"tongban Polars time ÷ hand-written Polars (B): {ratios['time_vs_hand']:.2f}× "
+                     f"(target ≤ {TARGETS['time_vs_hand']}×) {_verdict(ratios['time_vs_hand'] <= 1.3)}")
+        of = stats.get("openfisca")
+        if of is not None:
+            ratios["throughput_vs_openfisca"] = of["median"] / ours["median"]
+            ratios["memory_vs_openfisca"] = ours["peak_mib"] / of["peak_mib"]
+            lines.append(f"tongban Polars throughput ÷ OpenFisca's: {ratios['throughput_vs_openfisca']:.2f}× "
+                         f"(target ≥ {TARGETS['throughput_vs_openfisca']}×) "
+                         f"{_verdict(ratios['throughput_vs_openfisca'] >= 2.5)}")
+            lines.append(f"tongban Polars peak memory ÷ OpenFisca: {ratios['memory_vs_openfisca']:.2f}× "
+                         f"(target ≤ {TARGETS['memory_vs_openfisca']}×) "
+                         f"{_verdict(ratios['memory_vs_openfisca'] <= 0.5)}")
+    hoisted = stats.get("tongban_polars_hoisted")
+    if hoisted is not None:
+        r = hoisted["median"] / hand["median"]
+        ratios["hoisted_time_vs_hand"] = r
+        line = (f"* the household aggregates hoisted into one group_by (a proposal for compile_polars, "
+                f"screen_engine.hoisted_plan): time ÷ hand-written Polars {r:.2f}× {_verdict(r <= 1.3)}")
+        of = stats.get("openfisca")
+        if of is not None:
+            line += (f", throughput ÷ OpenFisca's {of['median'] / hoisted['median']:.2f}×, "
+                     f"peak memory ÷ OpenFisca's {hoisted['peak_mib'] / of['peak_mib']:.2f}×")
+        lines.append(line)
+    for line in lines:
+        console.print(line)
+    totals = Table(title="Persons per rule (identical in every engine and run — asserted)")
+    for col in ("rule", "eligible", "not enrolled"):
+        totals.add_column(col, justify="right" if col != "rule" else "left")
+    for k, name in enumerate(RULE_NAMES):
+        totals.add_row(f"R{k + 1} {name}", f"{int(result['eligible'][:, k].sum()):,}",
+                       f"{int(result['gap'][:, k].sum()):,}")
+    console.print(totals)
+    return ratios
+
+
+RULE_NAMES = ("dibao", "low_income", "elderly", "severe_disability", "disability_living", "child_support",
+              "education", "temp_relief")
+
+
+def openfisca_available() -> bool:
+    return importlib.util.find_spec("openfisca_core") is not None
+
+
+@app.command("screen")
+def screen(
+    households: int = typer.Option(1_000_000, "--households", min=1, max=5_000_000,
+                                   help="Harness population size (households; about 2.83 persons each)."),
+    runs: int = typer.Option(5, "--runs", min=1, max=50, help="Fresh-process runs per engine (alternating)."),
+    city_persons: int = typer.Option(10_000_000, "--city-persons", min=0, max=20_000_000,
+                                     help="Synthetic city for the demo policies; 0 skips that part."),
+    harness: Path | None = typer.Option(None, "--harness", help="The policy_bench folder "
+                                        f"(default {DEFAULT_HARNESS}, or $TONGBAN_POLICY_BENCH)."),
+    cache: Path = typer.Option(DEFAULT_CACHE, "--cache", help="Where generated Parquet is kept between runs."),
+    quick: bool = typer.Option(False, "--quick", help="2,000 households, at most 2 runs, a city of at most "
+                                                      "100,000 persons (for the test suite)."),
+) -> None:
+    """tongban's compiled policies beside hand-written Polars and OpenFisca, then the demo policies at scale."""
+    folder = harness_dir(harness)
+    if quick:
+        households, runs, city_persons = 2_000, min(runs, 2), min(city_persons, 100_000)
+    engines = list(ENGINES)
+    if not openfisca_available():
+        console.print("[bold yellow]OpenFisca IS NOT INSTALLED — its column is left out of this run.[/] "
+                      "Install the dev dependencies (`uv sync`) to compare against it.")
+        engines.remove("openfisca")
+    data = harness_data(folder, cache, households)
+    import pyarrow.parquet as pq
+
+    persons = pq.read_metadata(data / "persons.parquet").num_rows
+    started = time.perf_counter()
+    result = compare(engines, data, folder, runs, {})
+    print_harness_table(result, persons, households, runs)
+    console.print(f"[dim]{runs * len(engines)} runs in {time.perf_counter() - started:.0f} s; data {data}[/]")
+    if city_persons:
+        from tongban.bench import screen_city
+
+        screen_city.bench(cache, city_persons, runs=1 if quick else 3)

@@ -1,0 +1,309 @@
+"""tongban's side of `tongban bench screen` on the harness's data: the view mapping and the
+timed plan (Parquet → views → compiled policies → the 100 × 8 district matrices).
+
+The harness's files are mapped onto the policy views by renaming, retyping and rescaling only —
+the same rows, nothing precomputed:
+
+=========================  ====================================================================
+person (persons.parquet)   person_id → id; household_id; age → birth_date (1 January of
+                           as-of year − age, so age_at(birth_date) on the as-of date is age);
+                           disability_grade, 0 → null (no certificate); is_student;
+                           income yuan → income_monthly fen (× 100)
+previous (persons.parquet) person_id → id; previous_income yuan → income_monthly fen
+household                  household_id → id; district → region_code "00" … "99";
+                           housing_area → housing_area_m2; owns_car → vehicles 0/1;
+                           assets yuan → fen
+districts.parquet          threshold yuan → the per-region values (fen) of the parameter
+                           bench_dibao_threshold, one region per district
+=========================  ====================================================================
+
+Fields the harness has no data for are typed nulls (no rule reads them). The enrolment flags
+(`enrolled_<rule>`) stay on the person rows and are matched to each policy's benefit code.
+Everything here is imported by `screen_runner.py` in a fresh process; keep imports light.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+PACK_FILE = Path(__file__).resolve().with_name("screen_pack") / "harness.yaml"
+AS_OF = dt.date(2025, 1, 31)  # the harness's period is 2025-01
+THRESHOLD_PARAM = "bench_dibao_threshold"
+# The harness's rule names (policy.py RULES), in its column order, and our policies for them.
+RULES = ("dibao", "low_income", "elderly", "severe_disability", "disability_living", "child_support",
+         "education", "temp_relief")
+POLICIES = tuple(f"bench_{r}" for r in RULES)
+N_DISTRICTS = 100
+
+
+def region_of_district(district: pl.Expr) -> pl.Expr:
+    """District 0 … 99 → region code "00" … "99" (two digits, so no code is a prefix of another)."""
+    return district.cast(pl.String).str.zfill(2)
+
+
+def person_view(data: Path) -> pl.LazyFrame:
+    """The person view over persons.parquet, plus the enrolment flags the gap count needs."""
+    from tongban.policy.views import PERSON, polars_schema
+
+    p = pl.scan_parquet(data / "persons.parquet")
+    mapped = {
+        "id": pl.col("person_id").cast(pl.Int64),
+        "household_id": pl.col("household_id").cast(pl.Int64),
+        "birth_date": pl.date(pl.lit(AS_OF.year, pl.Int32) - pl.col("age").cast(pl.Int32), 1, 1),
+        "disability_grade": pl.when(pl.col("disability_grade") > 0).then(pl.col("disability_grade").cast(pl.Int64)),
+        "is_student": pl.col("is_student"),
+        "income_monthly": pl.col("income").cast(pl.Int64) * 100,
+    }
+    cols = [mapped.get(name, pl.lit(None, dtype)).alias(name) for name, dtype in polars_schema(PERSON).items()]
+    return p.select(*cols, *[pl.col(f"enrolled_{r}") for r in RULES])
+
+
+def previous_view(data: Path) -> pl.LazyFrame:
+    from tongban.policy.views import PREVIOUS, polars_schema
+
+    p = pl.scan_parquet(data / "persons.parquet")
+    mapped = {"id": pl.col("person_id").cast(pl.Int64), "household_id": pl.col("household_id").cast(pl.Int64),
+              "income_monthly": pl.col("previous_income").cast(pl.Int64) * 100}
+    return p.select([mapped.get(n, pl.lit(None, t)).alias(n) for n, t in polars_schema(PREVIOUS).items()])
+
+
+def household_view(data: Path) -> pl.LazyFrame:
+    from tongban.policy.views import HOUSEHOLD, polars_schema
+
+    h = pl.scan_parquet(data / "households.parquet")
+    mapped = {"id": pl.col("household_id").cast(pl.Int64), "region_code": region_of_district(pl.col("district")),
+              "housing_area_m2": pl.col("housing_area").cast(pl.Int64),
+              "vehicles": pl.col("owns_car").cast(pl.Int64), "assets": pl.col("assets").cast(pl.Int64) * 100}
+    return h.select([mapped.get(n, pl.lit(None, t)).alias(n) for n, t in polars_schema(HOUSEHOLD).items()])
+
+
+def with_thresholds(policies: Any, data: Path) -> Any:
+    """The policy set with bench_dibao_threshold's per-region values read from districts.parquet."""
+    from tongban.policy import model as m
+
+    d = pl.read_parquet(data / "districts.parquet")
+    start = dt.date(2020, 1, 1)
+    values = tuple(m.ParamValue(region=f"{int(k):02d}", start=start, value=int(t) * 100)
+                   for k, t in zip(d["district"], d["threshold"], strict=True))
+    if len(values) != N_DISTRICTS or {v.region for v in values} != {f"{k:02d}" for k in range(N_DISTRICTS)}:
+        raise ValueError("districts.parquet must hold one threshold for each district 0 … 99")
+    params = dict(policies.parameters)
+    params[THRESHOLD_PARAM] = params[THRESHOLD_PARAM].model_copy(update={"values": values})
+    return policies.model_copy(update={"parameters": params})
+
+
+def matrices(frame: pl.DataFrame) -> tuple[Any, Any]:
+    """The district × rule frame (region_code, e_<rule>, g_<rule>) → two 100 × 8 int64 arrays."""
+    import numpy as np
+
+    elig = np.zeros((N_DISTRICTS, len(RULES)), np.int64)
+    gap = elig.copy()
+    d = frame["region_code"].cast(pl.Int64).to_numpy()
+    elig[d] = frame.select([f"e_{r}" for r in RULES]).to_numpy()
+    gap[d] = frame.select([f"g_{r}" for r in RULES]).to_numpy()
+    return elig, gap
+
+
+def load_policies(data: Path) -> Any:
+    from tongban.policy.parse import read_policy_files
+
+    return with_thresholds(read_policy_files([PACK_FILE]), data)
+
+
+def polars_plan(policies: Any, data: Path, *, hoisted: bool = False) -> pl.LazyFrame:
+    """One lazy plan: scan the Parquet files, evaluate the eight policies, count per district."""
+    from tongban.policy.compile_polars import col_eligible, plan
+    from tongban.policy.views import Snapshot
+
+    snap = Snapshot(person=person_view(data), household=household_view(data), previous=previous_view(data))
+    lf = hoisted_plan(policies, snap, as_of=AS_OF) if hoisted else plan(policies, snap, as_of=AS_OF)
+    elig = [pl.col(col_eligible(p)) for p in POLICIES]
+    return (lf.group_by(pl.col("household__region_code").alias("region_code"))
+            .agg([e.sum().alias(f"e_{r}") for e, r in zip(elig, RULES, strict=True)]
+                 + [(e & ~pl.col(f"enrolled_{r}")).sum().alias(f"g_{r}") for e, r in zip(elig, RULES, strict=True)]))
+
+
+def policies_json() -> str:
+    """The pack, parsed and checked once by the parent and handed to each run as JSON, so a run
+    imports only the typed tree and the compiler (not the YAML parser and the pack loader)."""
+    from tongban.policy.parse import read_policy_files
+
+    return read_policy_files([PACK_FILE]).model_dump_json()
+
+
+def prepare(job: dict[str, Any]) -> dict[str, Any]:
+    """Untimed: the typed policy set (the law, like OpenFisca's tax-benefit system)."""
+    from tongban.policy.model import PolicySet
+
+    return {"data": Path(job["data"]), "policies": PolicySet.model_validate_json(Path(job["policies"]).read_bytes())}
+
+
+def run(prepared: dict[str, Any], *, backend: str) -> tuple[Any, Any]:
+    """Timed: read districts.parquet into the parameter, build the plan, run it, tally."""
+    data: Path = prepared["data"]
+    policies = with_thresholds(prepared["policies"], data)
+    if backend == "polars":
+        return matrices(polars_plan(policies, data).collect())
+    if backend == "polars_hoisted":
+        return matrices(polars_plan(policies, data, hoisted=True).collect())
+    if backend == "duckdb":
+        return matrices(duckdb_query(policies, data))
+    raise ValueError(f"unknown backend {backend!r}")
+
+
+def _parquet(data: Path, table: str) -> Any:
+    from sqlglot import exp
+
+    return exp.Table(this=exp.Anonymous(this="read_parquet",
+                                        expressions=[exp.Literal.string(str(data / f"{table}.parquet"))]))
+
+
+def sql_sources(data: Path) -> dict[str, Any]:
+    """The same view mapping as the Polars one, as SQLGlot subqueries over read_parquet."""
+    from sqlglot import exp
+
+    from tongban.policy.compile_sql import SQL_TYPES
+    from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS
+
+    def cast(e: Any, t: str) -> Any:
+        return exp.cast(e, exp.DataType.build(t))
+
+    def times_100(name: str) -> Any:
+        return exp.Mul(this=cast(exp.column(name), "BIGINT"), expression=exp.Literal.number(100))
+
+    def view(view: Any, table: str, mapped: dict[str, Any]) -> Any:
+        cols = [exp.alias_(mapped[n] if n in mapped else cast(exp.Null(), SQL_TYPES[f.type]), n)
+                for n, f in view.fields.items()]
+        return exp.select(*cols).from_(_parquet(data, table)).subquery()
+
+    grade = exp.column("disability_grade")
+    person = {
+        "id": cast(exp.column("person_id"), "BIGINT"), "household_id": cast(exp.column("household_id"), "BIGINT"),
+        "birth_date": exp.Anonymous(this="make_date", expressions=[
+            exp.Sub(this=exp.Literal.number(AS_OF.year), expression=cast(exp.column("age"), "INTEGER")),
+            exp.Literal.number(1), exp.Literal.number(1)]),
+        "disability_grade": exp.Case(ifs=[exp.If(this=exp.GT(this=grade, expression=exp.Literal.number(0)),
+                                                 true=cast(grade, "BIGINT"))]),
+        "is_student": exp.column("is_student"), "income_monthly": times_100("income"),
+    }
+    previous = {"id": person["id"], "household_id": person["household_id"],
+                "income_monthly": times_100("previous_income")}
+    household = {
+        "id": cast(exp.column("household_id"), "BIGINT"),
+        "region_code": exp.Anonymous(this="lpad", expressions=[
+            cast(exp.column("district"), "TEXT"), exp.Literal.number(2), exp.Literal.string("0")]),
+        "housing_area_m2": cast(exp.column("housing_area"), "BIGINT"),
+        "vehicles": cast(exp.column("owns_car"), "BIGINT"), "assets": times_100("assets"),
+    }
+    return {"person": view(PERSON, "persons", person), "household": view(HOUSEHOLD, "households", household),
+            "previous": view(PREVIOUS, "persons", previous)}
+
+
+def duckdb_sql(policies: Any, data: Path) -> str:
+    """One statement: the compiled policies over the mapped views, joined with the enrolment
+    flags (the compiled base keeps only view columns) and counted per district."""
+    from sqlglot import exp
+
+    from tongban.policy.compile_polars import col_eligible
+    from tongban.policy.compile_sql import plan
+
+    evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data),
+                     columns=["id", "household__region_code"]).subquery("r")
+    flags = exp.select(exp.alias_(exp.cast(exp.column("person_id"), exp.DataType.build("BIGINT")), "person_id"),
+                       *[exp.column(f"enrolled_{r}") for r in RULES]).from_(_parquet(data, "persons")).subquery("f")
+
+    def count(cond: Any) -> Any:
+        return exp.Sum(this=exp.cast(cond, exp.DataType.build("BIGINT")))
+
+    elig = [exp.column(col_eligible(p), table="r") for p in POLICIES]
+    cols = [exp.alias_(exp.column("household__region_code", table="r"), "region_code")]
+    cols += [exp.alias_(count(e), f"e_{r}") for e, r in zip(elig, RULES, strict=True)]
+    cols += [exp.alias_(count(exp.and_(e, exp.not_(exp.column(f"enrolled_{r}", table="f")))), f"g_{r}")
+             for e, r in zip(elig, RULES, strict=True)]
+    q = (exp.select(*cols).from_(evaluated)
+         .join(flags, on=exp.EQ(this=exp.column("id", table="r"), expression=exp.column("person_id", table="f")))
+         .group_by(exp.column("household__region_code", table="r")))
+    return q.sql(dialect="duckdb")
+
+
+def duckdb_query(policies: Any, data: Path) -> pl.DataFrame:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        got = con.execute(duckdb_sql(policies, data)).fetchnumpy()
+    finally:
+        con.close()
+    return pl.DataFrame({k: v for k, v in got.items()})
+
+
+# --- a proposal for compile_polars, measured beside it ----------------------------------------------
+#
+# compile_polars evaluates every household aggregate as a window (`.over("household_id")`), once per
+# place it is written (a sum is two windows: its null check and the sum), in a chain of one
+# with_columns per policy stage, so the common sub-expression pass cannot share them. Over the
+# harness's rules that is about a dozen hash partitions of all person rows. The variant below
+# computes each distinct aggregate once, in one group_by over the person rows, joins the result
+# back once, and compiles everything else exactly as compile_polars does (the bench asserts the
+# same matrices). It lives here, not in tongban/policy, because that package belongs to the policy
+# branch; see docs/bench-screen.md.
+
+
+def _aggregates(policies: Any) -> dict[str, tuple[Any, Any]]:
+    """Distinct household aggregates not involving another policy's outcome, keyed by unit
+    (a parameter inside is looked up by the person's or the household's region) and tree."""
+    from tongban.policy import model as m
+
+    found: dict[str, tuple[Any, Any]] = {}
+    for p in policies.policies:
+        for tree in [c.expr for c in p.criteria] + ([p.amount] if p.amount is not None else []):
+            for node in m.walk(tree):
+                if isinstance(node, m.HouseholdAgg) and not any(isinstance(n, m.PolicyRef) for n in m.walk(node)):
+                    found.setdefault(f"{p.unit}:{node.model_dump_json()}", (node, p))
+    return found
+
+
+def hoisted_plan(policies: Any, snap: Any, *, as_of: dt.date) -> pl.LazyFrame:
+    """compile_polars.plan with the household aggregates hoisted into one group_by and one join."""
+    from tongban.policy import compile_polars as cp
+
+    found = _aggregates(policies)
+    names = {key: f"__household_agg_{i}" for i, key in enumerate(found)}
+
+    class Hoisted(cp._Compiler):
+        def agg(self, e: Any) -> pl.Expr:
+            name = names.get(f"{self.policy.unit}:{e.model_dump_json()}")
+            return pl.col(name) if name is not None else super().agg(e)
+
+    exprs = []
+    for key, (node, policy) in found.items():
+        if node.arg is None:
+            x = pl.len().cast(pl.Int64)
+        else:
+            a = cp._Compiler(policies, policy, as_of).expr(node.arg)
+            x = {"sum": pl.when(a.null_count() > 0).then(None).otherwise(a.sum()),
+                 "count": a.fill_null(False).cast(pl.Int64).sum(),
+                 "any": a.fill_null(False).any(), "all": a.fill_null(False).all()}[node.op]
+        exprs.append(x.alias(names[key]))
+    lf = cp.base_frame(snap)
+    if exprs:
+        lf = lf.join(lf.group_by(cp.HID).agg(exprs), on=cp.HID, how="left")
+    for policy in policies.policies:
+        comp = Hoisted(policies, policy, as_of)
+        tmp = [f"__{policy.id}__c{i}" for i in range(len(policy.criteria))]
+        lf = lf.with_columns([comp.expr(c.expr).fill_null(False).alias(t)
+                              for c, t in zip(policy.criteria, tmp, strict=True)])
+        bitmap = pl.sum_horizontal([pl.col(t).cast(pl.Int64) * (1 << i) for i, t in enumerate(tmp)])
+        if policy.unit == "household":
+            bitmap = pl.when(pl.col(cp.HID).is_null()).then(0).otherwise(bitmap)
+        lf = lf.with_columns(bitmap.cast(pl.Int64).alias(cp.col_criteria(policy.id)))
+        full = (1 << len(policy.criteria)) - 1
+        lf = lf.with_columns((pl.col(cp.col_criteria(policy.id)) == full).alias(cp.col_eligible(policy.id)))
+        amount = (pl.when(pl.col(cp.col_eligible(policy.id))).then(comp.expr(policy.amount)).otherwise(None)
+                  if policy.amount is not None else pl.lit(None, dtype=pl.Int64))
+        lf = lf.with_columns(amount.cast(pl.Int64).alias(cp.col_amount(policy.id))).drop(tmp)
+    return lf.drop(list(names.values()))

@@ -1,0 +1,82 @@
+"""`tongban bench screen --quick` runs end to end, so the benchmark cannot rot: every engine's
+100 × 8 matrices are asserted equal to the harness's inside the command (exit 1 otherwise)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tongban.bench.screen import DEFAULT_HARNESS, openfisca_available
+
+needs_harness = pytest.mark.skipif(not DEFAULT_HARNESS.is_dir(),
+                                   reason=f"the policy_bench harness is not at {DEFAULT_HARNESS}")
+
+
+def _row(out: str, label: str) -> list[str]:
+    line = next(line for line in out.splitlines() if label in line and "│" in line)
+    return [c.strip() for c in line.split("│") if c.strip()]
+
+
+@needs_harness
+def test_quick_screen_bench_compares_all_engines_and_times_the_city(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("bench", "screen", "--quick", "--cache", str(tmp_path / "cache"))
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "2,000 households" in out
+    labels = ["tongban Polars", "tongban hoisted*", "tongban DuckDB", "hand Polars (B)"]
+    if openfisca_available():
+        labels.append("OpenFisca (A')")
+        assert "peak memory ÷ OpenFisca" in out and "throughput ÷ OpenFisca" in out
+    else:
+        assert "OPENFISCA IS NOT INSTALLED" in out
+    for label in labels:
+        cells = _row(out, label)
+        assert float(cells[1].split()[0]) > 0  # median seconds
+        assert cells[-1].endswith("×")
+    assert _row(out, "hand Polars (B)")[-1] == "1.00×"
+    assert "time ÷ hand-written Polars (B)" in out
+    peaks = {label: float(_row(out, label)[4].split()[0].replace(",", "")) for label in labels}
+    assert len(set(peaks.values())) > 1  # each child's own peak, not one inherited figure
+    # the asserted totals: R1 dibao is counted in persons and some are not enrolled
+    dibao = _row(out, "R1 dibao")
+    assert int(dibao[1].replace(",", "")) >= int(dibao[2].replace(",", "")) > 0
+    # the city part: ten demo policies over 100,000 persons
+    assert _row(out, "tekun")[2] == "100,000"  # a person policy: every person is a subject
+    assert _row(out, "elderly_allowance")[1] == "person"
+    assert int(_row(out, "dibao")[2].replace(",", "")) < 100_000  # a household policy: households
+    assert "policies over 100,000 persons" in out
+    city = _row(out, "compile_polars")  # plan, median s, min–max s, persons/s, peak GiB
+    assert float(city[1]) > 0 and float(city[4]) > 0
+    assert "target: under 15 s and 4 GiB" in out
+    assert float(_row(out, "hoisted aggregates*")[1]) > 0
+
+
+@needs_harness
+def test_a_wrong_answer_fails_the_bench(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A harness whose R3 says 81 instead of 80 no longer agrees with our pack: exit 1, named."""
+    harness = tmp_path / "harness"
+    shutil.copytree(DEFAULT_HARNESS, harness)
+    policy = harness / "policy.py"
+    policy.chmod(0o644)
+    text = policy.read_text(encoding="utf-8")
+    assert '"elderly_min_age": 80' in text
+    policy.write_text(text.replace('"elderly_min_age": 80', '"elderly_min_age": 81'), encoding="utf-8")
+    result = cli("bench", "screen", "--quick", "--runs", "1", "--city-persons", "0", "--harness", str(harness),
+                 "--cache", str(tmp_path / "cache"))
+    assert result.exit_code == 1, result.output
+    assert "matrix differs from the harness's" in result.output and "rule R3" in result.output
+
+
+def test_missing_harness_is_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cache = tmp_path / "cache"
+    result = cli("bench", "screen", "--quick", "--harness", str(tmp_path / "nowhere"), "--cache", str(cache))
+    assert result.exit_code == 2
+    assert "policy_bench harness is not at" in result.output
+    assert not cache.exists()  # nothing generated
+
+
+def test_bad_sizes_are_refused(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("bench", "screen", "--households", "0").exit_code == 2
+    assert cli("bench", "screen", "--runs", "0").exit_code == 2
