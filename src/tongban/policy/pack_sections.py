@@ -1,0 +1,29 @@
+"""The `policies/*.yaml` pack section: parameters and policies as code (see docs/policy.md).
+
+The loader validates each file's shape; the check here builds the typed policies of the
+whole pack (expressions, types against the view schemas, policy references and their
+cycles, `apply_via` against the pack's items and one-things) and reports each problem in
+the file it belongs to. Policies are read from the pack when evaluated; nothing is written
+to the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tongban.core.packs.loader import Pack, PackFile, Problem, register_section
+from tongban.policy.parse import POLICY_FILES, PolicyFile, _Source, build
+
+_last: list[tuple[Pack, list[Problem]]] = []  # the pack being checked and its problems
+
+
+def check_policies(pf: PackFile, pack: Pack) -> Iterator[Problem]:
+    if not _last or _last[0][0] is not pack:
+        sources = [_Source(f.path, f.document, f.model) for f in pack.files_of("policies")]
+        _last[:] = [(pack, build(sources, pack=pack)[1])]
+    problems = _last[0][1]
+    yield from (p for p in problems if p.file == pf.path)
+
+
+register_section("policies", PolicyFile, files=POLICY_FILES, check=check_policies, order=90,
+                 description="Policies as code: parameters, criteria and amounts (政策即代码)")

@@ -1,0 +1,194 @@
+"""Named registry views a policy binds to, with their declared schemas.
+
+`person` has one row per person, `household` one row per household, and `previous` is an
+earlier snapshot of `person` (same columns), joined by person id, so change rules can be
+written (`previous.income_monthly`). Household aggregates (member count, income per capita)
+are not stored: they are *derived fields* written in the policy language itself and
+evaluated in the same plan, so a snapshot holds facts only.
+
+A snapshot is a folder of Parquet files (`person.parquet`, `household.parquet`, optionally
+`previous.parquet`), or the same tables in a DuckDB/PostgreSQL database. `registry_snapshot`
+builds them from the registry tables for an as-of date; see docs/policy.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from tongban.policy.model import ValueType
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+INCOME_MONTHS = 6  # income_monthly is the average over the last N full months
+
+
+@dataclass(frozen=True)
+class ViewField:
+    name: str
+    type: ValueType
+    description: str
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    key: str
+    fields: dict[str, ViewField]
+    file: str
+
+    def type_of(self, name: str) -> ValueType | None:
+        f = self.fields.get(name)
+        return f.type if f else None
+
+
+def _fields(*items: tuple[str, ValueType, str]) -> dict[str, ViewField]:
+    return {n: ViewField(n, t, d) for n, t, d in items}
+
+
+_PERSON_FIELDS = _fields(
+    ("id", "int", "person record id"),
+    ("household_id", "int", "household record id (null: in no household)"),
+    ("birth_date", "date", "date of birth"),
+    ("sex", "str", "M | F"),
+    ("region_code", "str", "residence community, 12-digit code"),
+    ("hukou_region_code", "str", "hukou (户籍) region code"),
+    ("alive", "bool", "alive"),
+    ("marital_status", "str", "single | married | divorced | widowed"),
+    ("disability_type", "str", "visual | hearing | speech | physical | intellectual | mental | multiple"),
+    ("disability_grade", "int", "1 (most severe) … 4; null: no disability certificate"),
+    ("employment_status", "str", "employed | unemployed | retired | none | unknown"),
+    ("student_status", "str", "preschool | primary | junior | senior | vocational | university"),
+    ("is_student", "bool", "in school or university"),
+    ("income_monthly", "money", f"average monthly income over the last {INCOME_MONTHS} months, fen"),
+    ("assets", "money", "assets owned by the person, fen"),
+)
+
+PERSON = View("person", "id", _PERSON_FIELDS, "person.parquet")
+PREVIOUS = View("previous", "id", _PERSON_FIELDS, "previous.parquet")
+HOUSEHOLD = View("household", "id", _fields(
+    ("id", "int", "household record id"),
+    ("region_code", "str", "community of the household, 12-digit code"),
+    ("housing_area_m2", "int", "housing area in m²"),
+    ("vehicles", "int", "motor vehicles owned"),
+    ("assets", "money", "assets owned by the household as a whole, fen"),
+), "household.parquet")
+
+VIEWS: dict[str, View] = {v.name: v for v in (PERSON, HOUSEHOLD, PREVIOUS)}
+
+# Derived household fields: policy-language expressions expanded where they are used.
+HOUSEHOLD_DERIVED: dict[str, tuple[str, str]] = {
+    "member_count": ("household.count()", "number of members"),
+    "income_monthly": ("household.sum(income_monthly)", "household monthly income, fen"),
+    "income_per_capita_monthly": ("household.sum(income_monthly) / household.count()",
+                                  "monthly income per member, fen (rounded half away from zero)"),
+    "previous_income_monthly": ("household.sum(previous.income_monthly)",
+                                "household monthly income in the previous snapshot, fen"),
+    "assets_total": ("household.assets + household.sum(assets)", "household and members' assets, fen"),
+    "assets_per_capita": ("(household.assets + household.sum(assets)) / household.count()",
+                          "assets per member, fen"),
+    "housing_area_per_capita": ("household.housing_area_m2 / household.count()", "m² per member"),
+}
+
+POLARS_TYPES: dict[ValueType, pl.DataType] = {
+    "int": pl.Int64(), "money": pl.Int64(), "bool": pl.Boolean(), "str": pl.String(), "date": pl.Date(),
+}
+
+
+def polars_schema(view: View) -> dict[str, pl.DataType]:
+    return {n: POLARS_TYPES[f.type] for n, f in view.fields.items()}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A view snapshot in memory or on disk: the frames of person, household and previous."""
+
+    person: pl.LazyFrame
+    household: pl.LazyFrame
+    previous: pl.LazyFrame | None = None
+
+    @classmethod
+    def from_parquet(cls, folder: str | Path) -> Snapshot:
+        folder = Path(folder)
+
+        def scan(view: View) -> pl.LazyFrame:
+            return pl.scan_parquet(folder / view.file).select(
+                [pl.col(n).cast(t) for n, t in polars_schema(view).items()])
+
+        prev = folder / PREVIOUS.file
+        return cls(scan(PERSON), scan(HOUSEHOLD), scan(PREVIOUS) if prev.exists() else None)
+
+    @classmethod
+    def from_frames(cls, person: pl.DataFrame, household: pl.DataFrame,
+                    previous: pl.DataFrame | None = None) -> Snapshot:
+        def conform(df: pl.DataFrame, view: View) -> pl.LazyFrame:
+            return df.lazy().select([pl.col(n).cast(t) for n, t in polars_schema(view).items()])
+
+        return cls(conform(person, PERSON), conform(household, HOUSEHOLD),
+                   conform(previous, PREVIOUS) if previous is not None else None)
+
+    def write_parquet(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.person.collect().write_parquet(folder / PERSON.file)
+        self.household.collect().write_parquet(folder / HOUSEHOLD.file)
+        if self.previous is not None:
+            self.previous.collect().write_parquet(folder / PREVIOUS.file)
+
+
+def _month(d: dt.date, back: int) -> str:
+    m = d.year * 12 + d.month - 1 - back
+    return f"{m // 12:04d}-{m % 12 + 1:02d}"
+
+
+def registry_snapshot(session: Session, *, as_of: dt.date, months: int = INCOME_MONTHS) -> Snapshot:
+    """The views as of `as_of`, read from the registry tables: income_monthly averages the
+    `months` full months before `as_of` (a month without records counts as 0); `previous` is
+    the same person view over the `months` before that. Assets are summed per owner."""
+    from sqlalchemy import func, select
+
+    from tongban.registry.models import AssetRecord, Household, IncomeRecord, Person
+
+    people = session.execute(select(
+        Person.id, Person.household_id, Person.birth_date, Person.sex, Person.region_code,
+        Person.hukou_region_code, Person.alive, Person.marital_status, Person.disability_type,
+        Person.disability_grade, Person.employment_status, Person.student_status)).all()
+    base = pl.DataFrame([tuple(r) for r in people], orient="row", schema=[
+        "id", "household_id", "birth_date", "sex", "region_code", "hukou_region_code", "alive",
+        "marital_status", "disability_type", "disability_grade", "employment_status", "student_status"],
+        infer_schema_length=None)
+    base = base.with_columns(is_student=pl.col("student_status").is_not_null())
+
+    def income(first_back: int) -> pl.DataFrame:
+        lo, hi = _month(as_of, first_back + months), _month(as_of, first_back + 1)
+        rows = session.execute(select(IncomeRecord.person_id, func.sum(IncomeRecord.amount_fen))
+                               .where(IncomeRecord.month >= lo, IncomeRecord.month <= hi)
+                               .group_by(IncomeRecord.person_id)).all()
+        df = pl.DataFrame([(r[0], int(r[1])) for r in rows], orient="row", schema={"id": pl.Int64, "total": pl.Int64})
+        # average rounded half away from zero, as everywhere in policies
+        return df.select("id", income_monthly=((pl.col("total") * 2 + months) // (2 * months)))
+
+    def assets(kind: str) -> pl.DataFrame:
+        rows = session.execute(select(AssetRecord.owner_id, func.sum(AssetRecord.value_fen))
+                               .where(AssetRecord.owner_kind == kind, AssetRecord.as_of <= as_of)
+                               .group_by(AssetRecord.owner_id)).all()
+        return pl.DataFrame([(r[0], int(r[1])) for r in rows], orient="row", schema={"id": pl.Int64, "assets": pl.Int64})
+
+    def person_view(first_back: int) -> pl.DataFrame:
+        return (base.with_columns(pl.col("id").cast(pl.Int64))
+                .join(income(first_back), on="id", how="left")
+                .join(assets("person"), on="id", how="left")
+                .with_columns(pl.col("income_monthly").fill_null(0), pl.col("assets").fill_null(0)))
+
+    hh = session.execute(select(Household.id, Household.region_code, Household.housing_area_m2,
+                                Household.vehicles)).all()
+    household = (pl.DataFrame([tuple(r) for r in hh], orient="row",
+                              schema=["id", "region_code", "housing_area_m2", "vehicles"], infer_schema_length=None)
+                 .with_columns(pl.col("id").cast(pl.Int64))
+                 .join(assets("household"), on="id", how="left").with_columns(pl.col("assets").fill_null(0)))
+    return Snapshot.from_frames(person_view(0), household, person_view(months))
