@@ -15,7 +15,7 @@ import base64
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import select, update
@@ -40,6 +40,10 @@ DECIDABLE = ("ready", "claimed")
 FINISHED_TASK = ("approved", "rejected", "cancelled")
 Decision = Literal["approve", "return", "reject"]
 PHONE = re.compile(r"^1\d{10}$")
+
+# Told of each new submission inside its transaction (screening marks the offer it takes up as
+# applied). A layer above services adds itself here; services know nothing of it.
+SUBMIT_LISTENERS: list[Callable[[Session, Application], None]] = []
 
 
 # --- form data ----------------------------------------------------------------------------------
@@ -189,6 +193,8 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
                     "pack": app.pack_id, "pack_version": app.pack_version})
     inbox.notify(session, account_id=app.applicant_account_id, kind="application.submitted",
                  application_id=app.id, params={"onething": onething_id, "item": item_id})
+    for listener in SUBMIT_LISTENERS:
+        listener(session, app)
     return app, True
 
 

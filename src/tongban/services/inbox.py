@@ -19,6 +19,7 @@ TITLES = {
     "task.rejected": N_("Part of your application was rejected"),
     "application.finished": N_("Your application is finished"),
     "application.withdrawn": N_("Your application was withdrawn"),
+    "screening.offer": N_("You may be entitled to a benefit"),
 }
 
 

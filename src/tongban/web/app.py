@@ -105,7 +105,9 @@ def _layer_routers() -> list[Any]:
     """API routers of each layer; a layer adds itself here."""
     from tongban.datahub import api as datahub_api
     from tongban.registry import api as registry_api
+    from tongban.screening import api as screening_api
     from tongban.services import api as services_api
     from tongban.web.api import admin, audit, keys
 
-    return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router]
+    return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router,
+            screening_api.router]

@@ -25,7 +25,7 @@ class Schedule:
 _schedules: dict[str, Schedule] = {}
 
 # Modules whose import registers the core handlers and schedules.
-CORE_MODULES = ("tongban.core.jobs.builtin", "tongban.datahub.exchange")
+CORE_MODULES = ("tongban.core.jobs.builtin", "tongban.datahub.exchange", "tongban.screening.jobs")
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
