@@ -113,7 +113,7 @@ class _Source:
 _CMP: dict[type[ast.cmpop], m.CompareOp] = {
     ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
 _ARITH: dict[type[ast.operator], m.ArithOp] = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div"}
-_ORDERED = {"int", "money", "date", "str"}
+_ORDERED = {"int", "money", "date"}  # text is not ordered: collations differ between databases
 
 
 def money_fen(value: Any) -> int:
@@ -319,8 +319,8 @@ class _Builder:
         values: list[m.Lit] = []
         for elt in comp.elts:
             v = self.build(elt)
-            if not isinstance(v, m.Lit):
-                raise _ExprError("the list after `in` holds literal values only", elt)
+            if not isinstance(v, m.Lit) or v.value is None:
+                raise _ExprError("the list after `in` holds literal values only (no null)", elt)
             v, _ = _unify(v, operand, elt)
             if v.type != operand.type:
                 raise _ExprError(f"a {_tname(v.type)} in a list compared with a {_tname(operand.type)}", elt)
