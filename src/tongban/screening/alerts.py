@@ -32,8 +32,8 @@ def raise_alerts(session: Session, *, run: ScreeningRun, hits: pl.DataFrame, pol
     """One alert per rule × person hit, unless one is still open or acknowledged."""
     if hits.height == 0:
         return 0
-    live = set(session.execute(select(RiskAlert.rule_id, RiskAlert.person_id)
-                               .where(RiskAlert.status.in_(("open", "acknowledged")))).tuples())
+    live = {(r, int(p)) for r, p in session.execute(select(RiskAlert.rule_id, RiskAlert.person_id)
+                                                    .where(RiskAlert.status.in_(("open", "acknowledged"))))}
     raised = 0
     for row in hits.sort("policy_id", "person_id").iter_rows(named=True):
         key = (row["policy_id"], int(row["person_id"]))

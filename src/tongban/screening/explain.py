@@ -54,7 +54,7 @@ def _term(t: Term, lang: str, regions: dict[str, dict[str, str]]) -> str:
     if t.region_code and t.region_code in regions:
         region = regions[t.region_code][lang]
         label = f"{region}{label}" if lang == "zh" else f"{region} {label[:1].lower()}{label[1:]}"
-    return f"{label} {format_value(t.value, t.type, lang)}"
+    return f"{label} {format_value(t.value, t.type, lang)}".strip()
 
 
 def sentence(c: CriterionResult, lang: str, regions: dict[str, dict[str, str]]) -> str:

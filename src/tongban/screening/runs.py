@@ -112,7 +112,9 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
     tick = progress or (lambda _step: None)
 
     tick("snapshot")
-    snap = engine.snapshot(session, as_of=as_of)
+    previous = _previous_run(session, region)
+    snap = engine.snapshot(session, as_of=as_of,
+                           previous=snapshot_dir(var_dir, previous.snapshot_id) if previous else None)
     person = snap.frames["person"]
     if region:
         prefix = access.region_prefix(region)
@@ -136,7 +138,6 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
                         "subjects_hmac": subjects_fingerprint(subjects)})
 
         pack = current_pack_version(session)
-        previous = _previous_run(session, region)
         run = ScreeningRun(status="running", as_of=as_of, backend=req.backend, region_code=region,
                            policy_ids=ids, pack_id=pack[0] if pack else None,
                            pack_version=pack[1] if pack else None,
@@ -220,6 +221,12 @@ def _with_enrolment(session: Session, outcomes: pl.DataFrame, person: pl.DataFra
            .join(by_household.with_columns(pl.lit(True).alias("_eh")), on=["policy_id", "household_id"], how="left")
            .with_columns(enrolled=pl.col("_ep").fill_null(False) | pl.col("_eh").fill_null(False))
            .drop("_ep", "_eh"))
+    # A household policy's benefit held by one member (or the household) covers every member.
+    household_policies = [p for p, i in policies.items() if i.unit == "household"]
+    out = out.with_columns(enrolled=pl.when(pl.col("policy_id").is_in(household_policies)
+                                            & pl.col("household_id").is_not_null())
+                           .then(pl.col("enrolled").any().over("policy_id", "household_id"))
+                           .otherwise(pl.col("enrolled")))
     return out.sort("policy_id", "person_id")
 
 
