@@ -15,6 +15,7 @@ from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
 from tongban.demo_up import up as demo_up
 from tongban.registry.cli import app as registry_app
+from tongban.screening.cli import screen as screen_command
 
 app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)
 
@@ -43,3 +44,4 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
 app.add_typer(datahub_app, name="datahub")
 app.add_typer(bench_app, name="bench")
+app.command("screen")(screen_command)

@@ -18,10 +18,16 @@ from tongban.screening.runs import RunRequest, screen
 SCHEDULER = "screening-scheduler"
 
 
-def scheduler_principal(session: Session, department_id: str, region_code: str | None) -> access.Principal:
-    """Who a scheduled run acts as: the department whose grant it reads on, in its region."""
-    dept = session.get_one(Department, department_id)
-    return access.Principal(kind="staff", client_id=SCHEDULER, department_id=dept.id,
+def scheduler_principal(session: Session, department_id: str, region_code: str | None,
+                        client_id: str = SCHEDULER) -> access.Principal:
+    """Who a scheduled (or command-line) run acts as: the department whose grant it reads on, in its region."""
+    from tongban.core.errors import Invalid
+    from tongban.core.i18n import N_
+
+    dept = session.get(Department, department_id)
+    if dept is None:
+        raise Invalid(N_("No such department"), field="department")
+    return access.Principal(kind="staff", client_id=client_id, department_id=dept.id,
                             region_code=region_code or dept.region_code, permissions=frozenset({"person.read"}))
 
 
