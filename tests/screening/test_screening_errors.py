@@ -131,3 +131,15 @@ def test_cli_screen_runs_and_refuses_bad_input(cli, city: City) -> None:  # type
     assert "dibao" in ok.output and "peak memory" in ok.output
     bad = cli("screen", "--department", "dept.haishu.mca", "--as-of", "2026-02-30")
     assert bad.exit_code == 2 and "as_of" in bad.output
+
+
+def test_duckdb_backend_finds_the_same_cases(client, city: City) -> None:  # type: ignore[no-untyped-def]
+    from tongban.screening.models import ScreeningCase
+
+    officer = _token(client, "officer.mca")
+    runs = [client.post("/api/v1/screening/runs", json={"backend": b}, headers=officer).json()["id"]
+            for b in ("polars", "duckdb")]
+    with client.app.state.db.unit_of_work() as s:
+        found = [sorted((c.policy_id, c.person_id, c.criteria, c.amount_fen) for c in s.scalars(
+            select(ScreeningCase).where(ScreeningCase.run_id == r))) for r in runs]
+    assert found[0] == found[1] and found[0]
