@@ -97,6 +97,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.datahub import pages as datahub_pages
 
     app.include_router(datahub_pages.router)
+    from tongban.screening import pages as screening_pages
+
+    app.include_router(screening_pages.router)
     app.add_middleware(RequestContext)
     return app
 

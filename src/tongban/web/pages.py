@@ -77,6 +77,7 @@ WORKBENCH_TILES = (
     Tile("counter", N_("Service counter"), N_("File an application for a resident at the window")),
     Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests"), "/workbench/catalog"),
     Tile("audit", N_("Audit trail"), N_("Who read or changed what, and why")),
+    Tile("screening", N_("Screening"), N_("Who may be entitled, visit lists and risk alerts"), "/workbench/screening"),
 )
 COCKPIT_TILES = (
     Tile("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
