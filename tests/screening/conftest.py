@@ -18,7 +18,14 @@ from tongban.core.identity import service as identity
 from tongban.core.timeutil import today_local
 from tongban.demo import load_demo
 from tongban.registry.identifiers import ric_check_char
-from tongban.registry.models import Address, BenefitEnrolment, Household, HouseholdMember, IncomeRecord, Person
+from tongban.registry.models import (
+    Address,
+    BenefitEnrolment,
+    Household,
+    HouseholdMember,
+    IncomeRecord,
+    Person,
+)
 from tongban.screening.engine import PolicyEngine, set_engine
 from tongban.services.models import OneThing, ServiceItem
 

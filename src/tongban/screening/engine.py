@@ -122,7 +122,8 @@ BACKENDS_AVAILABLE = ("polars", "duckdb")
 
 class PolicyEngine:
     """The policy language of `tongban.policy`: policies read from a pack (or a folder of
-    policy files), evaluated by the compiled Polars plan, explained by the reference evaluator."""
+    policy files), evaluated by `tongban.policy.evaluate` (Polars or DuckDB), explained by the
+    reference evaluator."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -182,80 +183,6 @@ class PolicyEngine:
         progress("outcomes")
         persons = pl.read_parquet(folder / "person.parquet", columns=["id", "household_id"])
         return to_person_outcomes(result.filter(pl.col("policy").is_in(sorted(set(policy_ids)))), persons)
-
-    def explain(self, folder: Path, *, policy_id: str, person_id: int, as_of: dt.date) -> list[CriterionResult]:
-        """Each criterion of `policy_id` for one person, from the reference evaluator."""
-
-
-BACKENDS_AVAILABLE = ("polars", "duckdb")
-
-
-class PolicyEngine:
-    """The policy language of `tongban.policy`: policies read from a pack (or a folder of
-    policy files), evaluated by the compiled Polars plan, explained by the reference evaluator."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self._cache: tuple[float, Any, dict[str, PolicyInfo]] | None = None
-
-    def _load(self) -> tuple[Any, dict[str, PolicyInfo]]:
-        from tongban.policy.parse import read_policies
-        from tongban.screening.pack_sections import read_alert_rules
-
-        stamp = max((p.stat().st_mtime for p in self.root.rglob("*.yaml")), default=0.0)
-        if self._cache is None or self._cache[0] != stamp:
-            pset = read_policies(self.root)
-            severity = read_alert_rules(self.root)
-            infos = {p.id: PolicyInfo(id=p.id, title={"zh": p.title.zh, "en": p.title.en}, unit=p.unit,
-                                      benefit=p.benefit, apply_via=p.apply_via, department=p.department,
-                                      severity=severity.get(p.id)) for p in pset.policies}
-            self._cache = (stamp, pset, infos)
-        return self._cache[1], self._cache[2]
-
-    @property
-    def policy_set(self) -> Any:
-        return self._load()[0]
-
-    def policies(self, session: Session) -> dict[str, PolicyInfo]:
-        return self._load()[1]
-
-    def parameters_in_force(self, session: Session, *, as_of: dt.date) -> dict[str, Any]:
-        return {pid: {region or "*": (v.isoformat() if isinstance(v, dt.date) else v)
-                      for region, v in param.table_at(as_of).items()}
-                for pid, param in sorted(self.policy_set.parameters.items())}
-
-    def snapshot(self, session: Session, *, as_of: dt.date, previous: Path | None) -> Snapshot:
-        from tongban.policy.views import PREVIOUS, polars_schema, registry_snapshot
-
-        snap = registry_snapshot(session, as_of=as_of)
-        frames = {"person": snap.person.collect(), "household": snap.household.collect()}
-        prev_file = previous / "person.parquet" if previous is not None else None
-        if prev_file is not None and prev_file.exists():
-            # The change between two snapshots: the person view as the previous run saw it.
-            frames["previous"] = pl.read_parquet(prev_file).select(
-                [pl.col(n).cast(t) for n, t in polars_schema(PREVIOUS).items()])
-        elif snap.previous is not None:
-            frames["previous"] = snap.previous.collect()
-        return Snapshot(frames)
-
-    def evaluate(self, folder: Path, *, policy_ids: list[str], as_of: dt.date, backend: str,
-                 progress: Progress) -> pl.DataFrame:
-        from tongban.policy import compile_polars
-        from tongban.policy.views import Snapshot as Views
-
-        if backend not in BACKENDS_AVAILABLE:
-            from tongban.core.errors import Invalid
-            from tongban.core.i18n import N_
-
-            raise Invalid(N_("This backend is not available here"), field="backend")
-        pset = self.policy_set.subset(policy_ids)
-        views = Views.from_parquet(folder)
-        lf = compile_polars.plan(pset, views, as_of=as_of)
-        result = compile_polars.results(pset, lf).collect()
-        progress("outcomes")
-        wanted = set(policy_ids)
-        return to_person_outcomes(result.filter(pl.col("policy").is_in(sorted(wanted))),
-                                  views.person.select("id", "household_id").collect())
 
     def explain(self, folder: Path, *, policy_id: str, person_id: int, as_of: dt.date) -> list[CriterionResult]:
         return explain_with_reference(self.policy_set, folder, policy_id=policy_id, person_id=person_id,

@@ -29,7 +29,7 @@ from tongban.core.packs.loader import current_pack_version
 from tongban.core.timeutil import today_local, utcnow
 from tongban.datahub.exchange import basis_for, subjects_fingerprint
 from tongban.registry.models import BenefitEnrolment, Household
-from tongban.screening.engine import BACKENDS, OUTCOME_SCHEMA, Engine, PolicyInfo, Snapshot, policy_engine
+from tongban.screening.engine import BACKENDS, OUTCOME_SCHEMA, Engine, PolicyInfo, policy_engine
 from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
 
 SNAPSHOT_DATASETS = ("ds.person", "ds.household")
