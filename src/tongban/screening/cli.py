@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from tongban.core import cliutil
-from tongban.core.i18n import gettext
+from tongban.core.i18n import N_, gettext
 
 
 def screen(
@@ -30,7 +30,7 @@ def screen(
     started = time.perf_counter()
     steps = {"snapshot": 1, "evaluate": 2, "outcomes": 3, "record": 4}
     with cliutil.unit_of_work() as session, cliutil.progress() as bar:
-        task = bar.add_task(gettext("Screening"), total=len(steps))
+        task = bar.add_task(gettext(N_("Screening")), total=len(steps))
 
         def tick(step: str) -> None:
             bar.update(task, completed=steps.get(step, 0), description=f"{gettext('Screening')}: {step}")
@@ -42,7 +42,7 @@ def screen(
         bar.update(task, completed=len(steps))
         rows = counts(session, principal=principal, run=run, level=6)
         run_id, totals, snapshot = run.id, dict(run.totals), run.snapshot_id
-    table = Table(title=f"{gettext('Screening run')} {run_id} · snapshot {snapshot}")
+    table = Table(title=f"{gettext(N_('Screening run'))} {run_id} · snapshot {snapshot}")
     for col in ("policy", "region", "subjects", "eligible", "enrolled", "not enrolled"):
         table.add_column(col, justify="right" if col not in ("policy", "region") else "left")
     for r in rows:
