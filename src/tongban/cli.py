@@ -14,6 +14,7 @@ from tongban.core.packs.cli import app as pack_app
 from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
 from tongban.demo_up import up as demo_up
+from tongban.policy.cli import app as policy_app
 from tongban.registry.cli import app as registry_app
 from tongban.screening.cli import screen as screen_command
 
@@ -44,4 +45,5 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")
 app.add_typer(datahub_app, name="datahub")
 app.add_typer(bench_app, name="bench")
+app.add_typer(policy_app, name="policy")
 app.command("screen")(screen_command)

@@ -499,10 +499,10 @@ def build(sources: list[_Source], *, pack: Pack | None = None) -> tuple[m.Policy
                                             (exc.line, exc.col)))
                 ok = False
         if p.apply_via is not None and pack is not None:
-            kind, _, target = p.apply_via.partition(".")
-            if pack.get(kind, target) is None:
+            kind = p.apply_via.partition(".")[0]  # item ids read item.…, one-thing ids onething.…
+            if pack.get(kind, p.apply_via) is None:
                 problems.append(src.problem(("policies", i, "apply_via"),
-                                            f"{kind} {target!r} is not defined in this pack", p.id))
+                                            f"{kind} {p.apply_via!r} is not defined in this pack", p.id))
                 ok = False
         if ok:
             mark = src.document.mark(("policies", i))

@@ -219,6 +219,7 @@ class Comparison:
     text: str  # the comparison as written, e.g. "household.vehicles == 0"
     actual: Any
     threshold: Any
+    type: m.ValueType = "int"
 
 
 @dataclass
@@ -258,8 +259,8 @@ def explain(evaluator: Evaluator, policy_id: str, subject_id: int) -> Explanatio
     items = []
     for c in policy.criteria:
         val = evaluator.value(c.expr, row, policy)
-        comps = [Comparison(render(n), evaluator.value(n.left, row, policy), evaluator.value(n.right, row, policy))
-                 for n in _top_compares(c.expr)]
+        comps = [Comparison(render(n), evaluator.value(n.left, row, policy), evaluator.value(n.right, row, policy),
+                            n.left.type) for n in _top_compares(c.expr)]
         items.append(CriterionExplanation(c.id, c.description, c.source, val is True, val, comps))
     return Explanation(policy, subject_id, oc.eligible, oc.criteria, oc.amount_fen, items)
 

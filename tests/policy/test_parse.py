@@ -1,0 +1,178 @@
+"""Loading policies: errors are refused with file, line, policy and criterion; the semantics
+helpers (rounding, age, parameters in force) behave as documented."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tongban.core.packs.loader import PackError, read_pack
+from tongban.policy import model as m
+from tongban.policy.parse import read_policies, read_policy_files
+from tongban.policy.reference import age_at, div_half_away
+
+HEADER = """\
+parameters:
+  - id: standard
+    type: money
+    description: {zh: 标准, en: Standard}
+    values:
+      - {region: "3302", from: 2025-01-01, value: 1195}
+policies:
+"""
+
+
+def _policy(pid: str, expr: str, *, unit: str = "person") -> str:
+    return (f"  - id: {pid}\n"
+            "    title: {zh: 测试, en: Test}\n"
+            "    domain: test\n"
+            "    department: dept.haishu.mca\n"
+            "    legal_basis: 测试依据\n"
+            f"    unit: {unit}\n"
+            "    views: [person, household]\n"
+            "    criteria:\n"
+            "      - id: first\n"
+            "        description: {zh: 第一, en: First}\n"
+            "        expr: alive\n"
+            "      - id: second\n"
+            "        description: {zh: 第二, en: Second}\n"
+            f"        expr: {expr}\n")
+
+
+def _load(tmp_path: Path, body: str) -> PackError:
+    f = tmp_path / "p.yaml"
+    f.write_text(HEADER + body, encoding="utf-8")
+    with pytest.raises(PackError) as info:
+        read_policy_files([f], base=tmp_path)
+    return info.value
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+@pytest.mark.parametrize(("expr", "message"), [
+    ("income_monthly < 1195", "cannot compare a money amount with a number"),
+    ("household.no_such_field > 0", "the household view has no field 'no_such_field'"),
+    ("income_monthly <", "syntax error"),
+    ("__import__('os').system('true')", "unknown function"),
+    ("param.nope > fen(0)", "unknown parameter 'nope'"),
+    ("policy.nope", "unknown policy 'nope'"),
+    ("sex < 'M'", "cannot be ordered"),
+    ("income_monthly < yuan(1.001)", "not a whole number of fen"),
+    ("age_at(birth_date) + 1", "true/false condition"),
+    ("household.any(household.count() > 1)", "cannot be used inside another"),
+])
+def test_a_bad_criterion_is_refused_with_file_line_policy_and_criterion(tmp_path: Path, expr: str,
+                                                                       message: str) -> None:
+    body = _policy("ok", "alive") + _policy("bad", f'"{expr}"')
+    err = _load(tmp_path, body)
+    assert len(err.problems) == 1
+    problem = err.problems[0]
+    assert problem.file == "p.yaml"
+    assert problem.id == "bad#second"
+    assert problem.line == _line_of(HEADER + body, expr)
+    assert message in problem.message
+
+
+def test_a_person_field_in_a_household_policy_is_refused(tmp_path: Path) -> None:
+    err = _load(tmp_path, _policy("hh", "household.vehicles == 0", unit="household").replace(
+        "expr: alive", "expr: person.income_monthly > fen(0)"))
+    assert [(p.id, p.message.split(":")[0]) for p in err.problems] == [
+        ("hh#first", "person field 'income_monthly' in a household policy")]
+
+
+def test_policies_referring_to_each_other_in_a_cycle_are_refused(tmp_path: Path) -> None:
+    err = _load(tmp_path, _policy("a", "not policy.b") + _policy("b", "policy.c") + _policy("c", "policy.a"))
+    assert len(err.problems) == 1
+    assert "cycle" in err.problems[0].message and "a → b → c → a" in err.problems[0].message
+
+
+def test_a_person_policy_inside_a_household_policy_needs_an_aggregate(tmp_path: Path) -> None:
+    body = _policy("p", "alive") + _policy("h", "policy.p", unit="household").replace("expr: alive", "expr: true")
+    err = _load(tmp_path, body)
+    assert err.problems[0].id == "h#second" and "household.any(policy.p)" in err.problems[0].message
+    f = tmp_path / "ok.yaml"
+    f.write_text(HEADER + body.replace('policy.p\n', 'household.any(policy.p)\n'), encoding="utf-8")
+    assert [p.id for p in read_policy_files([f]).policies] == ["p", "h"]
+
+
+def test_a_missing_key_is_refused_with_its_line(tmp_path: Path) -> None:
+    err = _load(tmp_path, _policy("x", "alive").replace("    legal_basis: 测试依据\n", ""))
+    assert any("legal_basis" in p.message and p.line is not None for p in err.problems)
+
+
+def _demo_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "pack"
+    shutil.copytree("packs/demo", root)
+    return root
+
+
+def test_the_demo_pack_loads_with_its_policies() -> None:
+    policies = read_policies("packs/demo")
+    assert len(policies.policies) >= 10
+    # dependency order: a policy comes after those it refers to
+    seen: set[str] = set()
+    for p in policies.policies:
+        assert p.policy_refs <= seen
+        seen.add(p.id)
+
+
+def test_apply_via_must_name_an_item_or_one_thing_of_the_pack(tmp_path: Path) -> None:
+    root = _demo_copy(tmp_path)
+    f = root / "policies" / "assistance.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("apply_via: item.medical-insurance",
+                                                       "apply_via: item.no-such-item"), encoding="utf-8")
+    with pytest.raises(PackError) as info:
+        read_pack(root)
+    [problem] = info.value.problems
+    assert problem.file == "policies/assistance.yaml" and problem.id == "medical_aid"
+    assert "item.no-such-item" in problem.message and problem.line is not None
+
+
+def test_a_broken_policy_refuses_the_pack_in_tongban_policy_check(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tongban.cli import app
+
+    root = _demo_copy(tmp_path)
+    f = root / "policies" / "care.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("expr: disability_grade <= 2",
+                                                       "expr: disability_grade <= yuan(2)"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["policy", "check", str(root)])
+    assert result.exit_code == 2
+    assert "policies/care.yaml:" in result.output and "[disability_care#severe]" in result.output
+    ok = CliRunner().invoke(app, ["policy", "check", "packs/demo"])
+    assert ok.exit_code == 0 and "10 policies" in ok.output
+
+
+# --- semantics helpers ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("a", "b", "q"), [(5, 2, 3), (-5, 2, -3), (5, -2, -3), (4, 3, 1), (7, 2, 4),
+                                           (1, 3, 0), (2, 3, 1), (-1, 2, -1), (0, 5, 0), (5, 0, None)])
+def test_division_rounds_half_away_from_zero(a: int, b: int, q: int | None) -> None:
+    assert div_half_away(a, b) == q
+
+
+@pytest.mark.parametrize(("at", "age"), [
+    (dt.date(2027, 2, 28), 78), (dt.date(2027, 3, 1), 79),  # a common year: the birthday is 1 March
+    (dt.date(2028, 2, 28), 79), (dt.date(2028, 2, 29), 80)])
+def test_age_of_someone_born_on_29_february(at: dt.date, age: int) -> None:
+    assert age_at(dt.date(1948, 2, 29), at) == age
+
+
+def test_the_parameter_in_force_is_the_longest_region_prefix_then_the_latest_start() -> None:
+    p = m.Parameter(id="s", type="money", description=m.Text(zh="s", en="s"), values=(
+        m.ParamValue(region="", start=dt.date(2025, 1, 1), value=1),
+        m.ParamValue(region="3302", start=dt.date(2025, 1, 1), value=2),
+        m.ParamValue(region="330203", start=dt.date(2026, 7, 1), value=3),
+        m.ParamValue(region="3302", start=dt.date(2026, 1, 1), value=4)))
+    assert p.value_at("330203001001", dt.date(2026, 6, 30)) == 4
+    assert p.value_at("330203001001", dt.date(2026, 7, 1)) == 3
+    assert p.value_at("330205001001", dt.date(2025, 6, 1)) == 2
+    assert p.value_at("110101", dt.date(2026, 7, 1)) == 1
+    assert p.value_at("110101", dt.date(2024, 12, 31)) is None
