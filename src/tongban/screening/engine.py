@@ -110,14 +110,14 @@ class Engine(Protocol):
         compare with its person view)."""
 
     def evaluate(self, folder: Path, *, policy_ids: list[str], as_of: dt.date, backend: str,
-                 progress: Progress) -> pl.DataFrame:
+                 progress: Progress, session: Session | None = None) -> pl.DataFrame:
         """Outcomes (OUTCOME_SCHEMA) of `policy_ids` over the snapshot written in `folder`."""
 
     def explain(self, folder: Path, *, policy_id: str, person_id: int, as_of: dt.date) -> list[CriterionResult]:
         """Each criterion of `policy_id` for one person, from the reference evaluator."""
 
 
-BACKENDS_AVAILABLE = ("polars", "duckdb")
+BACKENDS_AVAILABLE = ("polars", "duckdb", "postgres")
 
 
 class PolicyEngine:
@@ -170,7 +170,7 @@ class PolicyEngine:
         return Snapshot(frames)
 
     def evaluate(self, folder: Path, *, policy_ids: list[str], as_of: dt.date, backend: str,
-                 progress: Progress) -> pl.DataFrame:
+                 progress: Progress, session: Session | None = None) -> pl.DataFrame:
         from tongban.policy.evaluate import evaluate
 
         if backend not in BACKENDS_AVAILABLE:
@@ -179,7 +179,10 @@ class PolicyEngine:
 
             raise Invalid(N_("This backend is not available here"), field="backend")
         pset = self.policy_set.subset(policy_ids)
-        result = evaluate(pset, folder, as_of=as_of, backend=backend)  # type: ignore[arg-type]
+        if backend == "postgres":
+            result = _evaluate_in_postgres(pset, folder, as_of=as_of, session=session)
+        else:
+            result = evaluate(pset, folder, as_of=as_of, backend=backend)  # type: ignore[arg-type]
         progress("outcomes")
         persons = pl.read_parquet(folder / "person.parquet", columns=["id", "household_id"])
         return to_person_outcomes(result.filter(pl.col("policy").is_in(sorted(set(policy_ids)))), persons)
@@ -187,6 +190,47 @@ class PolicyEngine:
     def explain(self, folder: Path, *, policy_id: str, person_id: int, as_of: dt.date) -> list[CriterionResult]:
         return explain_with_reference(self.policy_set, folder, policy_id=policy_id, person_id=person_id,
                                       as_of=as_of)
+
+
+_SCRATCH = {"person": "tb_screening_person", "household": "tb_screening_household",
+            "previous": "tb_screening_previous"}
+
+
+def _evaluate_in_postgres(pset: Any, folder: Path, *, as_of: dt.date, session: Session | None) -> pl.DataFrame:
+    """The compiled SQL run by PostgreSQL: the snapshot is copied into temporary tables of the
+    run's own transaction (dropped after), then evaluated where it lies."""
+    from sqlglot import exp
+
+    from tongban.core.errors import Invalid
+    from tongban.core.i18n import N_
+    from tongban.policy import compile_sql
+    from tongban.policy.evaluate import evaluate_sql
+    from tongban.policy.views import VIEWS
+
+    if session is None or session.get_bind().dialect.name != "postgresql":
+        raise Invalid(N_("This backend is not available here"), field="backend")
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    present = [v for v in ("person", "household", "previous") if (folder / f"{v}.parquet").exists()]
+    try:
+        for name in present:
+            view = VIEWS[name]
+            table = exp.to_table(_SCRATCH[name]).sql("postgres")
+            cols = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(compile_sql.SQL_TYPES[f.type]))
+                    for n, f in view.fields.items()]
+            conn.exec_driver_sql(exp.Create(this=exp.Schema(this=exp.to_table(_SCRATCH[name]), expressions=cols),
+                                            kind="TABLE", properties=exp.Properties(
+                                                expressions=[exp.TemporaryProperty()])).sql("postgres"))
+            frame = pl.read_parquet(folder / f"{name}.parquet").select(list(view.fields))
+            with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                    f"COPY {table} ({', '.join(view.fields)}) FROM STDIN") as copy:
+                for row in frame.iter_rows():
+                    copy.write_row(row)
+        return evaluate_sql(pset, conn, as_of=as_of, dialect="postgres",
+                            sources=compile_sql.table_sources(names=_SCRATCH, views=tuple(present)))
+    finally:
+        for name in present:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {exp.to_table(_SCRATCH[name]).sql('postgres')}")
 
 
 def to_person_outcomes(result: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:

@@ -149,7 +149,8 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
         session.flush()
 
         tick("evaluate")
-        raw = engine.evaluate(folder, policy_ids=ids, as_of=as_of, backend=req.backend, progress=tick)
+        raw = engine.evaluate(folder, policy_ids=ids, as_of=as_of, backend=req.backend, progress=tick,
+                              session=session)
         outcomes = _with_enrolment(session, _conform(raw), person, {p: policies[p] for p in ids}, as_of)
         path = outcomes_path(var_dir, run.id)
         path.parent.mkdir(parents=True, exist_ok=True)
