@@ -70,6 +70,12 @@ def test_offers_explanations_and_alerts_are_guarded(client, city: City) -> None:
     assert client.get(f"/api/v1/screening/explanations?person_id={city.under}&policy=dibao",
                       headers=jiangbei).status_code == 403
     assert client.get("/api/v1/screening/alerts?region=330203", headers=jiangbei).status_code == 403
+    # staff whose department holds no grant on the person view do not list the cases
+    run_id = client.get("/api/v1/screening/runs", headers=officer).json()["items"][0]["id"]
+    cases = client.get(f"/api/v1/screening/runs/{run_id}/cases", headers=officer)
+    assert cases.status_code == 200 and city.under in {c["person_id"] for c in cases.json()["items"]}
+    tax = _token(client, "officer.tax")
+    assert client.get(f"/api/v1/screening/runs/{run_id}/cases", headers=tax).status_code == 403
     # a resident has no visit list; a bad explanation policy names its field
     assert client.get("/api/v1/screening/visits", headers=over).status_code == 403
     bad = client.get(f"/api/v1/screening/explanations?person_id={city.under}&policy=nope", headers=officer)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tongban.core import access, masking
 from tongban.core.errors import Invalid
 from tongban.core.i18n import N_, pick
+from tongban.datahub.exchange import basis_for
 from tongban.screening import alerts, offers, runs
 from tongban.screening.engine import policy_engine
 from tongban.screening.explain import explain_case
@@ -77,6 +78,7 @@ def cases(run_id: int, session: DbSession, principal: CurrentPrincipal, policy: 
     """The eligible-but-not-enrolled of a run in the caller's region (subjects pseudonymised;
     open a case's explanation for the criteria)."""
     run = runs.get_run(session, principal=principal, run_id=run_id)
+    basis_for(session, principal=principal, dataset_id="ds.person", subject_id=None)  # whose records these are
     if not 1 <= limit <= 1000:
         raise Invalid(N_("The limit must be between 1 and 1000"), field="limit")
     q = select(ScreeningCase).where(ScreeningCase.run_id == run.id)

@@ -114,7 +114,7 @@ def explain_case(session: Session, *, principal: Any, var_dir: Any, person_id: i
         access.require(principal, "self.read")
         try:
             own = applicant_person(session, principal.account_id)
-        except Exception:  # noqa: BLE001 - no record linked: nothing of theirs to explain
+        except NotFound:  # no record linked: nothing of theirs to explain
             own = None
         if person is None or own is None or own.id != person.id:
             raise NotFound(N_("No such person"), field="person_id")
