@@ -130,12 +130,17 @@ class PolicyEngine:
         self._cache: tuple[float, Any, dict[str, PolicyInfo]] | None = None
 
     def _load(self) -> tuple[Any, dict[str, PolicyInfo]]:
+        from tongban.policy.model import PolicySet
         from tongban.policy.parse import read_policies
-        from tongban.screening.pack_sections import read_alert_rules
+        from tongban.screening.pack_sections import read_alert_rules, read_monitoring_rules
 
         stamp = max((p.stat().st_mtime for p in self.root.rglob("*.yaml")), default=0.0)
         if self._cache is None or self._cache[0] != stamp:
             pset = read_policies(self.root)
+            rules = read_monitoring_rules(self.root)
+            if rules is not None:  # rules refer to no policy: they go after the programme's
+                pset = PolicySet(policies=(*pset.policies, *rules.policies),
+                                 parameters={**pset.parameters, **rules.parameters})
             severity = read_alert_rules(self.root)
             infos = {p.id: PolicyInfo(id=p.id, title={"zh": p.title.zh, "en": p.title.en}, unit=p.unit,
                                       benefit=p.benefit, apply_via=p.apply_via, department=p.department,
