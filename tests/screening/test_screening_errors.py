@@ -155,3 +155,22 @@ def test_every_backend_finds_the_same_cases(client, city: City) -> None:  # type
         found = [sorted((c.policy_id, c.person_id, c.criteria, c.amount_fen) for c in s.scalars(
             select(ScreeningCase).where(ScreeningCase.run_id == r))) for r in runs]
     assert found[0] and all(f == found[0] for f in found[1:])
+
+
+def test_a_failed_run_leaves_no_row_and_no_files(client, city: City, settings) -> None:  # type: ignore[no-untyped-def]
+    from tongban.screening.engine import policy_engine, set_engine
+
+    real = policy_engine()
+
+    class Failing:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(real, name)
+
+        def evaluate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("the engine broke")
+
+    set_engine(Failing())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        client.post("/api/v1/screening/runs", json={}, headers=_token(client, "officer.mca"))
+    assert _runs(client) == 0
+    assert not list((settings.var_dir / "screening").rglob("*.parquet"))

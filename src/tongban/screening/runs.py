@@ -128,6 +128,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
     snapshot_id = uuid.uuid4().hex
     folder = snapshot_dir(var_dir, snapshot_id)
     subjects = sorted(int(i) for i in person["id"].to_list())
+    run_id: int | None = None
     try:
         snap.write(folder)
         record(session, actor=principal.actor, actor_department=principal.department_id,
@@ -147,6 +148,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
                            started_at=utcnow())
         session.add(run)
         session.flush()
+        run_id = run.id
 
         tick("evaluate")
         raw = engine.evaluate(folder, policy_ids=ids, as_of=as_of, backend=req.backend, progress=tick,
@@ -181,7 +183,10 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
                         "snapshot": snapshot_id, "pack_version": run.pack_version, **totals})
         session.flush()
     except BaseException:
+        # The transaction rolls back; take the run's files with it.
         shutil.rmtree(folder, ignore_errors=True)
+        if run_id is not None:
+            shutil.rmtree(outcomes_path(var_dir, run_id).parent, ignore_errors=True)
         raise
     return run
 
