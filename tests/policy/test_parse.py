@@ -176,3 +176,36 @@ def test_the_parameter_in_force_is_the_longest_region_prefix_then_the_latest_sta
     assert p.value_at("330205001001", dt.date(2025, 6, 1)) == 2
     assert p.value_at("110101", dt.date(2026, 7, 1)) == 1
     assert p.value_at("110101", dt.date(2024, 12, 31)) is None
+
+
+def test_policy_eval_and_explain_on_a_parquet_snapshot(tmp_path: Path) -> None:
+    import polars as pl
+    from typer.testing import CliRunner
+
+    from tests.policy import backends
+    from tests.policy.test_demo_policies import CASES, _population
+    from tongban.cli import app
+
+    persons, households, previous, _ = _population(CASES)
+    backends.snapshot(persons, households, previous).write_parquet(tmp_path / "views")
+    out = tmp_path / "out.parquet"
+    runner = CliRunner()
+    r = runner.invoke(app, ["policy", "eval", "--as-of", "2026-06-30", "--region", "330203",
+                            "--views", str(tmp_path / "views"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    result = pl.read_parquet(out)
+    assert set(result["policy"]) == {p.id for p in DEMO_POLICIES.policies}
+    assert result.filter(pl.col("policy") == "dibao", pl.col("subject_id") == 1).row(0, named=True)[
+        "amount_fen"] == 1  # the first case: one fen under the standard
+    r = runner.invoke(app, ["policy", "explain", "1", "dibao", "--as-of", "2026-06-30",
+                            "--views", str(tmp_path / "views"), "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "Eligible" in r.output and "1,194.99 yuan" in r.output and "1,195.00 yuan" in r.output
+    r = runner.invoke(app, ["policy", "eval", "--as-of", "2026-13-01", "--views", str(tmp_path / "views")])
+    assert r.exit_code == 2 and "as_of" in r.output
+    r = runner.invoke(app, ["policy", "eval", "--as-of", "2026-06-30", "--region", "33x",
+                            "--views", str(tmp_path / "views")])
+    assert r.exit_code == 2 and "region" in r.output
+
+
+DEMO_POLICIES = read_policies("packs/demo")

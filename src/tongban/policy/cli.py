@@ -33,7 +33,8 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        cliutil.fail(f"as_of: {gettext(N_('Write the date as YYYY-MM-DD'))}")
+        message = gettext(N_("Write the date as YYYY-MM-DD"))
+        cliutil.fail(f"as_of: {message}")
 
 
 def _lang(lang: str | None) -> str:
@@ -76,7 +77,7 @@ def eval_cmd(
     registry: bool = typer.Option(False, help="Read the registry database in place through the exchange."),
     client: str | None = typer.Option(None, help="With --registry: the exchange client whose grants apply."),
     purpose: str = typer.Option("政策主动发现 proactive screening", help="With --registry: the stated purpose."),
-    backend: str = typer.Option("polars", help="polars or duckdb."),
+    backend: str = typer.Option("polars", help="polars or duckdb (Parquet views); polars or postgres (--registry)."),
     pack: str = typer.Option(DEFAULT_PACK, help="A pack folder."),
     policy: list[str] = typer.Option([], help="Only these policies (and those they refer to)."),
     out: str | None = typer.Option(None, help="Write the per-subject results to this Parquet file."),
@@ -91,10 +92,10 @@ def eval_cmd(
     from tongban.policy.evaluate import BACKENDS, evaluate, evaluate_registry
 
     day = _date(as_of)
-    if backend not in BACKENDS or backend == "postgres":
-        cliutil.fail("backend: polars or duckdb (PostgreSQL tables are read in place with --registry)")
     if (views is None) == (not registry):
         cliutil.fail("views: give --views DIR or --registry")
+    if backend not in BACKENDS or (registry and backend == "duckdb") or (not registry and backend == "postgres"):
+        cliutil.fail("backend: polars or duckdb over --views; polars or postgres (SQL in the database) with --registry")
     policies = _policies(pack)
     if policy:
         try:
@@ -117,7 +118,8 @@ def eval_cmd(
                 if row is None or not row.active:
                     cliutil.fail(f"client: no active client {client!r}")
                 result = evaluate_registry(session, principal=principal_for_client(row, None), policies=policies,
-                                           as_of=day, region=region, purpose=purpose)
+                                           as_of=day, region=region, purpose=purpose,
+                                           backend="sql" if backend == "postgres" else "polars")
         else:
             assert views is not None
             if not (Path(views) / "person.parquet").is_file():
@@ -176,7 +178,8 @@ def explain_cmd(
     snap = Snapshot.from_parquet(views)
     me = snap.person.filter(pl.col("id") == person_id).collect()
     if me.height == 0:
-        cliutil.fail(f"person_id: {t(N_('No such person'))}")
+        no_person = t(N_("No such person"))
+        cliutil.fail(f"person_id: {no_person}")
     hid = me["household_id"][0]
     persons = (snap.person.filter(pl.col("household_id") == hid) if hid is not None else snap.person.filter(
         pl.col("id") == person_id)).collect().to_dicts()
@@ -186,13 +189,17 @@ def explain_cmd(
     ev = reference.Evaluator(policies.subset([policy_id]), reference.Population.of(persons, households, previous), day)
     subject = person_id if policy.unit == "person" else hid
     if subject is None:
-        cliutil.fail(f"person_id: {t(N_('The person belongs to no household'))}")
+        no_household = t(N_("The person belongs to no household"))
+        cliutil.fail(f"person_id: {no_household}")
     ex = reference.explain(ev, policy_id, subject)
     lg = _lang(lang)
     yuan = t(N_("yuan"))
+    label_as_of, label_basis = t(N_("As of")), t(N_("Legal basis"))
+    label_value, label_threshold = t(N_("value")), t(N_("threshold"))
+    label_amount, per_month = t(N_("Amount")), t(N_("yuan per month"))
     verdict = t(N_("Eligible")) if ex.eligible else t(N_("Not eligible"))
     cliutil.console.print(f"[bold]{getattr(policy.title, lg)}[/] ({policy.id}) — {verdict}", highlight=False)
-    cliutil.console.print(f"{t(N_('As of'))} {day.isoformat()}; {t(N_('Legal basis'))}: {policy.legal_basis}",
+    cliutil.console.print(f"{label_as_of} {day.isoformat()}; {label_basis}: {policy.legal_basis}",
                           highlight=False, markup=False)
     for item in ex.items:
         mark = "✔" if item.met else ("?" if item.value is None else "✘")
@@ -201,8 +208,8 @@ def explain_cmd(
         cliutil.console.print(f" {mark} {getattr(item.description, lg)} — {state}", highlight=False, markup=False)
         cliutil.console.print(f"     {item.source}", highlight=False, markup=False, style="dim")
         for c in item.comparisons:
-            cliutil.console.print(f"     {c.text}: {t(N_('value'))} {_show(c.actual, c.type, yuan)}, "
-                                  f"{t(N_('threshold'))} {_show(c.threshold, c.type, yuan)}", highlight=False, markup=False)
+            cliutil.console.print(f"     {c.text}: {label_value} {_show(c.actual, c.type, yuan)}, "
+                                  f"{label_threshold} {_show(c.threshold, c.type, yuan)}", highlight=False, markup=False)
     if ex.amount_fen is not None:
-        cliutil.console.print(f"{t(N_('Amount'))}: {ex.amount_fen / 100:,.2f} {t(N_('yuan per month'))}",
+        cliutil.console.print(f"{label_amount}: {ex.amount_fen / 100:,.2f} {per_month}",
                               highlight=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
 from sqlglot import exp
 
@@ -46,11 +47,11 @@ def literal(value: object, t: m.ValueType) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def _paren(e: exp.Expression) -> exp.Expression:
+def _paren(e: Any) -> exp.Expression:
     return exp.Paren(this=e)
 
 
-def _case(ifs: list[tuple[exp.Expression, exp.Expression]], default: exp.Expression | None = None) -> exp.Case:
+def _case(ifs: list[tuple[Any, Any]], default: Any = None) -> exp.Case:
     return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in ifs], default=default)
 
 
@@ -71,7 +72,8 @@ class _Compiler:
         self.policies = policies
         self.policy = policy
         self.as_of = as_of
-        self.region = exp.column("region_code" if policy.unit == "person" else "household__region_code")
+        self.region = exp.column("region_code" if policy is None or policy.unit == "person"
+                                 else "household__region_code")
 
     def expr(self, e: m.Expr) -> exp.Expression:  # noqa: C901 - one case per node kind
         c = self.expr
@@ -184,7 +186,7 @@ def _bitmap(policy: m.Policy, comp: _Compiler) -> exp.Expression:
 
 def _base(sources: Mapping[str, exp.Expression]) -> exp.Select:
     person = exp.alias_(sources["person"], "p", table=True)
-    cols: list[exp.Expression] = [exp.column(n, table="p") for n in PERSON.fields]
+    cols: list[Any] = [exp.column(n, table="p") for n in PERSON.fields]
     cols += [exp.alias_(exp.column(n, table="h"), f"household__{n}") for n in HOUSEHOLD.fields]
     q = exp.select(*cols).from_(person).join(
         exp.alias_(sources["household"], "h", table=True), on=exp.EQ(

@@ -24,7 +24,7 @@ from tongban.core.errors import Invalid
 from tongban.core.i18n import N_
 from tongban.policy import compile_polars, compile_sql
 from tongban.policy import model as m
-from tongban.policy.views import HOUSEHOLD, PERSON, Snapshot, registry_snapshot
+from tongban.policy.views import HOUSEHOLD, PERSON, Snapshot, registry_snapshot, registry_sql_sources
 
 Backend = Literal["polars", "duckdb", "postgres"]
 BACKENDS: tuple[str, ...] = ("polars", "duckdb", "postgres")
@@ -77,7 +77,9 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
     if backend == "polars":
         snap = Snapshot.from_parquet(folder) if folder is not None else snapshot
         assert isinstance(snap, Snapshot)
-        return _finish(policies, compile_polars.plan(policies, snap, as_of=day), region)
+        # Collect the plan once: the long result reads it once per policy.
+        wide = compile_polars.plan(policies, snap, as_of=day).select(list(_wide_schema(policies))).collect()
+        return _finish(policies, wide.lazy(), region)
     if backend == "duckdb":
         import tempfile
 
@@ -111,12 +113,13 @@ def evaluate_sql(policies: m.PolicySet, connection: Any, *, as_of: dt.date | dt.
     read through `evaluate_registry`, which checks grants and audits."""
     day, region = check_as_of(as_of), check_region(region)
     sql = compile_sql.to_sql(policies, as_of=day, dialect=dialect, sources=sources, columns=_WIDE_VIEW_COLUMNS)
-    if hasattr(connection, "exec_driver_sql"):
-        rows = connection.exec_driver_sql(sql).all()
-    else:
-        cur = connection.cursor()
-        cur.execute(sql)
+    dbapi = connection.connection if hasattr(connection, "exec_driver_sql") else connection  # SQLAlchemy → driver
+    cur = dbapi.cursor()
+    try:
+        cur.execute(sql)  # no parameters: the values are typed literals of the plan
         rows = cur.fetchall()
+    finally:
+        cur.close()
     schema = _wide_schema(policies)
     wide = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
     return _finish(policies, wide.lazy(), region)
@@ -152,10 +155,14 @@ def fields_needed(policies: m.PolicySet) -> set[tuple[str, str]]:
 
 
 def evaluate_registry(session: Session, *, principal: Principal, policies: m.PolicySet,
-                      as_of: dt.date | dt.datetime, region: str | None, purpose: str) -> pl.DataFrame:
+                      as_of: dt.date | dt.datetime, region: str | None, purpose: str,
+                      backend: Literal["polars", "sql"] = "polars") -> pl.DataFrame:
     """Evaluate over the registry database in place, as an exchange read by the caller's
     department: every dataset field the policies read must be covered by its grant (or owned);
-    a grade-4 field must be granted in clear. One audit event records the read."""
+    a grade-4 field must be granted in clear. One audit event records the read.
+
+    `polars` reads the view columns out and evaluates them here; `sql` (PostgreSQL) runs the
+    compiled SQL inside the database, over the registry tables, and reads only the outcomes."""
     from tongban.datahub.exchange import basis_for
 
     require(principal, "exchange.read")
@@ -173,13 +180,19 @@ def evaluate_registry(session: Session, *, principal: Principal, policies: m.Pol
         if not covered:
             raise Denied(N_("Your grant does not cover the field %(name)s"), principal=principal,
                          action=f"exchange:{ds}:{name}", name=name)
-    result = evaluate(policies, registry_snapshot(session, as_of=day), as_of=day, region=region)
+    if backend == "sql":
+        if session.get_bind().dialect.name != "postgresql":
+            raise Invalid(N_("Evaluating in the database needs PostgreSQL"), field="backend")
+        result = evaluate_sql(policies, session.connection(), as_of=day, dialect="postgres", region=region,
+                              sources=registry_sql_sources(as_of=day))
+    else:
+        result = evaluate(policies, registry_snapshot(session, as_of=day), as_of=day, region=region)
     record(session, actor=principal.actor, actor_department=principal.department_id, action="policy.evaluate",
-           subject="policies:" + ",".join(p.id for p in policies.policies), region_code=region,
+           subject=f"policies:{len(policies.policies)}", region_code=region,
            purpose=purpose.strip(), details={
-               "as_of": day.isoformat(), "region": region, "datasets": sorted(bases),
+               "as_of": day.isoformat(), "region": region, "policies": [p.id for p in policies.policies], "datasets": sorted(bases),
                "fields": sorted(f"{d}:{n}" for d, n in needed),
-               "basis": {d: ("owner" if b.owner else "grant") for d, b in bases.items()},
+               "basis": {d: ("owner" if b.owner else "grant") for d, b in bases.items()}, "backend": backend,
                "subjects": result.height, "eligible": int(result["eligible"].sum())})
     session.flush()
     return result

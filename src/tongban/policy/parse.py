@@ -442,26 +442,26 @@ def build(sources: list[_Source], *, pack: Pack | None = None) -> tuple[m.Policy
     problems: list[Problem] = []
     parameters: dict[str, m.Parameter] = {}
     for src in sources:
-        for i, p in enumerate(src.model.parameters):
+        for i, pd in enumerate(src.model.parameters):
             values: list[m.ParamValue] = []
-            for j, v in enumerate(p.values):
+            for j, v in enumerate(pd.values):
                 try:
                     values.append(m.ParamValue(region="" if v.region == "*" else v.region, start=v.start,
-                                               value=typed_value(p.type, v.value)))
+                                               value=typed_value(pd.type, v.value)))
                 except ValueError as exc:
-                    problems.append(src.problem(("parameters", i, "values", j, "value"), str(exc), p.id))
+                    problems.append(src.problem(("parameters", i, "values", j, "value"), str(exc), pd.id))
             seen = {(v.region, v.start) for v in values}
             if len(seen) != len(values):
-                problems.append(src.problem(("parameters", i, "values"), "two values for one region and date", p.id))
-            parameters[p.id] = m.Parameter(id=p.id, type=p.type, description=m.Text(**p.description.model_dump()),
-                                           demo=p.demo, values=tuple(values))
+                problems.append(src.problem(("parameters", i, "values"), "two values for one region and date", pd.id))
+            parameters[pd.id] = m.Parameter(id=pd.id, type=pd.type, description=m.Text(**pd.description.model_dump()),
+                                            demo=pd.demo, values=tuple(values))
     decls = [(src, i, p) for src in sources for i, p in enumerate(src.model.policies)]
     units = {p.id: p.unit for _, _, p in decls}
     ptypes = {k: v.type for k, v in parameters.items()}
     policies: dict[str, m.Policy] = {}
     for src, i, p in decls:
         ok = True
-        views = set(p.views)
+        views: set[str] = set(p.views)
         if p.unit == "household" and "household" not in views:
             problems.append(src.problem(("policies", i, "views"), "a household policy binds the household view", p.id))
             ok = False

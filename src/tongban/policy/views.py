@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -146,6 +146,57 @@ def _month(d: dt.date, back: int) -> str:
     return f"{m // 12:04d}-{m % 12 + 1:02d}"
 
 
+def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict[str, Any]:
+    """The same views as SQLGlot subqueries over the registry tables, for evaluating the
+    compiled SQL inside the registry database (see `evaluate.evaluate_registry`)."""
+    from sqlglot import exp
+
+    from tongban.policy import model as m
+    from tongban.policy.compile_sql import _Compiler, literal
+
+    def sums(table: str, key: str, value: str, alias: str, where: Any) -> exp.Expression:
+        return (exp.select(exp.column(key).as_("k"), exp.Cast(this=exp.Sum(this=exp.column(value)),
+                                                              to=exp.DataType.build("BIGINT")).as_(alias))
+                .from_(table).where(where).group_by(exp.column(key)).subquery())
+
+    def assets(kind: str) -> exp.Expression:
+        return sums("asset_record", "owner_id", "value_fen", "total", exp.and_(
+            exp.EQ(this=exp.column("owner_kind"), expression=exp.Literal.string(kind)),
+            exp.LTE(this=exp.column("as_of"), expression=literal(as_of, "date"))))
+
+    def _eq(sub: str, main: str) -> exp.Expression:
+        return exp.EQ(this=exp.column("k", table=sub), expression=exp.column("id", table=main))
+
+    average = m.Arith(op="div", left=m.FieldRef(scope="person", name="total", type="money"),
+                      right=m.Lit(type="int", value=months), type="money")
+
+    def person(first_back: int) -> exp.Expression:
+        lo, hi = _month(as_of, first_back + months), _month(as_of, first_back + 1)
+        income = sums("income_record", "person_id", "amount_fen", "total", exp.and_(
+            exp.GTE(this=exp.column("month"), expression=exp.Literal.string(lo)),
+            exp.LTE(this=exp.column("month"), expression=exp.Literal.string(hi))))
+        plain = [n for n in PERSON.fields if n not in ("is_student", "income_monthly", "assets")]
+        compiler = _Compiler(m.PolicySet(policies=(), parameters={}), None, as_of)  # type: ignore[arg-type]
+        return (exp.select(
+            *[exp.column(n, table="p") for n in plain],
+            exp.Not(this=exp.Is(this=exp.column("student_status", table="p"), expression=exp.Null()))
+            .as_("is_student"),
+            exp.Coalesce(this=compiler.expr(average).transform(
+                lambda node: exp.column("total", table="i") if isinstance(node, exp.Column) else node),
+                expressions=[exp.Literal.number(0)]).as_("income_monthly"),
+            exp.Coalesce(this=exp.column("total", table="a"), expressions=[exp.Literal.number(0)]).as_("assets"))
+            .from_(exp.to_table("person").as_("p"))
+            .join(income.as_("i"), on=_eq("i", "p"), join_type="left")
+            .join(assets("person").as_("a"), on=_eq("a", "p"), join_type="left").subquery())
+
+    household = (exp.select(
+        *[exp.column(n, table="h") for n in HOUSEHOLD.fields if n != "assets"],
+        exp.Coalesce(this=exp.column("total", table="a"), expressions=[exp.Literal.number(0)]).as_("assets"))
+        .from_(exp.to_table("household").as_("h"))
+        .join(assets("household").as_("a"), on=_eq("a", "h"), join_type="left").subquery())
+    return {"person": person(0), "household": household, "previous": person(months)}
+
+
 def registry_snapshot(session: Session, *, as_of: dt.date, months: int = INCOME_MONTHS) -> Snapshot:
     """The views as of `as_of`, read from the registry tables: income_monthly averages the
     `months` full months before `as_of` (a month without records counts as 0); `previous` is
@@ -170,8 +221,9 @@ def registry_snapshot(session: Session, *, as_of: dt.date, months: int = INCOME_
                                .where(IncomeRecord.month >= lo, IncomeRecord.month <= hi)
                                .group_by(IncomeRecord.person_id)).all()
         df = pl.DataFrame([(r[0], int(r[1])) for r in rows], orient="row", schema={"id": pl.Int64, "total": pl.Int64})
-        # average rounded half away from zero, as everywhere in policies
-        return df.select("id", income_monthly=((pl.col("total") * 2 + months) // (2 * months)))
+        # the average rounded half away from zero, as everywhere in policies
+        q = (pl.col("total").abs() * 2 + months) // (2 * months)
+        return df.select("id", income_monthly=pl.when(pl.col("total") < 0).then(-q).otherwise(q))
 
     def assets(kind: str) -> pl.DataFrame:
         rows = session.execute(select(AssetRecord.owner_id, func.sum(AssetRecord.value_fen))
