@@ -18,6 +18,7 @@ from tongban.governance.cli import app as quality_app
 from tongban.governance.cli import dcat_cmd
 from tongban.policy.cli import app as policy_app
 from tongban.registry.cli import app as registry_app
+from tongban.screening.cli import screen as screen_command
 from tongban.services.cli import app as cert_app
 
 app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)
@@ -51,3 +52,4 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
 app.add_typer(cert_app, name="cert")
+app.command("screen")(screen_command)

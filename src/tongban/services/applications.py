@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select, update
@@ -41,6 +41,10 @@ DECIDABLE = ("ready", "claimed")
 FINISHED_TASK = ("approved", "rejected", "cancelled")
 Decision = Literal["approve", "return", "reject"]
 PHONE = re.compile(r"^1\d{10}$")
+
+# Told of each new submission inside its transaction (screening marks the offer it takes up as
+# applied). A layer above services adds itself here; services know nothing of it.
+SUBMIT_LISTENERS: list[Callable[[Session, Application], None]] = []
 
 
 # --- form data ----------------------------------------------------------------------------------
@@ -238,6 +242,8 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
     inbox.notify(session, account_id=app.applicant_account_id, kind="application.submitted",
                  application_id=app.id, params={"onething": app.onething_id, "item": app.item_id,
                                                 "filing": app.filing})
+    for listener in SUBMIT_LISTENERS:
+        listener(session, app)
 
 
 def _own_draft(session: Session, principal: access.Principal, application_id: int) -> Application:

@@ -24,6 +24,7 @@ TITLES = {
     "application.withdrawn": N_("Your application was withdrawn"),
     "task.public_notice": N_("Your application is in public notice"),
     "task.objection": N_("An objection was raised during the public notice; your application is reviewed again"),
+    "screening.offer": N_("You may be entitled to a benefit"),
 }
 
 

@@ -106,6 +106,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.services import verify_page
 
     app.include_router(verify_page.router)
+    from tongban.screening import pages as screening_pages
+
+    app.include_router(screening_pages.router)
     app.add_middleware(RequestContext)
     return app
 
@@ -115,9 +118,10 @@ def _layer_routers() -> list[Any]:
     from tongban.datahub import api as datahub_api
     from tongban.governance import api as governance_api
     from tongban.registry import api as registry_api
+    from tongban.screening import api as screening_api
     from tongban.services import api as services_api
     from tongban.services import catalog_api
     from tongban.web.api import admin, audit, keys
 
     return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router,
-            governance_api.router, catalog_api.router]
+            governance_api.router, catalog_api.router, screening_api.router]

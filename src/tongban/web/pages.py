@@ -82,6 +82,7 @@ WORKBENCH_TILES = (
     Tile("quality", N_("Data quality"), N_("Problems found in your department's data, and their rectification"),
          "/workbench/quality"),
     Tile("audit", N_("Audit trail"), N_("Who read or changed what, and why")),
+    Tile("screening", N_("Screening"), N_("Who may be entitled, visit lists and risk alerts"), "/workbench/screening"),
 )
 COCKPIT_TILES = (
     Tile("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),

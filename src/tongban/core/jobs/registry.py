@@ -31,6 +31,7 @@ CORE_MODULES = (
     "tongban.governance.quality",
     "tongban.services.deadlines",
     "tongban.services.notice",
+    "tongban.screening.jobs",
 )
 
 

@@ -1,0 +1,47 @@
+"""Short names of the view fields and parameters for explanations (家庭月人均收入, 低保标准 …).
+
+A side of a comparison is named by its source text in the policy (`household.vehicles`,
+`param.dibao_standard`); one without a name here is shown as written (a parameter by its own
+description)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+LABELS: dict[str, tuple[str, str]] = {
+    "income_monthly": ("月收入", "monthly income"),
+    "income_monthly * 2": ("月收入的两倍", "Twice the monthly income"),
+    "previous.income_monthly": ("上次筛查时月收入", "monthly income at the previous screening"),
+    "assets": ("个人财产", "own assets"),
+    "age_at(birth_date)": ("年龄", "age"),
+    "disability_grade": ("残疾等级", "disability grade"),
+    "employment_status": ("就业状态", "employment status"),
+    "previous.employment_status": ("上次筛查时就业状态", "employment status at the previous screening"),
+    "household.income_per_capita_monthly": ("家庭月人均收入", "Household monthly income per member"),
+    "household.income_monthly": ("家庭月收入", "Household monthly income"),
+    "household.previous_income_monthly": ("上次筛查时家庭月收入", "Household monthly income at the previous screening"),
+    "household.assets_per_capita": ("家庭人均财产", "Household assets per member"),
+    "household.assets_total": ("家庭财产", "Household assets"),
+    "household.vehicles": ("家庭机动车数", "Motor vehicles"),
+    "household.housing_area_per_capita": ("人均住房面积（平方米）", "Housing area per member (m²)"),
+    "household.member_count": ("家庭人口", "Household members"),
+    "param.dibao_standard": ("低保标准", "minimum living standard"),
+    "param.dibao_assets_per_capita_max": ("低保人均财产上限", "dibao assets limit per member"),
+    "param.dibao_housing_per_capita_max": ("低保人均住房面积上限", "dibao housing limit per member"),
+    "param.low_income_assets_per_capita_max": ("低保边缘人均财产上限", "low-income assets limit per member"),
+}
+_LITERAL = re.compile(r'^(fen|yuan)\(\s*-?\d+(\.\d+)?\s*\)$|^-?\d+$|^".*"$|^(true|false)$')
+
+
+def term_label(source: str, pset: Any = None) -> dict[str, str]:
+    src = source.strip()
+    if src in LABELS:
+        zh, en = LABELS[src]
+        return {"zh": zh, "en": en}
+    if _LITERAL.match(src):
+        return {"zh": "", "en": ""}
+    if src.startswith("param.") and pset is not None and src[6:] in getattr(pset, "parameters", {}):
+        d = pset.parameters[src[6:]].description
+        return {"zh": re.sub(r"（.*?）$", "", d.zh), "en": re.sub(r"\s*\(.*?\)$", "", d.en)}
+    return {"zh": src, "en": src}

@@ -1,0 +1,181 @@
+"""Screening pages: the workbench's screening page (runs, counts by region with a chart, the
+not-enrolled list with explanations, alerts), the printable visit list (上门服务), and the
+resident's "you may be entitled to" card and offer page with one-click apply.
+
+They call the same service functions as the API, so the same checks and audit apply."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from tongban.core import access
+from tongban.core.errors import Invalid, TongbanError
+from tongban.core.i18n import N_, gettext, pick
+from tongban.screening import alerts, offers, runs
+from tongban.screening.engine import policy_engine
+from tongban.screening.explain import explain_case
+from tongban.screening.models import ScreeningCase
+from tongban.web.deps import DbSession
+from tongban.web.pages import SignedIn
+from tongban.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+SEVERITY = {"high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
+STATUS = {"sent": N_("Sent"), "seen": N_("Seen"), "applied": N_("Applied"), "declined": N_("Declined"),
+          "expired": N_("Expired"), "open": N_("Open"), "acknowledged": N_("Acknowledged"), "closed": N_("Closed")}
+
+
+def _label(value: str) -> str:
+    return gettext(SEVERITY.get(value) or STATUS.get(value) or value)
+
+
+def _titles(session: Any) -> dict[str, str]:
+    return {pid: pick(p.title) for pid, p in policy_engine().policies(session).items()}
+
+
+def _page(request: Request, template: str, context: dict[str, Any], **kw: Any) -> Response:
+    return render(request, template, {**context, "label": _label}, **kw)
+
+
+# --- workbench -------------------------------------------------------------------------------------
+
+
+@router.get("/workbench/screening")
+def screening_page(request: Request, session: DbSession, principal: SignedIn, run_id: int | None = None,
+                   error: str | None = None) -> Response:
+    """筛查: the latest run (or `run_id`), its counts by street, the not-enrolled, and the alerts."""
+    access.require(principal, "person.read")
+    listed = runs.list_runs(session, principal=principal)
+    run = runs.get_run(session, principal=principal, run_id=run_id) if run_id else (listed[0] if listed else None)
+    titles = _titles(session)
+    counts: list[dict[str, Any]] = []
+    cases: list[ScreeningCase] = []
+    chart: dict[str, Any] = {}
+    if run is not None:
+        counts = [c for c in runs.counts(session, principal=principal, run=run, level=9)
+                  if titles.get(c["policy_id"]) and c["policy_id"] in run.policy_ids]
+        prefix = access.region_prefix(principal.region_code or "") if not principal.is_platform_admin else ""
+        cases = list(session.scalars(select(ScreeningCase).where(
+            ScreeningCase.run_id == run.id, ScreeningCase.region_code.like(prefix + "%"))
+            .order_by(ScreeningCase.policy_id, ScreeningCase.id).limit(200)))
+        regions = sorted({c["region_name"] or c["region_code"] for c in counts})
+        policies = sorted({c["policy_id"] for c in counts if c["eligible"]})
+        chart = {"regions": regions, "series": [
+            {"name": titles[p], "data": [sum(c["not_enrolled"] for c in counts if c["policy_id"] == p
+                                             and (c["region_name"] or c["region_code"]) == r) for r in regions]}
+            for p in policies]}
+    try:
+        worklist = [alerts.alert_dict(session, a) for a in alerts.worklist(session, principal=principal, status=None)
+                    if a.status != "closed"]
+    except access.Denied:
+        worklist = []
+    return _page(request, "screening/workbench.html", {
+        "runs": listed, "run": run, "counts": [c for c in counts if c["eligible"]], "cases": cases,
+        "titles": titles, "chart_json": json.dumps(chart, ensure_ascii=False), "alerts": worklist,
+        "error": error})
+
+
+@router.post("/workbench/screening/runs")
+def start_run_page(request: Request, session: DbSession, principal: SignedIn, as_of: str = Form(""),
+                   backend: str = Form("polars")) -> Response:
+    try:
+        run = runs.screen(session, principal=principal, var_dir=request.app.state.settings.var_dir,
+                          req=runs.RunRequest(backend=backend, as_of=runs.parse_date(as_of)))
+    except Invalid as exc:
+        return screening_page(request, session, principal, error=f"{exc.field}: {gettext(exc.message)}")
+    return RedirectResponse(f"/workbench/screening?run_id={run.id}", status_code=303)
+
+
+@router.get("/workbench/screening/explain")
+def explain_page(request: Request, session: DbSession, principal: SignedIn, person_id: int, policy: str,
+                 run_id: int | None = None) -> Response:
+    found = explain_case(session, principal=principal, var_dir=request.app.state.settings.var_dir,
+                         person_id=person_id, policy_id=policy, run_id=run_id)
+    return _page(request, "screening/explain.html", {"ex": found, "title": pick(found["policy_title"])})
+
+
+@router.post("/workbench/screening/alerts/{alert_id}/{action}")
+def alert_action_page(request: Request, session: DbSession, principal: SignedIn, alert_id: int, action: str,
+                      version: int = Form(...), note: str = Form("")) -> Response:
+    alerts.act(session, principal=principal, alert_id=alert_id, action=action, version=version, note=note)
+    return RedirectResponse("/workbench/screening#alerts", status_code=303)
+
+
+@router.get("/workbench/screening/visits")
+def visits_page(request: Request, session: DbSession, principal: SignedIn, region: str | None = None) -> Response:
+    """上门服务: the printable visit list of the worker's community."""
+    rows = offers.visit_list(session, principal=principal, region_code=region)
+    return _page(request, "screening/visits.html", {"rows": rows, "titles": _titles(session),
+                                                    "region": region or principal.region_code})
+
+
+@router.post("/workbench/screening/visits/{offer_id}")
+def visit_outcome_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int,
+                       outcome: str = Form(...)) -> Response:
+    offers.record_visit(session, principal=principal, offer_id=offer_id, outcome=outcome)
+    return RedirectResponse("/workbench/screening/visits", status_code=303)
+
+
+# --- portal ---------------------------------------------------------------------------------------
+
+
+@router.get("/portal/entitlements/card")
+def entitled_card(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """你可能可以享受: the card the portal page loads (a fragment)."""
+    mine = offers.my_offers(session, principal=principal)
+    return _page(request, "screening/_entitled_card.html", {"offers": mine, "titles": _titles(session)})
+
+
+@router.get("/portal/offers/{offer_id}")
+def offer_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int) -> Response:
+    """An offer: why you may be entitled (your own data), and one click to apply."""
+    offer = offers.see(session, principal=principal, offer_id=offer_id)
+    try:
+        ex = explain_case(session, principal=principal, var_dir=request.app.state.settings.var_dir,
+                          person_id=offer.person_id, policy_id=offer.policy_id)
+    except TongbanError:
+        ex = None
+    return _page(request, "screening/offer.html", {"offer": offer, "ex": ex, "title": _titles(session).get(
+        offer.policy_id, offer.policy_id), "opened": None})
+
+
+@router.post("/portal/offers/{offer_id}/accept")
+def offer_accept_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int,
+                      consent: str = Form("")) -> Response:
+    opened = offers.accept(session, principal=principal, offer_id=offer_id, consent=consent == "yes")
+    offer = offers.see(session, principal=principal, offer_id=offer_id)
+    return _page(request, "screening/offer.html", {"offer": offer, "ex": None, "opened": opened,
+                                                   "title": _titles(session).get(offer.policy_id)})
+
+
+@router.post("/portal/offers/{offer_id}/apply")
+async def offer_apply_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int) -> Response:
+    """Submit the offered one-thing or item with the (prefilled, checked) form."""
+    from tongban.services import applications
+
+    form = await request.form()
+    offer = offers.see(session, principal=principal, offer_id=offer_id)
+    target = offers.apply_target(offer.apply_via)
+    if target is None:
+        raise Invalid(N_("This offer cannot be applied for online"), field="apply_via")
+    data = {k[5:]: str(v) for k, v in form.items() if k.startswith("data.") and str(v).strip()}
+    consent_id = int(str(form["consent_id"])) if str(form.get("consent_id") or "").isdigit() else None
+    kind, target_id = target
+    applications.submit(session, principal=principal, idempotency_key=f"offer-{offer.id}",
+                        onething_id=target_id if kind == "onething" else None,
+                        item_id=target_id if kind == "item" else None, data=data, consent_id=consent_id)
+    return RedirectResponse("/portal/record", status_code=303)
+
+
+@router.post("/portal/offers/{offer_id}/decline")
+def offer_decline_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int) -> Response:
+    offers.decline(session, principal=principal, offer_id=offer_id)
+    return RedirectResponse("/portal", status_code=303)
+
+

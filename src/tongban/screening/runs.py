@@ -1,0 +1,344 @@
+"""Screening runs (筛查): an audited snapshot of the views, read on the department's grant;
+the policies evaluated over it; per-subject outcomes to Parquet; per policy × community counts
+and the eligible-but-not-enrolled cases in the database; offers and risk alerts made from them.
+
+The caller's unit of work holds everything a run writes: a failed run leaves no run row, no
+case, no offer (its Parquet folder is removed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tongban.core import access, masking
+from tongban.core.audit.log import record
+from tongban.core.errors import Invalid, NotFound
+from tongban.core.i18n import N_
+from tongban.core.identity.models import Region
+from tongban.core.packs.loader import current_pack_version
+from tongban.core.timeutil import today_local, utcnow
+from tongban.datahub.exchange import basis_for, subjects_fingerprint
+from tongban.registry.models import BenefitEnrolment, Household
+from tongban.screening.engine import BACKENDS, OUTCOME_SCHEMA, Engine, PolicyInfo, policy_engine
+from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
+
+SNAPSHOT_DATASETS = ("ds.person", "ds.household")
+SNAPSHOT_PURPOSE = "应享尽享主动筛查 (proactive entitlement screening)"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    policy_ids: list[str] | None = None  # None: every policy and monitoring rule
+    region_code: str | None = None  # None: the caller's region
+    backend: str = "polars"
+    as_of: dt.date | None = None  # None: today (Asia/Shanghai)
+
+
+def parse_date(value: str | None, *, field: str = "as_of") -> dt.date | None:
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise Invalid(N_("Enter a date as YYYY-MM-DD"), field=field) from None
+
+
+def screening_dir(var_dir: Path) -> Path:
+    return Path(var_dir) / "screening"
+
+
+def snapshot_dir(var_dir: Path, snapshot_id: str) -> Path:
+    return screening_dir(var_dir) / "snapshots" / snapshot_id
+
+
+def outcomes_path(var_dir: Path, run_id: int) -> Path:
+    return screening_dir(var_dir) / "runs" / str(run_id) / "outcomes.parquet"
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+def check_request(session: Session, req: RunRequest, policies: dict[str, PolicyInfo]) -> list[str]:
+    """The policy ids to evaluate; the first bad input raises `Invalid` naming its field."""
+    if req.backend not in BACKENDS:
+        raise Invalid(N_("Choose one of the listed values"), field="backend")
+    if req.region_code is not None and session.get(Region, req.region_code) is None:
+        raise Invalid(N_("No such region"), field="region")
+    if req.as_of is not None and req.as_of > today_local():
+        raise Invalid(N_("The date is in the future"), field="as_of")
+    ids = sorted(policies) if not req.policy_ids else list(dict.fromkeys(req.policy_ids))
+    for pid in ids:
+        if pid not in policies:
+            raise Invalid(N_("No such policy"), field="policy")
+    return ids
+
+
+def require_screening(session: Session, principal: access.Principal, region_code: str | None) -> list[str]:
+    """Screening reads everyone's data in a region: staff with person.read whose department
+    owns, or holds a grant on, the person and household views; within their region.
+    Returns the bases (for the audit event)."""
+    access.require(principal, "person.read")
+    access.require_region(principal, region_code or principal.region_code)
+    bases = []
+    for dataset_id in SNAPSHOT_DATASETS:
+        basis = basis_for(session, principal=principal, dataset_id=dataset_id, subject_id=None)
+        bases.append(f"{dataset_id}:{'owner' if basis.owner else 'grant'}")
+    return bases
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def screen(session: Session, *, principal: access.Principal, var_dir: Path, req: RunRequest,
+           engine: Engine | None = None, progress: Callable[[str], None] | None = None,
+           make_offers: bool = True) -> ScreeningRun:
+    """Run a screening; return the run (status done). See the module docstring."""
+    engine = engine or policy_engine()
+    policies = engine.policies(session)
+    ids = check_request(session, req, policies)
+    region = req.region_code or (None if principal.is_platform_admin else principal.region_code)
+    bases = require_screening(session, principal, region)
+    as_of = req.as_of or today_local()
+    tick = progress or (lambda _step: None)
+
+    tick("snapshot")
+    previous = _previous_run(session, region)
+    snap = engine.snapshot(session, as_of=as_of,
+                           previous=snapshot_dir(var_dir, previous.snapshot_id) if previous else None)
+    person = snap.frames["person"]
+    if region:
+        prefix = access.region_prefix(region)
+        person = person.filter(pl.col("region_code").str.starts_with(prefix))
+        snap.frames["person"] = person
+        if "previous" in snap.frames:
+            snap.frames["previous"] = snap.frames["previous"].filter(pl.col("id").is_in(person["id"].implode()))
+        if "household" in snap.frames:
+            snap.frames["household"] = snap.frames["household"].filter(
+                pl.col("id").is_in(person["household_id"].drop_nulls().implode()))
+    snapshot_id = uuid.uuid4().hex
+    folder = snapshot_dir(var_dir, snapshot_id)
+    subjects = sorted(int(i) for i in person["id"].to_list())
+    run_id: int | None = None
+    try:
+        snap.write(folder)
+        record(session, actor=principal.actor, actor_department=principal.department_id,
+               action="screening.snapshot", subject=f"snapshot:{snapshot_id}", region_code=region,
+               purpose=SNAPSHOT_PURPOSE,
+               details={"datasets": list(SNAPSHOT_DATASETS), "basis": bases, "as_of": as_of.isoformat(),
+                        "views": {k: v.height for k, v in snap.frames.items()}, "subjects": len(subjects),
+                        "subjects_hmac": subjects_fingerprint(subjects)})
+
+        pack = current_pack_version(session)
+        run = ScreeningRun(status="running", as_of=as_of, backend=req.backend, region_code=region,
+                           policy_ids=ids, pack_id=pack[0] if pack else None,
+                           pack_version=pack[1] if pack else None,
+                           parameters=engine.parameters_in_force(session, as_of=as_of), snapshot_id=snapshot_id,
+                           previous_run_id=previous.id if previous else None, totals={},
+                           started_by=principal.actor, department_id=principal.department_id,
+                           started_at=utcnow())
+        session.add(run)
+        session.flush()
+        run_id = run.id
+
+        tick("evaluate")
+        raw = engine.evaluate(folder, policy_ids=ids, as_of=as_of, backend=req.backend, progress=tick,
+                              session=session)
+        outcomes = _with_enrolment(session, _conform(raw), person, {p: policies[p] for p in ids}, as_of)
+        path = outcomes_path(var_dir, run.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        outcomes.write_parquet(path)
+
+        tick("record")
+        program = [p for p in ids if policies[p].severity is None]
+        rules = [p for p in ids if policies[p].severity is not None]
+        _write_counts(session, run, outcomes.filter(pl.col("policy_id").is_in(program)))
+        cases = _write_cases(session, run, outcomes, {p: policies[p] for p in program}, var_dir)
+        totals: dict[str, Any] = {"subjects": len(subjects), "cases": len(cases)}
+        if make_offers:
+            from tongban.screening import offers
+
+            totals["offers"] = offers.make_offers(session, run=run, cases=cases, policies=policies)
+        if rules:
+            from tongban.screening import alerts
+
+            hits = outcomes.filter(pl.col("policy_id").is_in(rules) & pl.col("eligible"))
+            totals["alerts"] = alerts.raise_alerts(session, run=run, hits=hits, policies=policies,
+                                                   engine=engine, folder=folder)
+        run.totals = totals
+        run.status = "done"
+        run.finished_at = utcnow()
+        record(session, actor=principal.actor, actor_department=principal.department_id, action="screening.run",
+               subject=f"screening_run:{run.id}", region_code=region,
+               details={"policies": ids, "backend": req.backend, "as_of": as_of.isoformat(),
+                        "snapshot": snapshot_id, "pack_version": run.pack_version, **totals})
+        session.flush()
+    except BaseException:
+        # The transaction rolls back; take the run's files with it.
+        shutil.rmtree(folder, ignore_errors=True)
+        if run_id is not None:
+            shutil.rmtree(outcomes_path(var_dir, run_id).parent, ignore_errors=True)
+        raise
+    return run
+
+
+def _conform(raw: pl.DataFrame) -> pl.DataFrame:
+    missing = [c for c in OUTCOME_SCHEMA if c not in raw.columns]
+    if missing:
+        raise ValueError(f"the engine's outcomes lack {missing}")
+    return raw.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()])
+
+
+def _previous_run(session: Session, region: str | None) -> ScreeningRun | None:
+    q = select(ScreeningRun).where(ScreeningRun.status == "done")
+    q = q.where(ScreeningRun.region_code.is_(None) if region is None else ScreeningRun.region_code == region)
+    return session.scalars(q.order_by(ScreeningRun.id.desc()).limit(1)).first()
+
+
+def _with_enrolment(session: Session, outcomes: pl.DataFrame, person: pl.DataFrame,
+                    policies: dict[str, PolicyInfo], as_of: dt.date) -> pl.DataFrame:
+    """Outcomes of the snapshot's persons, with their community and whether they (or, for a
+    household policy, their household) hold the policy's benefit on the as-of date."""
+    people = person.select(pl.col("id").cast(pl.Int64).alias("person_id"), pl.col("region_code").cast(pl.String),
+                           pl.col("household_id").cast(pl.Int64))
+    out = outcomes.join(people, on="person_id", how="inner")
+    benefits = {p.benefit: p.id for p in policies.values() if p.benefit}
+    rows: list[tuple[str, str, int]] = []
+    if benefits:
+        active = session.execute(select(BenefitEnrolment.subject_kind, BenefitEnrolment.benefit_code,
+                                        BenefitEnrolment.subject_id).where(
+            BenefitEnrolment.benefit_code.in_(sorted(benefits)), BenefitEnrolment.start_date <= as_of,
+            or_(BenefitEnrolment.end_date.is_(None), BenefitEnrolment.end_date >= as_of))).all()
+        rows = [(kind, benefits[code], int(sid)) for kind, code, sid in active]
+    by_person = pl.DataFrame([(p, s) for k, p, s in rows if k == "person"], orient="row",
+                             schema={"policy_id": pl.String, "person_id": pl.Int64})
+    by_household = pl.DataFrame([(p, s) for k, p, s in rows if k == "household"], orient="row",
+                                schema={"policy_id": pl.String, "household_id": pl.Int64})
+    out = (out.join(by_person.with_columns(pl.lit(True).alias("_ep")), on=["policy_id", "person_id"], how="left")
+           .join(by_household.with_columns(pl.lit(True).alias("_eh")), on=["policy_id", "household_id"], how="left")
+           .with_columns(enrolled=pl.col("_ep").fill_null(False) | pl.col("_eh").fill_null(False))
+           .drop("_ep", "_eh"))
+    # A household policy's benefit held by one member (or the household) covers every member.
+    household_policies = [p for p, i in policies.items() if i.unit == "household"]
+    out = out.with_columns(enrolled=pl.when(pl.col("policy_id").is_in(household_policies)
+                                            & pl.col("household_id").is_not_null())
+                           .then(pl.col("enrolled").any().over("policy_id", "household_id"))
+                           .otherwise(pl.col("enrolled")))
+    return out.sort("policy_id", "person_id")
+
+
+def _write_counts(session: Session, run: ScreeningRun, outcomes: pl.DataFrame) -> None:
+    grouped = outcomes.group_by("policy_id", "region_code").agg(
+        subjects=pl.len(), eligible=pl.col("eligible").sum(), enrolled=pl.col("enrolled").sum(),
+        not_enrolled=(pl.col("eligible") & ~pl.col("enrolled")).sum())
+    session.add_all([ScreeningCount(run_id=run.id, **{k: (int(v) if k not in ("policy_id", "region_code") else v)
+                                                      for k, v in row.items()})
+                     for row in grouped.sort("policy_id", "region_code").iter_rows(named=True)])
+    session.flush()
+
+
+def _write_cases(session: Session, run: ScreeningRun, outcomes: pl.DataFrame,
+                 policies: dict[str, PolicyInfo], var_dir: Path) -> list[ScreeningCase]:
+    """Eligible and not enrolled. A household policy is one case per household, for its head."""
+    found = outcomes.filter(pl.col("policy_id").is_in(list(policies)) & pl.col("eligible") & ~pl.col("enrolled"))
+    household_ids = found.filter(pl.col("policy_id").is_in([p for p, i in policies.items() if i.unit == "household"]))
+    heads: dict[int, int] = {}
+    if household_ids.height:
+        hh = sorted({int(h) for h in household_ids["household_id"].drop_nulls().to_list()})
+        for chunk in range(0, len(hh), 5000):
+            heads.update({int(i): int(h) for i, h in session.execute(select(Household.id, Household.head_person_id)
+                          .where(Household.id.in_(hh[chunk:chunk + 5000]))) if h is not None})
+    previously: set[tuple[str, int]] = set()
+    if run.previous_run_id is not None:
+        prev_path = outcomes_path(var_dir, run.previous_run_id)
+        if prev_path.exists():
+            prev = pl.read_parquet(prev_path).filter(pl.col("eligible"))
+            previously = set(zip(prev["policy_id"].to_list(), prev["person_id"].to_list(), strict=True))
+    # One case per household for a household policy: its head if eligible, else the first member.
+    found = found.with_columns(_rank=pl.when(pl.col("person_id") == pl.col("household_id").replace_strict(
+        heads, default=None, return_dtype=pl.Int64)).then(0).otherwise(1))
+    is_household = pl.col("policy_id").is_in([p for p, i in policies.items() if i.unit == "household"])
+    per_household = (found.filter(is_household & pl.col("household_id").is_not_null())
+                     .sort("_rank", "person_id").unique(["policy_id", "household_id"], keep="first"))
+    found = pl.concat([found.filter(~(is_household & pl.col("household_id").is_not_null())), per_household])
+    cases = []
+    for row in found.sort("policy_id", "person_id").iter_rows(named=True):
+        cases.append(ScreeningCase(run_id=run.id, policy_id=row["policy_id"], person_id=int(row["person_id"]),
+                                   region_code=row["region_code"], criteria=int(row["criteria"] or 0),
+                                   amount_fen=row["amount_fen"],
+                                   newly_eligible=(row["policy_id"], row["person_id"]) not in previously))
+    session.add_all(cases)
+    session.flush()
+    return cases
+
+
+# --- reading runs ---------------------------------------------------------------------------------
+
+
+def get_run(session: Session, *, principal: access.Principal, run_id: int) -> ScreeningRun:
+    access.require(principal, "person.read")
+    run = session.get(ScreeningRun, run_id)
+    if run is None:
+        raise NotFound(N_("No such screening run"))
+    access.require_region(principal, run.region_code or "")
+    return run
+
+
+def list_runs(session: Session, *, principal: access.Principal, limit: int = 20) -> list[ScreeningRun]:
+    access.require(principal, "person.read")
+    runs = session.scalars(select(ScreeningRun).order_by(ScreeningRun.id.desc()).limit(200))
+    return [r for r in runs if access.can_act_in_region(principal, r.region_code or "")][:limit]
+
+
+def counts(session: Session, *, principal: access.Principal, run: ScreeningRun,
+           level: int = 6) -> list[dict[str, Any]]:
+    """Counts per policy and region, summed up to regions of `level` digits (6 county, 9 street, 12 community)."""
+    if level not in (6, 9, 12):
+        raise Invalid(N_("Choose one of the listed values"), field="level")
+    rows = session.scalars(select(ScreeningCount).where(ScreeningCount.run_id == run.id))
+    agg: dict[tuple[str, str], dict[str, int]] = {}
+    for r in rows:
+        if not access.can_act_in_region(principal, r.region_code):
+            continue
+        key = (r.policy_id, r.region_code[:level])
+        a = agg.setdefault(key, {"subjects": 0, "eligible": 0, "enrolled": 0, "not_enrolled": 0})
+        for f in a:
+            a[f] += getattr(r, f)
+    names = dict(session.execute(select(Region.code, Region.name_zh)).all()) if agg else {}
+    return [{"policy_id": p, "region_code": code, "region_name": names.get(code), **v}
+            for (p, code), v in sorted(agg.items())]
+
+
+def compare(session: Session, *, principal: access.Principal, var_dir: Path, run: ScreeningRun,
+            previous: ScreeningRun | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Newly eligible since the previous run, and no longer eligible (退出 review: those still
+    enrolled come first)."""
+    previous = previous or (session.get(ScreeningRun, run.previous_run_id) if run.previous_run_id else None)
+    if previous is None:
+        return {"newly_eligible": [], "no_longer_eligible": []}
+    now = pl.read_parquet(outcomes_path(var_dir, run.id))
+    before = pl.read_parquet(outcomes_path(var_dir, previous.id))
+    keys = ["policy_id", "person_id"]
+    now_e, before_e = now.filter(pl.col("eligible")), before.filter(pl.col("eligible"))
+    new = now_e.join(before_e.select(keys), on=keys, how="anti")
+    gone = (before_e.select(*keys, "region_code").join(now_e.select(keys), on=keys, how="anti")
+            .join(now.select(*keys, "enrolled"), on=keys, how="left"))
+
+    def rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+        return [{"policy_id": r["policy_id"], "person_id": r["person_id"], "region_code": r["region_code"],
+                 "enrolled": bool(r["enrolled"]), "subject": masking.subject("person", r["person_id"])}
+                for r in frame.iter_rows(named=True)
+                if access.can_act_in_region(principal, r["region_code"] or "")]
+
+    return {"newly_eligible": rows(new.sort(keys)),
+            "no_longer_eligible": rows(gone.sort(pl.col("enrolled").fill_null(False), *keys, descending=[True, False,
+                                                                                                        False]))}
