@@ -135,14 +135,14 @@ def _household(s: Session, number: str, members: list[tuple[str, int, int]], *, 
 def _dibao_onething(s: Session) -> None:
     """A 低保 application (one item of 民政, approval enrols in `dibao`), shaped like the demo's items."""
     item = copy.deepcopy(s.get_one(ServiceItem, "item.medical-insurance").definition)
-    item.update(id="item.dibao", code="330203-MZ-0001", department="dept.haishu.mca",
+    item.update(id="item.test-dibao", code="330203-MZ-T001", department="dept.haishu.mca",
                 title={"zh": "最低生活保障申请", "en": "Minimum living allowance"},
                 form=[{"element": "applicant_phone"}, {"element": "household_number"}], materials=[],
                 outputs={"effect": "enrol", "benefit_code": "dibao"})
-    s.add(ServiceItem(id="item.dibao", code="330203-MZ-0001", department_id="dept.haishu.mca", definition=item,
+    s.add(ServiceItem(id="item.test-dibao", code="330203-MZ-T001", department_id="dept.haishu.mca", definition=item,
                       pack_id="test"))
     ot = copy.deepcopy(s.get_one(OneThing, "onething.birth"))
-    definition = {**ot.definition, "id": "onething.dibao", "items": ["item.dibao"], "requires": {},
+    definition = {**ot.definition, "id": "onething.dibao", "items": ["item.test-dibao"], "requires": {},
                   "title": {"zh": "低保一件事", "en": "Minimum living allowance"}}
     s.add(OneThing(id="onething.dibao", definition=definition, savings=ot.savings, pack_id="test"))
     s.flush()
