@@ -30,8 +30,10 @@ from tongban.core.cliutil import EXIT_FAILED, console, fail, progress
 
 REPO = Path(__file__).resolve().parents[3]
 # ../shared/anchors/policy_bench beside the checkout (a worktree one level deeper looks one further up).
+# Else where this workplace keeps the anchors, so a clean clone elsewhere (as CI makes) finds them.
 HARNESS_CANDIDATES = (REPO.parent / "shared" / "anchors" / "policy_bench",
-                      REPO.parent.parent / "shared" / "anchors" / "policy_bench")
+                      REPO.parent.parent / "shared" / "anchors" / "policy_bench",
+                      Path("/work/shared/anchors/policy_bench"))
 DEFAULT_HARNESS = next((c for c in HARNESS_CANDIDATES if c.is_dir()), HARNESS_CANDIDATES[0])
 DEFAULT_CACHE = REPO / "var" / "bench" / "screen"
 RUNNER = Path(__file__).resolve().with_name("screen_runner.py")

@@ -40,7 +40,9 @@ def find_calib_dir() -> Path | None:
     """`shared/anchors/api_calib` beside one of this checkout's ancestors (or TONGBAN_CALIB_DIR)."""
     if os.environ.get("TONGBAN_CALIB_DIR"):
         return Path(os.environ["TONGBAN_CALIB_DIR"])
-    for parent in Path(__file__).resolve().parents:
+    # Beside one of the checkout's ancestors, else where this workplace keeps the anchors (a clean
+    # clone elsewhere, as CI makes, still finds them).
+    for parent in (*Path(__file__).resolve().parents, Path("/work")):
         candidate = parent / "shared" / "anchors" / "api_calib"
         if (candidate / "app.py").exists():
             return candidate
