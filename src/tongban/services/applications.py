@@ -154,9 +154,10 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
            counter: Mapping[str, Any] | None = None, items: Sequence[str] | None = None,
            now: dt.datetime | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
     """Submit once (一次提交), or save a draft (`draft`: only the fields given are checked and
-    nothing is routed). `items`: the one-thing's items chosen (its default choice if None). Filed for oneself, for a grantor or ward (`on_behalf_of`, 代办), or at a
-    counter for a resident (`counter`, 一窗受理). Returns (application, created); a repeat of the
-    filer's key returns the first."""
+    nothing is routed); `items` names the one-thing's items chosen (its default choice if None,
+    see `onething.resolve_choice`). Filed for oneself, for a grantor or ward (`on_behalf_of`,
+    代办), or at a counter for a resident (`counter`, 一窗受理). Returns (application, created);
+    a repeat of the filer's key returns the first."""
     if counter is not None and on_behalf_of is not None:
         raise Invalid(N_("File either at the counter or on someone's behalf"), field="on_behalf_of")
     if counter is not None:
@@ -166,8 +167,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if draft and idempotency_key is None:
         idempotency_key = "draft:" + secrets.token_hex(12)
     idempotency_key = _check_key(idempotency_key)
-    chosen = items
-    items, requires = _what(session, onething_id, item_id, chosen)
+    chosen, (applied, requires) = items, _what(session, onething_id, item_id, items)
     request_hash = _request_hash({"onething_id": onething_id, "item_id": item_id, "data": data,
                                   "consent_id": consent_id, "draft": draft, "on_behalf_of": on_behalf_of,
                                   "counter": dict(counter) if counter is not None else None,
@@ -176,8 +176,8 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if existing is not None:
         return _replay(existing, request_hash)
 
-    elements = onething.elements_of(session, items)
-    clean = validate_data(data if data is not None else {}, items, elements, partial=draft)
+    elements = onething.elements_of(session, applied)
+    clean = validate_data(data if data is not None else {}, applied, elements, partial=draft)
     filer = proxies.filer_for(session, principal=principal, on_behalf_of=on_behalf_of, counter=counter,
                               scopes=[x for x in (onething_id, item_id) if x])
     consent = None
@@ -188,13 +188,13 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         if consent.application_ref is not None:
             raise Conflict(N_("This consent was used for another application"), field="consent_id")
     if not draft:
-        materials.require_complete(session, application=None, items=items)
+        materials.require_complete(session, application=None, items=applied)
     now = now or utcnow()
     pack = current_pack_version(session)
     app = Application(applicant_account_id=filer.applicant_account_id, applicant_person_id=filer.person.id,
                       filed_by_account_id=principal.account_id, filing=filer.kind,
                       filing_consent=filer.consent, onething_id=onething_id, item_id=item_id,
-                      items=[i.id for i in items] if onething_id is not None else None,
+                      items=[i.id for i in applied] if onething_id is not None else None,
                       status="draft" if draft else "submitted", data=clean,
                       region_code=filer.person.region_code, pack_id=pack[0] if pack else None,
                       pack_version=pack[1] if pack else None, idempotency_key=idempotency_key,
@@ -218,7 +218,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
                region_code=app.region_code, details={"onething": onething_id, "item": item_id,
                                                      "filing": app.filing, "fields": sorted(clean)})
         return app, True
-    _route(session, app, items, requires, principal=principal, now=now, calendar=calendar)
+    _route(session, app, applied, requires, principal=principal, now=now, calendar=calendar)
     return app, True
 
 
