@@ -14,4 +14,13 @@ ZH = {
     "Choose one": "请选择一项",
     "None of these": "以上都不申请",
     "Show the form for these": "按所选事项显示表单",
+    # timeline labels
+    "Draft saved": "已保存草稿",
+    "Public notice ended; approval in effect": "公示期满，审批生效",
+    "Objection received; back to review": "收到异议，退回复核",
+    "Deadline near": "临近办理时限",
+    "Overdue": "已超期",
+    "Filed at a service-hall counter": "窗口代为申请（一窗受理）",
+    "Filed by an authorised proxy": "受托人代办",
+    "Filed by a guardian": "监护人代为申请",
 }

@@ -48,7 +48,13 @@ EVENT_LABELS = {
     "task.supplemented": N_("Supplement sent"), "task.reassigned": N_("Reassigned"),
     "application.completed": N_("Completed"), "application.partly_completed": N_("Partly completed"),
     "application.rejected": N_("Rejected"), "application.withdrawn": N_("Withdrawn"),
+    "draft.saved": N_("Draft saved"), "task.notice_completed": N_("Public notice ended; approval in effect"),
+    "task.objection": N_("Objection received; back to review"),
+    "task.deadline_warning": N_("Deadline near"), "task.overdue": N_("Overdue"),
 }
+# A submission filed by someone else says who filed it (details["filing"]).
+FILING_LABELS = {"counter": N_("Filed at a service-hall counter"), "proxy": N_("Filed by an authorised proxy"),
+                 "guardian": N_("Filed by a guardian")}
 SAVINGS_LABELS = (("forms", N_("Forms")), ("fields", N_("Fields to fill in")), ("materials", N_("Materials")),
                   ("visits", N_("Visits")), ("days", N_("Working days")))
 TAB_LABELS = (("ready", N_("Waiting")), ("mine", N_("Mine")), ("near_due", N_("Near due")),
@@ -68,8 +74,12 @@ def status_label(value: str | None) -> str:
     return gettext(STATUS_LABELS[value]) if value in STATUS_LABELS else (value or "—")
 
 
-def event_label(value: str) -> str:
-    return gettext(EVENT_LABELS[value]) if value in EVENT_LABELS else value
+def event_label(value: str, details: dict[str, Any] | None = None) -> str:
+    """A timeline event's kind in the reader's language (a filing by someone else named as such)."""
+    filing = (details or {}).get("filing")
+    label = FILING_LABELS.get(filing) if value == "submitted" and isinstance(filing, str) else None
+    label = label or EVENT_LABELS.get(value)
+    return gettext(label) if label else value
 
 
 def _render(request: Request, template: str, context: dict[str, Any], **kw: Any) -> Response:
