@@ -23,4 +23,6 @@ ZH = {
     "Filed at a service-hall counter": "窗口代为申请（一窗受理）",
     "Filed by an authorised proxy": "受托人代办",
     "Filed by a guardian": "监护人代为申请",
+    # /metrics
+    "Metrics need the scrape token (TONGBAN_METRICS_TOKEN)": "读取监控指标须提供抓取令牌（TONGBAN_METRICS_TOKEN）",
 }

@@ -486,7 +486,7 @@ def _held(session: Any, principal: access.Principal, certificate_id: int) -> Cer
 def certificate_qr(certificate_id: int, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
     """The certificate's QR code (for the holder or a guardian): the public verify URL with its signature."""
     cert = _held(session, principal, certificate_id)
-    url = str(request.base_url).rstrip("/") + certificates.verify_path(cert)
+    url = request.app.state.settings.public_base(str(request.base_url)) + certificates.verify_path(cert)
     return Response(certificates.qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
