@@ -158,7 +158,7 @@ class ApplicationMaterial(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("svc_application.id"), index=True)
     material_id: Mapped[str] = mapped_column(String(64))  # the item's material declaration id
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64), info={"blob": True})  # kept from the orphan sweep
     size: Mapped[int] = mapped_column(Integer, default=0)
     media_type: Mapped[str | None] = mapped_column(String(64))
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
