@@ -25,4 +25,6 @@ ZH = {
     "Filed by a guardian": "监护人代为申请",
     # /metrics
     "Metrics need the scrape token (TONGBAN_METRICS_TOKEN)": "读取监控指标须提供抓取令牌（TONGBAN_METRICS_TOKEN）",
+    # inbox
+    "A certificate in your wallet was revoked": "您数字证件中的一份证照已被注销",
 }
