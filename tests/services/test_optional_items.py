@@ -140,6 +140,8 @@ def test_the_portal_form_lets_the_resident_choose(client, demo) -> None:  # type
         assert app.items == ["item.tekun", "item.temporary-relief"]
     bad = client.get(f"/portal/apply/{ASSIST}/form", params={"items": ["item.dibao", "item.tekun"]})
     assert bad.status_code == 422 and 'href="#items"' in bad.text
+    none = client.get(f"/portal/apply/{ASSIST}/form", params={"items": [""]})  # "None of these", no box ticked
+    assert none.status_code == 422 and "请至少选择一个事项" in none.text
     bad_post = _post(client, f"/portal/apply/{ASSIST}/form",
                      data={**data, "items": ["item.tekun", "item.utility-relief"], "idempotency_key": "other"})
     assert bad_post.status_code == 422 and 'href="#items"' in bad_post.text

@@ -215,9 +215,12 @@ def _consent_id(raw: Any) -> int | None:
 
 
 def _chosen(ot: OneThing, raw: list[str] | None) -> list[str] | None:
-    """The items the form names (None for a one-thing without choices, or when none is named)."""
-    picked = [v for v in raw or [] if v]
-    return picked if onething.has_choices(ot.definition) and picked else None
+    """The items the form names: None (the default choice) for a one-thing without choices or a
+    request without the parameter; else the names given — empty when the resident chose none
+    ("None of these" sends an empty value), which the choice's check refuses."""
+    if not onething.has_choices(ot.definition) or not raw:
+        return None
+    return [v for v in raw if v]
 
 
 def _choice_view(session: Session, ot: OneThing, items: list[ServiceItem]) -> dict[str, Any] | None:
