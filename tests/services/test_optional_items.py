@@ -187,3 +187,9 @@ def test_an_unknown_optional_item_is_refused(tmp_path: Path) -> None:
     problems = _problems(tmp_path, "item.medical-assistance]\n  choose_one",
                          "item.medical-assistance, item.lost]\n  choose_one")
     assert "'item.lost' is not one of this one-thing's items" in problems
+
+
+def test_a_default_choice_that_is_not_valid_is_refused(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "item.medical-assistance: [item.dibao, item.tekun]",
+                         "item.medical-assistance: [item.tekun]")
+    assert "the default choice" in problems and "item.medical-assistance needs item.tekun" in problems
