@@ -167,11 +167,11 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if draft and idempotency_key is None:
         idempotency_key = "draft:" + secrets.token_hex(12)
     idempotency_key = _check_key(idempotency_key)
-    chosen, (applied, requires) = items, _what(session, onething_id, item_id, items)
+    applied, requires = _what(session, onething_id, item_id, items)  # the chosen items, resolved first
     request_hash = _request_hash({"onething_id": onething_id, "item_id": item_id, "data": data,
                                   "consent_id": consent_id, "draft": draft, "on_behalf_of": on_behalf_of,
                                   "counter": dict(counter) if counter is not None else None,
-                                  **({"items": list(chosen)} if chosen is not None else {})})
+                                  **({"items": list(items)} if items is not None else {})})
     existing = _by_key(session, principal.account_id, idempotency_key)
     if existing is not None:
         return _replay(existing, request_hash)
