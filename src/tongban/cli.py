@@ -8,6 +8,7 @@ import tongban
 from tongban.bench import app as bench_app
 from tongban.core import commands as core_commands
 from tongban.core.audit.cli import app as audit_app
+from tongban.core.blobs import app as storage_app
 from tongban.core.jobs import cli as jobs_cli
 from tongban.core.keys_cli import app as keys_app
 from tongban.core.packs.cli import app as pack_app
@@ -52,4 +53,5 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
 app.add_typer(cert_app, name="cert")
+app.add_typer(storage_app, name="storage")
 app.command("screen")(screen_command)

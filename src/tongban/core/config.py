@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET_FILE = "secret_key"
@@ -44,7 +44,14 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     log_level: str = "INFO"
     cookie_secure: bool = Field(False, description="Set true behind HTTPS.")
-    public_url: str = Field("http://localhost:8000", description="Where the platform is reached (links in exports).")
+    public_url: str | None = Field(
+        None, description="Where residents reach the platform, e.g. https://tongban.example.gov.cn: links and QR "
+        "codes (a certificate's verify URL, DCAT IRIs). Unset: the request's own host (http://localhost:8000 in the CLI)."
+    )
+    metrics_token: str | None = Field(
+        None, description="Bearer token Prometheus sends to scrape /metrics (at least 16 characters); unset: "
+        "/metrics is refused."
+    )
     pack_dir: Path = Field(Path("packs/demo"), description="The pack `demo load` and `make run` load.")
 
     @model_validator(mode="after")
@@ -54,6 +61,27 @@ class Settings(BaseSettings):
         if self.audit_checkpoint_file is None:
             self.audit_checkpoint_file = self.var_dir / "audit" / "checkpoints.jsonl"
         return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")) or " " in value:
+            raise ValueError("public_url must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: str | None) -> str | None:
+        if value and len(value) < 16:
+            raise ValueError("metrics_token must be at least 16 characters")
+        return value or None
+
+    def public_base(self, request_base: str | None = None) -> str:
+        """The platform's public address, without a trailing slash: `public_url` when set,
+        else the request's own base URL, else http://localhost:8000."""
+        return self.public_url or (request_base or "http://localhost:8000").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -48,7 +49,11 @@ class LocalStorage:
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
         if path.exists():
-            return digest
+            try:  # fresh again: the orphan sweep leaves young blobs alone
+                os.utime(path)
+                return digest
+            except FileNotFoundError:  # swept meanwhile: write it anew
+                pass
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
@@ -70,6 +75,42 @@ class LocalStorage:
 
     def delete(self, sha256: str) -> None:
         self._path(sha256).unlink(missing_ok=True)
+
+    def iter_blobs(self) -> Iterator[tuple[str, float]]:
+        """Every stored blob as (sha256, last modified, seconds since the epoch)."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            if SHA256.match(path.name):
+                try:
+                    yield path.name, path.stat().st_mtime
+                except FileNotFoundError:
+                    continue
+
+    def delete_if_older(self, sha256: str, cutoff: float) -> bool:
+        """Delete the blob if it was last written before `cutoff`; whether it was deleted."""
+        path = self._path(sha256)
+        try:
+            if path.stat().st_mtime >= cutoff:
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def remove_stale_temporaries(self, cutoff: float) -> int:
+        """Remove temporary files of writes interrupted before `cutoff` (a crash mid-`put`)."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for path in self.root.glob("*/*/.tmp-*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
 
 def storage_for(settings: Settings) -> Storage:

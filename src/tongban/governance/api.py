@@ -312,4 +312,5 @@ def dcat_csv(request: Request, session: DbSession, principal: CurrentPrincipal,
 
 
 def _base(request: Request) -> str:
-    return str(request.app.state.settings.public_url).rstrip("/")
+    base: str = request.app.state.settings.public_base()  # IRIs stay the same whatever host was asked
+    return base

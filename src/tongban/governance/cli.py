@@ -130,7 +130,7 @@ def dcat_cmd(
 
     if format not in ("jsonld", "csv"):
         cliutil.fail("--format: jsonld or csv")
-    base = cliutil.settings().public_url
+    base = cliutil.settings().public_base()
     with cliutil.unit_of_work() as session:
         text = (dcat.jsonld if format == "jsonld" else dcat.csv_text)(session, base=base, public=not internal)
     if out is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -47,6 +47,8 @@ class OneThingOut(BaseModel):
     description: str
     items: list[str]
     requires: dict[str, list[str]]
+    optional: list[str] = []  # items the resident may leave out
+    choose_one: list[list[str]] = []  # groups of alternatives
     savings: dict[str, Any]
 
 
@@ -56,7 +58,9 @@ def list_onethings(session: DbSession, principal: CurrentPrincipal) -> Page[OneT
     access.require_login(principal)
     return Page(items=[OneThingOut(id=o.id, title=pick(o.definition["title"]), title_i18n=o.definition["title"],
                                    description=pick(o.definition["description"]), items=o.definition["items"],
-                                   requires=o.definition.get("requires", {}), savings=o.savings)
+                                   requires=o.definition.get("requires", {}),
+                                   optional=o.definition.get("optional", []),
+                                   choose_one=o.definition.get("choose_one", []), savings=o.savings)
                        for o in onething.list_onethings(session)])
 
 
@@ -74,6 +78,7 @@ def give_consent(onething_id: str, session: DbSession, principal: CurrentPrincip
 
 class FormOut(BaseModel):
     onething_id: str
+    items: list[str]  # the items this form is for (the chosen ones)
     schema_: dict[str, Any] = Field(alias="schema", serialization_alias="schema")
     prefill: dict[str, dict[str, Any]]
     savings: dict[str, Any]
@@ -83,16 +88,19 @@ class FormOut(BaseModel):
 
 
 @router.get("/onethings/{onething_id}/form", response_model=FormOut, response_model_by_alias=True)
-def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, consent_id: int | None = None) -> FormOut:
-    """The merged form (each data element once), prefilled only with a consent given for it."""
+def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, consent_id: int | None = None,
+         items_: list[str] | None = Query(None, alias="items")) -> FormOut:
+    """The merged form (each data element once) of the chosen `items` (repeat the parameter; the
+    default choice without it), prefilled only with a consent given for it, with its savings."""
     access.require(principal, "self.apply")
     ot = onething.get_onething(session, onething_id)
-    items = onething.items_of(session, ot)
+    picked, _ = onething.resolve_choice(ot.definition, items_)
+    items = onething.items_of(session, ot, picked)
     elements = onething.elements_of(session, items)
     consent = None
     if consent_id is not None:
         consent = prefill.live_consent(session, principal=principal, consent_id=consent_id, onething_id=ot.id)
-    issued = {i.definition["outputs"].get("certificate") for i in items}
+    issued = {c for i in items if (c := i.definition["outputs"].get("certificate"))}
     materials: dict[str, dict[str, Any]] = {}
     for i in items:
         for m in i.definition["materials"]:
@@ -100,9 +108,11 @@ def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, cons
                 materials.setdefault(m["id"], {"id": m["id"], "title": pick(m["title"]), "types": m["types"],
                                                "max_kb": m["max_kb"], "certificate": m.get("certificate"),
                                                "required": bool(m.get("required", True)), "items": []})["items"].append(i.id)
-    return FormOut(onething_id=ot.id, schema_=onething.merged_schema(items, elements),
+    savings = ot.savings if items_ is None else onething.choice_savings(
+        ot.definition, {i.id: i.definition for i in items}, picked)
+    return FormOut(onething_id=ot.id, items=picked, schema_=onething.merged_schema(items, elements),
                    prefill=prefill.prefill(session, principal=principal, consent=consent, elements=elements),
-                   savings=ot.savings, materials=list(materials.values()))
+                   savings=savings, materials=list(materials.values()))
 
 
 # --- applications -------------------------------------------------------------------------------
@@ -116,6 +126,7 @@ class CounterConsentIn(BaseModel):
 class ApplicationIn(BaseModel):
     onething_id: str | None = None
     item_id: str | None = None
+    items: list[str] | None = None  # a one-thing's items chosen (its optional / choose_one ones)
     data: dict[str, Any] = {}
     consent_id: int | None = None
     draft: bool = False  # save as a draft: only the fields given are checked, nothing is routed
@@ -161,6 +172,7 @@ class ApplicationOut(BaseModel):
     status: str
     onething_id: str | None
     item_id: str | None
+    items: list[str] | None = None  # a one-thing's items applied for
     pack_id: str | None
     pack_version: str | None
     submitted_at: dt.datetime | None
@@ -195,7 +207,8 @@ def _application_out(session: Any, app: Application, *, with_timeline: bool) -> 
     held = [*session.scalars(select(ServiceItem).where(ServiceItem.id.in_({t.item_id for t in tasks}))),
             *session.scalars(select(Department).where(Department.id.in_({t.department_id for t in tasks})))]
     out = ApplicationOut(
-        id=app.id, status=app.status, onething_id=app.onething_id, item_id=app.item_id, pack_id=app.pack_id,
+        id=app.id, status=app.status, onething_id=app.onething_id, item_id=app.item_id, items=app.items,
+        pack_id=app.pack_id,
         pack_version=app.pack_version, submitted_at=app.submitted_at, finished_at=app.finished_at, data=app.data,
         applicant_person_id=app.applicant_person_id, filing=app.filing,
         filed_by=f"account:{app.filed_by_account_id}" if app.filed_by_account_id else None,
@@ -217,7 +230,7 @@ def submit(body: ApplicationIn, response: Response, session: DbSession, principa
     app, created = applications.submit(session, principal=principal, idempotency_key=idempotency_key,
                                        onething_id=body.onething_id, item_id=body.item_id, data=body.data,
                                        consent_id=body.consent_id, draft=body.draft,
-                                       on_behalf_of=body.on_behalf_of, counter=counter)
+                                       on_behalf_of=body.on_behalf_of, counter=counter, items=body.items)
     if not created:
         response.status_code = 200
     return _application_out(session, app, with_timeline=False)
@@ -473,7 +486,7 @@ def _held(session: Any, principal: access.Principal, certificate_id: int) -> Cer
 def certificate_qr(certificate_id: int, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
     """The certificate's QR code (for the holder or a guardian): the public verify URL with its signature."""
     cert = _held(session, principal, certificate_id)
-    url = str(request.base_url).rstrip("/") + certificates.verify_path(cert)
+    url = request.app.state.settings.public_base(str(request.base_url)) + certificates.verify_path(cert)
     return Response(certificates.qr_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 

@@ -133,26 +133,31 @@ def _check_key(idempotency_key: str | None) -> str:
     return idempotency_key
 
 
-def _what(session: Session, onething_id: str | None,
-          item_id: str | None) -> tuple[list[ServiceItem], dict[str, list[str]]]:
-    """The items applied for and their dependencies."""
+def _what(session: Session, onething_id: str | None, item_id: str | None,
+          chosen: Sequence[str] | None = None) -> tuple[list[ServiceItem], dict[str, list[str]]]:
+    """The items applied for (a one-thing's `chosen` ones, see `onething.resolve_choice`) and
+    their dependencies among them."""
     if (onething_id is None) == (item_id is None):
         raise Invalid(N_("Apply for either a one-thing or an item"), field="onething_id")
     if onething_id is not None:
         ot = onething.get_onething(session, onething_id)
-        return onething.items_of(session, ot), dict(ot.definition.get("requires", {}))
+        picked, requires = onething.resolve_choice(ot.definition, chosen)
+        return onething.items_of(session, ot, picked), requires
+    if chosen is not None:
+        raise Invalid(N_("Only a one-thing's items can be chosen"), field="items")
     return [onething.get_item(session, str(item_id))], {}
 
 
 def submit(session: Session, *, principal: access.Principal, idempotency_key: str | None,
            onething_id: str | None = None, item_id: str | None = None, data: Any = None,
            consent_id: int | None = None, draft: bool = False, on_behalf_of: int | None = None,
-           counter: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
-           calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
+           counter: Mapping[str, Any] | None = None, items: Sequence[str] | None = None,
+           now: dt.datetime | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
     """Submit once (一次提交), or save a draft (`draft`: only the fields given are checked and
-    nothing is routed). Filed for oneself, for a grantor or ward (`on_behalf_of`, 代办), or at a
-    counter for a resident (`counter`, 一窗受理). Returns (application, created); a repeat of the
-    filer's key returns the first."""
+    nothing is routed); `items` names the one-thing's items chosen (its default choice if None,
+    see `onething.resolve_choice`). Filed for oneself, for a grantor or ward (`on_behalf_of`,
+    代办), or at a counter for a resident (`counter`, 一窗受理). Returns (application, created);
+    a repeat of the filer's key returns the first."""
     if counter is not None and on_behalf_of is not None:
         raise Invalid(N_("File either at the counter or on someone's behalf"), field="on_behalf_of")
     if counter is not None:
@@ -162,16 +167,17 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if draft and idempotency_key is None:
         idempotency_key = "draft:" + secrets.token_hex(12)
     idempotency_key = _check_key(idempotency_key)
-    items, requires = _what(session, onething_id, item_id)
+    applied, requires = _what(session, onething_id, item_id, items)  # the chosen items, resolved first
     request_hash = _request_hash({"onething_id": onething_id, "item_id": item_id, "data": data,
                                   "consent_id": consent_id, "draft": draft, "on_behalf_of": on_behalf_of,
-                                  "counter": dict(counter) if counter is not None else None})
+                                  "counter": dict(counter) if counter is not None else None,
+                                  **({"items": list(items)} if items is not None else {})})
     existing = _by_key(session, principal.account_id, idempotency_key)
     if existing is not None:
         return _replay(existing, request_hash)
 
-    elements = onething.elements_of(session, items)
-    clean = validate_data(data if data is not None else {}, items, elements, partial=draft)
+    elements = onething.elements_of(session, applied)
+    clean = validate_data(data if data is not None else {}, applied, elements, partial=draft)
     filer = proxies.filer_for(session, principal=principal, on_behalf_of=on_behalf_of, counter=counter,
                               scopes=[x for x in (onething_id, item_id) if x])
     consent = None
@@ -182,12 +188,13 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         if consent.application_ref is not None:
             raise Conflict(N_("This consent was used for another application"), field="consent_id")
     if not draft:
-        materials.require_complete(session, application=None, items=items)
+        materials.require_complete(session, application=None, items=applied)
     now = now or utcnow()
     pack = current_pack_version(session)
     app = Application(applicant_account_id=filer.applicant_account_id, applicant_person_id=filer.person.id,
                       filed_by_account_id=principal.account_id, filing=filer.kind,
                       filing_consent=filer.consent, onething_id=onething_id, item_id=item_id,
+                      items=[i.id for i in applied] if onething_id is not None else None,
                       status="draft" if draft else "submitted", data=clean,
                       region_code=filer.person.region_code, pack_id=pack[0] if pack else None,
                       pack_version=pack[1] if pack else None, idempotency_key=idempotency_key,
@@ -211,7 +218,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
                region_code=app.region_code, details={"onething": onething_id, "item": item_id,
                                                      "filing": app.filing, "fields": sorted(clean)})
         return app, True
-    _route(session, app, items, requires, principal=principal, now=now, calendar=calendar)
+    _route(session, app, applied, requires, principal=principal, now=now, calendar=calendar)
     return app, True
 
 
@@ -260,7 +267,7 @@ def update_draft(session: Session, *, principal: access.Principal, application_i
                  now: dt.datetime | None = None) -> Application:
     """Replace a draft's form data (only the fields given are checked)."""
     app = _own_draft(session, principal, application_id)
-    items, _ = _what(session, app.onething_id, app.item_id)
+    items, _ = _what(session, app.onething_id, app.item_id, app.items)
     clean = validate_data(data if data is not None else {}, items, onething.elements_of(session, items), partial=True)
     now = now or utcnow()
     app.data = clean
@@ -293,7 +300,7 @@ def submit_draft(session: Session, *, principal: access.Principal, application_i
             return _replay(existing, request_hash)
         raise Conflict(N_("This application is no longer a draft"), field="status")
     session.refresh(app)
-    items, requires = _what(session, app.onething_id, app.item_id)
+    items, requires = _what(session, app.onething_id, app.item_id, app.items)
     app.data = validate_data(app.data, items, onething.elements_of(session, items))
     if app.filing == "counter":  # the officer must still be one, for this resident's region
         access.require(principal, "counter.file")

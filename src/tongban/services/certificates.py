@@ -26,10 +26,11 @@ from tongban.core import access, masking
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
-from tongban.core.identity.models import Department
+from tongban.core.identity.models import Account, Department
 from tongban.core.keys import Keyring
 from tongban.core.timeutil import utcnow
-from tongban.registry.models import Certificate, Person
+from tongban.registry.models import Certificate, Guardianship, Person
+from tongban.services import inbox
 from tongban.services.models import CertificateRevocation, CertificateType
 
 DOCUMENT_FIELDS = ("identifier", "type", "type_name", "number", "holder", "holder_code", "holder_code_type",
@@ -203,7 +204,22 @@ def revoke(session: Session, *, principal: access.Principal, certificate_id: int
     record(session, actor=principal.actor, actor_department=principal.department_id, action="certificate.revoke",
            subject=masking.subject("person", cert.holder_id), department_id=principal.department_id,
            details={"certificate": cert.id, "type": cert.type_code, "reason": reason})
+    for account_id in _wallet_accounts(session, cert):
+        inbox.notify(session, account_id=account_id, kind="certificate.revoked", application_id=None,
+                     params={"certificate": cert.id, "type": cert.type_code, "reason": reason})
     return cert
+
+
+def _wallet_accounts(session: Session, cert: Certificate) -> list[int]:
+    """The resident accounts whose wallet shows the certificate: its holder's and, for a ward
+    (a newborn), each guardian's."""
+    if cert.holder_kind != "person":
+        return []
+    people = [cert.holder_id, *session.scalars(select(Guardianship.guardian_person_id)
+                                               .where(Guardianship.ward_person_id == cert.holder_id))]
+    numbers = list(session.scalars(select(Person.id_number).where(Person.id.in_(people))))
+    return sorted(session.scalars(select(Account.id).where(Account.kind == "resident",
+                                                           Account.id_number.in_(numbers))))
 
 
 def _revocations_body(session: Session, now: dt.datetime) -> dict[str, Any]:

@@ -25,6 +25,7 @@ TITLES = {
     "task.public_notice": N_("Your application is in public notice"),
     "task.objection": N_("An objection was raised during the public notice; your application is reviewed again"),
     "screening.offer": N_("You may be entitled to a benefit"),
+    "certificate.revoked": N_("A certificate in your wallet was revoked"),
 }
 
 

@@ -64,7 +64,7 @@ def declared(items: Sequence[ServiceItem]) -> dict[str, dict[str, Any]]:
 
 def _items(session: Session, app: Application) -> list[ServiceItem]:
     if app.onething_id is not None:
-        return onething.items_of(session, onething.get_onething(session, app.onething_id))
+        return onething.items_of(session, onething.get_onething(session, app.onething_id), app.items)
     return [onething.get_item(session, str(app.item_id))]
 
 

@@ -78,6 +78,7 @@ class Application(Base):
     # draft | submitted | in_progress | completed | partly_completed | rejected | withdrawn
     status: Mapped[str] = mapped_column(String(20), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    items: Mapped[list[str] | None] = mapped_column(JSON)  # a one-thing's items applied for (None: all)
     region_code: Mapped[str] = mapped_column(String(12), index=True)
     pack_id: Mapped[str | None] = mapped_column(String(64))
     pack_version: Mapped[str | None] = mapped_column(String(32))
@@ -135,20 +136,6 @@ class ApplicationEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class PrefillConsent(Base):
-    """Superseded: prefill consents are the data hub's `Consent` scoped to a one-thing. The table
-    stays (old rows) until a later migration drops it; nothing writes it."""
-
-    __tablename__ = "svc_prefill_consent"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    onething_id: Mapped[str] = mapped_column(String(64))
-    application_id: Mapped[int | None] = mapped_column(BigId)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
 class InboxMessage(Base):
     """你的消息: an application event in the resident's in-app inbox."""
 
@@ -171,7 +158,7 @@ class ApplicationMaterial(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("svc_application.id"), index=True)
     material_id: Mapped[str] = mapped_column(String(64))  # the item's material declaration id
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64), info={"blob": True})  # kept from the orphan sweep
     size: Mapped[int] = mapped_column(Integer, default=0)
     media_type: Mapped[str | None] = mapped_column(String(64))
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core.errors import NotFound
+from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, pick
 from tongban.services.models import DataElement, OneThing, ServiceItem
 
@@ -71,6 +71,68 @@ def critical_path_days(items: Sequence[Mapping[str, Any]], requires: Mapping[str
     return max((finish(i) for i in days), default=0)
 
 
+# --- choosing items ----------------------------------------------------------------------------
+
+
+def has_choices(definition: Mapping[str, Any]) -> bool:
+    """Whether the resident picks among the one-thing's items (`optional`, `choose_one`)."""
+    return bool(definition.get("optional") or definition.get("choose_one"))
+
+
+def default_choice(definition: Mapping[str, Any]) -> list[str]:
+    """The items applied for when none are named: every item but the alternatives after the first
+    of each `choose_one` group (the savings stored with the one-thing are this choice's)."""
+    later = {alt for group in definition.get("choose_one", []) for alt in group[1:]}
+    return [i for i in definition["items"] if i not in later]
+
+
+def resolve_choice(definition: Mapping[str, Any],
+                   chosen: Sequence[str] | None) -> tuple[list[str], dict[str, list[str]]]:
+    """The items applied for, in the one-thing's order, and each one's prerequisites among them.
+
+    `chosen` None means the default choice. Every item not in `optional` (nor in an optional
+    `choose_one` group) must be chosen; of a `choose_one` group exactly one (at most one when
+    the group's items are optional); a chosen item needs, for each of its prerequisites, that
+    one or, when it is in a `choose_one` group, one of its alternatives it also lists. A
+    fault raises `Invalid` on the field `items`."""
+    items: list[str] = list(definition["items"])
+    requires: Mapping[str, list[str]] = definition.get("requires", {})
+    if chosen is None:
+        picked = default_choice(definition)
+    else:
+        if isinstance(chosen, str) or not all(isinstance(c, str) for c in chosen):
+            raise Invalid(N_("Name the items as a list of item ids"), field="items")
+        unknown = [c for c in chosen if c not in items]
+        if unknown:
+            raise Invalid(N_("%(item)s is not one of this one-thing's items"), field="items", item=unknown[0])
+        picked = [i for i in items if i in set(chosen)]
+    if not picked:
+        raise Invalid(N_("Choose at least one item"), field="items")
+    optional = set(definition.get("optional", []))
+    group_of = {i: tuple(g) for g in definition.get("choose_one", []) for i in g}
+    for item in items:
+        if item not in optional and item not in group_of and item not in picked:
+            raise Invalid(N_("%(item)s is always part of this one-thing"), field="items", item=item)
+    for group in definition.get("choose_one", []):
+        taken = [i for i in group if i in picked]
+        if len(taken) > 1:
+            raise Invalid(N_("Choose only one of %(items)s"), field="items", items=" / ".join(group))
+        if not taken and not all(i in optional for i in group):
+            raise Invalid(N_("Choose one of %(items)s"), field="items", items=" / ".join(group))
+    out: dict[str, list[str]] = {}
+    for item in picked:
+        needs = list(requires.get(item, []))
+        for need in needs:
+            alternatives = [n for n in needs if group_of.get(n) is not None and group_of.get(n) == group_of.get(need)]
+            if not any(n in picked for n in alternatives or [need]):
+                raise Invalid(N_("%(item)s needs %(needs)s"), field="items", item=item,
+                              needs=" / ".join(alternatives or [need]))
+        kept = [n for n in needs if n in picked]
+        if kept:
+            out[item] = kept
+    return picked, out
+
+
 # --- savings -----------------------------------------------------------------------------------
 
 
@@ -97,6 +159,14 @@ def compute_savings(onething: Mapping[str, Any], items: Sequence[Mapping[str, An
     }
 
 
+def choice_savings(definition: Mapping[str, Any], items: Mapping[str, Mapping[str, Any]],
+                   chosen: Sequence[str] | None) -> dict[str, Any]:
+    """The savings of applying once for the `chosen` items (None: the default choice);
+    `items` maps item ids to their definitions."""
+    picked, requires = resolve_choice(definition, chosen)
+    return compute_savings({**definition, "requires": requires}, [items[i] for i in picked])
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 
@@ -118,8 +188,9 @@ def list_onethings(session: Session) -> list[OneThing]:
     return list(session.scalars(select(OneThing).order_by(OneThing.id)))
 
 
-def items_of(session: Session, onething: OneThing) -> list[ServiceItem]:
-    ids: list[str] = onething.definition["items"]
+def items_of(session: Session, onething: OneThing, chosen: Sequence[str] | None = None) -> list[ServiceItem]:
+    """The one-thing's items, or only `chosen` of them (in the one-thing's order)."""
+    ids: list[str] = [i for i in onething.definition["items"] if chosen is None or i in chosen]
     rows = {i.id: i for i in session.scalars(select(ServiceItem).where(ServiceItem.id.in_(ids)))}
     return [rows[i] for i in ids]
 

@@ -170,6 +170,8 @@ class OneThingDecl(PackModel):
     description: Text
     items: Annotated[list[str], RefersTo("item")] = Field(min_length=2)
     requires: dict[str, list[str]] = {}  # item → the items it waits for (checked below)
+    optional: list[str] = []  # items the resident may leave out
+    choose_one: list[list[str]] = []  # groups of alternatives: one of each (at most one if all optional)
     visits: int = Field(0, ge=0, le=10)  # on-site visits for the whole one-thing
     applicants: list[Literal["resident"]] = ["resident"]
     domain: DomainId
@@ -181,7 +183,8 @@ class OneThingFile(SectionFile):
 
 
 def check_onething(pf: PackFile, pack: Pack) -> Iterator[Problem]:
-    from tongban.services.onething import find_cycle
+    from tongban.core.errors import Invalid
+    from tongban.services.onething import find_cycle, resolve_choice
 
     ot: OneThingDecl = pf.model.onething
     for i, it in enumerate(ot.items):
@@ -194,9 +197,30 @@ def check_onething(pf: PackFile, pack: Pack) -> Iterator[Problem]:
             if need not in ot.items:
                 yield pf.problem(("onething", "requires", item_id, j),
                                  f"{need!r} is not one of this one-thing's items")
+    for i, it in enumerate(ot.optional):
+        if it not in ot.items:
+            yield pf.problem(("onething", "optional", i), f"{it!r} is not one of this one-thing's items")
+    grouped: dict[str, int] = {}
+    for g, group in enumerate(ot.choose_one):
+        if len(set(group)) < 2:
+            yield pf.problem(("onething", "choose_one", g), "a choose_one group names at least two items")
+        for j, it in enumerate(group):
+            if it not in ot.items:
+                yield pf.problem(("onething", "choose_one", g, j), f"{it!r} is not one of this one-thing's items")
+            elif grouped.setdefault(it, g) != g:
+                yield pf.problem(("onething", "choose_one", g, j), f"{it!r} is in two choose_one groups")
+        if len({it in ot.optional for it in group}) > 1:
+            yield pf.problem(("onething", "choose_one", g),
+                             "either every item of a choose_one group is optional or none is")
     cycle = find_cycle(ot.items, ot.requires)
     if cycle:
         yield pf.problem(("onething", "requires"), "the dependencies form a cycle: " + " → ".join(cycle))
+    elif all(it in ot.items for group in ot.choose_one for it in group):
+        try:
+            resolve_choice(_dump(ot), None)
+        except Invalid as exc:
+            yield pf.problem(("onething", "items"), "the default choice (every item but the later "
+                             f"alternatives of each choose_one group) is not valid: {exc}")
     types: dict[str, tuple[str, str]] = {}
     for i, it in enumerate(ot.items):
         item: ItemDecl | None = pack.get("item", it)
@@ -259,15 +283,15 @@ def apply_items(session: Session, files: list[PackFile], pack: Pack) -> Changes:
 def apply_onethings(session: Session, files: list[PackFile], pack: Pack) -> Changes:
     from tongban.core.packs.sections import _upsert
     from tongban.services.models import OneThing
-    from tongban.services.onething import compute_savings
+    from tongban.services.onething import choice_savings
 
     changes = Changes()
     for pf in files:
         ot: OneThingDecl = pf.model.onething
-        items = [_dump(pack.get("item", i)) for i in ot.items]
         definition = _dump(ot)
+        savings = choice_savings(definition, {i: _dump(pack.get("item", i)) for i in ot.items}, None)
         changes.count(_upsert(session, OneThing, ot.id, dict(
-            id=ot.id, definition=definition, savings=compute_savings(definition, items), pack_id=pack.id)))
+            id=ot.id, definition=definition, savings=savings, pack_id=pack.id)))
     return changes
 
 

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -48,7 +48,13 @@ EVENT_LABELS = {
     "task.supplemented": N_("Supplement sent"), "task.reassigned": N_("Reassigned"),
     "application.completed": N_("Completed"), "application.partly_completed": N_("Partly completed"),
     "application.rejected": N_("Rejected"), "application.withdrawn": N_("Withdrawn"),
+    "draft.saved": N_("Draft saved"), "task.notice_completed": N_("Public notice ended; approval in effect"),
+    "task.objection": N_("Objection received; back to review"),
+    "task.deadline_warning": N_("Deadline near"), "task.overdue": N_("Overdue"),
 }
+# A submission filed by someone else says who filed it (details["filing"]).
+FILING_LABELS = {"counter": N_("Filed at a service-hall counter"), "proxy": N_("Filed by an authorised proxy"),
+                 "guardian": N_("Filed by a guardian")}
 SAVINGS_LABELS = (("forms", N_("Forms")), ("fields", N_("Fields to fill in")), ("materials", N_("Materials")),
                   ("visits", N_("Visits")), ("days", N_("Working days")))
 TAB_LABELS = (("ready", N_("Waiting")), ("mine", N_("Mine")), ("near_due", N_("Near due")),
@@ -68,8 +74,12 @@ def status_label(value: str | None) -> str:
     return gettext(STATUS_LABELS[value]) if value in STATUS_LABELS else (value or "—")
 
 
-def event_label(value: str) -> str:
-    return gettext(EVENT_LABELS[value]) if value in EVENT_LABELS else value
+def event_label(value: str, details: dict[str, Any] | None = None) -> str:
+    """A timeline event's kind in the reader's language (a filing by someone else named as such)."""
+    filing = (details or {}).get("filing")
+    label = FILING_LABELS.get(filing) if value == "submitted" and isinstance(filing, str) else None
+    label = label or EVENT_LABELS.get(value)
+    return gettext(label) if label else value
 
 
 def _render(request: Request, template: str, context: dict[str, Any], **kw: Any) -> Response:
@@ -116,7 +126,11 @@ def _items_view(session: Session, ot: OneThing) -> list[dict[str, Any]]:
 
 
 def _savings(ot: OneThing) -> list[dict[str, Any]]:
-    return [{"label": label, **ot.savings[key]} for key, label in SAVINGS_LABELS if key in ot.savings]
+    return _savings_of(ot.savings)
+
+
+def _savings_of(savings: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"label": label, **savings[key]} for key, label in SAVINGS_LABELS if key in savings]
 
 
 @router.get("/portal/apply")
@@ -129,9 +143,13 @@ def onethings_page(request: Request, session: DbSession, principal: SignedIn) ->
     return _render(request, "services/onethings.html", {"onethings": things})
 
 
-def _onething_parts(session: Session, onething_id: str) -> tuple[OneThing, list[ServiceItem], dict[str, DataElement]]:
+def _onething_parts(session: Session, onething_id: str, chosen: list[str] | None = None,
+                    ) -> tuple[OneThing, list[ServiceItem], dict[str, DataElement]]:
+    """The one-thing, its `chosen` items (the default choice if None; `Invalid` on field
+    `items` if the choice is not allowed) and their form's elements in the form's order."""
     ot = onething.get_onething(session, onething_id)
-    items = onething.items_of(session, ot)
+    picked, _ = onething.resolve_choice(ot.definition, chosen)
+    items = onething.items_of(session, ot, picked)
     elements = onething.elements_of(session, items)
     order = list(onething.merged_schema(items, elements)["properties"])
     return ot, items, {el_id: elements[el_id] for el_id in order}
@@ -196,6 +214,28 @@ def _consent_id(raw: Any) -> int | None:
         raise NotFound(N_("No such consent"), field="consent_id") from None
 
 
+def _chosen(ot: OneThing, raw: list[str] | None) -> list[str] | None:
+    """The items the form names: None (the default choice) for a one-thing without choices or a
+    request without the parameter; else the names given — empty when the resident chose none
+    ("None of these" sends an empty value), which the choice's check refuses."""
+    if not onething.has_choices(ot.definition) or not raw:
+        return None
+    return [v for v in raw if v]
+
+
+def _choice_view(session: Session, ot: OneThing, items: list[ServiceItem]) -> dict[str, Any] | None:
+    """What the resident picks from on the form: each item, whether chosen, and its group."""
+    if not onething.has_choices(ot.definition):
+        return None
+    chosen = {i.id for i in items}
+    optional = set(ot.definition.get("optional", []))
+    groups = {i: g for g, group in enumerate(ot.definition.get("choose_one", [])) for i in group}
+    return {"items": [{**view, "chosen": view["id"] in chosen, "optional": view["id"] in optional,
+                       "group": groups.get(view["id"])} for view in _items_view(session, ot)],
+            "savings": _savings_of(onething.choice_savings(ot.definition, {i.id: i.definition for i in items},
+                                                           sorted(chosen)))}
+
+
 def _render_form(request: Request, session: DbSession, principal: access.Principal, ot: OneThing,
                  items: list[ServiceItem], elements: dict[str, DataElement], *, consent_id: int | None,
                  values: dict[str, Any] | None = None, prefilled: dict[str, dict[str, Any]] | None = None,
@@ -204,21 +244,28 @@ def _render_form(request: Request, session: DbSession, principal: access.Princip
     return _render(request, "services/form.html", {
         "ot": ot, "title": pick(ot.definition["title"]), "fields": fields, "consent_id": consent_id,
         "idempotency_key": key or secrets.token_urlsafe(24), "errors": errors or {},
-        "prefilled": bool(prefilled)}, status_code=status_code)
+        "prefilled": bool(prefilled), "choice": _choice_view(session, ot, items)}, status_code=status_code)
 
 
 @router.get("/portal/apply/{onething_id}/form")
 def form_page(request: Request, session: DbSession, principal: SignedIn, onething_id: str,
-              consent_id: str | None = None) -> Response:
-    """The merged form: prefilled (with a consent) and marked with each value's source."""
+              consent_id: str | None = None, items_: list[str] | None = Query(None, alias="items")) -> Response:
+    """The merged form of the chosen items: prefilled (with a consent) and marked with each
+    value's source. A one-thing with optional items shows the choice first (`?items=…`)."""
     access.require(principal, "self.apply")
-    ot, items, elements = _onething_parts(session, onething_id)
+    errors: dict[str, str] = {}
+    try:
+        ot, items, elements = _onething_parts(session, onething_id,
+                                              _chosen(onething.get_onething(session, onething_id), items_))
+    except Invalid as exc:  # a choice that is not allowed: the default one, and why
+        errors["items"] = _message(exc)
+        ot, items, elements = _onething_parts(session, onething_id)
     cid = _consent_id(consent_id)
     consent = prefill.live_consent(session, principal=principal, consent_id=cid, onething_id=ot.id) if cid else None
     prefilled = prefill.prefill(session, principal=principal, consent=consent, elements=elements)
     values = {k: v["value"] for k, v in prefilled.items()}
     return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=values,
-                        prefilled=prefilled)
+                        prefilled=prefilled, errors=errors, status_code=422 if errors else 200)
 
 
 def _field_errors(items: list[ServiceItem], elements: dict[str, DataElement], data: dict[str, Any]) -> dict[str, str]:
@@ -236,7 +283,8 @@ def form_check(request: Request, session: DbSession, principal: SignedIn, form: 
                field: str) -> Response:
     """htmx: one field checked as a submission would check it; the field comes back with its message."""
     access.require(principal, "self.apply")
-    ot, items, elements = _onething_parts(session, onething_id)
+    ot = onething.get_onething(session, onething_id)
+    ot, items, elements = _onething_parts(session, onething_id, _chosen(ot, [str(v) for v in form.getlist("items")]))
     if field not in elements:
         raise NotFound(N_("This form has no such field"), field="field")
     value = _form_value(elements[field].definition, form.get(field))
@@ -258,7 +306,15 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
                 onething_id: str) -> Response:
     """一次提交: submit once with the form's idempotency key; a refusal shows the form again, input kept."""
     access.require(principal, "self.apply")
-    ot, items, elements = _onething_parts(session, onething_id)
+    ot = onething.get_onething(session, onething_id)
+    chosen = _chosen(ot, [str(v) for v in form.getlist("items")])
+    try:
+        ot, items, elements = _onething_parts(session, onething_id, chosen)
+    except Invalid as refused:
+        ot, items, elements = _onething_parts(session, onething_id)
+        return _render_form(request, session, principal, ot, items, elements,
+                            consent_id=_consent_id(form.get("consent_id")), values=_form_data(form, elements),
+                            errors={"items": _message(refused)}, status_code=422)
     data = _form_data(form, elements)
     cid = _consent_id(form.get("consent_id"))
     key = str(form.get("idempotency_key") or "")
@@ -267,12 +323,13 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
     errors = _field_errors(items, elements, data)
     if not errors:
         result, exc = _attempt(session, lambda: applications.submit(
-            session, principal=principal, idempotency_key=key, onething_id=ot.id, data=data, consent_id=cid))
+            session, principal=principal, idempotency_key=key, onething_id=ot.id, data=data, consent_id=cid,
+            items=chosen))
         if exc is None and result is not None:
             return _see_other(f"/portal/applications/{result[0].id}")
         assert exc is not None
         field = _error_field(exc)
-        errors = {field if field in elements else "_form": _message(exc)}
+        errors = {field if field in elements or field == "items" else "_form": _message(exc)}
     return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=raw,
                         prefilled=prefilled, errors=errors, key=key or None, status_code=422)
 

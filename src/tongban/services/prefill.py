@@ -5,7 +5,7 @@ application it is then used for. With a live one, each element's declared source
 {dataset, field, of}`) is read through the exchange (`read_on_consent`) from the applicant's own
 record, their spouse's or their household's: one audit event per record read (purpose
 "prefill") and an entry in the applicant's "who used my data". Without a consent nothing is read
-and nothing is recorded. (The old `svc_prefill_consent` table is no longer written.)
+and nothing is recorded. (The old `svc_prefill_consent` table was dropped by migration 0017.)
 """
 
 from __future__ import annotations

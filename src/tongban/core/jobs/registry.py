@@ -27,6 +27,7 @@ _schedules: dict[str, Schedule] = {}
 # Modules whose import registers the core handlers and schedules.
 CORE_MODULES = (
     "tongban.core.jobs.builtin",
+    "tongban.core.blobs",
     "tongban.datahub.exchange",
     "tongban.governance.quality",
     "tongban.services.deadlines",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from tongban.core import migrate
+from tongban.core.errors import NotAuthenticated
+from tongban.core.i18n import N_
 
 router = APIRouter(tags=["health"])
 
@@ -34,5 +38,15 @@ def readyz(request: Request, response: Response) -> dict[str, object]:
 
 
 @router.get("/metrics")
-def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics, for a scraper sending `Authorization: Bearer <TONGBAN_METRICS_TOKEN>`;
+    refused (401) without the token, and to everyone while no token is configured."""
+    token = request.app.state.settings.metrics_token
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        raise MetricsRefused(N_("Metrics need the scrape token (TONGBAN_METRICS_TOKEN)"))
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+
+class MetricsRefused(NotAuthenticated):
+    type_ = "metrics-token"
