@@ -176,12 +176,12 @@ def _worker_env(db, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untype
 
 def test_long_job_keeps_its_lease_while_it_runs(db):  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
-        job_id = queue.enqueue(s, kind="test.slow", payload={"key": "long", "sleep": 2.5}).id
-    worker = Worker(db, WorkerOptions(lease_seconds=1))
+        job_id = queue.enqueue(s, kind="test.slow", payload={"key": "long", "sleep": 5}).id
+    worker = Worker(db, WorkerOptions(lease_seconds=2))
     t = threading.Thread(target=worker.run_once)
     t.start()
     try:
-        time.sleep(1.6)  # past the first lease: without renewal another worker would take the job
+        time.sleep(3.2)  # past the first lease: without renewal another worker would take the job
         assert _job(db, job_id).status == "running"
         assert queue.claim(db, worker="other", lease_seconds=60) == []
     finally:

@@ -103,7 +103,8 @@ def test_alert_transitions_are_checked_and_audited(client, city: City) -> None: 
                          headers=officer)
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     with client.app.state.db.unit_of_work() as s:
-        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.subject == f"risk_alert:{alert['id']}")))
+        actions = list(s.scalars(select(AuditEvent.action).where(AuditEvent.subject == f"risk_alert:{alert['id']}")
+                                       .order_by(AuditEvent.id)))
     assert actions == ["alert.acknowledge", "alert.close"]
 
 

@@ -25,7 +25,8 @@ from tongban.datahub.exchange import basis_for, release, subjects_fingerprint
 from tongban.registry.models import Address, Person
 from tongban.screening.engine import PolicyInfo
 from tongban.screening.models import Offer, ScreeningCase, ScreeningRun
-from tongban.services.models import Application
+from tongban.services.models import Application, OneThing
+from tongban.services.onething import default_choice
 
 OPEN = ("sent", "seen")
 OFFER_DAYS = 90  # an offer not taken up expires after this many days
@@ -198,6 +199,10 @@ def decline(session: Session, *, principal: access.Principal, offer_id: int) -> 
 def on_submit(session: Session, app: Application) -> None:
     """A submitted application for an offered item or one-thing takes the offer up (applied)."""
     via = [v for v in (app.onething_id, app.item_id) if v]
+    if app.onething_id:  # an offer of one of the one-thing's chosen items is taken up as well
+        onething = session.get(OneThing, app.onething_id)
+        chosen = app.items if app.items is not None else (default_choice(onething.definition) if onething else [])
+        via += list(chosen)
     if not via or app.applicant_account_id is None:
         return
     for offer in session.scalars(select(Offer).where(Offer.account_id == app.applicant_account_id,
