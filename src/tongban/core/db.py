@@ -140,6 +140,12 @@ def _after_commit_hooks(session: Session) -> None:
         hook()
 
 
+def hold(session: Session, objects: Any) -> None:
+    """Keep `objects` alive as long as `session`: its identity map holds loaded rows weakly, so a
+    later `session.get` of one finds it without a query only while something refers to it."""
+    session.info.setdefault("tongban.held", []).extend(objects)
+
+
 def after_commit(session: Session, hook: Any) -> None:
     """Run `hook()` once this session's unit of work has committed (e.g. seal the audit chain)."""
     hooks = session.info.setdefault("after_commit", [])

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
@@ -45,6 +45,7 @@ PHONE = re.compile(r"^1\d{10}$")
 # Told of each new submission inside its transaction (screening marks the offer it takes up as
 # applied). A layer above services adds itself here; services know nothing of it.
 SUBMIT_LISTENERS: list[Callable[[Session, Application], None]] = []
+_ROUTED = "tongban.routed_tasks"  # session.info key: {application id: the tasks just made}
 
 
 # --- form data ----------------------------------------------------------------------------------
@@ -133,6 +134,17 @@ def _check_key(idempotency_key: str | None) -> str:
     return idempotency_key
 
 
+def _insert_once(session: Session, values: dict[str, Any]) -> Application | None:
+    """Insert the application unless the filer's key is taken (then None): one statement,
+    `INSERT … ON CONFLICT DO NOTHING RETURNING`, instead of a savepoint around a flush."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(Application).values(**values)
+            .on_conflict_do_nothing(index_elements=["filed_by_account_id", "idempotency_key"])
+            .returning(Application))
+    return session.scalars(stmt).first()
+
+
 def _what(session: Session, onething_id: str | None,
           item_id: str | None) -> tuple[list[ServiceItem], dict[str, list[str]]]:
     """The items applied for and their dependencies."""
@@ -185,23 +197,18 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         materials.require_complete(session, application=None, items=items)
     now = now or utcnow()
     pack = current_pack_version(session)
-    app = Application(applicant_account_id=filer.applicant_account_id, applicant_person_id=filer.person.id,
-                      filed_by_account_id=principal.account_id, filing=filer.kind,
-                      filing_consent=filer.consent, onething_id=onething_id, item_id=item_id,
-                      status="draft" if draft else "submitted", data=clean,
-                      region_code=filer.person.region_code, pack_id=pack[0] if pack else None,
-                      pack_version=pack[1] if pack else None, idempotency_key=idempotency_key,
-                      request_hash=request_hash, consent_id=consent_id, version=1, created_at=now,
-                      submitted_at=None if draft else now)
-    try:
-        with session.begin_nested():
-            session.add(app)
-            session.flush()
-    except IntegrityError:
+    app = _insert_once(session, dict(
+        applicant_account_id=filer.applicant_account_id, applicant_person_id=filer.person.id,
+        filed_by_account_id=principal.account_id, filing=filer.kind, filing_consent=filer.consent,
+        onething_id=onething_id, item_id=item_id, status="draft" if draft else "submitted", data=clean,
+        region_code=filer.person.region_code, pack_id=pack[0] if pack else None,
+        pack_version=pack[1] if pack else None, idempotency_key=idempotency_key, request_hash=request_hash,
+        consent_id=consent_id, version=1, created_at=now, submitted_at=None if draft else now))
+    if app is None:
         # Another request with this key committed first: answer as its repeat.
         existing = _by_key(session, principal.account_id, idempotency_key)
         if existing is None:
-            raise
+            raise Conflict(N_("This idempotency key was used for another request"), field="Idempotency-Key")
         return _replay(existing, request_hash)
     if consent is not None:
         consent.application_ref = str(app.id)
@@ -217,7 +224,10 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
 
 def _route(session: Session, app: Application, items: Sequence[ServiceItem], requires: Mapping[str, list[str]],
            *, principal: access.Principal, now: dt.datetime, calendar: WorkCalendar) -> None:
-    """Make the tasks of a submitted application: one per item, routed to its department."""
+    """Make the tasks of a submitted application: one per item, routed to its department. They
+    are inserted with its timeline event, audit event and message in one flush (a statement per
+    table) and kept on the session for the answer (`routed_tasks`)."""
+    tasks = []
     for item in items:
         needs = list(requires.get(item.id, []))
         task = Task(application_id=app.id, item_id=item.id, department_id=item.department_id,
@@ -225,8 +235,9 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
                     version=1)
         if not needs:
             sla.start_clock(task, item.definition, now, calendar)
-        session.add(task)
-    session.flush()
+        tasks.append(task)
+    session.add_all(tasks)
+    session.info.setdefault(_ROUTED, {})[app.id] = tasks
     details: dict[str, Any] = {"items": [i.id for i in items]}
     if app.filing != "self":
         details |= {"filing": app.filing, "filed_by": principal.actor}
@@ -244,6 +255,14 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
                                                 "filing": app.filing})
     for listener in SUBMIT_LISTENERS:
         listener(session, app)
+    session.flush()
+
+
+def routed_tasks(session: Session, app: Application) -> list[Task] | None:
+    """The tasks `session` just made for `app` (in id order), or None if it made none: the
+    answer to a submission needs no query for them."""
+    tasks: list[Task] | None = session.info.get(_ROUTED, {}).get(app.id)
+    return tasks
 
 
 def _own_draft(session: Session, principal: access.Principal, application_id: int) -> Application:
