@@ -123,13 +123,25 @@ class Database:
         session = self.sessionmaker()
         try:
             yield session
-            session.commit()
+        except BaseException:
+            self.end_unit_of_work(session, commit=False)
+            raise
+        self.end_unit_of_work(session, commit=True)
+
+    def end_unit_of_work(self, session: Session, *, commit: bool) -> None:
+        """Commit (then run the after-commit hooks) or roll back, and close."""
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
-        _after_commit_hooks(session)
+        if commit:
+            _after_commit_hooks(session)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -138,12 +150,6 @@ class Database:
 def _after_commit_hooks(session: Session) -> None:
     for hook in session.info.pop("after_commit", []):
         hook()
-
-
-def hold(session: Session, objects: Any) -> None:
-    """Keep `objects` alive as long as `session`: its identity map holds loaded rows weakly, so a
-    later `session.get` of one finds it without a query only while something refers to it."""
-    session.info.setdefault("tongban.held", []).extend(objects)
 
 
 def after_commit(session: Session, hook: Any) -> None:

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from pydantic import BaseModel, Field
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from tongban.core import access
@@ -21,6 +20,7 @@ from tongban.core.timeutil import today_local
 from tongban.registry.models import Certificate, Guardianship
 from tongban.services import (
     applications,
+    catalogue,
     certificates,
     family,
     inbox,
@@ -31,7 +31,7 @@ from tongban.services import (
     proxies,
     sla,
 )
-from tongban.services.models import Application, ServiceItem, Task
+from tongban.services.models import Application, Task
 from tongban.web.deps import CurrentPrincipal, DbSession
 from tongban.web.schemas import Page
 
@@ -176,7 +176,7 @@ class ApplicationOut(BaseModel):
 
 
 def _task_out(session: Any, t: Task) -> TaskOut:
-    item = onething.get_item(session, t.item_id).definition
+    item = catalogue.current(session).item(t.item_id).definition
     dept = session.get(Department, t.department_id)
     steps = item["steps"]
     step = steps[t.step_index]["id"] if t.status in applications.DECIDABLE else None
@@ -188,21 +188,12 @@ def _task_out(session: Any, t: Task) -> TaskOut:
                    overdue=t.overdue_at is not None, notice_ends_on=t.notice_ends_on)
 
 
-def _missing(session: Any, model: type[ServiceItem] | type[Department], ids: set[str]) -> list[Any]:
-    """Load the rows of `model` with these ids that the session does not hold yet."""
-    mapper = sa_inspect(model)
-    absent = [i for i in ids if session.identity_map.get(mapper.identity_key_from_primary_key((i,))) is None]
-    return list(session.scalars(select(model).where(model.id.in_(absent)))) if absent else []
-
-
 def _application_out(session: Any, app: Application, *, with_timeline: bool) -> ApplicationOut:
     events = applications.timeline(session, app.id) if with_timeline else []
     tasks = applications.routed_tasks(session, app) or applications.tasks_of(session, app.id)
-    # At most one query each for the tasks' items and departments not already on the session
-    # (a submission has them), held here so that `_task_out`'s lookups hit the session's (weak)
-    # identity map instead of querying once per task.
-    held = [*_missing(session, ServiceItem, {t.item_id for t in tasks}),
-            *_missing(session, Department, {t.department_id for t in tasks})]
+    # One query for the tasks' departments, held here so that `_task_out`'s lookups hit the
+    # session's (weak) identity map instead of querying once per task; items come from the catalogue.
+    held = list(session.scalars(select(Department).where(Department.id.in_({t.department_id for t in tasks}))))
     out = ApplicationOut(
         id=app.id, status=app.status, onething_id=app.onething_id, item_id=app.item_id, pack_id=app.pack_id,
         pack_version=app.pack_version, submitted_at=app.submitted_at, finished_at=app.finished_at, data=app.data,

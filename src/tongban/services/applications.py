@@ -28,11 +28,20 @@ from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.keys import Keyring
-from tongban.core.packs.loader import current_pack_version
 from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
 from tongban.registry.identifiers import validate_resident_id
 from tongban.registry.models import Person
-from tongban.services import certificates, effects, inbox, materials, notice, onething, proxies, sla
+from tongban.services import (
+    catalogue,
+    certificates,
+    effects,
+    inbox,
+    materials,
+    notice,
+    onething,
+    proxies,
+    sla,
+)
 from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
 from tongban.services.prefill import live_consent
 
@@ -147,13 +156,14 @@ def _insert_once(session: Session, values: dict[str, Any]) -> Application | None
 
 def _what(session: Session, onething_id: str | None,
           item_id: str | None) -> tuple[list[ServiceItem], dict[str, list[str]]]:
-    """The items applied for and their dependencies."""
+    """The items applied for and their dependencies (from the catalogue snapshot: no query)."""
     if (onething_id is None) == (item_id is None):
         raise Invalid(N_("Apply for either a one-thing or an item"), field="onething_id")
+    cat = catalogue.current(session)
     if onething_id is not None:
-        ot = onething.get_onething(session, onething_id)
-        return onething.items_of(session, ot), dict(ot.definition.get("requires", {}))
-    return [onething.get_item(session, str(item_id))], {}
+        ot = cat.onething(onething_id)
+        return cat.items_of(ot), dict(ot.definition.get("requires", {}))
+    return [cat.item(str(item_id))], {}
 
 
 def submit(session: Session, *, principal: access.Principal, idempotency_key: str | None,
@@ -182,7 +192,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if existing is not None:
         return _replay(existing, request_hash)
 
-    elements = onething.elements_of(session, items)
+    elements = catalogue.current(session).elements_of(items)
     clean = validate_data(data if data is not None else {}, items, elements, partial=draft)
     filer = proxies.filer_for(session, principal=principal, on_behalf_of=on_behalf_of, counter=counter,
                               scopes=[x for x in (onething_id, item_id) if x])
@@ -196,7 +206,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if not draft:
         materials.require_complete(session, application=None, items=items)
     now = now or utcnow()
-    pack = current_pack_version(session)
+    pack = catalogue.current(session).pack
     app = _insert_once(session, dict(
         applicant_account_id=filer.applicant_account_id, applicant_person_id=filer.person.id,
         filed_by_account_id=principal.account_id, filing=filer.kind, filing_consent=filer.consent,
@@ -280,7 +290,8 @@ def update_draft(session: Session, *, principal: access.Principal, application_i
     """Replace a draft's form data (only the fields given are checked)."""
     app = _own_draft(session, principal, application_id)
     items, _ = _what(session, app.onething_id, app.item_id)
-    clean = validate_data(data if data is not None else {}, items, onething.elements_of(session, items), partial=True)
+    clean = validate_data(data if data is not None else {}, items, catalogue.current(session).elements_of(items),
+                          partial=True)
     now = now or utcnow()
     app.data = clean
     app.version += 1
@@ -313,7 +324,7 @@ def submit_draft(session: Session, *, principal: access.Principal, application_i
         raise Conflict(N_("This application is no longer a draft"), field="status")
     session.refresh(app)
     items, requires = _what(session, app.onething_id, app.item_id)
-    app.data = validate_data(app.data, items, onething.elements_of(session, items))
+    app.data = validate_data(app.data, items, catalogue.current(session).elements_of(items))
     if app.filing == "counter":  # the officer must still be one, for this resident's region
         access.require(principal, "counter.file")
         access.require_region(principal, app.region_code)
@@ -426,7 +437,7 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
     app = session.get_one(Application, task.application_id)
     access.require_department(principal, task.department_id)
     access.require_region(principal, app.region_code)
-    item = session.get_one(ServiceItem, task.item_id).definition
+    item = catalogue.current(session).item(task.item_id).definition
     step = item["steps"][task.step_index]
     access.require_step_role(principal, step["role"])
     access.require_step_level(principal, step.get("level", "county"), app.region_code)
@@ -527,7 +538,7 @@ def _issue_pending(session: Session, app: Application, *, keyring: Keyring, acto
         type_id = t.outputs.get("certificate_pending")
         if t.status != "approved" or not type_id:
             continue
-        holder_kind = session.get_one(ServiceItem, t.item_id).definition["outputs"]["holder"]
+        holder_kind = catalogue.current(session).item(t.item_id).definition["outputs"]["holder"]
         holder_id = newborn if holder_kind == "newborn" else app.applicant_person_id
         if holder_id is None and final:
             holder_id = app.applicant_person_id
@@ -570,7 +581,7 @@ def _advance(session: Session, app: Application, *, principal: access.Principal,
         t.inputs = {k: v for k, v in inputs.items() if k != "certificate_pending"}
         t.status = "ready"
         t.version += 1
-        sla.start_clock(t, session.get_one(ServiceItem, t.item_id).definition, now, calendar)
+        sla.start_clock(t, catalogue.current(session).item(t.item_id).definition, now, calendar)
         _event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
     if all(t.status in FINISHED_TASK for t in tasks):
         _issue_pending(session, app, keyring=keyring, actor=principal.actor, now=now, final=True)
@@ -630,7 +641,7 @@ def supplement(session: Session, *, principal: access.Principal, application_id:
         raise NotFound(N_("No such task"))
     if app.status not in OPEN_APPLICATION or task.status != "returned":
         raise Conflict(N_("This task is not waiting for a supplement"), field="status")
-    item = session.get_one(ServiceItem, task.item_id)
+    item = catalogue.current(session).item(task.item_id)
     clean = validate_data(data, [item], onething.elements_of(session, [item]), partial=True)
     now = now or utcnow()
     app.data = {**app.data, **clean}

@@ -11,10 +11,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core.db import hold
 from tongban.core.errors import NotFound
 from tongban.core.i18n import N_, pick
-from tongban.core.identity.models import Department
 from tongban.services.models import DataElement, OneThing, ServiceItem
 
 # --- the graph ----------------------------------------------------------------------------------
@@ -121,13 +119,9 @@ def list_onethings(session: Session) -> list[OneThing]:
 
 
 def items_of(session: Session, onething: OneThing) -> list[ServiceItem]:
-    """The one-thing's items in its order, with their departments held on the session (one query)."""
     ids: list[str] = onething.definition["items"]
-    rows = session.execute(select(ServiceItem, Department).join(Department, Department.id == ServiceItem.department_id)
-                           .where(ServiceItem.id.in_(ids))).all()
-    hold(session, [x for r in rows for x in r])
-    by_id = {r[0].id: r[0] for r in rows}
-    return [by_id[i] for i in ids]
+    rows = {i.id: i for i in session.scalars(select(ServiceItem).where(ServiceItem.id.in_(ids)))}
+    return [rows[i] for i in ids]
 
 
 def elements_of(session: Session, items: Sequence[ServiceItem]) -> dict[str, DataElement]:

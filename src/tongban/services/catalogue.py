@@ -1,0 +1,130 @@
+"""The pack's service catalogue as this process last read it: one-things, items and data
+elements, which change only when a pack is loaded. A submission needs them all; reading them
+once per pack instead of three queries (and their JSON) per request keeps the hot path short.
+
+The snapshot is keyed by the current pack record (its row id, version and load time), read
+once per unit of work with the one query a submission makes anyway (it records the pack version
+it was made under). Loading a pack adds or changes that record, so every process sees the new
+content on its next request; a flush in this process that touches a catalogue table (the pack
+loader, a test, an operator's script) drops the snapshot at once. The rows handed out are
+transient copies shared between requests: read them, never change them or add them to a session.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from tongban.core.errors import NotFound
+from tongban.core.i18n import N_
+from tongban.core.identity.models import PackRecord
+from tongban.services.models import DataElement, OneThing, ServiceItem
+
+_WATCHED = (OneThing, ServiceItem, DataElement, PackRecord)
+_SESSION_KEY = "tongban.catalogue"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    key: tuple[Any, ...]
+    pack: tuple[str, str] | None  # (pack id, version) of the current pack
+    onethings: Mapping[str, OneThing]
+    items: Mapping[str, ServiceItem]
+    elements: Mapping[str, DataElement]
+
+    def onething(self, onething_id: str) -> OneThing:
+        ot = self.onethings.get(onething_id)
+        if ot is None:
+            raise NotFound(N_("No such one-thing"))
+        return ot
+
+    def item(self, item_id: str) -> ServiceItem:
+        item = self.items.get(item_id)
+        if item is None:
+            raise NotFound(N_("No such service item"))
+        return item
+
+    def items_of(self, onething: OneThing) -> list[ServiceItem]:
+        return [self.items[i] for i in onething.definition["items"]]
+
+    def elements_of(self, items: Sequence[ServiceItem]) -> dict[str, DataElement]:
+        return {f["element"]: self.elements[f["element"]] for it in items for f in it.definition["form"]
+                if f["element"] in self.elements}
+
+
+_lock = threading.Lock()
+_snapshots: dict[str, Catalogue] = {}  # by database URL
+_generation = 0  # bumped by every flush or commit in this process that touches a catalogue table
+
+
+def current(session: Session) -> Catalogue:
+    """The catalogue for this unit of work (one query for the current pack, the first time)."""
+    held: Catalogue | None = session.info.get(_SESSION_KEY)
+    if held is not None:
+        return held
+    bind = session.get_bind()
+    url = str(bind.engine.url if hasattr(bind, "engine") else bind.url)
+    rec = session.execute(select(PackRecord.id, PackRecord.pack_id, PackRecord.version, PackRecord.loaded_at)
+                          .where(PackRecord.current.is_(True))
+                          .order_by(PackRecord.loaded_at.desc(), PackRecord.id.desc()).limit(1)).first()
+    generation = _generation
+    key = (generation, *(tuple(rec) if rec else ()))
+    cat = _snapshots.get(url)
+    if cat is None or cat.key != key:
+        cat = _load(session, key, (rec.pack_id, rec.version) if rec else None)
+        with _lock:
+            if _generation == generation:  # nothing changed the catalogue while we read it
+                _snapshots[url] = cat
+    session.info[_SESSION_KEY] = cat
+    return cat
+
+
+def _load(session: Session, key: tuple[Any, ...], pack: tuple[str, str] | None) -> Catalogue:
+    def copy(model: type[Any], row: Any, columns: Sequence[str]) -> Any:
+        return model(**{c: getattr(row, c) for c in columns})
+
+    onethings = {o.id: copy(OneThing, o, ("id", "definition", "savings", "pack_id"))
+                 for o in session.scalars(select(OneThing))}
+    items = {i.id: copy(ServiceItem, i, ("id", "code", "department_id", "definition", "pack_id"))
+             for i in session.scalars(select(ServiceItem))}
+    elements = {e.id: copy(DataElement, e, ("id", "type", "definition", "pack_id"))
+                for e in session.scalars(select(DataElement))}
+    return Catalogue(key=key, pack=pack, onethings=onethings, items=items, elements=elements)
+
+
+def invalidate() -> None:
+    global _generation
+    with _lock:
+        _generation += 1
+        _snapshots.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    if any(isinstance(obj, _WATCHED) for objs in (session.new, session.dirty, session.deleted) for obj in objs):
+        session.info["tongban.catalogue_touched"] = True
+        session.info.pop(_SESSION_KEY, None)
+        invalidate()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: Any) -> None:
+    # A bulk INSERT, UPDATE or DELETE through the ORM on a catalogue table.
+    if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and issubclass(state.bind_mapper.class_, _WATCHED):
+        state.session.info["tongban.catalogue_touched"] = True
+        state.session.info.pop(_SESSION_KEY, None)
+        invalidate()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    # Again once committed: a request that read the catalogue between the flush and the commit
+    # may have cached what was there before.
+    if session.info.pop("tongban.catalogue_touched", False):
+        invalidate()
