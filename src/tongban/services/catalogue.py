@@ -1,20 +1,22 @@
-"""The pack's service catalogue as this process last read it: one-things, items and data
-elements, which change only when a pack is loaded. A submission needs them all; reading them
-once per pack instead of three queries (and their JSON) per request keeps the hot path short.
+"""The pack's service catalogue as this process last read it: one-things, items, data elements
+and the departments they route to, which change only when a pack is loaded. A submission needs
+them all; reading them once per pack instead of four queries (and their JSON) per request keeps
+the hot path short.
 
-The snapshot is keyed by the current pack record (its row id, version and load time), read
-once per unit of work with the one query a submission makes anyway (it records the pack version
-it was made under). Loading a pack adds or changes that record, so every process sees the new
-content on its next request; a flush in this process that touches a catalogue table (the pack
-loader, a test, an operator's script) drops the snapshot at once. The rows handed out are
-transient copies shared between requests: read them, never change them or add them to a session.
+The snapshot is keyed by the current pack record (its row id, version and load time), checked
+at most every `RECHECK_SECONDS` with one small query. Loading a pack adds or changes that record,
+so every process sees the new content within that time; a flush in this process that touches a
+catalogue table (the pack loader, an operator creating a department, a test) drops the snapshot
+at once. The rows handed out are transient copies shared between requests: read them, never
+change them or add them to a session.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import event, select
@@ -22,10 +24,11 @@ from sqlalchemy.orm import Session
 
 from tongban.core.errors import NotFound
 from tongban.core.i18n import N_
-from tongban.core.identity.models import PackRecord
+from tongban.core.identity.models import Department, PackRecord
 from tongban.services.models import DataElement, OneThing, ServiceItem
 
-_WATCHED = (OneThing, ServiceItem, DataElement, PackRecord)
+_WATCHED = (OneThing, ServiceItem, DataElement, Department, PackRecord)
+RECHECK_SECONDS = 1.0
 _SESSION_KEY = "tongban.catalogue"
 
 
@@ -36,6 +39,8 @@ class Catalogue:
     onethings: Mapping[str, OneThing]
     items: Mapping[str, ServiceItem]
     elements: Mapping[str, DataElement]
+    departments: Mapping[str, Department]
+    checked_at: float  # time.monotonic() when the key was last read from the database
 
     def onething(self, onething_id: str) -> OneThing:
         ot = self.onethings.get(onething_id)
@@ -63,20 +68,23 @@ _generation = 0  # bumped by every flush or commit in this process that touches 
 
 
 def current(session: Session) -> Catalogue:
-    """The catalogue for this unit of work (one query for the current pack, the first time)."""
+    """The catalogue for this unit of work (at most one query, for the current pack)."""
     held: Catalogue | None = session.info.get(_SESSION_KEY)
     if held is not None:
         return held
     bind = session.get_bind()
     url = str(bind.engine.url if hasattr(bind, "engine") else bind.url)
-    rec = session.execute(select(PackRecord.id, PackRecord.pack_id, PackRecord.version, PackRecord.loaded_at)
-                          .where(PackRecord.current.is_(True))
-                          .order_by(PackRecord.loaded_at.desc(), PackRecord.id.desc()).limit(1)).first()
     generation = _generation
-    key = (generation, *(tuple(rec) if rec else ()))
     cat = _snapshots.get(url)
-    if cat is None or cat.key != key:
-        cat = _load(session, key, (rec.pack_id, rec.version) if rec else None)
+    if cat is None or cat.key[0] != generation or time.monotonic() - cat.checked_at >= RECHECK_SECONDS:
+        rec = session.execute(select(PackRecord.id, PackRecord.pack_id, PackRecord.version, PackRecord.loaded_at)
+                              .where(PackRecord.current.is_(True))
+                              .order_by(PackRecord.loaded_at.desc(), PackRecord.id.desc()).limit(1)).first()
+        key = (generation, *(tuple(rec) if rec else ()))
+        if cat is None or cat.key != key:
+            cat = _load(session, key, (rec.pack_id, rec.version) if rec else None)
+        else:
+            cat = replace(cat, checked_at=time.monotonic())
         with _lock:
             if _generation == generation:  # nothing changed the catalogue while we read it
                 _snapshots[url] = cat
@@ -94,7 +102,10 @@ def _load(session: Session, key: tuple[Any, ...], pack: tuple[str, str] | None) 
              for i in session.scalars(select(ServiceItem))}
     elements = {e.id: copy(DataElement, e, ("id", "type", "definition", "pack_id"))
                 for e in session.scalars(select(DataElement))}
-    return Catalogue(key=key, pack=pack, onethings=onethings, items=items, elements=elements)
+    departments = {d.id: copy(Department, d, [c.key for c in Department.__table__.columns])
+                   for d in session.scalars(select(Department))}
+    return Catalogue(key=key, pack=pack, onethings=onethings, items=items, elements=elements,
+                     departments=departments, checked_at=time.monotonic())
 
 
 def invalidate() -> None:

@@ -36,13 +36,28 @@ async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
     rollback) goes to the thread pool with the session's other database work."""
     db: Database = request.app.state.db
     session = db.sessionmaker()
+    session.info[_DB] = db
     request.state.session = session
     try:
         yield session
     except BaseException:
-        await run_in_threadpool(db.end_unit_of_work, session, commit=False)
+        if not session.info.get(_ENDED):
+            await run_in_threadpool(db.end_unit_of_work, session, commit=False)
         raise
-    await run_in_threadpool(db.end_unit_of_work, session, commit=True)
+    if not session.info.get(_ENDED):
+        await run_in_threadpool(db.end_unit_of_work, session, commit=True)
+
+
+_DB, _ENDED = "tongban.db", "tongban.unit_of_work_ended"
+
+
+def commit_now(session: Session) -> None:
+    """End the request's unit of work from inside a (sync) endpoint, in its thread: committed,
+    closed, after-commit hooks run. Saves the thread hop the dependency would take for it after
+    the endpoint; call it last, once the answer is built (loaded attributes stay readable)."""
+    db: Database = session.info[_DB]
+    session.info[_ENDED] = True
+    db.end_unit_of_work(session, commit=True)
 
 
 DbSession = Annotated[Session, Depends(_unit_of_work, scope="function")]

@@ -200,7 +200,7 @@ def seal(engine: Engine, *, batch: int = 1000, checkpoint: bool = True, force_ch
 # answered after GATHER_SECONDS, so under load each seal links the events of many requests.
 
 _mode = "inline"
-GATHER_SECONDS = 0.05  # a background sealer waits this long after a poke before sealing
+GATHER_SECONDS = 0.2  # a background sealer waits this long after a poke before sealing
 _sealers: dict[int, _BackgroundSealer] = {}
 _sealers_lock = threading.Lock()
 log = logging.getLogger("tongban.audit")
