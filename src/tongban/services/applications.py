@@ -17,9 +17,10 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -234,19 +235,21 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
 
 def _route(session: Session, app: Application, items: Sequence[ServiceItem], requires: Mapping[str, list[str]],
            *, principal: access.Principal, now: dt.datetime, calendar: WorkCalendar) -> None:
-    """Make the tasks of a submitted application: one per item, routed to its department. They
-    are inserted with its timeline event, audit event and message in one flush (a statement per
-    table) and kept on the session for the answer (`routed_tasks`)."""
-    tasks = []
+    """Make the tasks of a submitted application: one per item, routed to its department, in one
+    INSERT … RETURNING (kept on the session for the answer: `routed_tasks`); its timeline event,
+    audit event and message follow in one flush."""
+    rows = []
     for item in items:
         needs = list(requires.get(item.id, []))
-        task = Task(application_id=app.id, item_id=item.id, department_id=item.department_id,
-                    status="blocked" if needs else "ready", step_index=0, requires=needs, inputs={}, outputs={},
-                    version=1)
+        clock = SimpleNamespace(warned_at=None, overdue_at=None, clock_started_on=None, due_date=None,
+                                statutory_due_date=None)
         if not needs:
-            sla.start_clock(task, item.definition, now, calendar)
-        tasks.append(task)
-    session.add_all(tasks)
+            sla.start_clock(clock, item.definition, now, calendar)
+        rows.append({"application_id": app.id, "item_id": item.id, "department_id": item.department_id,
+                     "status": "blocked" if needs else "ready", "step_index": 0, "requires": needs, "inputs": {},
+                     "outputs": {}, "version": 1, **vars(clock)})
+    tasks = list(session.scalars(insert(Task).returning(Task, sort_by_parameter_order=True)
+                                 .execution_options(render_nulls=True), rows))
     session.info.setdefault(_ROUTED, {})[app.id] = tasks
     details: dict[str, Any] = {"items": [i.id for i in items]}
     if app.filing != "self":
