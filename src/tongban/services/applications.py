@@ -148,11 +148,16 @@ def _insert_once(session: Session, values: dict[str, Any]) -> Application | None
     """Insert the application unless the filer's key is taken (then None): one statement,
     `INSERT … ON CONFLICT DO NOTHING RETURNING`, instead of a savepoint around a flush."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(Application).values(**values)
-            .on_conflict_do_nothing(index_elements=["filed_by_account_id", "idempotency_key"])
-            .returning(Application))
-    return session.scalars(stmt).first()
+    stmt = _INSERT_ONCE.get(dialect)
+    if stmt is None:
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _INSERT_ONCE[dialect] = (
+            dialect_insert(Application).on_conflict_do_nothing(index_elements=["filed_by_account_id", "idempotency_key"])
+            .returning(Application).execution_options(render_nulls=True))
+    return session.scalars(stmt, [values]).first()
+
+
+_INSERT_ONCE: dict[str, Any] = {}  # the statement per dialect, built once (its compiled form is cached)
 
 
 def _what(session: Session, onething_id: str | None,
