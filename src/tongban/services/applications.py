@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, false, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -407,6 +407,26 @@ def _decode_cursor(cursor: str | None) -> int | None:
         raise Invalid(N_("The cursor is not valid"), field="cursor") from None
 
 
+def decidable_by(session: Session, principal: access.Principal) -> Any:
+    """A condition on Task: its current step is one `principal` may decide — the step's role is
+    theirs and its level (street 受理, county 审批 …) is their region's — so a district officer's
+    ready queue does not list the street's steps. None (no condition) for platform admins and
+    department admins (who reassign the whole department's tasks)."""
+    if principal.is_platform_admin or "task.reassign" in principal.permissions:
+        return None
+    level = access.region_level(principal.region_code) if principal.region_code else None
+    by_step: dict[int, list[str]] = {}
+    for item in catalogue.current(session).items.values():
+        if item.department_id != principal.department_id:
+            continue
+        for index, step in enumerate(item.definition["steps"]):
+            if step["role"] in principal.roles and step.get("level", "county") == level:
+                by_step.setdefault(index, []).append(item.id)
+    if not by_step:
+        return false()
+    return or_(*(and_(Task.step_index == index, Task.item_id.in_(ids)) for index, ids in sorted(by_step.items())))
+
+
 def queue(session: Session, *, principal: access.Principal, status: str = "ready", limit: int = 50,
           cursor: str | None = None) -> tuple[list[tuple[Task, Application]], str | None]:
     """The officer's queue: their department's tasks in their region. `ready` lists every task
@@ -422,6 +442,8 @@ def queue(session: Session, *, principal: access.Principal, status: str = "ready
     if not principal.is_platform_admin:
         q = q.where(Task.department_id == principal.department_id)
         q = q.where(Application.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
+    if statuses == DECIDABLE and (mine := decidable_by(session, principal)) is not None:
+        q = q.where(mine)
     after = _decode_cursor(cursor)
     if after is not None:
         q = q.where(Task.id > after)
