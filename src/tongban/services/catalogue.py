@@ -72,8 +72,7 @@ def current(session: Session) -> Catalogue:
     held: Catalogue | None = session.info.get(_SESSION_KEY)
     if held is not None:
         return held
-    bind = session.get_bind()
-    url = str(bind.engine.url if hasattr(bind, "engine") else bind.url)
+    url = str(session.get_bind().engine.url)
     generation = _generation
     cat = _snapshots.get(url)
     if cat is None or cat.key[0] != generation or time.monotonic() - cat.checked_at >= RECHECK_SECONDS:
