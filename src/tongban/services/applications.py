@@ -144,6 +144,9 @@ def _check_key(idempotency_key: str | None) -> str:
     return idempotency_key
 
 
+_INSERT_ONCE: dict[str, Any] = {}  # the statement per dialect, built once (its compiled form is cached)
+
+
 def _insert_once(session: Session, values: dict[str, Any]) -> Application | None:
     """Insert the application unless the filer's key is taken (then None): one statement,
     `INSERT … ON CONFLICT DO NOTHING RETURNING`, instead of a savepoint around a flush."""
@@ -155,9 +158,6 @@ def _insert_once(session: Session, values: dict[str, Any]) -> Application | None
             dialect_insert(Application).on_conflict_do_nothing(index_elements=["filed_by_account_id", "idempotency_key"])
             .returning(Application).execution_options(render_nulls=True))
     return session.scalars(stmt, [values]).first()
-
-
-_INSERT_ONCE: dict[str, Any] = {}  # the statement per dialect, built once (its compiled form is cached)
 
 
 def _what(session: Session, onething_id: str | None,
