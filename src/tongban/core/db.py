@@ -123,13 +123,25 @@ class Database:
         session = self.sessionmaker()
         try:
             yield session
-            session.commit()
+        except BaseException:
+            self.end_unit_of_work(session, commit=False)
+            raise
+        self.end_unit_of_work(session, commit=True)
+
+    def end_unit_of_work(self, session: Session, *, commit: bool) -> None:
+        """Commit (then run the after-commit hooks) or roll back, and close."""
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
-        _after_commit_hooks(session)
+        if commit:
+            _after_commit_hooks(session)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -36,6 +36,7 @@ class WorkCalendar:
     def __init__(self, holidays: Iterable[dt.date] = (), workdays: Iterable[dt.date] = ()) -> None:
         self.holidays = frozenset(holidays)
         self.workdays = frozenset(workdays)
+        self._memo: dict[dt.date, bool] = {}  # is_workday answers: the schedule of a date never changes
 
     def is_known(self, day: dt.date) -> bool:
         """Is the official schedule for this date's year known (not a weekday guess)?"""
@@ -48,6 +49,12 @@ class WorkCalendar:
         return True
 
     def is_workday(self, day: dt.date) -> bool:
+        known = self._memo.get(day)
+        if known is None:
+            known = self._memo[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: dt.date) -> bool:
         if day in self.holidays:
             return False
         if day in self.workdays:

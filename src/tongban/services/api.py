@@ -20,6 +20,7 @@ from tongban.core.timeutil import today_local
 from tongban.registry.models import Certificate, Guardianship
 from tongban.services import (
     applications,
+    catalogue,
     certificates,
     family,
     inbox,
@@ -30,8 +31,8 @@ from tongban.services import (
     proxies,
     sla,
 )
-from tongban.services.models import Application, ServiceItem, Task
-from tongban.web.deps import CurrentPrincipal, DbSession
+from tongban.services.models import Application, Task
+from tongban.web.deps import CurrentPrincipal, DbSession, commit_now
 from tongban.web.schemas import Page
 
 router = APIRouter(tags=["services"])
@@ -187,8 +188,9 @@ class ApplicationOut(BaseModel):
 
 
 def _task_out(session: Any, t: Task) -> TaskOut:
-    item = onething.get_item(session, t.item_id).definition
-    dept = session.get(Department, t.department_id)
+    cat = catalogue.current(session)
+    item = cat.item(t.item_id).definition
+    dept = cat.departments.get(t.department_id) or session.get_one(Department, t.department_id)
     steps = item["steps"]
     step = steps[t.step_index]["id"] if t.status in applications.DECIDABLE else None
     return TaskOut(id=t.id, application_id=t.application_id, item_id=t.item_id, item_title=pick(item["title"]),
@@ -201,11 +203,12 @@ def _task_out(session: Any, t: Task) -> TaskOut:
 
 def _application_out(session: Any, app: Application, *, with_timeline: bool) -> ApplicationOut:
     events = applications.timeline(session, app.id) if with_timeline else []
-    tasks = applications.tasks_of(session, app.id)
-    # One query each for the tasks' items and departments, held here so that `_task_out`'s
-    # lookups hit the session's (weak) identity map instead of querying once per task.
-    held = [*session.scalars(select(ServiceItem).where(ServiceItem.id.in_({t.item_id for t in tasks}))),
-            *session.scalars(select(Department).where(Department.id.in_({t.department_id for t in tasks})))]
+    tasks = applications.routed_tasks(session, app) or applications.tasks_of(session, app.id)
+    # Items and departments come from the catalogue; a department it lacks is loaded here (one
+    # query) and held so that `_task_out` finds it in the session's (weak) identity map.
+    known = catalogue.current(session).departments
+    held = list(session.scalars(select(Department).where(Department.id.in_(
+        {t.department_id for t in tasks} - set(known))))) if any(t.department_id not in known for t in tasks) else []
     out = ApplicationOut(
         id=app.id, status=app.status, onething_id=app.onething_id, item_id=app.item_id, items=app.items,
         pack_id=app.pack_id,
@@ -233,7 +236,9 @@ def submit(body: ApplicationIn, response: Response, session: DbSession, principa
                                        on_behalf_of=body.on_behalf_of, counter=counter, items=body.items)
     if not created:
         response.status_code = 200
-    return _application_out(session, app, with_timeline=False)
+    out = _application_out(session, app, with_timeline=False)
+    commit_now(session)
+    return out
 
 
 @router.get("/me/applications", response_model=Page[ApplicationOut])
@@ -409,7 +414,9 @@ def decide(task_id: int, body: DecisionIn, request: Request, session: DbSession,
     task = applications.decide(session, principal=principal, task_id=task_id, decision=body.decision,
                                version=body.version, reason=body.reason, outputs=body.outputs,
                                keyring=keyring_for(request.app.state.settings))
-    return _task_out(session, task)
+    out = _task_out(session, task)
+    commit_now(session)
+    return out
 
 
 class ObjectionIn(BaseModel):

@@ -17,10 +17,11 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, false, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
@@ -28,11 +29,20 @@ from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.keys import Keyring
-from tongban.core.packs.loader import current_pack_version
 from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
 from tongban.registry.identifiers import validate_resident_id
 from tongban.registry.models import Person
-from tongban.services import certificates, effects, inbox, materials, notice, onething, proxies, sla
+from tongban.services import (
+    catalogue,
+    certificates,
+    effects,
+    inbox,
+    materials,
+    notice,
+    onething,
+    proxies,
+    sla,
+)
 from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
 from tongban.services.prefill import live_consent
 
@@ -45,6 +55,7 @@ PHONE = re.compile(r"^1\d{10}$")
 # Told of each new submission inside its transaction (screening marks the offer it takes up as
 # applied). A layer above services adds itself here; services know nothing of it.
 SUBMIT_LISTENERS: list[Callable[[Session, Application], None]] = []
+_ROUTED = "tongban.routed_tasks"  # session.info key: {application id: the tasks just made}
 
 
 # --- form data ----------------------------------------------------------------------------------
@@ -133,19 +144,36 @@ def _check_key(idempotency_key: str | None) -> str:
     return idempotency_key
 
 
+_INSERT_ONCE: dict[str, Any] = {}  # the statement per dialect, built once (its compiled form is cached)
+
+
+def _insert_once(session: Session, values: dict[str, Any]) -> Application | None:
+    """Insert the application unless the filer's key is taken (then None): one statement,
+    `INSERT … ON CONFLICT DO NOTHING RETURNING`, instead of a savepoint around a flush."""
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_ONCE.get(dialect)
+    if stmt is None:
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _INSERT_ONCE[dialect] = (
+            dialect_insert(Application).on_conflict_do_nothing(index_elements=["filed_by_account_id", "idempotency_key"])
+            .returning(Application).execution_options(render_nulls=True))
+    return session.scalars(stmt, [values]).first()
+
+
 def _what(session: Session, onething_id: str | None, item_id: str | None,
           chosen: Sequence[str] | None = None) -> tuple[list[ServiceItem], dict[str, list[str]]]:
     """The items applied for (a one-thing's `chosen` ones, see `onething.resolve_choice`) and
-    their dependencies among them."""
+    their dependencies among them (from the catalogue snapshot: no query)."""
     if (onething_id is None) == (item_id is None):
         raise Invalid(N_("Apply for either a one-thing or an item"), field="onething_id")
+    cat = catalogue.current(session)
     if onething_id is not None:
-        ot = onething.get_onething(session, onething_id)
+        ot = cat.onething(onething_id)
         picked, requires = onething.resolve_choice(ot.definition, chosen)
-        return onething.items_of(session, ot, picked), requires
+        return cat.items_of(ot, picked), requires
     if chosen is not None:
         raise Invalid(N_("Only a one-thing's items can be chosen"), field="items")
-    return [onething.get_item(session, str(item_id))], {}
+    return [cat.item(str(item_id))], {}
 
 
 def submit(session: Session, *, principal: access.Principal, idempotency_key: str | None,
@@ -176,7 +204,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if existing is not None:
         return _replay(existing, request_hash)
 
-    elements = onething.elements_of(session, applied)
+    elements = catalogue.current(session).elements_of(applied)
     clean = validate_data(data if data is not None else {}, applied, elements, partial=draft)
     filer = proxies.filer_for(session, principal=principal, on_behalf_of=on_behalf_of, counter=counter,
                               scopes=[x for x in (onething_id, item_id) if x])
@@ -190,25 +218,21 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if not draft:
         materials.require_complete(session, application=None, items=applied)
     now = now or utcnow()
-    pack = current_pack_version(session)
-    app = Application(applicant_account_id=filer.applicant_account_id, applicant_person_id=filer.person.id,
-                      filed_by_account_id=principal.account_id, filing=filer.kind,
-                      filing_consent=filer.consent, onething_id=onething_id, item_id=item_id,
-                      items=[i.id for i in applied] if onething_id is not None else None,
-                      status="draft" if draft else "submitted", data=clean,
-                      region_code=filer.person.region_code, pack_id=pack[0] if pack else None,
-                      pack_version=pack[1] if pack else None, idempotency_key=idempotency_key,
-                      request_hash=request_hash, consent_id=consent_id, version=1, created_at=now,
-                      submitted_at=None if draft else now)
-    try:
-        with session.begin_nested():
-            session.add(app)
-            session.flush()
-    except IntegrityError:
+    pack = catalogue.current(session).pack
+    app = _insert_once(session, dict(
+        applicant_account_id=filer.applicant_account_id, applicant_person_id=filer.person.id,
+        filed_by_account_id=principal.account_id, filing=filer.kind, filing_consent=filer.consent,
+        onething_id=onething_id, item_id=item_id,
+        items=[i.id for i in applied] if onething_id is not None else None,
+        status="draft" if draft else "submitted", data=clean,
+        region_code=filer.person.region_code, pack_id=pack[0] if pack else None,
+        pack_version=pack[1] if pack else None, idempotency_key=idempotency_key, request_hash=request_hash,
+        consent_id=consent_id, version=1, created_at=now, submitted_at=None if draft else now))
+    if app is None:
         # Another request with this key committed first: answer as its repeat.
         existing = _by_key(session, principal.account_id, idempotency_key)
         if existing is None:
-            raise
+            raise Conflict(N_("This idempotency key was used for another request"), field="Idempotency-Key")
         return _replay(existing, request_hash)
     if consent is not None:
         consent.application_ref = str(app.id)
@@ -224,16 +248,22 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
 
 def _route(session: Session, app: Application, items: Sequence[ServiceItem], requires: Mapping[str, list[str]],
            *, principal: access.Principal, now: dt.datetime, calendar: WorkCalendar) -> None:
-    """Make the tasks of a submitted application: one per item, routed to its department."""
+    """Make the tasks of a submitted application: one per item, routed to its department, in one
+    INSERT … RETURNING (kept on the session for the answer: `routed_tasks`); its timeline event,
+    audit event and message follow in one flush."""
+    rows = []
     for item in items:
         needs = list(requires.get(item.id, []))
-        task = Task(application_id=app.id, item_id=item.id, department_id=item.department_id,
-                    status="blocked" if needs else "ready", step_index=0, requires=needs, inputs={}, outputs={},
-                    version=1)
+        clock = SimpleNamespace(warned_at=None, overdue_at=None, clock_started_on=None, due_date=None,
+                                statutory_due_date=None)
         if not needs:
-            sla.start_clock(task, item.definition, now, calendar)
-        session.add(task)
-    session.flush()
+            sla.start_clock(clock, item.definition, now, calendar)
+        rows.append({"application_id": app.id, "item_id": item.id, "department_id": item.department_id,
+                     "status": "blocked" if needs else "ready", "step_index": 0, "requires": needs, "inputs": {},
+                     "outputs": {}, "version": 1, **vars(clock)})
+    tasks = list(session.scalars(insert(Task).returning(Task, sort_by_parameter_order=True)
+                                 .execution_options(render_nulls=True), rows))
+    session.info.setdefault(_ROUTED, {})[app.id] = tasks
     details: dict[str, Any] = {"items": [i.id for i in items]}
     if app.filing != "self":
         details |= {"filing": app.filing, "filed_by": principal.actor}
@@ -251,6 +281,14 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
                                                 "filing": app.filing})
     for listener in SUBMIT_LISTENERS:
         listener(session, app)
+    session.flush()
+
+
+def routed_tasks(session: Session, app: Application) -> list[Task] | None:
+    """The tasks `session` just made for `app` (in id order), or None if it made none: the
+    answer to a submission needs no query for them."""
+    tasks: list[Task] | None = session.info.get(_ROUTED, {}).get(app.id)
+    return tasks
 
 
 def _own_draft(session: Session, principal: access.Principal, application_id: int) -> Application:
@@ -268,7 +306,8 @@ def update_draft(session: Session, *, principal: access.Principal, application_i
     """Replace a draft's form data (only the fields given are checked)."""
     app = _own_draft(session, principal, application_id)
     items, _ = _what(session, app.onething_id, app.item_id, app.items)
-    clean = validate_data(data if data is not None else {}, items, onething.elements_of(session, items), partial=True)
+    clean = validate_data(data if data is not None else {}, items, catalogue.current(session).elements_of(items),
+                          partial=True)
     now = now or utcnow()
     app.data = clean
     app.version += 1
@@ -301,7 +340,7 @@ def submit_draft(session: Session, *, principal: access.Principal, application_i
         raise Conflict(N_("This application is no longer a draft"), field="status")
     session.refresh(app)
     items, requires = _what(session, app.onething_id, app.item_id, app.items)
-    app.data = validate_data(app.data, items, onething.elements_of(session, items))
+    app.data = validate_data(app.data, items, catalogue.current(session).elements_of(items))
     if app.filing == "counter":  # the officer must still be one, for this resident's region
         access.require(principal, "counter.file")
         access.require_region(principal, app.region_code)
@@ -376,6 +415,26 @@ def _decode_cursor(cursor: str | None) -> int | None:
         raise Invalid(N_("The cursor is not valid"), field="cursor") from None
 
 
+def decidable_by(session: Session, principal: access.Principal) -> Any:
+    """A condition on Task: its current step is one `principal` may decide — the step's role is
+    theirs and its level (street 受理, county 审批 …) is their region's — so a district officer's
+    ready queue does not list the street's steps. None (no condition) for platform admins and
+    department admins (who reassign the whole department's tasks)."""
+    if principal.is_platform_admin or "task.reassign" in principal.permissions:
+        return None
+    level = access.region_level(principal.region_code) if principal.region_code else None
+    by_step: dict[int, list[str]] = {}
+    for item in catalogue.current(session).items.values():
+        if item.department_id != principal.department_id:
+            continue
+        for index, step in enumerate(item.definition["steps"]):
+            if step["role"] in principal.roles and step.get("level", "county") == level:
+                by_step.setdefault(index, []).append(item.id)
+    if not by_step:
+        return false()
+    return or_(*(and_(Task.step_index == index, Task.item_id.in_(ids)) for index, ids in sorted(by_step.items())))
+
+
 def queue(session: Session, *, principal: access.Principal, status: str = "ready", limit: int = 50,
           cursor: str | None = None) -> tuple[list[tuple[Task, Application]], str | None]:
     """The officer's queue: their department's tasks in their region. `ready` lists every task
@@ -391,6 +450,8 @@ def queue(session: Session, *, principal: access.Principal, status: str = "ready
     if not principal.is_platform_admin:
         q = q.where(Task.department_id == principal.department_id)
         q = q.where(Application.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
+    if statuses == DECIDABLE and (mine := decidable_by(session, principal)) is not None:
+        q = q.where(mine)
     after = _decode_cursor(cursor)
     if after is not None:
         q = q.where(Task.id > after)
@@ -414,7 +475,7 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
     app = session.get_one(Application, task.application_id)
     access.require_department(principal, task.department_id)
     access.require_region(principal, app.region_code)
-    item = session.get_one(ServiceItem, task.item_id).definition
+    item = catalogue.current(session).item(task.item_id).definition
     step = item["steps"][task.step_index]
     access.require_step_role(principal, step["role"])
     access.require_step_level(principal, step.get("level", "county"), app.region_code)
@@ -515,7 +576,7 @@ def _issue_pending(session: Session, app: Application, *, keyring: Keyring, acto
         type_id = t.outputs.get("certificate_pending")
         if t.status != "approved" or not type_id:
             continue
-        holder_kind = session.get_one(ServiceItem, t.item_id).definition["outputs"]["holder"]
+        holder_kind = catalogue.current(session).item(t.item_id).definition["outputs"]["holder"]
         holder_id = newborn if holder_kind == "newborn" else app.applicant_person_id
         if holder_id is None and final:
             holder_id = app.applicant_person_id
@@ -558,7 +619,7 @@ def _advance(session: Session, app: Application, *, principal: access.Principal,
         t.inputs = {k: v for k, v in inputs.items() if k != "certificate_pending"}
         t.status = "ready"
         t.version += 1
-        sla.start_clock(t, session.get_one(ServiceItem, t.item_id).definition, now, calendar)
+        sla.start_clock(t, catalogue.current(session).item(t.item_id).definition, now, calendar)
         _event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
     if all(t.status in FINISHED_TASK for t in tasks):
         _issue_pending(session, app, keyring=keyring, actor=principal.actor, now=now, final=True)
@@ -618,7 +679,7 @@ def supplement(session: Session, *, principal: access.Principal, application_id:
         raise NotFound(N_("No such task"))
     if app.status not in OPEN_APPLICATION or task.status != "returned":
         raise Conflict(N_("This task is not waiting for a supplement"), field="status")
-    item = session.get_one(ServiceItem, task.item_id)
+    item = catalogue.current(session).item(task.item_id)
     clean = validate_data(data, [item], onething.elements_of(session, [item]), partial=True)
     now = now or utcnow()
     app.data = {**app.data, **clean}

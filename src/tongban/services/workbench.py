@@ -3,7 +3,8 @@
 `core.masking` unless a field is asked for with a purpose (audited), reassignment by the
 department's administrator, and the department's dashboard figures.
 
-Staff see their own department's tasks in their own region; `applications.queue` and
+Staff see their own department's tasks in their own region, and of those waiting for a decision
+only the steps of their level and role (`applications.decidable_by`); `applications.queue` and
 `applications.decide` apply the same rules.
 """
 
@@ -77,6 +78,8 @@ def queue(session: Session, *, principal: access.Principal, tab: str, today: dt.
         raise Invalid(N_("Unknown queue tab"), field="tab")
     q = _scoped(select(Task, Application).join(Application, Application.id == Task.application_id)
                 .where(Task.status.in_(applications.DECIDABLE)), principal)
+    if (mine := applications.decidable_by(session, principal)) is not None:  # steps of another level or role
+        q = q.where(mine)
     rows = session.execute(q.order_by(Task.due_date, Task.id).limit(QUEUE_LIMIT)).all()
     counts = dict.fromkeys(TABS, 0)
     out: list[QueueRow] = []

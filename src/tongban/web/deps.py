@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from tongban.core.access import ANONYMOUS, Principal
 from tongban.core.config import Settings
 from tongban.core.db import Database
 from tongban.core.identity import service as identity
+from tongban.core.identity import token_cache
+from tongban.core.security import token_digest
 
 SESSION_COOKIE = "tongban_session"
 
@@ -26,26 +29,57 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def _unit_of_work(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed before the response is sent, rolled back on error."""
+async def _unit_of_work(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed before the response is sent, rolled back on error.
+
+    Opening a session does no I/O, so it happens here on the event loop; the commit (or the
+    rollback) goes to the thread pool with the session's other database work."""
     db: Database = request.app.state.db
-    with db.unit_of_work() as session:
-        request.state.session = session
+    session = db.sessionmaker()
+    session.info[_DB] = db
+    request.state.session = session
+    try:
         yield session
+    except BaseException:
+        if not session.info.get(_ENDED):
+            await run_in_threadpool(db.end_unit_of_work, session, commit=False)
+        raise
+    if not session.info.get(_ENDED):
+        await run_in_threadpool(db.end_unit_of_work, session, commit=True)
+
+
+_DB, _ENDED = "tongban.db", "tongban.unit_of_work_ended"
+
+
+def commit_now(session: Session) -> None:
+    """End the request's unit of work from inside a (sync) endpoint, in its thread: committed,
+    closed, after-commit hooks run. Saves the thread hop the dependency would take for it after
+    the endpoint; call it last, once the answer is built (loaded attributes stay readable)."""
+    db: Database = session.info[_DB]
+    session.info[_ENDED] = True
+    db.end_unit_of_work(session, commit=True)
 
 
 DbSession = Annotated[Session, Depends(_unit_of_work, scope="function")]
 
 
-def _principal(request: Request, session: DbSession) -> Principal:
-    """Bearer token first (API), then the session cookie (web pages)."""
+async def _principal(request: Request, session: DbSession) -> Principal:
+    """Bearer token first (API), then the session cookie (web pages). A bearer token resolved a
+    moment ago is taken from the token cache without a query (see `token_cache`)."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        found = identity.token_lookup(session, auth[7:].strip(), "bearer")
-        principal = found[0] if found else ANONYMOUS
+        secret = auth[7:].strip()
+        digest, db_url = token_digest(secret), request.app.state.db.url
+        principal = token_cache.get(db_url, digest)
+        if principal is None:
+            seen = token_cache.generation()
+            found = await run_in_threadpool(identity.token_lookup, session, secret, "bearer")
+            principal = found[0] if found else ANONYMOUS
+            if found:
+                token_cache.put(db_url, digest, principal, found[1].expires_at, seen)
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
-        found = identity.token_lookup(session, cookie, "session") if cookie else None
+        found = await run_in_threadpool(identity.token_lookup, session, cookie, "session") if cookie else None
         principal = found[0] if found else ANONYMOUS
         if found:
             request.state.csrf_token = found[1].csrf_token

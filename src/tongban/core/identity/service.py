@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from tongban.core import security
 from tongban.core.access import Principal
@@ -135,6 +135,10 @@ def _permissions(session: Session, role_ids: list[str]) -> frozenset[str]:
 
 def principal_for_account(session: Session, account: Account) -> Principal:
     roles = account.role_ids
+    return _principal(account, roles, _permissions(session, roles))
+
+
+def _principal(account: Account, roles: list[str], permissions: frozenset[str]) -> Principal:
     return Principal(
         kind=account.kind,
         account_id=account.id,
@@ -143,7 +147,7 @@ def principal_for_account(session: Session, account: Account) -> Principal:
         department_id=account.department_id,
         region_code=account.region_code,
         roles=frozenset(roles),
-        permissions=_permissions(session, roles),
+        permissions=permissions,
         locale=account.locale,
     )
 
@@ -161,14 +165,26 @@ def principal_for_client(client: ApiClient, region_code: str | None) -> Principa
 
 def token_lookup(session: Session, secret: str, kind: str) -> tuple[Principal, AuthToken] | None:
     """The principal behind a live token of `kind`, or None."""
-    row = session.scalar(select(AuthToken).where(AuthToken.token_hash == security.token_digest(secret)))
-    if row is None or row.revoked or row.kind != kind or row.expires_at <= utcnow():
+    # One statement on every authenticated request: the token, its account and the account's
+    # roles with their permissions (a row per role).
+    rows = session.execute(
+        select(AuthToken, Account, Role.id, Role.permissions)
+        .outerjoin(Account, Account.id == AuthToken.account_id)
+        .outerjoin(AccountRole, AccountRole.account_id == Account.id)
+        .outerjoin(Role, Role.id == AccountRole.role_id)
+        .where(AuthToken.token_hash == security.token_digest(secret))
+        .options(lazyload(Account.roles))
+    ).all()
+    if not rows:
+        return None
+    row, account = rows[0][0], rows[0][1]
+    if row.revoked or row.kind != kind or row.expires_at <= utcnow():
         return None
     if row.account_id is not None:
-        account = session.get(Account, row.account_id)
         if account is None or not account.active:
             return None
-        return principal_for_account(session, account), row
+        roles = {r[2]: r[3] or [] for r in rows if r[2] is not None}
+        return _principal(account, sorted(roles), frozenset(p for perms in roles.values() for p in perms)), row
     if row.api_client_id is not None:
         client = session.get(ApiClient, row.api_client_id)
         if client is None or not client.active:

@@ -1,0 +1,141 @@
+"""The pack's service catalogue as this process last read it: one-things, items, data elements
+and the departments they route to, which change only when a pack is loaded. A submission needs
+them all; reading them once per pack instead of four queries (and their JSON) per request keeps
+the hot path short.
+
+The snapshot is keyed by the current pack record (its row id, version and load time), checked
+at most every `RECHECK_SECONDS` with one small query. Loading a pack adds or changes that record,
+so every process sees the new content within that time; a flush in this process that touches a
+catalogue table (the pack loader, an operator creating a department, a test) drops the snapshot
+at once. The rows handed out are transient copies shared between requests: read them, never
+change them or add them to a session.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from tongban.core.errors import NotFound
+from tongban.core.i18n import N_
+from tongban.core.identity.models import Department, PackRecord
+from tongban.services.models import DataElement, OneThing, ServiceItem
+
+_WATCHED = (OneThing, ServiceItem, DataElement, Department, PackRecord)
+RECHECK_SECONDS = 1.0
+_SESSION_KEY = "tongban.catalogue"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    key: tuple[Any, ...]
+    pack: tuple[str, str] | None  # (pack id, version) of the current pack
+    onethings: Mapping[str, OneThing]
+    items: Mapping[str, ServiceItem]
+    elements: Mapping[str, DataElement]
+    departments: Mapping[str, Department]
+    checked_at: float  # time.monotonic() when the key was last read from the database
+
+    def onething(self, onething_id: str) -> OneThing:
+        ot = self.onethings.get(onething_id)
+        if ot is None:
+            raise NotFound(N_("No such one-thing"))
+        return ot
+
+    def item(self, item_id: str) -> ServiceItem:
+        item = self.items.get(item_id)
+        if item is None:
+            raise NotFound(N_("No such service item"))
+        return item
+
+    def items_of(self, onething: OneThing, chosen: Sequence[str] | None = None) -> list[ServiceItem]:
+        """The one-thing's items, or only `chosen` of them (in the one-thing's order)."""
+        return [self.items[i] for i in onething.definition["items"] if chosen is None or i in chosen]
+
+    def elements_of(self, items: Sequence[ServiceItem]) -> dict[str, DataElement]:
+        return {f["element"]: self.elements[f["element"]] for it in items for f in it.definition["form"]
+                if f["element"] in self.elements}
+
+
+_lock = threading.Lock()
+_snapshots: dict[str, Catalogue] = {}  # by database URL
+_generation = 0  # bumped by every flush or commit in this process that touches a catalogue table
+
+
+def current(session: Session) -> Catalogue:
+    """The catalogue for this unit of work (at most one query, for the current pack)."""
+    held: Catalogue | None = session.info.get(_SESSION_KEY)
+    if held is not None:
+        return held
+    url = str(session.get_bind().engine.url)
+    generation = _generation
+    cat = _snapshots.get(url)
+    if cat is None or cat.key[0] != generation or time.monotonic() - cat.checked_at >= RECHECK_SECONDS:
+        rec = session.execute(select(PackRecord.id, PackRecord.pack_id, PackRecord.version, PackRecord.loaded_at)
+                              .where(PackRecord.current.is_(True))
+                              .order_by(PackRecord.loaded_at.desc(), PackRecord.id.desc()).limit(1)).first()
+        key = (generation, *(tuple(rec) if rec else ()))
+        if cat is None or cat.key != key:
+            cat = _load(session, key, (rec.pack_id, rec.version) if rec else None)
+        else:
+            cat = replace(cat, checked_at=time.monotonic())
+        with _lock:
+            if _generation == generation:  # nothing changed the catalogue while we read it
+                _snapshots[url] = cat
+    session.info[_SESSION_KEY] = cat
+    return cat
+
+
+def _load(session: Session, key: tuple[Any, ...], pack: tuple[str, str] | None) -> Catalogue:
+    def copy(model: type[Any], row: Any, columns: Sequence[str]) -> Any:
+        return model(**{c: getattr(row, c) for c in columns})
+
+    onethings = {o.id: copy(OneThing, o, ("id", "definition", "savings", "pack_id"))
+                 for o in session.scalars(select(OneThing))}
+    items = {i.id: copy(ServiceItem, i, ("id", "code", "department_id", "definition", "pack_id"))
+             for i in session.scalars(select(ServiceItem))}
+    elements = {e.id: copy(DataElement, e, ("id", "type", "definition", "pack_id"))
+                for e in session.scalars(select(DataElement))}
+    departments = {d.id: copy(Department, d, [c.key for c in Department.__table__.columns])
+                   for d in session.scalars(select(Department))}
+    return Catalogue(key=key, pack=pack, onethings=onethings, items=items, elements=elements,
+                     departments=departments, checked_at=time.monotonic())
+
+
+def invalidate() -> None:
+    global _generation
+    with _lock:
+        _generation += 1
+        _snapshots.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    if any(isinstance(obj, _WATCHED) for objs in (session.new, session.dirty, session.deleted) for obj in objs):
+        session.info["tongban.catalogue_touched"] = True
+        session.info.pop(_SESSION_KEY, None)
+        invalidate()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: Any) -> None:
+    # A bulk INSERT, UPDATE or DELETE through the ORM on a catalogue table.
+    if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and issubclass(state.bind_mapper.class_, _WATCHED):
+        state.session.info["tongban.catalogue_touched"] = True
+        state.session.info.pop(_SESSION_KEY, None)
+        invalidate()
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    # Again once committed: a request that read the catalogue between the flush and the commit
+    # may have cached what was there before.
+    if session.info.pop("tongban.catalogue_touched", False):
+        invalidate()
