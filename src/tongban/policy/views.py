@@ -14,9 +14,9 @@ builds them from the registry tables for an as-of date; see docs/policy.md.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -194,10 +194,10 @@ def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict
             exp.GTE(this=exp.column("month"), expression=exp.Literal.string(lo)),
             exp.LTE(this=exp.column("month"), expression=exp.Literal.string(hi))))
         plain = [n for n in PERSON.fields if n not in COMPUTED_PERSON_FIELDS]
-        hi = _shift(as_of, -first_back)
+        until = _shift(as_of, -first_back)
         medical = sums("medical_settlement", "person_id", "out_of_pocket_fen", "total", exp.and_(
-            exp.GT(this=exp.column("settled_on"), expression=literal(_shift(hi, -MEDICAL_MONTHS), "date")),
-            exp.LTE(this=exp.column("settled_on"), expression=literal(hi, "date"))))
+            exp.GT(this=exp.column("settled_on"), expression=literal(_shift(until, -MEDICAL_MONTHS), "date")),
+            exp.LTE(this=exp.column("settled_on"), expression=literal(until, "date"))))
         compiler = _Compiler(m.PolicySet(policies=(), parameters={}), None, as_of)  # type: ignore[arg-type]
         return (exp.select(
             *[exp.column(n, table="p") for n in plain],
