@@ -35,7 +35,10 @@ def screen(
     with cliutil.unit_of_work() as session, cliutil.progress() as bar:
         task = bar.add_task(gettext(N_("Screening")), total=len(steps))
 
+        marks: list[tuple[str, float]] = []
+
         def tick(step: str) -> None:
+            marks.append((step, time.perf_counter()))
             bar.update(task, completed=steps.get(step, 0), description=f"{gettext('Screening')}: {step}")
 
         principal = scheduler_principal(session, department, region, client_id="cli:screen")
@@ -43,6 +46,7 @@ def screen(
                          as_of=parse_date(as_of), source=source)
         run = run_screen(session, principal=principal, var_dir=cliutil.settings().var_dir, req=req, progress=tick)
         bar.update(task, completed=len(steps))
+        marks.append(("", time.perf_counter()))
         rows = counts(session, principal=principal, run=run, level=6)
         run_id, totals, snapshot = run.id, dict(run.totals), run.snapshot_id
     table = Table(title=f"{gettext(N_('Screening run'))} {run_id} · snapshot {snapshot}")
@@ -59,3 +63,5 @@ def screen(
                           f"offers {totals.get('offers', 0)} · "
                           f"alerts {totals.get('alerts', 0)} · {time.perf_counter() - started:.2f} s · "
                           f"peak memory {peak:.0f} MiB")
+    cliutil.console.print("steps: " + " · ".join(f"{step} {end - start:.1f} s"
+                                                 for (step, start), (_, end) in zip(marks, marks[1:], strict=False)))
