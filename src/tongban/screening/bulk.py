@@ -144,7 +144,9 @@ def _policy_frame(wide: pl.LazyFrame, pid: str) -> pl.LazyFrame:
 def write_outcomes(wide: pl.DataFrame, ids: Sequence[str], path: Path) -> None:
     """One row per policy × person (the run's outcomes file), streamed: never all in memory."""
     if not ids:
-        pl.DataFrame(schema=_policy_frame(wide.lazy(), "x").collect_schema()).write_parquet(path)
+        pl.DataFrame(schema={"policy_id": pl.String, "person_id": pl.Int64, "eligible": pl.Boolean,
+                             "criteria": pl.Int64, "amount_fen": pl.Int64, "region_code": pl.String,
+                             "household_id": pl.Int64, "enrolled": pl.Boolean}).write_parquet(path)
         return
     lazy = wide.lazy()
     pl.concat([_policy_frame(lazy, pid) for pid in ids]).sink_parquet(path, compression="zstd")
