@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.core import access
@@ -212,11 +212,13 @@ def insert_cases(session: Session, run_id: int, cases: pl.DataFrame) -> None:
             for chunk in range(0, frame.height, 10 * CHUNK):  # CSV from Polars; an empty field is NULL
                 copy.write(frame.slice(chunk, 10 * CHUNK).write_csv(include_header=False).encode())
         return
-    if conn.dialect.name == "sqlite":  # the driver's executemany over plain tuples
-        sql = (f"INSERT INTO {ScreeningCase.__tablename__} ({', '.join(CASE_COLUMNS)}) "
-               f"VALUES ({', '.join('?' * len(CASE_COLUMNS))})")
+    if conn.dialect.name == "sqlite":  # the driver's executemany over plain tuples, in the statement's order
+        compiled = insert(ScreeningCase).values(
+            {c: bindparam(c) for c in CASE_COLUMNS}).compile(dialect=conn.dialect)
+        order = list(compiled.positiontup or ())
+        assert sorted(order) == sorted(CASE_COLUMNS)
         for chunk in range(0, frame.height, CHUNK):
-            conn.exec_driver_sql(sql, frame.slice(chunk, CHUNK).rows())
+            conn.exec_driver_sql(str(compiled), frame.slice(chunk, CHUNK).select(order).rows())
         return
     for chunk in range(0, frame.height, CHUNK):
         session.execute(insert(ScreeningCase), frame.slice(chunk, CHUNK).to_dicts())
