@@ -272,3 +272,22 @@ def test_spark_finds_the_same_cases_as_polars(db, demo, settings, small_city: Pa
             found[backend] = {(c.policy_id, c.person_id, c.amount_fen)
                               for c in s.scalars(select(ScreeningCase).where(ScreeningCase.run_id == run.id))}
     assert found["spark"] == found["polars"] and len(found["polars"]) > 10
+
+
+def test_a_view_lacking_a_column_the_policies_read_is_refused_naming_it(
+        db, demo, settings, tmp_path: Path, small_city: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(small_city, copy)
+    for part in (copy / "household").glob("*.parquet"):
+        pl.read_parquet(part).drop("vehicles", "housing_area_m2").write_parquet(part)
+    with db.unit_of_work() as s:
+        principal = scheduler_principal(s, "dept.haishu.mca", None, client_id="test")
+        # a policy that does not read them runs; 低保 does read vehicles and is refused
+        runs.screen(s, principal=principal, var_dir=settings.var_dir,
+                    req=runs.RunRequest(source=f"parquet:{copy}", as_of=CITY_AS_OF, policy_ids=["elderly_allowance"]))
+        with pytest.raises(Invalid) as err:
+            runs.screen(s, principal=principal, var_dir=settings.var_dir,
+                        req=runs.RunRequest(source=f"parquet:{copy}", as_of=CITY_AS_OF, policy_ids=["dibao"]))
+    assert err.value.field == "source" and err.value.params["columns"] == "housing_area_m2, vehicles"

@@ -60,10 +60,20 @@ def fields_needed(policies: m.PolicySet) -> set[tuple[str, str]]:
 class ParquetSource:
     folder: Path
     files: dict[str, list[Path]]  # view → its Parquet files, sorted
+    columns: dict[str, frozenset[str]]  # view → the columns its (first) file holds
 
     @property
     def has_previous(self) -> bool:
         return bool(self.files.get("previous"))
+
+    def check_columns(self, needed: dict[str, set[str]]) -> None:
+        """Refuse (naming `source`) when a view lacks a column the policies read; columns no
+        policy reads may be absent."""
+        for view, paths in self.files.items():
+            missing = sorted(needed.get(view, set()) - self.columns.get(view, frozenset())) if paths else []
+            if missing:
+                raise Invalid(N_("The Parquet view %(view)s lacks the columns %(columns)s"), field="source",
+                              view=view, columns=", ".join(missing))
 
 
 def parse_source(value: str | None) -> ParquetSource | None:
@@ -81,15 +91,10 @@ def parse_source(value: str | None) -> ParquetSource | None:
         files[view] = [single] if single.is_file() else parts
     if not files["person"] or not files["household"]:
         raise Invalid(N_("The folder holds no person and household views in Parquet"), field="source")
-    for view, paths in files.items():
-        if not paths:
-            continue
-        have = set(pl.read_parquet_schema(paths[0]))
-        missing = sorted(set(VIEWS[view].fields) - have)
-        if missing:
-            raise Invalid(N_("The Parquet view %(view)s lacks the columns %(columns)s"), field="source",
-                          view=view, columns=", ".join(missing))
-    return ParquetSource(folder, files)
+    columns = {view: frozenset(pl.read_parquet_schema(paths[0])) for view, paths in files.items() if paths}
+    source = ParquetSource(folder, files, columns)
+    source.check_columns({v: set(k) for v, k in KEYS.items()})
+    return source
 
 
 def manifest(source: ParquetSource, *, chunk: int = 1 << 20) -> dict[str, Any]:
@@ -136,6 +141,7 @@ def evaluate_wide(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.dat
                   region_prefix: str | None = None) -> pl.DataFrame:
     """The wide frame of `policies` over the source (see the module docstring)."""
     needed = view_fields_needed(policies)
+    source.check_columns(needed)
     if backend == "polars":
         from tongban.policy.compile_polars import plan
         from tongban.policy.views import Snapshot
