@@ -89,10 +89,14 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
         rules = [p for p in ids if policies[p].severity is not None]
         insert_counts(session, run.id, count_rows(wide, program))
         previously = _previously_eligible(outcomes_path(var_dir, previous.id) if previous else None, program)
-        cases = case_frame(wide, {p: policies[p] for p in program}, previously)
-        insert_cases(session, run.id, cases)
+        n_cases = 0
+        for pid in program:  # one policy at a time: only its cases are in memory beside the wide frame
+            cases = case_frame(wide, {pid: policies[pid]}, previously.filter(pl.col("policy_id") == pid))
+            insert_cases(session, run.id, cases)
+            n_cases += cases.height
+            del cases
         totals: dict[str, Any] = {
-            "subjects": wide.height, "cases": cases.height, "offers": 0, "alerts": 0,
+            "subjects": wide.height, "cases": n_cases, "offers": 0, "alerts": 0,
             "rule_hits": {r: int(wide[col_eligible(r)].sum()) for r in rules}}
         run.totals = totals
         run.status = "done"
@@ -101,7 +105,7 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
                subject=f"screening_run:{run.id}", region_code=region,
                details={"policies": ids, "backend": req.backend, "as_of": as_of.isoformat(), "source": label,
                         "snapshot": snapshot_id, "pack_version": run.pack_version, "subjects": wide.height,
-                        "cases": cases.height})
+                        "cases": n_cases})
         session.flush()
     except BaseException:
         shutil.rmtree(out_dir, ignore_errors=True)
