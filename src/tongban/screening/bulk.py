@@ -180,7 +180,9 @@ def case_frame(wide: pl.DataFrame, policies: dict[str, PolicyInfo], previously: 
     (the lowest person id: a Parquet household view names no head)."""
     parts = []
     for pid, info in policies.items():
-        found = _policy_frame(wide.lazy(), pid).filter(pl.col("eligible") & ~pl.col("enrolled"))
+        # filter the wide frame first: only the cases' rows are ever projected
+        found = _policy_frame(wide.lazy().filter(pl.col(col_eligible(pid)).fill_null(False)
+                                                 & ~pl.col(f"{pid}__enrolled")), pid)
         if info.unit == "household":
             found = pl.concat([found.filter(pl.col("household_id").is_null()),
                                found.filter(pl.col("household_id").is_not_null()).sort("person_id")
