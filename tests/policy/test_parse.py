@@ -124,7 +124,7 @@ def test_the_demo_pack_loads_with_its_policies() -> None:
 def test_apply_via_must_name_an_item_or_one_thing_of_the_pack(tmp_path: Path) -> None:
     root = _demo_copy(tmp_path)
     f = root / "policies" / "assistance.yaml"
-    f.write_text(f.read_text(encoding="utf-8").replace("apply_via: item.medical-insurance",
+    f.write_text(f.read_text(encoding="utf-8").replace("apply_via: item.medical-assistance",
                                                        "apply_via: item.no-such-item"), encoding="utf-8")
     with pytest.raises(PackError) as info:
         read_pack(root)

@@ -39,7 +39,8 @@ def test_item_search_filters_by_domain_life_event_and_text(client, demo) -> None
     assert disability == {"item.disability-card", "item.disability-living-allowance",
                           "item.disability-care-allowance", "item.tekun"}
     both = client.get("/api/v1/catalog/items?domain=assistance&life_event=hardship&q=低保").json()["items"]
-    assert {i["id"] for i in both} == {"item.dibao", "item.utility-relief", "item.disability-living-allowance"}
+    assert {i["id"] for i in both} == {"item.dibao", "item.dibao-edge", "item.utility-relief",
+                                       "item.disability-living-allowance"}
     english = client.get("/api/v1/catalog/items?q=DRIVING licence").json()["items"]
     assert [i["id"] for i in english] == ["item.driving-licence-renewal"]
     assert client.get("/api/v1/catalog/items?q=nothing-like-this").json()["items"] == []

@@ -105,6 +105,11 @@ def _chunk(rng: np.random.Generator, first_person: int, first_household: int, pe
     assets_p = np.where(rng.random(persons) < 0.35, 0,
                         np.rint(rng.lognormal(np.log(40_000), 1.2, persons)).clip(0, 20_000_000) * 100).astype(np.int64)
 
+    # Out-of-pocket medical costs over 12 months (医保结算 个人负担): most small, a few large bills.
+    ill = rng.random(persons) < np.where(age >= 60, 0.06, 0.015)
+    medical_fen = np.where(ill, np.rint(rng.lognormal(np.log(9_000), 1.0, persons)).clip(0, 2_000_000) * 100,
+                           np.rint(rng.lognormal(np.log(600), 0.8, persons)) * 100).astype(np.int64)
+
     region = codes[rng.integers(0, len(codes), n_hh)]
     person_region = region[hh_local]
     moved = rng.random(persons) < 0.18
@@ -121,6 +126,7 @@ def _chunk(rng: np.random.Generator, first_person: int, first_household: int, pe
         "alive": alive, "marital_status": marital, "disability_type": dis_type,
         "disability_grade": np.where(has_dis, grade, -1), "employment_status": employment,
         "student_status": student, "is_student": student != "", "income_monthly": income_fen, "assets": assets_p,
+        "medical_out_of_pocket": medical_fen,
     }
     household = {"id": np.arange(first_household, first_household + n_hh, dtype=np.int64), "region_code": region,
                  "housing_area_m2": area, "vehicles": vehicles, "assets": assets_h}
@@ -161,7 +167,7 @@ def generate(persons: int, out: Path, seed: int = SEED, pack: Path = DEMO_PACK,
 
 
 def city_dir(cache: Path, persons: int, seed: int = SEED) -> Path:
-    return cache / f"city-{persons}-seed{seed}"
+    return cache / f"city-{persons}-seed{seed}-v2"  # v2: with medical_out_of_pocket
 
 
 def ensure_city(cache: Path, persons: int, seed: int = SEED) -> tuple[Path, dict[str, int]]:

@@ -24,7 +24,14 @@ from tongban.core.errors import Invalid
 from tongban.core.i18n import N_
 from tongban.policy import compile_polars, compile_sql
 from tongban.policy import model as m
-from tongban.policy.views import HOUSEHOLD, PERSON, Snapshot, registry_snapshot, registry_sql_sources
+from tongban.policy.views import (
+    COMPUTED_PERSON_FIELDS,
+    HOUSEHOLD,
+    PERSON,
+    Snapshot,
+    registry_snapshot,
+    registry_sql_sources,
+)
 
 Backend = Literal["polars", "duckdb", "postgres"]
 BACKENDS: tuple[str, ...] = ("polars", "duckdb", "postgres")
@@ -129,7 +136,8 @@ def evaluate_sql(policies: m.PolicySet, connection: Any, *, as_of: dt.date | dt.
 
 # What each view field is read from: (dataset, field) in the catalog.
 REGISTRY_FIELDS: dict[tuple[str, str], tuple[str, str]] = {
-    **{("person", f): ("ds.person", f) for f in PERSON.fields if f not in ("is_student", "income_monthly", "assets")},
+    **{("person", f): ("ds.person", f) for f in PERSON.fields if f not in COMPUTED_PERSON_FIELDS},
+    ("person", "medical_out_of_pocket"): ("ds.medical", "out_of_pocket_fen"),
     ("person", "is_student"): ("ds.person", "student_status"),
     ("person", "income_monthly"): ("ds.income", "amount_fen"),
     ("person", "assets"): ("ds.assets", "value_fen"),
@@ -151,6 +159,8 @@ def fields_needed(policies: m.PolicySet) -> set[tuple[str, str]]:
                     needed.add(REGISTRY_FIELDS[(view, n.name)])
     if any(d == "ds.income" for d, _ in needed):
         needed |= {("ds.income", "person_id"), ("ds.income", "month")}
+    if any(d == "ds.medical" for d, _ in needed):
+        needed |= {("ds.medical", "person_id"), ("ds.medical", "settled_on")}
     return needed
 
 

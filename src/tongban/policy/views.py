@@ -14,6 +14,7 @@ builds them from the registry tables for an as-of date; see docs/policy.md.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 INCOME_MONTHS = 6  # income_monthly is the average over the last N full months
+MEDICAL_MONTHS = 12  # medical_out_of_pocket sums the medical-insurance settlements of the last N months
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ _PERSON_FIELDS = _fields(
     ("is_student", "bool", "in school or university"),
     ("income_monthly", "money", f"average monthly income over the last {INCOME_MONTHS} months, fen"),
     ("assets", "money", "assets owned by the person, fen"),
+    ("medical_out_of_pocket", "money",
+     f"medical costs the person paid themselves (个人负担) over the last {MEDICAL_MONTHS} months, fen"),
 )
 
 PERSON = View("person", "id", _PERSON_FIELDS, "person.parquet")
@@ -80,6 +84,9 @@ HOUSEHOLD = View("household", "id", _fields(
 ), "household.parquet")
 
 VIEWS: dict[str, View] = {v.name: v for v in (PERSON, HOUSEHOLD, PREVIOUS)}
+_KEYS = {"person": ("id", "household_id", "region_code"), "household": ("id", "region_code")}
+# Person view fields computed from other registry tables (not columns of `person`).
+COMPUTED_PERSON_FIELDS = ("is_student", "income_monthly", "assets", "medical_out_of_pocket")
 
 # Derived household fields: policy-language expressions expanded where they are used.
 HOUSEHOLD_DERIVED: dict[str, tuple[str, str]] = {
@@ -93,6 +100,8 @@ HOUSEHOLD_DERIVED: dict[str, tuple[str, str]] = {
     "assets_per_capita": ("(household.assets + household.sum(assets)) / household.count()",
                           "assets per member, fen"),
     "housing_area_per_capita": ("household.housing_area_m2 / household.count()", "m² per member"),
+    "medical_out_of_pocket": ("household.sum(medical_out_of_pocket)",
+                              f"medical costs the members paid themselves over the last {MEDICAL_MONTHS} months, fen"),
 }
 
 POLARS_TYPES: dict[ValueType, pl.DataType] = {
@@ -141,6 +150,15 @@ class Snapshot:
             self.previous.collect().write_parquet(folder / PREVIOUS.file)
 
 
+def _shift(d: dt.date, months: int) -> dt.date:
+    """The same day `months` months later (earlier when negative), clamped to the month's end."""
+    import calendar
+
+    m = d.year * 12 + d.month - 1 + months
+    year, month = m // 12, m % 12 + 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
 def _month(d: dt.date, back: int) -> str:
     m = d.year * 12 + d.month - 1 - back
     return f"{m // 12:04d}-{m % 12 + 1:02d}"
@@ -175,7 +193,11 @@ def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict
         income = sums("income_record", "person_id", "amount_fen", "total", exp.and_(
             exp.GTE(this=exp.column("month"), expression=exp.Literal.string(lo)),
             exp.LTE(this=exp.column("month"), expression=exp.Literal.string(hi))))
-        plain = [n for n in PERSON.fields if n not in ("is_student", "income_monthly", "assets")]
+        plain = [n for n in PERSON.fields if n not in COMPUTED_PERSON_FIELDS]
+        until = _shift(as_of, -first_back)
+        medical = sums("medical_settlement", "person_id", "out_of_pocket_fen", "total", exp.and_(
+            exp.GT(this=exp.column("settled_on"), expression=literal(_shift(until, -MEDICAL_MONTHS), "date")),
+            exp.LTE(this=exp.column("settled_on"), expression=literal(until, "date"))))
         compiler = _Compiler(m.PolicySet(policies=(), parameters={}), None, as_of)  # type: ignore[arg-type]
         return (exp.select(
             *[exp.column(n, table="p") for n in plain],
@@ -184,10 +206,13 @@ def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict
             exp.Coalesce(this=compiler.expr(average).transform(
                 lambda node: exp.column("total", table="i") if isinstance(node, exp.Column) else node),
                 expressions=[exp.Literal.number(0)]).as_("income_monthly"),
-            exp.Coalesce(this=exp.column("total", table="a"), expressions=[exp.Literal.number(0)]).as_("assets"))
+            exp.Coalesce(this=exp.column("total", table="a"), expressions=[exp.Literal.number(0)]).as_("assets"),
+            exp.Coalesce(this=exp.column("total", table="mb"), expressions=[exp.Literal.number(0)])
+            .as_("medical_out_of_pocket"))
             .from_(exp.to_table("person").as_("p"))
             .join(income.as_("i"), on=_eq("i", "p"), join_type="left")
-            .join(assets("person").as_("a"), on=_eq("a", "p"), join_type="left").subquery())
+            .join(assets("person").as_("a"), on=_eq("a", "p"), join_type="left")
+            .join(medical.as_("mb"), on=_eq("mb", "p"), join_type="left").subquery())
 
     household = (exp.select(
         *[exp.column(n, table="h") for n in HOUSEHOLD.fields if n != "assets"],
@@ -197,23 +222,33 @@ def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict
     return {"person": person(0), "household": household, "previous": person(months)}
 
 
-def registry_snapshot(session: Session, *, as_of: dt.date, months: int = INCOME_MONTHS) -> Snapshot:
+def registry_snapshot(session: Session, *, as_of: dt.date, months: int = INCOME_MONTHS,
+                      fields: Mapping[str, Collection[str]] | None = None) -> Snapshot:
     """The views as of `as_of`, read from the registry tables: income_monthly averages the
     `months` full months before `as_of` (a month without records counts as 0); `previous` is
-    the same person view over the `months` before that. Assets are summed per owner."""
+    the same person view over the `months` before that. Assets are summed per owner.
+
+    `fields` (view → field names) reads only those fields (keys always); the other view
+    columns are null, and income or assets are not queried when no policy reads them."""
     from sqlalchemy import func, select
 
-    from tongban.registry.models import AssetRecord, Household, IncomeRecord, Person
+    from tongban.registry.models import AssetRecord, Household, IncomeRecord, MedicalSettlement, Person
 
-    people = session.execute(select(
-        Person.id, Person.household_id, Person.birth_date, Person.sex, Person.region_code,
-        Person.hukou_region_code, Person.alive, Person.marital_status, Person.disability_type,
-        Person.disability_grade, Person.employment_status, Person.student_status)).all()
-    base = pl.DataFrame([tuple(r) for r in people], orient="row", schema=[
-        "id", "household_id", "birth_date", "sex", "region_code", "hukou_region_code", "alive",
-        "marital_status", "disability_type", "disability_grade", "employment_status", "student_status"],
-        infer_schema_length=None)
-    base = base.with_columns(is_student=pl.col("student_status").is_not_null())
+    def wanted(view: str, name: str) -> bool:
+        return fields is None or name in _KEYS.get(view, ()) or name in fields.get(view, ()) or (
+            view == "person" and name in fields.get("previous", ()))
+
+    stored = ["id", "household_id", "birth_date", "sex", "region_code", "hukou_region_code", "alive",
+              "marital_status", "disability_type", "disability_grade", "employment_status", "student_status"]
+    read = [n for n in stored if wanted("person", n) or (n == "student_status" and wanted("person", "is_student"))]
+    people = session.execute(select(*[getattr(Person, n) for n in read])).all()
+    base = pl.DataFrame([tuple(r) for r in people], orient="row", schema=read, infer_schema_length=None)
+    base = base.with_columns([pl.lit(None, dtype=POLARS_TYPES[PERSON.fields[n].type]).alias(n)
+                              for n in stored if n not in read])
+    base = base.with_columns(is_student=pl.col("student_status").is_not_null() if wanted("person", "is_student")
+                             else pl.lit(None, dtype=pl.Boolean))
+    if not wanted("person", "student_status"):
+        base = base.with_columns(pl.lit(None, dtype=pl.String).alias("student_status"))
 
     def income(first_back: int) -> pl.DataFrame:
         lo, hi = _month(as_of, first_back + months), _month(as_of, first_back + 1)
@@ -231,16 +266,30 @@ def registry_snapshot(session: Session, *, as_of: dt.date, months: int = INCOME_
                                .group_by(AssetRecord.owner_id)).all()
         return pl.DataFrame([(r[0], int(r[1])) for r in rows], orient="row", schema={"id": pl.Int64, "assets": pl.Int64})
 
-    def person_view(first_back: int) -> pl.DataFrame:
-        return (base.with_columns(pl.col("id").cast(pl.Int64))
-                .join(income(first_back), on="id", how="left")
-                .join(assets("person"), on="id", how="left")
-                .with_columns(pl.col("income_monthly").fill_null(0), pl.col("assets").fill_null(0)))
+    def medical(first_back: int) -> pl.DataFrame:
+        hi = _shift(as_of, -first_back)
+        lo = _shift(hi, -MEDICAL_MONTHS)
+        rows = session.execute(select(MedicalSettlement.person_id, func.sum(MedicalSettlement.out_of_pocket_fen))
+                               .where(MedicalSettlement.settled_on > lo, MedicalSettlement.settled_on <= hi)
+                               .group_by(MedicalSettlement.person_id)).all()
+        return pl.DataFrame([(r[0], int(r[1])) for r in rows], orient="row",
+                            schema={"id": pl.Int64, "medical_out_of_pocket": pl.Int64})
 
-    hh = session.execute(select(Household.id, Household.region_code, Household.housing_area_m2,
-                                Household.vehicles)).all()
-    household = (pl.DataFrame([tuple(r) for r in hh], orient="row",
-                              schema=["id", "region_code", "housing_area_m2", "vehicles"], infer_schema_length=None)
+    def person_view(first_back: int) -> pl.DataFrame:
+        out = base.with_columns(pl.col("id").cast(pl.Int64))
+        for name, part in (("income_monthly", lambda: income(first_back)), ("assets", lambda: assets("person")),
+                           ("medical_out_of_pocket", lambda: medical(first_back))):
+            out = (out.join(part(), on="id", how="left").with_columns(pl.col(name).fill_null(0))
+                   if wanted("person", name) else out.with_columns(pl.lit(None, dtype=pl.Int64).alias(name)))
+        return out
+
+    hh_read = [n for n in ("id", "region_code", "housing_area_m2", "vehicles") if wanted("household", n)]
+    hh = session.execute(select(*[getattr(Household, n) for n in hh_read])).all()
+    household = (pl.DataFrame([tuple(r) for r in hh], orient="row", schema=hh_read, infer_schema_length=None)
                  .with_columns(pl.col("id").cast(pl.Int64))
-                 .join(assets("household"), on="id", how="left").with_columns(pl.col("assets").fill_null(0)))
+                 .with_columns([pl.lit(None, dtype=pl.Int64).alias(n) for n in ("housing_area_m2", "vehicles")
+                                if n not in hh_read]))
+    household = (household.join(assets("household"), on="id", how="left").with_columns(pl.col("assets").fill_null(0))
+                 if wanted("household", "assets") else household.with_columns(pl.lit(None, dtype=pl.Int64)
+                                                                               .alias("assets")))
     return Snapshot.from_frames(person_view(0), household, person_view(months))

@@ -132,6 +132,21 @@ class IncomeRecord(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
 
 
+class MedicalSettlement(Base):
+    """One medical-insurance settlement (医保结算) of one person: the bill, what the funds paid
+    and what the person paid themselves (个人负担: 自付 and 自费), in fen."""
+
+    __tablename__ = "medical_settlement"
+    __table_args__ = (Index("ix_medical_settlement_person", "person_id", "settled_on"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    settled_on: Mapped[dt.date] = mapped_column(Date)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    fund_paid_fen: Mapped[int] = mapped_column(BigInteger)  # basic insurance, serious-illness insurance, aid
+    out_of_pocket_fen: Mapped[int] = mapped_column(BigInteger)
+
+
 class AssetRecord(Base):
     """An asset of a person or household: real estate, vehicle, deposit, securities."""
 

@@ -22,7 +22,7 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "policy_id": pl.String(), "person_id": pl.Int64(), "eligible": pl.Boolean(),
     "criteria": pl.Int64(), "amount_fen": pl.Int64(),
 }
-BACKENDS = ("polars", "duckdb", "postgres")
+BACKENDS = ("polars", "duckdb", "postgres", "spark")
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,13 @@ class Engine(Protocol):
     def parameters_in_force(self, session: Session, *, as_of: dt.date) -> dict[str, Any]:
         """The parameters' values in force on `as_of`, by parameter and region prefix (recorded on the run)."""
 
-    def snapshot(self, session: Session, *, as_of: dt.date, previous: Path | None) -> Snapshot:
-        """The views as of `as_of`; `previous` is the previous run's snapshot folder (change rules
-        compare with its person view)."""
+    def fields_needed(self, policy_ids: list[str]) -> set[tuple[str, str]]:
+        """The catalog (dataset, field) pairs the policies read: what the department's grant must cover."""
+
+    def snapshot(self, session: Session, *, as_of: dt.date, previous: Path | None,
+                 policy_ids: list[str] | None = None) -> Snapshot:
+        """The views as of `as_of`, only the fields `policy_ids` read; `previous` is the previous
+        run's snapshot folder (change rules compare with its person view)."""
 
     def evaluate(self, folder: Path, *, policy_ids: list[str], as_of: dt.date, backend: str,
                  progress: Progress, session: Session | None = None) -> pl.DataFrame:
@@ -117,7 +121,7 @@ class Engine(Protocol):
         """Each criterion of `policy_id` for one person, from the reference evaluator."""
 
 
-BACKENDS_AVAILABLE = ("polars", "duckdb", "postgres")
+BACKENDS_AVAILABLE = ("polars", "duckdb", "postgres", "spark")
 
 
 class PolicyEngine:
@@ -160,16 +164,28 @@ class PolicyEngine:
                       for region, v in param.table_at(as_of).items()}
                 for pid, param in sorted(self.policy_set.parameters.items())}
 
-    def snapshot(self, session: Session, *, as_of: dt.date, previous: Path | None) -> Snapshot:
-        from tongban.policy.views import PREVIOUS, polars_schema, registry_snapshot
+    def fields_needed(self, policy_ids: list[str]) -> set[tuple[str, str]]:
+        """The catalog (dataset, field) pairs the policies read: what the grant must cover."""
+        from tongban.screening.source import fields_needed
 
-        snap = registry_snapshot(session, as_of=as_of)
+        return fields_needed(self.policy_set.subset(policy_ids))
+
+    def snapshot(self, session: Session, *, as_of: dt.date, previous: Path | None,
+                 policy_ids: list[str] | None = None) -> Snapshot:
+        """The views as of `as_of`, reading from the registry only the fields `policy_ids` need
+        (all policies when None); the other view columns are null."""
+        from tongban.policy.views import PREVIOUS, polars_schema, registry_snapshot
+        from tongban.screening.source import view_fields_needed
+
+        fields = view_fields_needed(self.policy_set.subset(policy_ids))
+        snap = registry_snapshot(session, as_of=as_of, fields=fields)
         frames = {"person": snap.person.collect(), "household": snap.household.collect()}
         prev_file = previous / "person.parquet" if previous is not None else None
         if prev_file is not None and prev_file.exists():
             # The change between two snapshots: the person view as the previous run saw it.
             frames["previous"] = pl.read_parquet(prev_file).select(
-                [pl.col(n).cast(t) for n, t in polars_schema(PREVIOUS).items()])
+                [pl.col(n).cast(t) if n in fields["previous"] else pl.lit(None, dtype=t).alias(n)
+                 for n, t in polars_schema(PREVIOUS).items()])
         elif snap.previous is not None:
             frames["previous"] = snap.previous.collect()
         return Snapshot(frames)
@@ -186,6 +202,14 @@ class PolicyEngine:
         pset = self.policy_set.subset(policy_ids)
         if backend == "postgres":
             result = _evaluate_in_postgres(pset, folder, as_of=as_of, session=session)
+        elif backend == "spark":
+            from tongban.policy.evaluate import _finish
+            from tongban.screening.source import spark_wide, view_fields_needed
+
+            files = {v: [folder / f"{v}.parquet"] for v in ("person", "household", "previous")
+                     if (folder / f"{v}.parquet").exists()}
+            wide = spark_wide(pset, files, view_fields_needed(pset), as_of=as_of)
+            result = _finish(pset, wide.lazy(), None)
         else:
             result = evaluate(pset, folder, as_of=as_of, backend=backend)  # type: ignore[arg-type]
         progress("outcomes")

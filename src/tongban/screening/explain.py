@@ -124,7 +124,8 @@ def explain_case(session: Session, *, principal: Any, var_dir: Any, person_id: i
             raise NotFound(N_("No such person"), field="person_id")
         access.require_region(principal, person.region_code)
         basis_for(session, principal=principal, dataset_id="ds.person", subject_id=person.id)
-    q = select(ScreeningRun).where(ScreeningRun.status == "done")
+    # Registry runs only: a Parquet-source run's persons are not read through the exchange here.
+    q = select(ScreeningRun).where(ScreeningRun.status == "done", ScreeningRun.source.is_(None))
     if run_id is not None:
         q = q.where(ScreeningRun.id == run_id)
     run = None

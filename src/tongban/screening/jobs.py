@@ -42,7 +42,8 @@ def scheduled_run(session: Session, payload: dict[str, Any]) -> None:
         return  # nobody has screened yet: nothing to repeat
     principal = scheduler_principal(session, last.department_id, last.region_code)
     screen(session, principal=principal, var_dir=get_settings().var_dir,
-           req=RunRequest(policy_ids=list(last.policy_ids), region_code=last.region_code, backend=last.backend))
+           req=RunRequest(policy_ids=list(last.policy_ids), region_code=last.region_code, backend=last.backend,
+                          source=last.source))
 
 
 schedule("screening.daily", "screening.scheduled", interval_seconds=86_400)

@@ -26,6 +26,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "household.vehicles": ("家庭机动车数", "Motor vehicles"),
     "household.housing_area_per_capita": ("人均住房面积（平方米）", "Housing area per member (m²)"),
     "household.member_count": ("家庭人口", "Household members"),
+    "medical_out_of_pocket": ("本人近12个月自付医疗费用", "own out-of-pocket medical costs over 12 months"),
+    "household.medical_out_of_pocket": ("家庭近12个月自付医疗费用", "Household out-of-pocket medical costs over 12 months"),
+    "min(param.large_medical_expense, household.income_monthly * 12 * param.large_medical_expense_percent / 100)": (
+        "大额医疗支出线（5万元与家庭年收入一半之较低者）",
+        "large-expense line (50,000 yuan or half the household's annual income, whichever is lower)"),
+    "param.medical_expense_min": ("自付医疗费用下限", "out-of-pocket floor"),
     "param.dibao_standard": ("低保标准", "minimum living standard"),
     "param.dibao_assets_per_capita_max": ("低保人均财产上限", "dibao assets limit per member"),
     "param.dibao_housing_per_capita_max": ("低保人均住房面积上限", "dibao housing limit per member"),

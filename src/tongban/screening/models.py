@@ -33,6 +33,7 @@ class ScreeningRun(Base):
     pack_version: Mapped[str | None] = mapped_column(String(32))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # values in force, by region
     snapshot_id: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str | None] = mapped_column(String(400))  # None: the registry; parquet:<folder>
     previous_run_id: Mapped[int | None] = mapped_column(BigInteger)
     totals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_by: Mapped[str] = mapped_column(String(64))
@@ -56,7 +57,10 @@ class ScreeningCount(Base):
 
 
 class ScreeningCase(Base):
-    """One person found eligible for a policy and not enrolled in its benefit, in one run."""
+    """One person found eligible for a policy and not enrolled in its benefit, in one run.
+
+    No foreign key to `person`: a run over views held as Parquet lists subjects by their ids
+    there, which the registry of this platform need not hold (the synthetic city)."""
 
     __tablename__ = "scr_case"
     __table_args__ = (UniqueConstraint("run_id", "policy_id", "person_id"),
@@ -65,7 +69,7 @@ class ScreeningCase(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("scr_run.id", ondelete="CASCADE"))
     policy_id: Mapped[str] = mapped_column(String(64))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    person_id: Mapped[int] = mapped_column(BigId, index=True)
     region_code: Mapped[str] = mapped_column(String(12))
     criteria: Mapped[int] = mapped_column(BigInteger)  # bitmap of the criteria met
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)

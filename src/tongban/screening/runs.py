@@ -32,7 +32,6 @@ from tongban.registry.models import BenefitEnrolment, Household
 from tongban.screening.engine import BACKENDS, OUTCOME_SCHEMA, Engine, PolicyInfo, policy_engine
 from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
 
-SNAPSHOT_DATASETS = ("ds.person", "ds.household")
 SNAPSHOT_PURPOSE = "应享尽享主动筛查 (proactive entitlement screening)"
 
 
@@ -42,6 +41,7 @@ class RunRequest:
     region_code: str | None = None  # None: the caller's region
     backend: str = "polars"
     as_of: dt.date | None = None  # None: today (Asia/Shanghai)
+    source: str | None = None  # None or "registry": the registry; "parquet:DIR": views held as Parquet
 
 
 def parse_date(value: str | None, *, field: str = "as_of") -> dt.date | None:
@@ -83,17 +83,26 @@ def check_request(session: Session, req: RunRequest, policies: dict[str, PolicyI
     return ids
 
 
-def require_screening(session: Session, principal: access.Principal, region_code: str | None) -> list[str]:
-    """Screening reads everyone's data in a region: staff with person.read whose department
-    owns, or holds a grant on, the person and household views; within their region.
-    Returns the bases (for the audit event)."""
+def require_screening(session: Session, principal: access.Principal, region_code: str | None,
+                      fields: set[tuple[str, str]]) -> dict[str, str]:
+    """Screening reads everyone's data in a region: staff with person.read, within their region,
+    whose department owns or holds a grant covering *each field* the policies read (a grade-4
+    field granted in clear). `fields` are catalog (dataset, field) pairs; refused naming the
+    first field not covered. Returns the basis per dataset (for the audit event)."""
     access.require(principal, "person.read")
     access.require_region(principal, region_code or principal.region_code)
-    bases = []
-    for dataset_id in SNAPSHOT_DATASETS:
-        basis = basis_for(session, principal=principal, dataset_id=dataset_id, subject_id=None)
-        bases.append(f"{dataset_id}:{'owner' if basis.owner else 'grant'}")
-    return bases
+    bases = {ds: basis_for(session, principal=principal, dataset_id=ds, subject_id=None)
+             for ds in sorted({d for d, _ in fields})}
+    for ds, name in sorted(fields):
+        basis = bases[ds]
+        f = basis.catalog.get(name)
+        covered = basis.owner or (name in basis.grant_fields and (f is None or f.grade < 4
+                                                                  or name in basis.clear_fields))
+        if not covered:
+            raise access.Denied(N_("Your department's grant on %(dataset)s does not cover the field %(name)s, "
+                                   "which the policies read"), principal=principal,
+                                action=f"exchange:{ds}:{name}", field="policy", dataset=ds, name=name)
+    return {ds: "owner" if b.owner else "grant" for ds, b in bases.items()}
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -103,18 +112,28 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
            engine: Engine | None = None, progress: Callable[[str], None] | None = None,
            make_offers: bool = True) -> ScreeningRun:
     """Run a screening; return the run (status done). See the module docstring."""
+    from tongban.screening.source import parse_source
+
     engine = engine or policy_engine()
     policies = engine.policies(session)
     ids = check_request(session, req, policies)
+    parquet = parse_source(req.source)
     region = req.region_code or (None if principal.is_platform_admin else principal.region_code)
-    bases = require_screening(session, principal, region)
+    needed = engine.fields_needed(ids)
+    bases = require_screening(session, principal, region, needed)
     as_of = req.as_of or today_local()
     tick = progress or (lambda _step: None)
+    if parquet is not None:
+        from tongban.screening.bulk import screen_parquet
+
+        return screen_parquet(session, principal=principal, var_dir=var_dir, req=req, engine=engine,
+                              policies=policies, ids=ids, source=parquet, region=region, as_of=as_of,
+                              bases=bases, needed=needed, tick=tick)
 
     tick("snapshot")
     previous = _previous_run(session, region)
-    snap = engine.snapshot(session, as_of=as_of,
-                           previous=snapshot_dir(var_dir, previous.snapshot_id) if previous else None)
+    prev_folder = snapshot_dir(var_dir, previous.snapshot_id) if previous else None
+    snap = engine.snapshot(session, as_of=as_of, previous=prev_folder, policy_ids=ids)
     person = snap.frames["person"]
     if region:
         prefix = access.region_prefix(region)
@@ -134,7 +153,9 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
         record(session, actor=principal.actor, actor_department=principal.department_id,
                action="screening.snapshot", subject=f"snapshot:{snapshot_id}", region_code=region,
                purpose=SNAPSHOT_PURPOSE,
-               details={"datasets": list(SNAPSHOT_DATASETS), "basis": bases, "as_of": as_of.isoformat(),
+               details={"datasets": sorted(bases), "basis": bases,
+                        "fields": sorted(f"{d}:{n}" for d, n in needed),
+                        "source": "registry", "as_of": as_of.isoformat(),
                         "views": {k: v.height for k, v in snap.frames.items()}, "subjects": len(subjects),
                         "subjects_hmac": subjects_fingerprint(subjects)})
 
@@ -199,7 +220,7 @@ def _conform(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 def _previous_run(session: Session, region: str | None) -> ScreeningRun | None:
-    q = select(ScreeningRun).where(ScreeningRun.status == "done")
+    q = select(ScreeningRun).where(ScreeningRun.status == "done", ScreeningRun.source.is_(None))
     q = q.where(ScreeningRun.region_code.is_(None) if region is None else ScreeningRun.region_code == region)
     return session.scalars(q.order_by(ScreeningRun.id.desc()).limit(1)).first()
 
