@@ -61,7 +61,7 @@ def harness_dir(path: Path | None) -> Path:
 
 def harness_data(harness: Path, cache: Path, households: int) -> Path:
     """The harness's Parquet files for this size, made once by the harness's own generator."""
-    out = cache / f"harness-{households}-seed{SEED}"
+    out = (cache / f"harness-{households}-seed{SEED}").resolve()  # gen.py runs in the harness's folder
     if not all((out / f"{t}.parquet").is_file() for t in ("persons", "households", "districts")):
         out.mkdir(parents=True, exist_ok=True)
         with console.status(f"generating {households:,} households with the harness's gen.py …"):
