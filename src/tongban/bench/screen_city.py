@@ -212,22 +212,12 @@ def prepare(job: dict[str, Any]) -> dict[str, Any]:
     return {"folder": Path(job["data"]), "policies": PolicySet.model_validate_json(Path(job["policies"]).read_bytes())}
 
 
-def run(prepared: dict[str, Any], *, hoisted: bool = False) -> dict[str, Any]:
-    """Timed: one plan from Parquet to each policy's subjects, eligible and total monthly amount."""
-    import polars as pl
+def run(prepared: dict[str, Any]) -> dict[str, Any]:
+    """Timed: one plan from Parquet to each policy's subjects, eligible and total monthly amount
+    (`compile_polars.totals`: counted in the plan, no row per subject and policy)."""
+    from tongban.policy.compile_polars import totals
 
-    from tongban.policy.compile_polars import plan, results
-
-    policies = prepared["policies"]
-    if hoisted:  # the proposal measured beside compile_polars (screen_engine.hoisted_plan)
-        hoisted_plan = sys.modules["_tongban_bench_screen_engine"].hoisted_plan
-        lf = hoisted_plan(policies, snapshot(prepared["folder"]), as_of=AS_OF)
-    else:
-        lf = plan(policies, snapshot(prepared["folder"]), as_of=AS_OF)
-    out = (results(policies, lf).group_by("policy", "unit")
-           .agg(subjects=pl.len(), eligible=pl.col("eligible").sum(),
-                amount_fen=pl.col("amount_fen").filter(pl.col("eligible")).sum())
-           .sort("policy").collect())
+    out = totals(prepared["policies"], snapshot(prepared["folder"]), as_of=AS_OF).collect()
     return {"policies": out.to_dicts()}
 
 
@@ -241,7 +231,7 @@ def bench(cache: Path, persons: int, *, runs: int) -> None:
     from tongban.core.cliutil import console, progress
 
     folder, counts = ensure_city(cache, persons)
-    variants = {"city_polars": "compile_polars", "city_polars_hoisted": "hoisted aggregates*"}
+    variants = {"city_polars": "compile_polars"}
     samples: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="tongban-city-") as tmp, progress() as bar:
         policies = Path(tmp) / "policies.json"
@@ -256,7 +246,7 @@ def bench(cache: Path, persons: int, *, runs: int) -> None:
     if any(s["policies"] != first for runs_of in samples.values() for s in runs_of):
         from tongban.core.cliutil import EXIT_FAILED, fail
 
-        fail("the demo policies gave different results in different runs or plans", EXIT_FAILED)
+        fail("the demo policies gave different results in different runs", EXIT_FAILED)
     table = Table(title=f"The demo pack's {len(first)} policies over {counts['person']:,} persons "
                         f"({counts['household']:,} households), Polars from Parquet, median of {runs} "
                         "fresh-process runs")
@@ -272,9 +262,7 @@ def bench(cache: Path, persons: int, *, runs: int) -> None:
         verdicts.append(f"{label} " + ("[green]met[/]" if ok else "[red]missed[/]"))
     console.print(table)
     console.print(f"target: under {CITY_TARGET_SECONDS:.0f} s and {CITY_TARGET_GIB:.0f} GiB — " + "; ".join(verdicts))
-    console.print("* screen_engine.hoisted_plan: the same policies, household aggregates in one group_by "
-                  "(a proposal for compile_polars); both plans' results are asserted equal.")
-    per = Table(title="Per policy (the same in every run and both plans)")
+    per = Table(title="Per policy (the same in every run)")
     for col in ("policy", "unit", "subjects", "eligible", "monthly amount, yuan"):
         per.add_column(col, justify="left" if col in ("policy", "unit") else "right")
     for row in first:

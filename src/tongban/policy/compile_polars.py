@@ -324,6 +324,9 @@ class _Planner:
         self.household_view = snap.household.select(
             [pl.col(n).alias(f"household__{n}") for n in HOUSEHOLD.fields])
         self.person = self._person_rows(snap)
+        hid, key = self.person.collect_schema().get(HID), self.household_view.collect_schema().get("household__id")
+        if hid is not None and key is not None and hid != key:  # keys of different widths meet as the person's
+            self.household_view = self.household_view.with_columns(pl.col("household__id").cast(hid))
         self.has_household_columns = False
         if self.info.household_in_aggs:  # aggregates need the household's fields on every member row
             self.person = self.person.join(self.household_view, left_on=HID, right_on="household__id",
