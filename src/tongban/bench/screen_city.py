@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[3]
 DEMO_PACK = REPO / "packs" / "demo"
 CHUNK_PERSONS = 500_000
 SEED = 11
+CITY_FORMAT = 2  # 2: Enum text, narrow integers, previous income bound on the person row
 AS_OF = dt.date(2026, 6, 30)
 VIEWS_FILES = ("person", "household", "previous")
 
@@ -127,16 +128,32 @@ def _chunk(rng: np.random.Generator, first_person: int, first_household: int, pe
     return {"person": person, "household": household, "previous_income": {"income_monthly": previous_fen}}
 
 
-def _frames(parts: dict[str, dict[str, Any]]) -> dict[str, Any]:
+STUDENT = ("preschool", "primary", "junior", "senior", "vocational", "university")
+
+
+def _frames(parts: dict[str, dict[str, Any]], codes: npt.NDArray[np.str_]) -> dict[str, Any]:
+    """The chunk as the views' frames. Text with a known set of values is stored as an Enum and
+    small integers narrow (as a registry export would), the region codes as an Enum of the
+    communities; the previous snapshot's income is bound on the person row as
+    `previous__income_monthly` (docs/policy.md), and the full previous view is written too."""
     import polars as pl
 
+    regions = pl.Enum(sorted(codes.tolist()))
+    enums = {"region_code": regions, "hukou_region_code": regions, "sex": pl.Enum(["F", "M"]),
+             "marital_status": pl.Enum(MARITAL.tolist()), "employment_status": pl.Enum(EMPLOYMENT.tolist()),
+             "student_status": pl.Enum(list(STUDENT)), "disability_type": pl.Enum(DISABILITY_TYPES.tolist())}
     p = parts["person"]
     person = pl.DataFrame(p).with_columns(
         pl.col("birth_date").cast(pl.Date),
-        pl.when(pl.col("disability_grade") > 0).then(pl.col("disability_grade")).alias("disability_grade"),
-        *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in ("student_status", "disability_type")])
-    previous = person.with_columns(pl.Series("income_monthly", parts["previous_income"]["income_monthly"]))
-    return {"person": person, "household": pl.DataFrame(parts["household"]), "previous": previous}
+        pl.when(pl.col("disability_grade") > 0).then(pl.col("disability_grade")).cast(pl.Int8).alias("disability_grade"),
+        *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in ("student_status", "disability_type")],
+    ).with_columns([pl.col(c).cast(t) for c, t in enums.items()])
+    previous_income = pl.Series("income_monthly", parts["previous_income"]["income_monthly"])
+    previous = person.with_columns(previous_income)
+    person = person.with_columns(previous_income.alias("previous__income_monthly"))
+    household = pl.DataFrame(parts["household"]).with_columns(
+        pl.col("region_code").cast(regions), pl.col("housing_area_m2").cast(pl.Int16), pl.col("vehicles").cast(pl.Int8))
+    return {"person": person, "household": household, "previous": previous}
 
 
 def generate(persons: int, out: Path, seed: int = SEED, pack: Path = DEMO_PACK,
@@ -150,7 +167,7 @@ def generate(persons: int, out: Path, seed: int = SEED, pack: Path = DEMO_PACK,
     for index in range((persons + chunk - 1) // chunk):
         rng = np.random.default_rng([seed, index])
         n = min(chunk, persons - first_person)
-        frames = _frames(_chunk(rng, first_person, first_household, n, codes))
+        frames = _frames(_chunk(rng, first_person, first_household, n, codes), codes)
         for view, frame in frames.items():
             frame.write_parquet(out / view / f"part-{index:05d}.parquet", compression="zstd")
             counts[view] += frame.height
@@ -161,7 +178,7 @@ def generate(persons: int, out: Path, seed: int = SEED, pack: Path = DEMO_PACK,
 
 
 def city_dir(cache: Path, persons: int, seed: int = SEED) -> Path:
-    return cache / f"city-{persons}-seed{seed}"
+    return cache / f"city-{persons}-seed{seed}-v{CITY_FORMAT}"
 
 
 def ensure_city(cache: Path, persons: int, seed: int = SEED) -> tuple[Path, dict[str, int]]:
@@ -192,11 +209,12 @@ def snapshot(folder: Path) -> Any:
 
     from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS, Snapshot, polars_schema
 
-    def scan(view: Any) -> pl.LazyFrame:
-        return pl.scan_parquet(folder / view.name / "*.parquet").select(
-            [pl.col(n).cast(t) for n, t in polars_schema(view).items()])
+    def scan(view: Any, *bound: str) -> pl.LazyFrame:
+        """The view's columns as stored (Enum text and narrow integers are the compiler's to read)."""
+        return pl.scan_parquet(folder / view.name / "*.parquet").select(*polars_schema(view), *bound)
 
-    return Snapshot(person=scan(PERSON), household=scan(HOUSEHOLD), previous=scan(PREVIOUS))
+    return Snapshot(person=scan(PERSON, "previous__income_monthly"), household=scan(HOUSEHOLD),
+                    previous=scan(PREVIOUS))
 
 
 def demo_policies(pack: Path = DEMO_PACK) -> Any:

@@ -156,7 +156,7 @@ class _Compiler:
                     return pl.col(self.params[e.name])
                 return self.param(e.name, self.region, self.schema.get(self.region_name))
             case m.Compare():
-                folded = self.age_compare(e)
+                folded = self.age_compare(e) if e.op not in ("eq", "ne") else self.enum_compare(e)
                 if folded is not None:
                     return folded
                 a, b = c(e.left), c(e.right)
@@ -172,7 +172,8 @@ class _Compiler:
                 q = (a.abs() * 2 + b.abs()) // (b.abs() * 2)
                 return pl.when(b != 0).then(pl.when((a >= 0) == (b > 0)).then(q).otherwise(-q)).otherwise(None)
             case m.In():
-                a = c(e.operand)
+                a = self.enum_field(e.operand)
+                a = c(e.operand) if a is None else a  # an Enum field is matched by category
                 found = a.is_in(pl.Series([x.value for x in e.values], dtype=POLARS_TYPES[e.operand.type]).implode())
                 return ~found if e.negate else found
             case m.And():
@@ -211,6 +212,27 @@ class _Compiler:
                 key = (f"{self.policy.unit}:" if regional else "") + e.model_dump_json()
                 return pl.col(self.aggs[key])
         raise TypeError(f"unknown node {e!r}")
+
+    def enum_field(self, e: m.Expr) -> pl.Expr | None:
+        """A str field held as an Enum, as is (for == / != / in against text literals)."""
+        if isinstance(e, m.FieldRef) and e.type == "str":
+            name = e.name if e.scope == "person" else f"{e.scope}__{e.name}"
+            if isinstance(self.schema.get(name), pl.Enum):
+                return pl.col(name)
+        return None
+
+    def enum_compare(self, e: m.Compare) -> pl.Expr | None:
+        """`field == "text"` on an Enum field: compared by category, not as strings."""
+        left, right = (e.left, e.right) if isinstance(e.right, m.Lit) else (e.right, e.left)
+        col = self.enum_field(left)
+        if col is None or not isinstance(right, m.Lit) or not isinstance(right.value, str):
+            return None
+        name = left.name if left.scope == "person" else f"{left.scope}__{left.name}"  # type: ignore[union-attr]
+        dtype = self.schema[name]
+        assert isinstance(dtype, pl.Enum)
+        if right.value not in dtype.categories.to_list():  # no row can hold it
+            return pl.when(col.is_null()).then(None).otherwise(pl.lit(e.op == "ne"))
+        return col == right.value if e.op == "eq" else col != right.value
 
     def constant(self, e: m.Expr) -> int | None:
         """An int literal, or a parameter with one value everywhere on the as-of date."""
