@@ -172,8 +172,8 @@ class _Compiler:
                 q = (a.abs() * 2 + b.abs()) // (b.abs() * 2)
                 return pl.when(b != 0).then(pl.when((a >= 0) == (b > 0)).then(q).otherwise(-q)).otherwise(None)
             case m.In():
-                a = self.enum_field(e.operand)
-                a = c(e.operand) if a is None else a  # an Enum field is matched by category
+                enum = self.enum_field(e.operand)  # an Enum field is matched by category
+                a = c(e.operand) if enum is None else enum
                 found = a.is_in(pl.Series([x.value for x in e.values], dtype=POLARS_TYPES[e.operand.type]).implode())
                 return ~found if e.negate else found
             case m.And():
@@ -249,16 +249,24 @@ class _Compiler:
         """`age_at(birth) <op> N` on the as-of date as a comparison of the birth date with the
         date N years before (29 February → 28 February in a common year): no calendar
         arithmetic per row. None when the comparison is not of that form."""
-        flip = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+        flip: dict[str, m.CompareOp] = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
         left, right, op = e.left, e.right, e.op
         if not isinstance(left, m.AgeAt):
             left, right, op = right, left, flip[op]
+        if not isinstance(left, m.AgeAt) or not isinstance(left.at, m.AsOf):
+            return None
+        if isinstance(right, m.Cond):  # age ≥ (50 if man else 40): one comparison per branch
+            then = self.age_compare(m.Compare(op=op, left=left, right=right.then))
+            other = self.age_compare(m.Compare(op=op, left=left, right=right.otherwise))
+            if then is None or other is None:
+                return None
+            return pl.when(self.expr(right.test)).then(then).otherwise(other)
         n = self.constant(right)
-        if not isinstance(left, m.AgeAt) or not isinstance(left.at, m.AsOf) or n is None:
+        if n is None:
             return None
 
         if op in ("gt", "le"):  # age > n ⇔ age ≥ n + 1
-            n, op = n + 1, {"gt": "ge", "le": "lt"}[op]
+            n, op = n + 1, ("ge" if op == "gt" else "lt")
         if not 2 <= self.as_of.year - n - 1 <= self.as_of.year - n <= 9998:
             return None  # a cutoff outside the calendar: the general formula
 
@@ -392,7 +400,8 @@ class _Planner:
             hh_done = {p.id for p in self.policies.policies if p.unit == "household" and p.id in self.done}
             batch = self._batch([p for p in pending if p.unit == "household"], hh_done, self.aggs_done)
             if batch and self.household is not None:
-                self.household = self._evaluate(self.household, batch, "household")
+                # cached: the person rows join it, and a caller may read it as the household subjects
+                self.household = self._evaluate(self.household, batch, "household").cache()
             self._join_household([p for p in batch])
             pending = [p for p in pending if p.id not in self.done]
             # person policies, on the person rows
