@@ -171,10 +171,10 @@ def sql_sources(data: Path) -> dict[str, Any]:
     def times_100(name: str) -> Any:
         return exp.Mul(this=cast(exp.column(name), "BIGINT"), expression=exp.Literal.number(100))
 
-    def view(view: Any, table: str, mapped: dict[str, Any]) -> Any:
+    def view(view: Any, table: str, mapped: dict[str, Any], *extra: str) -> Any:
         cols = [exp.alias_(mapped[n] if n in mapped else cast(exp.Null(), SQL_TYPES[f.type]), n)
                 for n, f in view.fields.items()]
-        return exp.select(*cols).from_(_parquet(data, table)).subquery()
+        return exp.select(*cols, *[exp.column(c) for c in extra]).from_(_parquet(data, table)).subquery()
 
     grade = exp.column("disability_grade")
     person = {
@@ -195,22 +195,22 @@ def sql_sources(data: Path) -> dict[str, Any]:
         "housing_area_m2": cast(exp.column("housing_area"), "BIGINT"),
         "vehicles": cast(exp.column("owns_car"), "BIGINT"), "assets": times_100("assets"),
     }
-    return {"person": view(PERSON, "persons", person), "household": view(HOUSEHOLD, "households", household),
+    flags = [f"enrolled_{r}" for r in RULES]  # carried through the compiled plan (extra_columns)
+    return {"person": view(PERSON, "persons", person, *flags), "household": view(HOUSEHOLD, "households", household),
             "previous": view(PREVIOUS, "persons", previous)}
 
 
 def duckdb_sql(policies: Any, data: Path) -> str:
-    """One statement: the compiled policies over the mapped views, joined with the enrolment
-    flags (the compiled base keeps only view columns) and counted per district."""
+    """One statement: the compiled policies over the mapped views, the enrolment flags carried
+    through the plan as extra person columns, counted per district."""
     from sqlglot import exp
 
     from tongban.policy.compile_polars import col_eligible
     from tongban.policy.compile_sql import plan
 
-    evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data),
-                     columns=["id", "household__region_code"]).subquery("r")
-    flags = exp.select(exp.alias_(exp.cast(exp.column("person_id"), exp.DataType.build("BIGINT")), "person_id"),
-                       *[exp.column(f"enrolled_{r}") for r in RULES]).from_(_parquet(data, "persons")).subquery("f")
+    flags = [f"enrolled_{r}" for r in RULES]
+    evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data), columns=["household__region_code"],
+                     extra_columns=flags).subquery("r")
 
     def count(cond: Any) -> Any:
         return exp.Sum(this=exp.cast(cond, exp.DataType.build("BIGINT")))
@@ -218,11 +218,9 @@ def duckdb_sql(policies: Any, data: Path) -> str:
     elig = [exp.column(col_eligible(p), table="r") for p in POLICIES]
     cols = [exp.alias_(exp.column("household__region_code", table="r"), "region_code")]
     cols += [exp.alias_(count(e), f"e_{r}") for e, r in zip(elig, RULES, strict=True)]
-    cols += [exp.alias_(count(exp.and_(e, exp.not_(exp.column(f"enrolled_{r}", table="f")))), f"g_{r}")
+    cols += [exp.alias_(count(exp.and_(e, exp.not_(exp.column(f"enrolled_{r}", table="r")))), f"g_{r}")
              for e, r in zip(elig, RULES, strict=True)]
-    q = (exp.select(*cols).from_(evaluated)
-         .join(flags, on=exp.EQ(this=exp.column("id", table="r"), expression=exp.column("person_id", table="f")))
-         .group_by(exp.column("household__region_code", table="r")))
+    q = exp.select(*cols).from_(evaluated).group_by(exp.column("household__region_code", table="r"))
     return q.sql(dialect="duckdb")
 
 
