@@ -40,44 +40,42 @@ POLICIES = tuple(f"bench_{r}" for r in RULES)
 N_DISTRICTS = 100
 
 
+REGIONS = pl.Enum([f"{k:02d}" for k in range(N_DISTRICTS)])
+
+
 def region_of_district(district: pl.Expr) -> pl.Expr:
-    """District 0 … 99 → region code "00" … "99" (two digits, so no code is a prefix of another)."""
-    return district.cast(pl.String).str.zfill(2)
+    """District 0 … 99 → region code "00" … "99" (two digits, so no code is a prefix of another),
+    as an Enum of the hundred codes: the compiler looks parameters up by category index."""
+    return district.replace_strict(list(range(N_DISTRICTS)), REGIONS.categories.to_list(), return_dtype=REGIONS)
 
 
 def person_view(data: Path) -> pl.LazyFrame:
-    """The person view over persons.parquet, plus the enrolment flags the gap count needs."""
+    """The person view over persons.parquet, with the same person's previous income bound on the
+    row (`previous__income_monthly`, so no self-join), plus the enrolment flags the gap count
+    needs. Integers keep the harness's widths (the compiler computes in 64 bits)."""
     from tongban.policy.views import PERSON, polars_schema
 
     p = pl.scan_parquet(data / "persons.parquet")
     mapped = {
-        "id": pl.col("person_id").cast(pl.Int64),
-        "household_id": pl.col("household_id").cast(pl.Int64),
+        "id": pl.col("person_id"),
+        "household_id": pl.col("household_id"),
         "birth_date": pl.date(pl.lit(AS_OF.year, pl.Int32) - pl.col("age").cast(pl.Int32), 1, 1),
-        "disability_grade": pl.when(pl.col("disability_grade") > 0).then(pl.col("disability_grade").cast(pl.Int64)),
+        "disability_grade": pl.when(pl.col("disability_grade") > 0).then(pl.col("disability_grade")),
         "is_student": pl.col("is_student"),
-        "income_monthly": pl.col("income").cast(pl.Int64) * 100,
+        "income_monthly": pl.col("income") * 100,  # at most 200,000 yuan: fits 32 bits in fen
     }
     cols = [mapped.get(name, pl.lit(None, dtype)).alias(name) for name, dtype in polars_schema(PERSON).items()]
-    return p.select(*cols, *[pl.col(f"enrolled_{r}") for r in RULES])
-
-
-def previous_view(data: Path) -> pl.LazyFrame:
-    from tongban.policy.views import PREVIOUS, polars_schema
-
-    p = pl.scan_parquet(data / "persons.parquet")
-    mapped = {"id": pl.col("person_id").cast(pl.Int64), "household_id": pl.col("household_id").cast(pl.Int64),
-              "income_monthly": pl.col("previous_income").cast(pl.Int64) * 100}
-    return p.select([mapped.get(n, pl.lit(None, t)).alias(n) for n, t in polars_schema(PREVIOUS).items()])
+    return p.select(*cols, (pl.col("previous_income") * 100).alias("previous__income_monthly"),
+                    *[pl.col(f"enrolled_{r}") for r in RULES])
 
 
 def household_view(data: Path) -> pl.LazyFrame:
     from tongban.policy.views import HOUSEHOLD, polars_schema
 
     h = pl.scan_parquet(data / "households.parquet")
-    mapped = {"id": pl.col("household_id").cast(pl.Int64), "region_code": region_of_district(pl.col("district")),
-              "housing_area_m2": pl.col("housing_area").cast(pl.Int64),
-              "vehicles": pl.col("owns_car").cast(pl.Int64), "assets": pl.col("assets").cast(pl.Int64) * 100}
+    mapped = {"id": pl.col("household_id"), "region_code": region_of_district(pl.col("district")),
+              "housing_area_m2": pl.col("housing_area"), "vehicles": pl.col("owns_car").cast(pl.Int8),
+              "assets": pl.col("assets").cast(pl.Int64) * 100}
     return h.select([mapped.get(n, pl.lit(None, t)).alias(n) for n, t in polars_schema(HOUSEHOLD).items()])
 
 
@@ -102,7 +100,7 @@ def matrices(frame: pl.DataFrame) -> tuple[Any, Any]:
 
     elig = np.zeros((N_DISTRICTS, len(RULES)), np.int64)
     gap = elig.copy()
-    d = frame["region_code"].cast(pl.Int64).to_numpy()
+    d = frame["region_code"].cast(pl.String).cast(pl.Int64).to_numpy()
     elig[d] = frame.select([f"e_{r}" for r in RULES]).to_numpy()
     gap[d] = frame.select([f"g_{r}" for r in RULES]).to_numpy()
     return elig, gap
@@ -114,13 +112,13 @@ def load_policies(data: Path) -> Any:
     return with_thresholds(read_policy_files([PACK_FILE]), data)
 
 
-def polars_plan(policies: Any, data: Path, *, hoisted: bool = False) -> pl.LazyFrame:
+def polars_plan(policies: Any, data: Path) -> pl.LazyFrame:
     """One lazy plan: scan the Parquet files, evaluate the eight policies, count per district."""
     from tongban.policy.compile_polars import col_eligible, plan
     from tongban.policy.views import Snapshot
 
-    snap = Snapshot(person=person_view(data), household=household_view(data), previous=previous_view(data))
-    lf = hoisted_plan(policies, snap, as_of=AS_OF) if hoisted else plan(policies, snap, as_of=AS_OF)
+    snap = Snapshot(person=person_view(data), household=household_view(data))
+    lf = plan(policies, snap, as_of=AS_OF)
     elig = [pl.col(col_eligible(p)) for p in POLICIES]
     return (lf.group_by(pl.col("household__region_code").alias("region_code"))
             .agg([e.sum().alias(f"e_{r}") for e, r in zip(elig, RULES, strict=True)]
@@ -148,8 +146,6 @@ def run(prepared: dict[str, Any], *, backend: str) -> tuple[Any, Any]:
     policies = with_thresholds(prepared["policies"], data)
     if backend == "polars":
         return matrices(polars_plan(policies, data).collect())
-    if backend == "polars_hoisted":
-        return matrices(polars_plan(policies, data, hoisted=True).collect())
     if backend == "duckdb":
         return matrices(duckdb_query(policies, data))
     raise ValueError(f"unknown backend {backend!r}")
@@ -175,10 +171,10 @@ def sql_sources(data: Path) -> dict[str, Any]:
     def times_100(name: str) -> Any:
         return exp.Mul(this=cast(exp.column(name), "BIGINT"), expression=exp.Literal.number(100))
 
-    def view(view: Any, table: str, mapped: dict[str, Any]) -> Any:
+    def view(view: Any, table: str, mapped: dict[str, Any], *extra: str) -> Any:
         cols = [exp.alias_(mapped[n] if n in mapped else cast(exp.Null(), SQL_TYPES[f.type]), n)
                 for n, f in view.fields.items()]
-        return exp.select(*cols).from_(_parquet(data, table)).subquery()
+        return exp.select(*cols, *[exp.column(c) for c in extra]).from_(_parquet(data, table)).subquery()
 
     grade = exp.column("disability_grade")
     person = {
@@ -199,22 +195,22 @@ def sql_sources(data: Path) -> dict[str, Any]:
         "housing_area_m2": cast(exp.column("housing_area"), "BIGINT"),
         "vehicles": cast(exp.column("owns_car"), "BIGINT"), "assets": times_100("assets"),
     }
-    return {"person": view(PERSON, "persons", person), "household": view(HOUSEHOLD, "households", household),
+    flags = [f"enrolled_{r}" for r in RULES]  # carried through the compiled plan (extra_columns)
+    return {"person": view(PERSON, "persons", person, *flags), "household": view(HOUSEHOLD, "households", household),
             "previous": view(PREVIOUS, "persons", previous)}
 
 
 def duckdb_sql(policies: Any, data: Path) -> str:
-    """One statement: the compiled policies over the mapped views, joined with the enrolment
-    flags (the compiled base keeps only view columns) and counted per district."""
+    """One statement: the compiled policies over the mapped views, the enrolment flags carried
+    through the plan as extra person columns, counted per district."""
     from sqlglot import exp
 
     from tongban.policy.compile_polars import col_eligible
     from tongban.policy.compile_sql import plan
 
-    evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data),
-                     columns=["id", "household__region_code"]).subquery("r")
-    flags = exp.select(exp.alias_(exp.cast(exp.column("person_id"), exp.DataType.build("BIGINT")), "person_id"),
-                       *[exp.column(f"enrolled_{r}") for r in RULES]).from_(_parquet(data, "persons")).subquery("f")
+    flags = [f"enrolled_{r}" for r in RULES]
+    evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data), columns=["household__region_code"],
+                     extra_columns=flags).subquery("r")
 
     def count(cond: Any) -> Any:
         return exp.Sum(this=exp.cast(cond, exp.DataType.build("BIGINT")))
@@ -222,11 +218,9 @@ def duckdb_sql(policies: Any, data: Path) -> str:
     elig = [exp.column(col_eligible(p), table="r") for p in POLICIES]
     cols = [exp.alias_(exp.column("household__region_code", table="r"), "region_code")]
     cols += [exp.alias_(count(e), f"e_{r}") for e, r in zip(elig, RULES, strict=True)]
-    cols += [exp.alias_(count(exp.and_(e, exp.not_(exp.column(f"enrolled_{r}", table="f")))), f"g_{r}")
+    cols += [exp.alias_(count(exp.and_(e, exp.not_(exp.column(f"enrolled_{r}", table="r")))), f"g_{r}")
              for e, r in zip(elig, RULES, strict=True)]
-    q = (exp.select(*cols).from_(evaluated)
-         .join(flags, on=exp.EQ(this=exp.column("id", table="r"), expression=exp.column("person_id", table="f")))
-         .group_by(exp.column("household__region_code", table="r")))
+    q = exp.select(*cols).from_(evaluated).group_by(exp.column("household__region_code", table="r"))
     return q.sql(dialect="duckdb")
 
 
@@ -239,71 +233,3 @@ def duckdb_query(policies: Any, data: Path) -> pl.DataFrame:
     finally:
         con.close()
     return pl.DataFrame({k: v for k, v in got.items()})
-
-
-# --- a proposal for compile_polars, measured beside it ----------------------------------------------
-#
-# compile_polars evaluates every household aggregate as a window (`.over("household_id")`), once per
-# place it is written (a sum is two windows: its null check and the sum), in a chain of one
-# with_columns per policy stage, so the common sub-expression pass cannot share them. Over the
-# harness's rules that is about a dozen hash partitions of all person rows. The variant below
-# computes each distinct aggregate once, in one group_by over the person rows, joins the result
-# back once, and compiles everything else exactly as compile_polars does (the bench asserts the
-# same matrices). It lives here, not in tongban/policy, because that package belongs to the policy
-# branch; see docs/bench-screen.md.
-
-
-def _aggregates(policies: Any) -> dict[str, tuple[Any, Any]]:
-    """Distinct household aggregates not involving another policy's outcome, keyed by unit
-    (a parameter inside is looked up by the person's or the household's region) and tree."""
-    from tongban.policy import model as m
-
-    found: dict[str, tuple[Any, Any]] = {}
-    for p in policies.policies:
-        for tree in [c.expr for c in p.criteria] + ([p.amount] if p.amount is not None else []):
-            for node in m.walk(tree):
-                if isinstance(node, m.HouseholdAgg) and not any(isinstance(n, m.PolicyRef) for n in m.walk(node)):
-                    found.setdefault(f"{p.unit}:{node.model_dump_json()}", (node, p))
-    return found
-
-
-def hoisted_plan(policies: Any, snap: Any, *, as_of: dt.date) -> pl.LazyFrame:
-    """compile_polars.plan with the household aggregates hoisted into one group_by and one join."""
-    from tongban.policy import compile_polars as cp
-
-    found = _aggregates(policies)
-    names = {key: f"__household_agg_{i}" for i, key in enumerate(found)}
-
-    class Hoisted(cp._Compiler):
-        def agg(self, e: Any) -> pl.Expr:
-            name = names.get(f"{self.policy.unit}:{e.model_dump_json()}")
-            return pl.col(name) if name is not None else super().agg(e)
-
-    exprs = []
-    for key, (node, policy) in found.items():
-        if node.arg is None:
-            x = pl.len().cast(pl.Int64)
-        else:
-            a = cp._Compiler(policies, policy, as_of).expr(node.arg)
-            x = {"sum": pl.when(a.null_count() > 0).then(None).otherwise(a.sum()),
-                 "count": a.fill_null(False).cast(pl.Int64).sum(),
-                 "any": a.fill_null(False).any(), "all": a.fill_null(False).all()}[node.op]
-        exprs.append(x.alias(names[key]))
-    lf = cp.base_frame(snap)
-    if exprs:
-        lf = lf.join(lf.group_by(cp.HID).agg(exprs), on=cp.HID, how="left")
-    for policy in policies.policies:
-        comp = Hoisted(policies, policy, as_of)
-        tmp = [f"__{policy.id}__c{i}" for i in range(len(policy.criteria))]
-        lf = lf.with_columns([comp.expr(c.expr).fill_null(False).alias(t)
-                              for c, t in zip(policy.criteria, tmp, strict=True)])
-        bitmap = pl.sum_horizontal([pl.col(t).cast(pl.Int64) * (1 << i) for i, t in enumerate(tmp)])
-        if policy.unit == "household":
-            bitmap = pl.when(pl.col(cp.HID).is_null()).then(0).otherwise(bitmap)
-        lf = lf.with_columns(bitmap.cast(pl.Int64).alias(cp.col_criteria(policy.id)))
-        full = (1 << len(policy.criteria)) - 1
-        lf = lf.with_columns((pl.col(cp.col_criteria(policy.id)) == full).alias(cp.col_eligible(policy.id)))
-        amount = (pl.when(pl.col(cp.col_eligible(policy.id))).then(comp.expr(policy.amount)).otherwise(None)
-                  if policy.amount is not None else pl.lit(None, dtype=pl.Int64))
-        lf = lf.with_columns(amount.cast(pl.Int64).alias(cp.col_amount(policy.id))).drop(tmp)
-    return lf.drop(list(names.values()))

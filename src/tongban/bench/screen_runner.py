@@ -79,20 +79,19 @@ def main(argv: list[str]) -> None:
 
         baseline, setup = _rss_kib(), time.perf_counter() - t0
         (elig, gap), seconds = _harness_engine("eng_openfisca", harness, data)
-    elif engine in ("tongban_polars", "tongban_duckdb", "tongban_polars_hoisted"):
+    elif engine in ("tongban_polars", "tongban_duckdb"):
         screen_engine = _local("screen_engine")
         prepared = screen_engine.prepare(job)
         baseline, setup = _rss_kib(), time.perf_counter() - t0
         started = time.perf_counter()
         elig, gap = screen_engine.run(prepared, backend=engine.removeprefix("tongban_"))
         seconds = time.perf_counter() - started
-    elif engine in ("city_polars", "city_polars_hoisted"):
-        sys.modules["_tongban_bench_screen_engine"] = _local("screen_engine")
+    elif engine == "city_polars":
         screen_city = _local("screen_city")
         prepared = screen_city.prepare(job)
         baseline, setup = _rss_kib(), time.perf_counter() - t0
         started = time.perf_counter()
-        result = screen_city.run(prepared, hoisted=engine.endswith("_hoisted"))
+        result = screen_city.run(prepared)
         seconds = time.perf_counter() - started
         peak = _peak_kib()
         print(json.dumps({"seconds": seconds, "setup": setup, "baseline_kib": baseline, "peak_kib": peak,

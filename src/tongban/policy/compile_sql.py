@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
@@ -184,9 +184,9 @@ def _bitmap(policy: m.Policy, comp: _Compiler) -> exp.Expression:
     return _cast(total, "int")
 
 
-def _base(sources: Mapping[str, exp.Expression]) -> exp.Select:
+def _base(sources: Mapping[str, exp.Expression], extra: Sequence[str] = ()) -> exp.Select:
     person = exp.alias_(sources["person"], "p", table=True)
-    cols: list[Any] = [exp.column(n, table="p") for n in PERSON.fields]
+    cols: list[Any] = [exp.column(n, table="p") for n in [*PERSON.fields, *extra]]
     cols += [exp.alias_(exp.column(n, table="h"), f"household__{n}") for n in HOUSEHOLD.fields]
     q = exp.select(*cols).from_(person).join(
         exp.alias_(sources["household"], "h", table=True), on=exp.EQ(
@@ -201,12 +201,14 @@ def _base(sources: Mapping[str, exp.Expression]) -> exp.Select:
 
 
 def plan(policies: m.PolicySet, *, as_of: dt.date, sources: Mapping[str, exp.Expression],
-         columns: list[str] | None = None) -> exp.Select:
+         columns: list[str] | None = None, extra_columns: Sequence[str] = ()) -> exp.Select:
     """One SELECT: a row per person with each policy's `__criteria`, `__eligible`, `__amount`.
 
     `sources` maps view names (person, household, optionally previous) to table expressions
-    (a table, `read_parquet(...)`, a subquery). `columns` limits the view columns returned."""
-    ctes: list[tuple[str, exp.Expression]] = [("base", _base(sources))]
+    (a table, `read_parquet(...)`, a subquery). `columns` limits the view columns returned;
+    `extra_columns` are further columns of the person source carried through to the result
+    (as the Polars plan carries every column of the person frame)."""
+    ctes: list[tuple[str, exp.Expression]] = [("base", _base(sources, extra_columns))]
     prev = "base"
     for k, policy in enumerate(policies.policies):
         comp = _Compiler(policies, policy, as_of)
@@ -221,6 +223,7 @@ def plan(policies: m.PolicySet, *, as_of: dt.date, sources: Mapping[str, exp.Exp
         prev = s2
     out: list[str] = list(columns) if columns is not None else [
         *PERSON.fields, *(f"household__{n}" for n in HOUSEHOLD.fields)]
+    out += [c for c in extra_columns if c not in out]
     for policy in policies.policies:
         out += [col_eligible(policy.id), col_criteria(policy.id), col_amount(policy.id)]
     q = exp.select(*[exp.column(c) for c in out]).from_(prev)

@@ -84,9 +84,9 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
     if backend == "polars":
         snap = Snapshot.from_parquet(folder) if folder is not None else snapshot
         assert isinstance(snap, Snapshot)
-        # Collect the plan once: the long result reads it once per policy.
-        wide = compile_polars.plan(policies, snap, as_of=day).select(list(_wide_schema(policies))).collect()
-        return _finish(policies, wide.lazy(), region)
+        # Person policies from the person rows, household policies from the household rows, one plan.
+        res = compile_polars.outcomes(policies, snap, as_of=day, region=region).collect()
+        return res.cast(RESULT_SCHEMA).sort(["policy", "subject_id"])  # type: ignore[arg-type]
     if backend == "duckdb":
         import tempfile
 
