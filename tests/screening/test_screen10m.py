@@ -76,7 +76,7 @@ def test_parquet_run_records_counts_cases_and_outcomes(db, demo, settings, small
     assert {f["view"] for f in kept["files"]} == {"person", "household", "previous"}
 
     outcomes = pl.read_parquet(runs.outcomes_path(var_dir, run_id))
-    persons = pl.read_parquet(small_city / "person").filter(pl.col("region_code").str.starts_with("330203"))
+    persons = pl.read_parquet(small_city / "person").filter(pl.col("region_code").cast(pl.String).str.starts_with("330203"))
     with db.unit_of_work() as s:
         run = s.get_one(ScreeningRun, run_id)
         program = [p for p in run.policy_ids if not p.startswith("risk_")]

@@ -373,9 +373,11 @@ class _Planner:
         bound = {n for n in PREVIOUS.fields if f"previous__{n}" in names}
         wanted = self.info.previous - bound
         if wanted and snap.previous is not None:
+            # `previous.id` itself is the join key: kept (null where the person had no previous row)
+            # only when a policy reads it.
             prev = snap.previous.select([pl.col("id").alias("previous__id")]
-                                        + [pl.col(n).alias(f"previous__{n}") for n in sorted(wanted)])
-            lf = lf.join(prev, left_on="id", right_on="previous__id", how="left", coalesce=True)
+                                        + [pl.col(n).alias(f"previous__{n}") for n in sorted(wanted - {"id"})])
+            lf = lf.join(prev, left_on="id", right_on="previous__id", how="left", coalesce="id" not in wanted)
         elif wanted:
             types = polars_schema(PREVIOUS)
             lf = lf.with_columns([pl.lit(None, dtype=types[n]).alias(f"previous__{n}") for n in sorted(wanted)])

@@ -137,7 +137,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
     person = snap.frames["person"]
     if region:
         prefix = access.region_prefix(region)
-        person = person.filter(pl.col("region_code").str.starts_with(prefix))
+        person = person.filter(pl.col("region_code").cast(pl.String).str.starts_with(prefix))
         snap.frames["person"] = person
         if "previous" in snap.frames:
             snap.frames["previous"] = snap.frames["previous"].filter(pl.col("id").is_in(person["id"].implode()))

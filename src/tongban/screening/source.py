@@ -118,7 +118,7 @@ def scan(source: ParquetSource, view: View, fields: set[str], *, region_prefix: 
     schema = polars_schema(view)
     lf = pl.scan_parquet(source.files[view.name])
     if region_prefix and view.name == "person":
-        lf = lf.filter(pl.col("region_code").str.starts_with(region_prefix))
+        lf = lf.filter(pl.col("region_code").cast(pl.String).str.starts_with(region_prefix))
     return lf.select([pl.col(n).cast(t) if n in fields else pl.lit(None, dtype=t).alias(n) for n, t in schema.items()])
 
 
