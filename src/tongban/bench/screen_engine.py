@@ -140,8 +140,14 @@ def policies_json() -> str:
 
 
 def prepare(job: dict[str, Any]) -> dict[str, Any]:
-    """Untimed: the typed policy set (the law, like OpenFisca's tax-benefit system)."""
+    """Untimed: the typed policy set (the law, like OpenFisca's tax-benefit system), and the
+    compilers imported (as the harness's engines are imported before their timed part)."""
+    import tongban.policy.compile_polars  # noqa: F401
+    import tongban.policy.views  # noqa: F401
     from tongban.policy.model import PolicySet
+
+    if job.get("engine") == "tongban_duckdb":
+        import tongban.policy.compile_sql  # noqa: F401
 
     return {"data": Path(job["data"]), "policies": PolicySet.model_validate_json(Path(job["policies"]).read_bytes())}
 
