@@ -146,9 +146,8 @@ def evaluate_lazy(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.dat
     source.check_columns(needed)
     if backend == "polars":
         from tongban.policy.compile_polars import plan
-        from tongban.policy.views import Snapshot
-
         from tongban.policy.evaluate import bind_previous
+        from tongban.policy.views import Snapshot
 
         snap = Snapshot(person=scan(source, PERSON, needed["person"], region_prefix=region_prefix),
                         household=scan(source, HOUSEHOLD, needed["household"]),
