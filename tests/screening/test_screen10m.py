@@ -82,6 +82,10 @@ def test_parquet_run_records_counts_cases_and_outcomes(db, demo, settings, small
         run = s.get_one(ScreeningRun, run_id)
         program = [p for p in run.policy_ids if not p.startswith("risk_")]
         assert outcomes.height == persons.height * len(run.policy_ids)
+        # the file itself is wide: one row per person, four columns per policy
+        wide = pl.read_parquet(runs.outcomes_path(var_dir, run_id))
+        assert wide.height == persons.height and f"{program[0]}__enrolled" in wide.columns
+        assert wide.width == 3 + 4 * len(run.policy_ids)
         assert run.totals["subjects"] == persons.height
         # counts in the database are the outcomes', per policy × community
         counted = {(c.policy_id, c.region_code): (c.subjects, c.eligible, c.not_enrolled)
