@@ -25,6 +25,7 @@ from tongban.datahub.models import Grant
 from tongban.demo import load_demo
 from tongban.registry.models import MedicalSettlement
 from tongban.screening import runs
+from tongban.screening.bulk import long_outcomes
 from tongban.screening.engine import PolicyEngine, set_engine
 from tongban.screening.jobs import scheduler_principal
 from tongban.screening.models import Offer, RiskAlert, ScreeningCase, ScreeningCount, ScreeningRun
@@ -75,12 +76,16 @@ def test_parquet_run_records_counts_cases_and_outcomes(db, demo, settings, small
     kept = json.loads((runs.snapshot_dir(var_dir, snapshot_id) / "manifest.json").read_text(encoding="utf-8"))
     assert {f["view"] for f in kept["files"]} == {"person", "household", "previous"}
 
-    outcomes = pl.read_parquet(runs.outcomes_path(var_dir, run_id))
+    outcomes = long_outcomes(runs.outcomes_path(var_dir, run_id)).collect()  # the file is wide
     persons = pl.read_parquet(small_city / "person").filter(pl.col("region_code").cast(pl.String).str.starts_with("330203"))
     with db.unit_of_work() as s:
         run = s.get_one(ScreeningRun, run_id)
         program = [p for p in run.policy_ids if not p.startswith("risk_")]
         assert outcomes.height == persons.height * len(run.policy_ids)
+        # the file itself is wide: one row per person, four columns per policy
+        wide = pl.read_parquet(runs.outcomes_path(var_dir, run_id))
+        assert wide.height == persons.height and f"{program[0]}__enrolled" in wide.columns
+        assert wide.width == 3 + 4 * len(run.policy_ids)
         assert run.totals["subjects"] == persons.height
         # counts in the database are the outcomes', per policy × community
         counted = {(c.policy_id, c.region_code): (c.subjects, c.eligible, c.not_enrolled)

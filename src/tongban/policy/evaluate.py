@@ -74,6 +74,26 @@ def check_region(region: str | None) -> str | None:
     return region or None
 
 
+def previous_read(policies: m.PolicySet) -> set[str]:
+    """The `previous.` fields the policies read."""
+    return {n.name for p in policies.policies
+            for e in [c.expr for c in p.criteria] + ([p.amount] if p.amount is not None else [])
+            for n in m.walk(e) if isinstance(n, m.FieldRef) and n.scope == "previous"}
+
+
+def bind_previous(policies: m.PolicySet, snap: Snapshot) -> Snapshot:
+    """The snapshot with the `previous.` fields the policies read already on the person rows, as
+    `previous__<field>` (the plans bind such columns and join nothing): a left join that keeps the
+    previous row's id, so `previous.id` is null for a person absent from the previous snapshot."""
+    read = previous_read(policies)
+    if not read or snap.previous is None:
+        return snap
+    prev = snap.previous.select([pl.col("id").alias("previous__id")]
+                                + [pl.col(n).alias(f"previous__{n}") for n in sorted(read - {"id"})])
+    person = snap.person.join(prev, left_on="id", right_on="previous__id", how="left", coalesce=False)
+    return Snapshot(person=person, household=snap.household, previous=None)
+
+
 def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: dt.date | dt.datetime,
              region: str | None = None, backend: Backend = "polars") -> pl.DataFrame:
     """Outcomes of every policy for every subject in `region` (None: everywhere).
@@ -85,7 +105,7 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
         snap = Snapshot.from_parquet(folder) if folder is not None else snapshot
         assert isinstance(snap, Snapshot)
         # Person policies from the person rows, household policies from the household rows, one plan.
-        res = compile_polars.outcomes(policies, snap, as_of=day, region=region).collect()
+        res = compile_polars.outcomes(policies, bind_previous(policies, snap), as_of=day, region=region).collect()
         return res.cast(RESULT_SCHEMA).sort(["policy", "subject_id"])  # type: ignore[arg-type]
     if backend == "duckdb":
         import tempfile

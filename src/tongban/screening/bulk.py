@@ -1,8 +1,11 @@
 """A screening run over views held as Parquet (`tongban screen --source parquet:DIR`), sized for a
-city: the policies are evaluated once into a wide frame (a row per person), the per-person
-outcomes are streamed to Parquet, and the database gets only the counts per policy × community
-and the eligible-but-not-enrolled cases, inserted in bulk (COPY on PostgreSQL, `executemany` in
-chunks elsewhere).
+city. The policies' compiled plan is never collected: it is sunk straight to the run's outcomes
+file, written *wide* (a row per person: `person_id`, `household_id`, `region_code` and, per
+policy, `<id>__eligible`, `<id>__criteria`, `<id>__amount`, `<id>__enrolled`), by Polars'
+streaming engine. The counts per policy × community are then one streamed group-by over that
+file, and only the eligible-but-not-enrolled cases are collected, one policy at a time, and
+inserted in bulk (COPY on PostgreSQL, `executemany` in chunks elsewhere). `long_outcomes` reads
+either layout as the long one (a row per policy × person), as registry runs write it.
 
 Offers and risk alerts are made by registry runs: they need the person in the registry (an
 account, an address, an explanation read through the exchange). A Parquet run counts the
@@ -30,10 +33,17 @@ from tongban.policy.compile_polars import col_amount, col_criteria, col_eligible
 from tongban.registry.models import BenefitEnrolment
 from tongban.screening.engine import Engine, PolicyInfo
 from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
-from tongban.screening.source import ParquetSource, evaluate_wide, manifest
+from tongban.screening.source import ParquetSource, evaluate_lazy, manifest
 
 CHUNK = 50_000
 CASE_COLUMNS = ("run_id", "policy_id", "person_id", "region_code", "criteria", "amount_fen", "newly_eligible")
+LONG_SCHEMA: dict[str, Any] = {"policy_id": pl.String, "person_id": pl.Int64, "eligible": pl.Boolean,
+                               "criteria": pl.Int64, "amount_fen": pl.Int64, "region_code": pl.String,
+                               "household_id": pl.Int64, "enrolled": pl.Boolean}
+
+
+def col_enrolled(policy_id: str) -> str:
+    return f"{policy_id}__enrolled"
 
 
 def source_label(source: ParquetSource) -> str:
@@ -65,46 +75,48 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
                        started_by=principal.actor, department_id=principal.department_id, started_at=utcnow())
     session.add(run)
     session.flush()
-    out_dir = outcomes_path(var_dir, run.id).parent
+    path = outcomes_path(var_dir, run.id)
+    out_dir = path.parent
     try:
-        tick("evaluate")
+        tick("evaluate")  # the plan, sunk to the outcomes file: evaluation and outcomes in one streamed pass
         pset = engine.policy_set.subset(ids)  # type: ignore[attr-defined]
         prefix = access.region_prefix(region) if region else None
-        wide = evaluate_wide(pset, source, as_of=as_of, backend=req.backend, region_prefix=prefix)
-        wide = _with_enrolment(session, wide, {p: policies[p] for p in ids}, as_of)
+        wide = evaluate_lazy(pset, source, as_of=as_of, backend=req.backend, region_prefix=prefix)
+        wide = _with_enrolment(session, wide, source, {p: policies[p] for p in ids}, as_of)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_outcomes(wide, ids, path)
+        outcomes = pl.scan_parquet(path)
+        subjects = int(outcomes.select(pl.len()).collect().item())
         record(session, actor=principal.actor, actor_department=principal.department_id,
                action="screening.snapshot", subject=f"snapshot:{snapshot_id}", region_code=region,
                purpose="应享尽享主动筛查 (proactive entitlement screening)",
                details={"source": label, "files": len(found["files"]), "datasets": sorted(bases), "basis": bases,
                         "fields": sorted(f"{d}:{n}" for d, n in needed), "as_of": as_of.isoformat(),
-                        "subjects": wide.height})
+                        "subjects": subjects})
 
-        tick("outcomes")
-        path = outcomes_path(var_dir, run.id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_outcomes(wide, ids, path)
-
-        tick("record")
+        tick("counts")
         program = [p for p in ids if policies[p].severity is None]
         rules = [p for p in ids if policies[p].severity is not None]
-        insert_counts(session, run.id, count_rows(wide, program))
-        previously = _previously_eligible(outcomes_path(var_dir, previous.id) if previous else None, program)
+        insert_counts(session, run.id, count_rows(outcomes, program))
+        hits = (outcomes.select([pl.col(col_eligible(r)).sum().cast(pl.Int64).alias(r) for r in rules]).collect()
+                .row(0, named=True) if rules else {})
+
+        tick("record")
+        before = long_outcomes(outcomes_path(var_dir, previous.id)) if previous else None
         n_cases = 0
-        for pid in program:  # one policy at a time: only its cases are in memory beside the wide frame
-            cases = case_frame(wide, {pid: policies[pid]}, previously.filter(pl.col("policy_id") == pid))
+        for pid in program:  # one policy at a time: only its cases are ever in memory
+            cases = case_frame(outcomes, pid, policies[pid], before)
             insert_cases(session, run.id, cases)
             n_cases += cases.height
             del cases
-        totals: dict[str, Any] = {
-            "subjects": wide.height, "cases": n_cases, "offers": 0, "alerts": 0,
-            "rule_hits": {r: int(wide[col_eligible(r)].sum()) for r in rules}}
-        run.totals = totals
+        run.totals = {"subjects": subjects, "cases": n_cases, "offers": 0, "alerts": 0,
+                      "rule_hits": {r: int(hits[r] or 0) for r in rules}}
         run.status = "done"
         run.finished_at = utcnow()
         record(session, actor=principal.actor, actor_department=principal.department_id, action="screening.run",
                subject=f"screening_run:{run.id}", region_code=region,
                details={"policies": ids, "backend": req.backend, "as_of": as_of.isoformat(), "source": label,
-                        "snapshot": snapshot_id, "pack_version": run.pack_version, "subjects": wide.height,
+                        "snapshot": snapshot_id, "pack_version": run.pack_version, "subjects": subjects,
                         "cases": n_cases})
         session.flush()
     except BaseException:
@@ -113,10 +125,12 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
     return run
 
 
-def _with_enrolment(session: Session, wide: pl.DataFrame, policies: dict[str, PolicyInfo],
-                    as_of: dt.date) -> pl.DataFrame:
+def _with_enrolment(session: Session, wide: pl.LazyFrame, source: ParquetSource, policies: dict[str, PolicyInfo],
+                    as_of: dt.date) -> pl.LazyFrame:
     """`<policy>__enrolled`: the person (or, for a household policy, anyone in the household or
-    the household itself) holds the policy's benefit on the as-of date."""
+    the household itself) holds the policy's benefit on the as-of date. Lazy, and row-wise: the
+    households of enrolled persons are looked up in the person view beforehand (a few rows), so
+    no window over the city is needed."""
     codes = sorted({p.benefit for p in policies.values() if p.benefit})
     held: dict[tuple[str, str], list[int]] = {}
     if codes:
@@ -127,74 +141,94 @@ def _with_enrolment(session: Session, wide: pl.DataFrame, policies: dict[str, Po
             held.setdefault((code, kind), []).append(int(sid))
     cols = []
     for pid, info in policies.items():
-        persons = pl.Series(held.get((info.benefit or "", "person"), []), dtype=pl.Int64)
-        households = pl.Series(held.get((info.benefit or "", "household"), []), dtype=pl.Int64)
-        mine = pl.col("id").is_in(persons.implode()) | pl.col("household_id").is_in(households.implode()).fill_null(False)
-        if info.unit == "household":
-            mine = pl.when(pl.col("household_id").is_null()).then(mine).otherwise(mine.any().over("household_id"))
-        cols.append(mine.alias(f"{pid}__enrolled"))
+        persons = held.get((info.benefit or "", "person"), [])
+        households = list(held.get((info.benefit or "", "household"), []))
+        if info.unit == "household" and persons:  # one member's enrolment covers the household
+            households += (pl.scan_parquet(source.files["person"])
+                           .filter(pl.col("id").cast(pl.Int64).is_in(pl.Series(persons, dtype=pl.Int64).implode()))
+                           .select(pl.col("household_id").cast(pl.Int64)).drop_nulls().unique().collect()
+                           .to_series().to_list())
+        mine = (pl.col("id").cast(pl.Int64).is_in(pl.Series(persons, dtype=pl.Int64).implode())
+                | pl.col("household_id").cast(pl.Int64).is_in(pl.Series(households, dtype=pl.Int64).implode())
+                .fill_null(False))
+        cols.append(mine.alias(col_enrolled(pid)))
     return wide.with_columns(cols)
 
 
-def _policy_frame(wide: pl.LazyFrame, pid: str) -> pl.LazyFrame:
-    return wide.select(pl.lit(pid).alias("policy_id"), pl.col("id").cast(pl.Int64).alias("person_id"),
-                       pl.col(col_eligible(pid)).fill_null(False).alias("eligible"),
-                       pl.col(col_criteria(pid)).cast(pl.Int64).alias("criteria"),
-                       pl.col(col_amount(pid)).cast(pl.Int64).alias("amount_fen"),
-                       pl.col("region_code").cast(pl.String), pl.col("household_id").cast(pl.Int64),
-                       pl.col(f"{pid}__enrolled").alias("enrolled"))
+def write_outcomes(wide: pl.LazyFrame, ids: Sequence[str], path: Path) -> None:
+    """The run's outcomes file, wide (a row per person), sunk from the lazy plan by the streaming
+    engine: never the city in memory."""
+    cols = [pl.col("id").cast(pl.Int64).alias("person_id"), pl.col("household_id").cast(pl.Int64),
+            pl.col("region_code").cast(pl.String)]
+    for pid in ids:
+        cols += [pl.col(col_eligible(pid)).fill_null(False), pl.col(col_criteria(pid)).cast(pl.Int64),
+                 pl.col(col_amount(pid)).cast(pl.Int64), pl.col(col_enrolled(pid))]
+    wide.select(cols).sink_parquet(path, compression="zstd", engine="streaming")
 
 
-def write_outcomes(wide: pl.DataFrame, ids: Sequence[str], path: Path) -> None:
-    """One row per policy × person (the run's outcomes file), streamed: never all in memory."""
-    if not ids:
-        pl.DataFrame(schema={"policy_id": pl.String, "person_id": pl.Int64, "eligible": pl.Boolean,
-                             "criteria": pl.Int64, "amount_fen": pl.Int64, "region_code": pl.String,
-                             "household_id": pl.Int64, "enrolled": pl.Boolean}).write_parquet(path)
-        return
-    lazy = wide.lazy()
-    pl.concat([_policy_frame(lazy, pid) for pid in ids]).sink_parquet(path, compression="zstd")
+def policies_of(schema: Iterable[str]) -> list[str]:
+    """The policies of a wide outcomes file, in its column order."""
+    return [c.removesuffix("__eligible") for c in schema if c.endswith("__eligible")]
 
 
-def count_rows(wide: pl.DataFrame, program: Sequence[str]) -> list[dict[str, Any]]:
+def long_outcomes(path: Path) -> pl.LazyFrame:
+    """An outcomes file (wide, or long as registry runs write it) as the long frame: a row per
+    policy × person (`LONG_SCHEMA`)."""
+    if not path.exists():
+        return pl.LazyFrame(schema=LONG_SCHEMA)
+    lf = pl.scan_parquet(path)
+    names = lf.collect_schema().names()
+    if "policy_id" in names:
+        return lf
+    parts = [lf.select(pl.lit(pid).alias("policy_id"), pl.col("person_id"),
+                       pl.col(col_eligible(pid)).alias("eligible"), pl.col(col_criteria(pid)).alias("criteria"),
+                       pl.col(col_amount(pid)).alias("amount_fen"), pl.col("region_code"), pl.col("household_id"),
+                       pl.col(col_enrolled(pid)).alias("enrolled"))
+             for pid in policies_of(names)]
+    return pl.concat(parts) if parts else pl.LazyFrame(schema=LONG_SCHEMA)
+
+
+def count_rows(outcomes: pl.LazyFrame, program: Sequence[str]) -> list[dict[str, Any]]:
+    """Subjects, eligible, enrolled and eligible-not-enrolled per policy × community: one streamed
+    group-by over the wide outcomes file for all the policies."""
+    if not program:
+        return []
+    aggs: list[pl.Expr] = [pl.len().cast(pl.Int64).alias("__subjects")]
+    for i, pid in enumerate(program):
+        e, n = pl.col(col_eligible(pid)), pl.col(col_enrolled(pid))
+        aggs += [e.sum().cast(pl.Int64).alias(f"e{i}"), n.sum().cast(pl.Int64).alias(f"n{i}"),
+                 (e & ~n).sum().cast(pl.Int64).alias(f"x{i}")]
+    grouped = (outcomes.drop_nulls("region_code").group_by("region_code").agg(aggs)
+               .sort("region_code").collect(engine="streaming"))
     rows: list[dict[str, Any]] = []
-    for pid in program:
-        e, n = pl.col(col_eligible(pid)).fill_null(False), pl.col(f"{pid}__enrolled")
-        grouped = wide.group_by("region_code").agg(subjects=pl.len(), eligible=e.sum(), enrolled=n.sum(),
-                                                   not_enrolled=(e & ~n).sum()).drop_nulls("region_code")
-        rows += [{"policy_id": pid, **{k: (int(v) if k != "region_code" else v) for k, v in r.items()}}
-                 for r in grouped.sort("region_code").iter_rows(named=True)]
+    for i, pid in enumerate(program):
+        rows += [{"policy_id": pid, "region_code": r["region_code"], "subjects": int(r["__subjects"]),
+                  "eligible": int(r[f"e{i}"]), "enrolled": int(r[f"n{i}"]), "not_enrolled": int(r[f"x{i}"])}
+                 for r in grouped.iter_rows(named=True)]
     return rows
 
 
-def _previously_eligible(path: Path | None, program: Sequence[str]) -> pl.DataFrame:
-    schema = {"policy_id": pl.String, "person_id": pl.Int64}
-    if path is None or not path.exists():
-        return pl.DataFrame(schema=schema)
-    return (pl.scan_parquet(path).filter(pl.col("eligible") & pl.col("policy_id").is_in(list(program)))
-            .select(list(schema)).collect())
-
-
-def case_frame(wide: pl.DataFrame, policies: dict[str, PolicyInfo], previously: pl.DataFrame) -> pl.DataFrame:
-    """Eligible and not enrolled; a household policy one case per household, for its first member
-    (the lowest person id: a Parquet household view names no head)."""
-    parts = []
-    for pid, info in policies.items():
-        # filter the wide frame first: only the cases' rows are ever projected
-        found = _policy_frame(wide.lazy().filter(pl.col(col_eligible(pid)).fill_null(False)
-                                                 & ~pl.col(f"{pid}__enrolled")), pid)
-        if info.unit == "household":
-            found = pl.concat([found.filter(pl.col("household_id").is_null()),
-                               found.filter(pl.col("household_id").is_not_null()).sort("person_id")
-                               .unique("household_id", keep="first")])
-        parts.append(found.select("policy_id", "person_id", "region_code", "criteria", "amount_fen"))
-    if not parts:
-        return pl.DataFrame(schema={"policy_id": pl.String, "person_id": pl.Int64, "region_code": pl.String,
-                                    "criteria": pl.Int64, "amount_fen": pl.Int64, "newly_eligible": pl.Boolean})
-    before = previously.lazy().with_columns(_before=pl.lit(True))
-    return (pl.concat(parts).join(before, on=["policy_id", "person_id"], how="left")
-            .with_columns(newly_eligible=pl.col("_before").is_null(), criteria=pl.col("criteria").fill_null(0))
-            .drop("_before").sort("policy_id", "person_id").collect())
+def case_frame(outcomes: pl.LazyFrame, pid: str, info: PolicyInfo, before: pl.LazyFrame | None) -> pl.DataFrame:
+    """The policy's cases: eligible and not enrolled; a household policy one case per household,
+    for its first member (the lowest person id: a Parquet household view names no head). Newly
+    eligible unless the previous run's outcomes had the person eligible."""
+    found = (outcomes.filter(pl.col(col_eligible(pid)) & ~pl.col(col_enrolled(pid)))
+             .select(pl.lit(pid).alias("policy_id"), "person_id", "region_code", "household_id",
+                     pl.col(col_criteria(pid)).fill_null(0).alias("criteria"),
+                     pl.col(col_amount(pid)).alias("amount_fen")))
+    if info.unit == "household":
+        found = pl.concat([found.filter(pl.col("household_id").is_null()),
+                           found.filter(pl.col("household_id").is_not_null()).sort("person_id")
+                           .unique("household_id", keep="first")])
+    if before is None:
+        found = found.with_columns(newly_eligible=pl.lit(True))
+    else:
+        earlier = (before.filter((pl.col("policy_id") == pid) & pl.col("eligible"))
+                   .select(pl.col("person_id"), pl.lit(True).alias("_before")))
+        found = (found.join(earlier, on="person_id", how="left")
+                 .with_columns(newly_eligible=pl.col("_before").is_null()).drop("_before"))
+    return (found.select("policy_id", "person_id", "region_code", "criteria", "amount_fen", "newly_eligible")
+            .sort("person_id").collect())
 
 
 def insert_counts(session: Session, run_id: int, rows: list[dict[str, Any]]) -> None:

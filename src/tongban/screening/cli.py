@@ -31,14 +31,14 @@ def screen(
     from tongban.screening.runs import screen as run_screen
 
     started = time.perf_counter()
-    steps = {"snapshot": 1, "evaluate": 2, "outcomes": 3, "record": 4}
+    steps = {"snapshot": 1, "evaluate": 2, "outcomes": 3, "counts": 3, "record": 4}
     with cliutil.unit_of_work() as session, cliutil.progress() as bar:
         task = bar.add_task(gettext(N_("Screening")), total=len(steps))
 
-        marks: list[tuple[str, float, float]] = []
+        marks: list[tuple[str, float, float, float]] = []  # step, wall, CPU (user+sys), peak RSS
 
         def tick(step: str) -> None:
-            marks.append((step, time.perf_counter(), _peak_mib()))
+            marks.append((step, time.perf_counter(), _cpu_s(), _peak_mib()))
             bar.update(task, completed=steps.get(step, 0), description=f"{gettext('Screening')}: {step}")
 
         principal = scheduler_principal(session, department, region, client_id="cli:screen")
@@ -46,7 +46,7 @@ def screen(
                          as_of=parse_date(as_of), source=source)
         run = run_screen(session, principal=principal, var_dir=cliutil.settings().var_dir, req=req, progress=tick)
         bar.update(task, completed=len(steps))
-        marks.append(("", time.perf_counter(), _peak_mib()))
+        marks.append(("", time.perf_counter(), _cpu_s(), _peak_mib()))
         rows = counts(session, principal=principal, run=run, level=6)
         run_id, totals, snapshot = run.id, dict(run.totals), run.snapshot_id
     table = Table(title=f"{gettext(N_('Screening run'))} {run_id} · snapshot {snapshot}")
@@ -63,9 +63,15 @@ def screen(
                           f"offers {totals.get('offers', 0)} · "
                           f"alerts {totals.get('alerts', 0)} · {time.perf_counter() - started:.2f} s · "
                           f"peak memory {peak:.0f} MiB")
-    # each step's time, and the peak memory when it ended (which step made the peak)
-    cliutil.console.print("steps: " + " · ".join(f"{step} {end - start:.1f} s (peak {mib:,.0f} MiB)" for (step, start, _),
-                                                 (_, end, mib) in zip(marks, marks[1:], strict=False)))
+    # each step's wall and CPU time, and the peak memory when it ended (which step made the peak)
+    cliutil.console.print("steps: " + " · ".join(
+        f"{step} {end - start:.1f} s, CPU {cpu_end - cpu:.1f} s (peak {mib:,.0f} MiB)"
+        for (step, start, cpu, _), (_, end, cpu_end, mib) in zip(marks, marks[1:], strict=False)))
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _peak_mib() -> float:

@@ -346,8 +346,10 @@ def compare(session: Session, *, principal: access.Principal, var_dir: Path, run
     previous = previous or (session.get(ScreeningRun, run.previous_run_id) if run.previous_run_id else None)
     if previous is None:
         return {"newly_eligible": [], "no_longer_eligible": []}
-    now = pl.read_parquet(outcomes_path(var_dir, run.id))
-    before = pl.read_parquet(outcomes_path(var_dir, previous.id))
+    from tongban.screening.bulk import long_outcomes  # a Parquet run's file is wide; read both as long
+
+    now = long_outcomes(outcomes_path(var_dir, run.id)).collect()
+    before = long_outcomes(outcomes_path(var_dir, previous.id)).collect()
     keys = ["policy_id", "person_id"]
     now_e, before_e = now.filter(pl.col("eligible")), before.filter(pl.col("eligible"))
     new = now_e.join(before_e.select(keys), on=keys, how="anti")

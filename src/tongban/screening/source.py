@@ -137,25 +137,34 @@ def wide_schema(policies: m.PolicySet) -> dict[str, pl.DataType]:
     return _wide_schema(policies)
 
 
-def evaluate_wide(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.date, backend: str,
-                  region_prefix: str | None = None) -> pl.DataFrame:
-    """The wide frame of `policies` over the source (see the module docstring)."""
+def evaluate_lazy(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.date, backend: str,
+                  region_prefix: str | None = None) -> pl.LazyFrame:
+    """The wide frame of `policies` over the source (see the module docstring), lazily: with
+    Polars it is the compiled plan itself, so a caller can sink it to Parquet without ever holding
+    the city in memory; DuckDB and Spark have run when it is returned."""
     needed = view_fields_needed(policies)
     source.check_columns(needed)
     if backend == "polars":
         from tongban.policy.compile_polars import plan
+        from tongban.policy.evaluate import bind_previous
         from tongban.policy.views import Snapshot
 
         snap = Snapshot(person=scan(source, PERSON, needed["person"], region_prefix=region_prefix),
                         household=scan(source, HOUSEHOLD, needed["household"]),
                         previous=scan(source, PREVIOUS, needed["previous"]) if source.has_previous else None)
-        return plan(policies, snap, as_of=as_of).select(_wide_columns(policies)).collect()
+        return plan(policies, bind_previous(policies, snap), as_of=as_of).select(_wide_columns(policies))
     if backend == "duckdb":
-        return _duckdb_wide(policies, source, needed, as_of=as_of, region_prefix=region_prefix)
+        return _duckdb_wide(policies, source, needed, as_of=as_of, region_prefix=region_prefix).lazy()
     if backend == "spark":
         return spark_wide(policies, {v: p for v, p in source.files.items() if p}, needed, as_of=as_of,
-                          region_prefix=region_prefix)
+                          region_prefix=region_prefix).lazy()
     raise Invalid(N_("This backend is not available here"), field="backend")
+
+
+def evaluate_wide(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.date, backend: str,
+                  region_prefix: str | None = None) -> pl.DataFrame:
+    """The wide frame of `policies` over the source, collected (small sources only)."""
+    return evaluate_lazy(policies, source, as_of=as_of, backend=backend, region_prefix=region_prefix).collect()
 
 
 def _duckdb_wide(policies: m.PolicySet, source: ParquetSource, needed: dict[str, set[str]], *, as_of: dt.date,
