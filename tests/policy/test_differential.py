@@ -64,3 +64,32 @@ def test_backends_agree_with_the_reference_on_the_demo_policies(
     persons, households, previous = population
     expected = backends.run_reference(DEMO, persons, households, previous, as_of, None)
     _assert_same(DEMO, expected, backends.run_all(DEMO, persons, households, previous, as_of, None, pg))
+
+
+def _constant_membership_policy() -> m.PolicySet:
+    """A household policy whose aggregate holds a constant's membership beside a member's field
+    (hypothesis found Polars' `zip_with` refusing a constant `null in [1]` inside `any(...)`)."""
+    null_int = m.Lit(type="int", value=None)
+    member = m.FieldRef(scope="person", name="disability_grade", type="int")
+    arg = m.Cond(test=m.Lit(type="bool", value=None), type="bool",
+                 then=m.Compare(op="lt", left=null_int, right=member),
+                 otherwise=m.In(operand=null_int, values=(m.Lit(type="int", value=1),)))
+    any_ = m.HouseholdAgg(op="any", arg=arg, type="bool")
+    yes = m.HouseholdAgg(op="any", arg=m.In(operand=m.Lit(type="int", value=1), values=(m.Lit(type="int", value=1),)),
+                         type="bool")
+    base = DEMO.get("dibao")
+    policy = base.model_copy(update={"criteria": (
+        m.Criterion(id="constant_null", description=base.criteria[0].description, expr=any_),
+        m.Criterion(id="constant_true", description=base.criteria[0].description, expr=yes)), "amount": None})
+    return m.PolicySet(policies=(policy,), parameters=DEMO.parameters)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+@given(population=populations(), as_of=st.sampled_from(AS_OF_DAYS))
+def test_a_constant_membership_inside_an_aggregate(pg: backends.PostgresViews | None, population: Any,
+                                                   as_of: dt.date) -> None:
+    policies = _constant_membership_policy()
+    persons, households, previous = population
+    expected = backends.run_reference(policies, persons, households, previous, as_of, None)
+    _assert_same(policies, expected, backends.run_all(policies, persons, households, previous, as_of, None, pg))

@@ -175,6 +175,9 @@ class _Compiler:
                 enum = self.enum_field(e.operand)  # an Enum field is matched by category
                 a = c(e.operand) if enum is None else enum
                 found = a.is_in(pl.Series([x.value for x in e.values], dtype=POLARS_TYPES[e.operand.type]).implode())
+                if not any(isinstance(n, (m.FieldRef, m.ParamRef, m.PolicyRef, m.HouseholdAgg))
+                           for n in m.walk(e.operand)):
+                    found = found.first()  # a constant's membership is one value, broadcast like a literal
                 return ~found if e.negate else found
             case m.And():
                 return pl.all_horizontal([c(i) for i in e.items])
