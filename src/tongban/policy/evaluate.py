@@ -110,9 +110,6 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
     if backend == "duckdb":
         import tempfile
 
-        import duckdb
-
-        # DuckDB and Polars meet in Parquet files (no Arrow dependency needed).
         with tempfile.TemporaryDirectory(prefix="tongban-policy-") as tmp:
             if folder is None:
                 assert isinstance(snapshot, Snapshot)
@@ -121,15 +118,26 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
             sources = compile_sql.parquet_sources(str(folder), previous=(folder / "previous.parquet").exists())
             sql = compile_sql.to_sql(policies, as_of=day, dialect="duckdb", sources=sources,
                                      columns=_WIDE_VIEW_COLUMNS)
-            out = Path(tmp) / "wide.parquet"
-            con = duckdb.connect()
-            try:
-                con.sql(sql).write_parquet(str(out))
-            finally:
-                con.close()
-            wide = pl.read_parquet(out)
+            wide = duckdb_frame(sql)
         return _finish(policies, wide.cast(_wide_schema(policies)).lazy(), region)  # type: ignore[arg-type]
     raise Invalid(N_("Unknown backend"), field="backend")
+
+
+def duckdb_frame(sql: str) -> pl.DataFrame:
+    """Run a DuckDB query and read its answer as a Polars frame. The two meet in a Parquet file
+    (no Arrow dependency needed)."""
+    import tempfile
+
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="tongban-duckdb-") as tmp:
+        out = Path(tmp) / "answer.parquet"
+        con = duckdb.connect()
+        try:
+            con.sql(sql).write_parquet(str(out))
+        finally:
+            con.close()
+        return pl.read_parquet(out)
 
 
 def evaluate_sql(policies: m.PolicySet, connection: Any, *, as_of: dt.date | dt.datetime, dialect: str,

@@ -169,10 +169,10 @@ def evaluate_wide(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.dat
 
 def _duckdb_wide(policies: m.PolicySet, source: ParquetSource, needed: dict[str, set[str]], *, as_of: dt.date,
                  region_prefix: str | None) -> pl.DataFrame:
-    import duckdb
     from sqlglot import exp
 
     from tongban.policy import compile_sql
+    from tongban.policy.evaluate import duckdb_frame
 
     def view_sql(view: View) -> exp.Expression:
         files = exp.Array(expressions=[exp.Literal.string(str(p)) for p in source.files[view.name]])
@@ -188,14 +188,7 @@ def _duckdb_wide(policies: m.PolicySet, source: ParquetSource, needed: dict[str,
     if source.has_previous:
         sources["previous"] = view_sql(PREVIOUS)
     sql = compile_sql.to_sql(policies, as_of=as_of, dialect="duckdb", sources=sources, columns=WIDE_KEYS)
-    with tempfile.TemporaryDirectory(prefix="tongban-screen-") as tmp:
-        out = Path(tmp) / "wide.parquet"
-        con = duckdb.connect()
-        try:
-            con.sql(sql).write_parquet(str(out))
-        finally:
-            con.close()
-        return pl.read_parquet(out).cast(wide_schema(policies))  # type: ignore[arg-type]
+    return duckdb_frame(sql).cast(wide_schema(policies))  # type: ignore[arg-type]
 
 
 SPARK_TYPES = {"int": "bigint", "money": "bigint", "bool": "boolean", "str": "string", "date": "date"}

@@ -45,6 +45,7 @@ from tongban.services import (
 )
 from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
 from tongban.services.prefill import live_consent
+from tongban.services.reach import task_in_reach
 
 OPEN_APPLICATION = ("submitted", "in_progress")
 DECIDABLE = ("ready", "claimed")
@@ -469,12 +470,7 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
            calendar: WorkCalendar = DEFAULT_CALENDAR) -> Task:
     """An officer's decision on one step of a task (deciding claims the task)."""
     access.require(principal, "task.decide")
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(N_("No such task"))
-    app = session.get_one(Application, task.application_id)
-    access.require_department(principal, task.department_id)
-    access.require_region(principal, app.region_code)
+    task, app = task_in_reach(session, principal, task_id)
     item = catalogue.current(session).item(task.item_id).definition
     step = item["steps"][task.step_index]
     access.require_step_role(principal, step["role"])

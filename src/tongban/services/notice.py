@@ -21,12 +21,13 @@ from sqlalchemy.orm import Session
 
 from tongban.core import access
 from tongban.core.audit.log import record
-from tongban.core.errors import Conflict, Invalid, NotFound
+from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_
 from tongban.core.jobs.registry import handler, schedule
 from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, today_local, utcnow
 from tongban.services import inbox, sla
 from tongban.services.models import Application, ServiceItem, Task
+from tongban.services.reach import task_in_reach
 
 if TYPE_CHECKING:
     from tongban.core.keys import Keyring
@@ -90,12 +91,7 @@ def object_to(session: Session, *, principal: access.Principal, task_id: int, re
               version: int | None, now: dt.datetime | None = None) -> Task:
     """Record an objection (异议) received during the 公示: the task goes back to its last review step."""
     access.require(principal, "task.decide")
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(N_("No such task"))
-    app = session.get_one(Application, task.application_id)
-    access.require_department(principal, task.department_id)
-    access.require_region(principal, app.region_code)
+    task, app = task_in_reach(session, principal, task_id)
     reason = (reason or "").strip() or None
     if reason is None:
         raise Invalid(N_("Say what the objection is"), field="reason")

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
 from tongban.core.audit.log import record
-from tongban.core.errors import Conflict, Invalid, NotFound
+from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account
 from tongban.core.timeutil import utcnow
 from tongban.services import applications, onething, sla
 from tongban.services.models import Application, ApplicationEvent, DataElement, Task
+from tongban.services.reach import task_in_reach
 
 TABS = ("ready", "mine", "near_due", "overdue")
 QUEUE_LIMIT = 500
@@ -137,12 +138,7 @@ def _masked(mask: str, value: Any) -> Any:
 def get_task(session: Session, *, principal: access.Principal, task_id: int) -> tuple[Task, Application]:
     """A task of the caller's department in the caller's region (others: refused, audited)."""
     _require_staff_view(principal)
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(N_("No such task"))
-    app = session.get_one(Application, task.application_id)
-    access.require_department(principal, task.department_id)
-    access.require_region(principal, app.region_code)
+    task, app = task_in_reach(session, principal, task_id)
     return task, app
 
 
