@@ -136,7 +136,7 @@ def test_the_population_looks_like_a_chinese_city() -> None:
     wage = income.filter(pl.col("source") == "wage")["amount_fen"]
     assert wage.mean() > wage.median()  # type: ignore[operator]  # skewed to the right
     benefits = c["benefit_enrolment"]
-    assert benefits.filter(pl.col("benefit_code") == "benefit.dibao").height > 0
+    assert benefits.filter(pl.col("benefit_code") == "assistance.dibao").height > 0
     assert c["legal_entity"]["legal_rep_person_id"].is_not_null().all()
 
 
