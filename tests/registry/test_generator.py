@@ -240,6 +240,9 @@ def test_generate_into_db_loads_the_city(cli, db) -> None:  # type: ignore[no-un
     result = cli("demo", "generate", "--persons", "1200", "--seed", "2", "--into-db")
     assert result.exit_code == 0, result.output
     assert _count(db, Person) == 1_200
+    with db.unit_of_work() as s:  # enrolled in the benefits of the pack's policies (TONGBAN_PACK_DIR)
+        codes = set(s.scalars(select(BenefitEnrolment.benefit_code)))
+    assert codes and codes <= {"assistance.dibao", "disability.care"}
 
 
 @pytest.mark.parametrize("args", [
