@@ -28,10 +28,10 @@ def city(db):  # type: ignore[no-untyped-def]
         c = make_person(s, "王大伯", birth=dt.date(1940, 1, 9), sex="M", household=h2, relationship="parent")
         c.alive, c.death_date = False, dt.date(2026, 9, 1)
         s.add_all([
-            BenefitEnrolment(subject_kind="person", subject_id=a.id, benefit_code="benefit.dibao",
+            BenefitEnrolment(subject_kind="person", subject_id=a.id, benefit_code="assistance.dibao",
                              start_date=dt.date(2025, 1, 1), amount_fen=90000),
             # ended when he died: consistent
-            BenefitEnrolment(subject_kind="person", subject_id=c.id, benefit_code="benefit.elderly",
+            BenefitEnrolment(subject_kind="person", subject_id=c.id, benefit_code="elderly.allowance",
                              start_date=dt.date(2020, 1, 1), end_date=dt.date(2026, 9, 1)),
         ])
         for username, dept, roles in [

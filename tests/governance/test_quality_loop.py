@@ -50,7 +50,7 @@ def seed_defects(db, city) -> None:  # type: ignore[no-untyped-def]
         b = s.get_one(Person, city["b"])
         b.id_number = _bad_id(b.id_number)
         s.get_one(Household, city["h2"]).head_person_id = 987654  # no such person
-        s.add(BenefitEnrolment(subject_kind="person", subject_id=city["c"], benefit_code="benefit.dibao",
+        s.add(BenefitEnrolment(subject_kind="person", subject_id=city["c"], benefit_code="assistance.dibao",
                                start_date=dt.date(2024, 3, 1), amount_fen=80000))  # deceased, still paid
         s.execute(update(ServiceHall).values(updated_at=utcnow() - dt.timedelta(days=30)))  # weekly → stale
 
@@ -183,7 +183,7 @@ KIND_DEFECTS = [
     ("q.income.month", lambda s, c: _income(s, c, month="2026-13")),
     ("q.income.amount", lambda s, c: _income(s, c, amount_fen=-5)),
     ("q.enrolment.person-exists", lambda s, c: s.add(BenefitEnrolment(
-        subject_kind="person", subject_id=999_999, benefit_code="benefit.dibao", start_date=dt.date(2025, 1, 1)))),
+        subject_kind="person", subject_id=999_999, benefit_code="assistance.dibao", start_date=dt.date(2025, 1, 1)))),
     ("q.person.fresh", lambda s, c: s.execute(update(Person).values(updated_at=utcnow() - dt.timedelta(days=3)))),
 ]
 

@@ -136,7 +136,7 @@ def test_the_population_looks_like_a_chinese_city() -> None:
     wage = income.filter(pl.col("source") == "wage")["amount_fen"]
     assert wage.mean() > wage.median()  # type: ignore[operator]  # skewed to the right
     benefits = c["benefit_enrolment"]
-    assert benefits.filter(pl.col("benefit_code") == "benefit.dibao").height > 0
+    assert benefits.filter(pl.col("benefit_code") == "assistance.dibao").height > 0
     assert c["legal_entity"]["legal_rep_person_id"].is_not_null().all()
 
 
@@ -240,6 +240,9 @@ def test_generate_into_db_loads_the_city(cli, db) -> None:  # type: ignore[no-un
     result = cli("demo", "generate", "--persons", "1200", "--seed", "2", "--into-db")
     assert result.exit_code == 0, result.output
     assert _count(db, Person) == 1_200
+    with db.unit_of_work() as s:  # enrolled in the benefits of the pack's policies (TONGBAN_PACK_DIR)
+        codes = set(s.scalars(select(BenefitEnrolment.benefit_code)))
+    assert codes and codes <= {"assistance.dibao", "disability.care"}
 
 
 @pytest.mark.parametrize("args", [

@@ -173,11 +173,11 @@ def test_parquet_incomes_and_enrolments_are_idempotent(base, tmp_path):  # type:
 
     enrol = tmp_path / "e.csv"
     enrol.write_text("subject_kind,subject_key,benefit_code,start_date,end_date,amount_fen\n"
-                     f"person,{GOOD_1},benefit.disability-care,2026-01-01,,\n"
-                     f"person,{GOOD_1},benefit.dibao,2026-05-01,2026-04-01,\n"
-                     "household,330203000777,benefit.dibao,2026-02-01,,84000\n"
-                     "household,330203000999,benefit.dibao,2026-02-01,,84000\n"
-                     "household,330203000777,benefit.dibao,2026-03-01,,12.5\n", encoding="utf-8")
+                     f"person,{GOOD_1},disability.care,2026-01-01,,\n"
+                     f"person,{GOOD_1},assistance.dibao,2026-05-01,2026-04-01,\n"
+                     "household,330203000777,assistance.dibao,2026-02-01,,84000\n"
+                     "household,330203000999,assistance.dibao,2026-02-01,,84000\n"
+                     "household,330203000777,assistance.dibao,2026-03-01,,12.5\n", encoding="utf-8")
     report = importer.import_file(base, "enrolments", enrol)
     assert (report.counts.loaded, report.counts.rejected) == (2, 3)
     assert [(r["line"], r["field"]) for r in _rejects(report)] == [("3", "end_date"), ("5", "subject_key"),

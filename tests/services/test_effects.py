@@ -16,7 +16,7 @@ def test_enrolling_twice_on_one_day_finds_the_first_enrolment(db) -> None:  # ty
     with db.unit_of_work() as s:
         seed_base(s)
         pid = make_person(s, "张小宝", birth=dt.date(2026, 3, 1), sex="M").id
-    kw = {"person_id": pid, "benefit_code": "benefit.medical-insurance", "start": dt.date(2026, 3, 5),
+    kw = {"person_id": pid, "benefit_code": "medinsure.resident", "start": dt.date(2026, 3, 5),
           "actor": "account:1", "department_id": "dept.haishu.mca"}
     with db.unit_of_work() as s:
         first = effects.enrol(s, **kw)

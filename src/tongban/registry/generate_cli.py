@@ -31,8 +31,9 @@ def generate(
 ) -> None:
     """Generate a synthetic city of PERSONS residents (same seed and --as-of, same city)."""
     from tongban.core.timeutil import today_local
+    from tongban.demo import resolve_pack_dir
     from tongban.registry import loader
-    from tongban.registry.generator import MAX_PERSONS, CityConfig, write_parquet
+    from tongban.registry.generator import MAX_PERSONS, CityConfig, enrolments_of_pack, write_parquet
     from tongban.registry.generator import generate as generate_city
 
     if (out is None) == (not into_db):
@@ -54,8 +55,9 @@ def generate(
         cliutil.fail("no communities in the region table: load the demo pack first "
                      "(tongban pack load packs/demo)")
     try:
-        config = CityConfig(persons=persons, seed=seed, communities=tuple(communities), as_of=day)
-    except (ValueError, TongbanError) as exc:  # e.g. a community code outside GB/T 2260
+        config = CityConfig(persons=persons, seed=seed, communities=tuple(communities), as_of=day,
+                            enrolments=enrolments_of_pack(resolve_pack_dir(cliutil.settings().pack_dir)))
+    except (ValueError, TongbanError) as exc:  # e.g. a community code outside GB/T 2260; a pack in error
         cliutil.fail(str(exc))
 
     started = time.perf_counter()

@@ -101,6 +101,28 @@ PERSONS_PER_ENTITY = 12
 
 
 @dataclass(frozen=True)
+class Enrolments:
+    """The benefit codes the city's residents already hold: those of the pack's 低保 policy
+    (`dibao`) and its care allowance for severe disability (`disability_care`), so that screening
+    counts them as enrolled instead of offering the benefit again. The defaults are the demo
+    pack's (a test keeps them so); `enrolments_of_pack` reads another pack's."""
+
+    dibao: str = "assistance.dibao"
+    disability_care: str = "disability.care"
+
+
+def enrolments_of_pack(pack_dir: Path) -> Enrolments:
+    """The benefits of the pack's `dibao` and `disability_care` policies; a policy the pack
+    lacks (or one without a benefit) keeps the demo pack's code."""
+    from tongban.policy.parse import read_policies
+
+    benefits = {p.id: p.benefit for p in read_policies(pack_dir).policies if p.benefit}
+    default = Enrolments()
+    return Enrolments(dibao=benefits.get("dibao", default.dibao),
+                      disability_care=benefits.get("disability_care", default.disability_care))
+
+
+@dataclass(frozen=True)
 class CityConfig:
     """Everything that decides the city. The same config gives the same city."""
 
@@ -111,6 +133,7 @@ class CityConfig:
     chunk_size: int = CHUNK_SIZE
     dibao_line_fen: int = 120_000  # a generator parameter, not policy: the pack holds the real line
     dibao_take_up: float = 0.3  # share of low-income households already enrolled
+    enrolments: Enrolments = Enrolments()
 
     def __post_init__(self) -> None:
         if not 0 < self.persons <= MAX_PERSONS:
@@ -575,7 +598,7 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "id": np.concatenate([hh_id[poor] * 2, person_id[care] * 2 + 1]),
         "subject_kind": b_kind,
         "subject_id": np.concatenate([hh_id[poor], person_id[care]]),
-        "benefit_code": ["benefit.dibao"] * len(poor) + ["benefit.disability-care"] * len(care),
+        "benefit_code": [config.enrolments.dibao] * len(poor) + [config.enrolments.disability_care] * len(care),
         "start_date": pl.Series(np.concatenate([as_of_days - rng.integers(30, 1500, len(poor)),
                                                 as_of_days - rng.integers(30, 3000, len(care))])
                                 .astype("datetime64[D]")),

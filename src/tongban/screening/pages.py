@@ -6,7 +6,6 @@ They call the same service functions as the API, so the same checks and audit ap
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -77,7 +76,7 @@ def screening_page(request: Request, session: DbSession, principal: SignedIn, ru
         worklist = []
     return _page(request, "screening/workbench.html", {
         "runs": listed, "run": run, "counts": [c for c in counts if c["eligible"]], "cases": cases,
-        "titles": titles, "chart_json": json.dumps(chart, ensure_ascii=False), "alerts": worklist,
+        "titles": titles, "chart": chart, "alerts": worklist,
         "error": error})
 
 
@@ -95,6 +94,7 @@ def start_run_page(request: Request, session: DbSession, principal: SignedIn, as
 @router.get("/workbench/screening/explain")
 def explain_page(request: Request, session: DbSession, principal: SignedIn, person_id: int, policy: str,
                  run_id: int | None = None) -> Response:
+    access.require(principal, "person.read")  # a staff page: a resident's own reasons are on the offer page
     found = explain_case(session, principal=principal, var_dir=request.app.state.settings.var_dir,
                          person_id=person_id, policy_id=policy, run_id=run_id)
     return _page(request, "screening/explain.html", {"ex": found, "title": pick(found["policy_title"])})

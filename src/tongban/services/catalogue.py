@@ -19,12 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core.errors import NotFound
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Department, PackRecord
+from tongban.core.invalidation import forget_on_change
 from tongban.services.models import DataElement, OneThing, ServiceItem
 
 _WATCHED = (OneThing, ServiceItem, DataElement, Department, PackRecord)
@@ -115,27 +116,9 @@ def invalidate() -> None:
         _snapshots.clear()
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _context: Any) -> None:
-    if any(isinstance(obj, _WATCHED) for objs in (session.new, session.dirty, session.deleted) for obj in objs):
-        session.info["tongban.catalogue_touched"] = True
-        session.info.pop(_SESSION_KEY, None)
-        invalidate()
+def _forget(session: Session) -> None:
+    session.info.pop(_SESSION_KEY, None)
+    invalidate()
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _on_execute(state: Any) -> None:
-    # A bulk INSERT, UPDATE or DELETE through the ORM on a catalogue table.
-    if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and issubclass(state.bind_mapper.class_, _WATCHED):
-        state.session.info["tongban.catalogue_touched"] = True
-        state.session.info.pop(_SESSION_KEY, None)
-        invalidate()
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    # Again once committed: a request that read the catalogue between the flush and the commit
-    # may have cached what was there before.
-    if session.info.pop("tongban.catalogue_touched", False):
-        invalidate()
+forget_on_change("catalogue", _WATCHED, _forget)

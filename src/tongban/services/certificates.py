@@ -97,14 +97,22 @@ def document(cert: Certificate) -> dict[str, Any]:
 
 def verify_document(doc: Mapping[str, Any], public_keys: Mapping[str, str]) -> bool:
     """Offline check: is `doc` signed by one of `public_keys` (kid → PEM), unchanged since?"""
-    kid, signature = doc.get("kid"), doc.get("signature")
+    try:
+        data = canonical(doc)
+    except TypeError:  # a field JSON cannot hold: not a document anyone signed
+        return False
+    return _signed_by(data, doc.get("kid"), doc.get("signature"), public_keys)
+
+
+def _signed_by(data: bytes, kid: Any, signature: Any, public_keys: Mapping[str, str]) -> bool:
+    """Is `signature` over `data` by the key `kid` of `public_keys`? Malformed input is simply no."""
     if not isinstance(kid, str) or not isinstance(signature, str) or kid not in public_keys:
         return False
     try:
         key = serialization.load_pem_public_key(public_keys[kid].encode())
         if not isinstance(key, Ed25519PublicKey):
             return False
-        key.verify(base64.b64decode(signature), canonical(doc))
+        key.verify(base64.b64decode(signature), data)
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
@@ -241,19 +249,6 @@ def revocation_list(session: Session, *, keyring: Keyring, now: dt.datetime | No
     body = _revocations_body(session, now or utcnow())
     kid, signature = keyring.sign("certificate", _revocations_bytes(body))
     return {**body, "kid": kid, "signature": signature, "algorithm": "Ed25519"}
-
-
-def _signed_by(data: bytes, kid: Any, signature: Any, public_keys: Mapping[str, str]) -> bool:
-    if not isinstance(kid, str) or not isinstance(signature, str) or kid not in public_keys:
-        return False
-    try:
-        key = serialization.load_pem_public_key(public_keys[kid].encode())
-        if not isinstance(key, Ed25519PublicKey):
-            return False
-        key.verify(base64.b64decode(signature), data)
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
 
 
 def verify_revocation_list(rl: Mapping[str, Any], public_keys: Mapping[str, str]) -> bool:

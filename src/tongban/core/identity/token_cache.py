@@ -18,13 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from tongban.core.access import Principal
 from tongban.core.identity.models import Account, AccountRole, ApiClient, AuthToken, Department, Role
+from tongban.core.invalidation import forget_on_change
 
 TTL_SECONDS = 5.0
 MAX_ENTRIES = 10_000
@@ -66,23 +63,4 @@ def clear() -> None:
         _entries.clear()
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _context: Any) -> None:
-    if any(isinstance(obj, _WATCHED) for objs in (session.new, session.dirty, session.deleted) for obj in objs):
-        session.info["tongban.identity_touched"] = True
-        clear()
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _on_execute(state: Any) -> None:
-    if (state.is_insert or state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and issubclass(state.bind_mapper.class_, _WATCHED):
-        state.session.info["tongban.identity_touched"] = True
-        clear()
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    # Again once committed: a request may have read the old rows between the flush and the commit.
-    if session.info.pop("tongban.identity_touched", False):
-        clear()
+forget_on_change("identity", _WATCHED, lambda _session: clear())
