@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.services.conftest import birth_data
 from tongban.core.audit.models import AuditEvent
@@ -170,6 +170,47 @@ def test_a_repeat_returns_200_and_the_same_application_and_another_body_is_409(c
     other = submit(client, zhang, "again", child_name="张小红")
     assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
     assert count(demo, Application) == 1
+
+
+def test_a_repeat_is_answered_as_a_repeat_even_where_its_checks_would_now_refuse_it(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    li = login("resident.li")
+    consent_id = client.post("/api/v1/onethings/onething.birth/consent", headers=li).json()["consent_id"]
+    body = {"onething_id": "onething.birth", "data": birth_data(), "consent_id": consent_id}
+    first = client.post("/api/v1/applications", headers={**li, "Idempotency-Key": "once"}, json=body)
+    # The consent is used now, which refuses a new submission with it, but not this repeat.
+    again = client.post("/api/v1/applications", headers={**li, "Idempotency-Key": "once"}, json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    # Another body under the key is a key conflict, even one the form checks would refuse.
+    bad = {**body, "data": birth_data(child_sex="X")}
+    other = client.post("/api/v1/applications", headers={**li, "Idempotency-Key": "once"}, json=bad)
+    assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
+    assert count(demo, Application) == 1
+
+
+def test_a_birth_submission_is_at_most_seven_statements(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    """The hot path's statements (issue #6): the person, the application, its tasks, the audit
+    event, the timeline event, the message and the offers it takes up; then the commit."""
+    zhang = login("resident.zhang")
+    assert submit(client, zhang, "warm-up").status_code == 201  # the token and the catalogue are cached now
+    statements: list[str] = []
+    counting = [True]
+
+    def count_statement(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if counting[0] and not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN IMMEDIATE
+            statements.append(statement.split("(")[0].strip())
+
+    def stop_at_commit(_conn) -> None:  # type: ignore[no-untyped-def]
+        counting[0] = False  # the audit seal after the commit is not the request's
+
+    event.listen(demo.engine, "before_cursor_execute", count_statement)
+    event.listen(demo.engine, "commit", stop_at_commit)
+    try:
+        assert submit(client, zhang, "counted").status_code == 201
+    finally:
+        event.remove(demo.engine, "before_cursor_execute", count_statement)
+        event.remove(demo.engine, "commit", stop_at_commit)
+    assert len(statements) <= 7, statements
 
 
 # --- the flow ------------------------------------------------------------------------------------

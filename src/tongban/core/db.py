@@ -8,12 +8,14 @@ committed at the end or rolled back whole.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -99,8 +101,27 @@ def make_engine(url: str, **kw: Any) -> Engine:
         return engine
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 10)
-    kw.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kw)
+    engine = create_engine(url, **kw)
+    if not kw.get("pool_pre_ping"):
+        # Ping only a connection that sat idle in the pool (a server restart or an idle timeout
+        # may have closed it): under load, a ping on every checkout was a round trip per request.
+        @event.listens_for(engine, "checkin")
+        def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+            record.info["tongban.checked_in"] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            checked_in = record.info.get("tongban.checked_in")
+            if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+                return
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:
+                raise DisconnectionError("the pooled connection is gone") from exc  # the pool connects afresh
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 class Database:

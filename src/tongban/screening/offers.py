@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
@@ -25,7 +25,8 @@ from tongban.datahub.exchange import basis_for, release, subjects_fingerprint
 from tongban.registry.models import Address, Person
 from tongban.screening.engine import PolicyInfo
 from tongban.screening.models import Offer, ScreeningCase, ScreeningRun
-from tongban.services.models import Application, OneThing
+from tongban.services import catalogue
+from tongban.services.models import Application
 from tongban.services.onething import default_choice
 
 OPEN = ("sent", "seen")
@@ -196,17 +197,23 @@ def decline(session: Session, *, principal: access.Principal, offer_id: int) -> 
     return offer
 
 
+# Built once: this runs on every submission.
+_OPEN_OFFERS_VIA = select(Offer).where(Offer.account_id == bindparam("account_id"),
+                                       Offer.apply_via.in_(bindparam("via", expanding=True)), Offer.status.in_(OPEN))
+
+
 def on_submit(session: Session, app: Application) -> None:
     """A submitted application for an offered item or one-thing takes the offer up (applied)."""
     via = [v for v in (app.onething_id, app.item_id) if v]
     if app.onething_id:  # an offer of one of the one-thing's chosen items is taken up as well
-        onething = session.get(OneThing, app.onething_id)
-        chosen = app.items if app.items is not None else (default_choice(onething.definition) if onething else [])
+        chosen = app.items
+        if chosen is None:  # the one-thing from the catalogue snapshot (no query on the submission path)
+            onething = catalogue.current(session).onethings.get(app.onething_id)
+            chosen = default_choice(onething.definition) if onething else []
         via += list(chosen)
     if not via or app.applicant_account_id is None:
         return
-    for offer in session.scalars(select(Offer).where(Offer.account_id == app.applicant_account_id,
-                                                     Offer.apply_via.in_(via), Offer.status.in_(OPEN))):
+    for offer in session.scalars(_OPEN_OFFERS_VIA, {"account_id": app.applicant_account_id, "via": via}):
         offer.application_id = app.id
         _move(session, offer, "applied", actor=f"account:{app.applicant_account_id}",
               details={"application": app.id})

@@ -3,7 +3,7 @@ newborn's mother and father. Used by prefill (with consent) and by the birth reg
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tongban.core.errors import NotFound
@@ -11,12 +11,15 @@ from tongban.core.i18n import N_
 from tongban.core.identity.models import Account
 from tongban.registry.models import Household, HouseholdMember, Person
 
+# One query (not the account with its roles, then the person), built once: this is on every
+# submission, and building a select with a join costs more than running it.
+_PERSON_OF_ACCOUNT = (select(Person).join(Account, Account.id_number == Person.id_number)
+                      .where(Account.id == bindparam("account_id")))
+
 
 def applicant_person(session: Session, account_id: int | None) -> Person:
     """The registry record linked to an account (by its resident ID number)."""
-    # One query (not the account with its roles, then the person): this is on every submission.
-    person = session.scalar(select(Person).join(Account, Account.id_number == Person.id_number)
-                            .where(Account.id == account_id)) if account_id else None
+    person = session.scalar(_PERSON_OF_ACCOUNT, {"account_id": account_id}) if account_id else None
     if person is None:
         raise NotFound(N_("No registry record is linked to your account"))
     return person
