@@ -319,6 +319,8 @@ class _Compiler:
         dtype = POLARS_TYPES[param.type]
         if not table:
             return pl.lit(None, dtype=dtype)
+        if set(table) == {""}:  # one value everywhere: a literal, not a lookup per row or per category
+            return pl.when(region.is_null()).then(None).otherwise(pl.lit(table[""], dtype=dtype))
         if isinstance(region_dtype, pl.Enum):  # the value of each category, picked by its index
             values = [_longest_prefix(table, cat) for cat in region_dtype.categories.to_list()]
             return pl.lit(pl.Series(values, dtype=dtype)).gather(region.to_physical())
