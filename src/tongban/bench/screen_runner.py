@@ -118,9 +118,9 @@ def main(argv: list[str]) -> None:
         baseline, setup = _rss_kib(), time.perf_counter() - t0
         started = time.perf_counter()
         result = screen_city.run(prepared)
-        seconds = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
         peak = _peak_kib()
-        print(json.dumps({"seconds": seconds, "setup": setup, "baseline_kib": baseline, "peak_kib": peak,
+        print(json.dumps({"seconds": elapsed, "setup": setup, "baseline_kib": baseline, "peak_kib": peak,
                           **result}))
         return
     else:
