@@ -39,6 +39,19 @@ def test_quick_screen_bench_compares_all_engines_and_times_the_city(cli, tmp_pat
     assert "time ÷ hand-written Polars (B)" in out
     peaks = {label: float(_row(out, label)[4].split()[0].replace(",", "")) for label in labels}
     assert len(set(peaks.values())) > 1  # each child's own peak, not one inherited figure
+    # the peaks as RESULTS.md measured them: three runs in one process, for the engines of the target
+    table = out.split("Peak memory, 3 runs in one process (as RESULTS.md)")[1]
+    for label in [la for la in labels if la != "tongban DuckDB"]:
+        cells = _row(table, label)
+        peak, idle = (float(x.strip("()").replace(",", "")) for x in cells[1].split())
+        one_run_idle = float(_row(out, label)[4].split()[1].strip("()").replace(",", ""))
+        assert peak > idle and peak > one_run_idle  # the process ran the engine, not just imported it
+        assert len(cells[-1].split()) == 3  # three runs' seconds
+    assert "tongban DuckDB" not in table.split("Persons per rule")[0]
+    if openfisca_available():
+        assert _row(table, "OpenFisca (A')")[2] == "1.00×"
+        assert "peak memory ÷ OpenFisca, one run per fresh process:" in out
+        assert "peak memory ÷ OpenFisca, 3 runs in one process (as RESULTS.md):" in out
     # the asserted totals: R1 dibao is counted in persons and some are not enrolled
     dibao = _row(out, "R1 dibao")
     assert int(dibao[1].replace(",", "")) >= int(dibao[2].replace(",", "")) > 0

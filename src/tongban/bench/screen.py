@@ -6,7 +6,8 @@ The harness (`../shared/anchors/policy_bench`, or `--harness`) is run from its o
 copied: its generator writes the Parquet files, its engines run unmodified. Every engine runs in a
 fresh process (`screen_runner.py`), runs alternate between engines, medians are compared, and the
 100 × 8 eligible and not-enrolled matrices of every run must equal the harness's hand-written
-Polars result. See docs/bench-screen.md.
+Polars result. Peak memory is measured twice: one run per fresh process, and as the harness's
+RESULTS.md did (three runs in one process). See docs/bench-screen.md.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ ENGINES = {  # key -> label (A', B: the harness's names in RESULTS.md)
     "openfisca": "OpenFisca (A')",
 }
 TARGETS = {"time_vs_hand": 1.3, "throughput_vs_openfisca": 2.5, "memory_vs_openfisca": 0.5}
+# RESULTS.md's memory figures: the harness's `bench.py one` runs an engine `repeat` (default 3)
+# times in one process and reports that process's peak. Measured the same way, for the engines
+# the memory target names, beside the one-run-per-process peaks.
+IN_PROCESS_REPEAT = 3
+IN_PROCESS_ENGINES = ("tongban_polars", "hand_polars", "openfisca")
+IN_PROCESS = f"{IN_PROCESS_REPEAT} runs in one process (as RESULTS.md)"
 
 
 def harness_dir(path: Path | None) -> Path:
@@ -90,39 +97,53 @@ def _first_difference(a: Any, b: Any) -> str:
     return f"district {d}, rule R{r + 1}: {int(a[d, r])} against {int(b[d, r])}"
 
 
+def _check(engine: str, elig: Any, gap: Any, reference: tuple[Any, Any]) -> None:
+    for name, ours, theirs in (("eligible", elig, reference[0]), ("not enrolled", gap, reference[1])):
+        if ours.shape != theirs.shape or not (ours == theirs).all():
+            where = _first_difference(ours, theirs) if ours.shape == theirs.shape else f"shape {ours.shape}"
+            fail(f"{ENGINES[engine]}: the {name} matrix differs from the harness's ({where})", EXIT_FAILED)
+
+
 def compare(engines: list[str], data: Path, harness: Path, runs: int, extra: dict[str, Any]) -> dict[str, Any]:
-    """Run every engine `runs` times, alternating, and check every run's matrices."""
+    """Run every engine `runs` times, alternating, one run per fresh process; then the engines of
+    the memory target once more each, `IN_PROCESS_REPEAT` runs in one process (as RESULTS.md
+    measured them). Every run's matrices are checked against the hand-written Polars's first."""
     import numpy as np
 
     samples: dict[str, list[dict[str, Any]]] = {e: [] for e in engines}
-    reference: tuple[Any, Any] | None = None
+    in_process: dict[str, dict[str, Any]] = {}
+    matrices: list[tuple[str, Any, Any]] = []
+    repeated = [e for e in IN_PROCESS_ENGINES if e in engines]
     with tempfile.TemporaryDirectory(prefix="tongban-screen-") as tmp, progress() as bar:
         if any(e.startswith("tongban_") for e in engines):
             from tongban.bench.screen_engine import policies_json
 
             (Path(tmp) / "policies.json").write_text(policies_json(), encoding="utf-8")
             extra = {**extra, "policies": str(Path(tmp) / "policies.json")}
-        task = bar.add_task("screening runs", total=runs * len(engines))
+
+        def child(engine: str, name: str, repeat: int) -> dict[str, Any]:
+            out = Path(tmp) / f"{name}.npz"
+            job = {"engine": engine, "data": str(data), "harness": str(harness), "out": str(out),
+                   "repeat": repeat, **extra}
+            result = run_child(job)
+            got = np.load(out)
+            matrices.extend((engine, e, g) for e, g in zip(got["elig"], got["gap"], strict=True))
+            return result
+
+        task = bar.add_task("screening runs", total=runs * len(engines) + len(repeated))
         for i in range(runs):
             order = engines[i % len(engines):] + engines[:i % len(engines)]  # rotate who goes first
             for engine in order:
-                out = Path(tmp) / f"{engine}-{i}.npz"
-                job = {"engine": engine, "data": str(data), "harness": str(harness), "out": str(out), **extra}
-                samples[engine].append(run_child(job))
-                got = np.load(out)
-                if engine == "hand_polars" and reference is None:
-                    reference = (got["elig"], got["gap"])
-                samples[engine][-1]["matrices"] = (got["elig"], got["gap"])
+                sample = child(engine, f"{engine}-{i}", 1)
+                samples[engine].append({**sample, "seconds": sample["seconds"][0]})
                 bar.advance(task)
-    assert reference is not None
-    for engine, runs_of in samples.items():
-        for run in runs_of:
-            elig, gap = run.pop("matrices")
-            for name, ours, theirs in (("eligible", elig, reference[0]), ("not enrolled", gap, reference[1])):
-                if ours.shape != theirs.shape or not (ours == theirs).all():
-                    where = _first_difference(ours, theirs) if ours.shape == theirs.shape else f"shape {ours.shape}"
-                    fail(f"{ENGINES[engine]}: the {name} matrix differs from the harness's ({where})", EXIT_FAILED)
-    return {"samples": samples, "eligible": reference[0], "gap": reference[1]}
+        for engine in repeated:
+            in_process[engine] = child(engine, f"{engine}-in-process", IN_PROCESS_REPEAT)
+            bar.advance(task)
+    reference = next((e, g) for engine, e, g in matrices if engine == "hand_polars")
+    for engine, elig, gap in matrices:
+        _check(engine, elig, gap, reference)
+    return {"samples": samples, "in_process": in_process, "eligible": reference[0], "gap": reference[1]}
 
 
 def _summary(samples: list[dict[str, Any]]) -> dict[str, float]:
@@ -166,11 +187,12 @@ def print_harness_table(result: dict[str, Any], persons: int, households: int, r
             lines.append(f"tongban Polars throughput ÷ OpenFisca's: {ratios['throughput_vs_openfisca']:.2f}× "
                          f"(target ≥ {TARGETS['throughput_vs_openfisca']}×) "
                          f"{_verdict(ratios['throughput_vs_openfisca'] >= 2.5)}")
-            lines.append(f"tongban Polars peak memory ÷ OpenFisca: {ratios['memory_vs_openfisca']:.2f}× "
-                         f"(target ≤ {TARGETS['memory_vs_openfisca']}×) "
+            lines.append(f"tongban Polars peak memory ÷ OpenFisca, one run per fresh process: "
+                         f"{ratios['memory_vs_openfisca']:.2f}× (target ≤ {TARGETS['memory_vs_openfisca']}×) "
                          f"{_verdict(ratios['memory_vs_openfisca'] <= 0.5)}")
     for line in lines:
         console.print(line)
+    ratios.update(print_in_process_table(result["in_process"]))
     totals = Table(title="Persons per rule (identical in every engine and run — asserted)")
     for col in ("rule", "eligible", "not enrolled"):
         totals.add_column(col, justify="right" if col != "rule" else "left")
@@ -179,6 +201,27 @@ def print_harness_table(result: dict[str, Any], persons: int, households: int, r
                        f"{int(result['gap'][:, k].sum()):,}")
     console.print(totals)
     return ratios
+
+
+def print_in_process_table(in_process: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The peaks the way RESULTS.md measured them, and the memory target by that method."""
+    if not in_process:
+        return {}
+    peak = {e: r["peak_kib"] / 1024 for e, r in in_process.items()}
+    of = peak.get("openfisca")
+    table = Table(title=f"Peak memory, {IN_PROCESS}")
+    for col in ("engine", "peak MiB (idle)", "÷ OpenFisca", "run s"):
+        table.add_column(col, justify="right" if col != "engine" else "left", no_wrap=True)
+    for engine, r in in_process.items():
+        table.add_row(ENGINES[engine], f"{peak[engine]:,.0f} ({r['baseline_kib'] / 1024:,.0f})",
+                      _ratio(peak[engine] / of) if of else "—", " ".join(f"{x:.2f}" for x in r["seconds"]))
+    console.print(table)
+    if of is None or "tongban_polars" not in peak:
+        return {}
+    ratio = peak["tongban_polars"] / of
+    console.print(f"tongban Polars peak memory ÷ OpenFisca, {IN_PROCESS}: {ratio:.2f}× "
+                  f"(target ≤ {TARGETS['memory_vs_openfisca']}×) {_verdict(ratio <= 0.5)}")
+    return {"memory_vs_openfisca_in_process": ratio}
 
 
 RULE_NAMES = ("dibao", "low_income", "elderly", "severe_disability", "disability_living", "child_support",
@@ -218,7 +261,8 @@ def screen(
     started = time.perf_counter()
     result = compare(engines, data, folder, runs, {})
     print_harness_table(result, persons, households, runs)
-    console.print(f"[dim]{runs * len(engines)} runs in {time.perf_counter() - started:.0f} s; data {data}[/]")
+    console.print(f"[dim]{runs * len(engines)} fresh-process runs and {len(result['in_process'])} processes of "
+                  f"{IN_PROCESS_REPEAT} runs in {time.perf_counter() - started:.0f} s; data {data}[/]")
     if city_persons:
         from tongban.bench import screen_city
 
