@@ -175,7 +175,7 @@ def sql_sources(data: Path) -> dict[str, Any]:
     from sqlglot import exp
 
     from tongban.policy.compile_sql import SQL_TYPES
-    from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS
+    from tongban.policy.views import HOUSEHOLD, PERSON
 
     def cast(e: Any, t: str) -> Any:
         return exp.cast(e, exp.DataType.build(t))
@@ -183,10 +183,11 @@ def sql_sources(data: Path) -> dict[str, Any]:
     def times_100(name: str) -> Any:
         return exp.Mul(this=cast(exp.column(name), "BIGINT"), expression=exp.Literal.number(100))
 
-    def view(view: Any, table: str, mapped: dict[str, Any], *extra: str) -> Any:
+    def view(view: Any, table: str, mapped: dict[str, Any], *extra: Any) -> Any:
         cols = [exp.alias_(mapped[n] if n in mapped else cast(exp.Null(), SQL_TYPES[f.type]), n)
                 for n, f in view.fields.items()]
-        return exp.select(*cols, *[exp.column(c) for c in extra]).from_(_parquet(data, table)).subquery()
+        return exp.select(*cols, *[c if isinstance(c, exp.Expression) else exp.column(c) for c in extra]).from_(
+            _parquet(data, table)).subquery()
 
     grade = exp.column("disability_grade")
     person = {
@@ -198,8 +199,6 @@ def sql_sources(data: Path) -> dict[str, Any]:
                                                  true=cast(grade, "BIGINT"))]),
         "is_student": exp.column("is_student"), "income_monthly": times_100("income"),
     }
-    previous = {"id": person["id"], "household_id": person["household_id"],
-                "income_monthly": times_100("previous_income")}
     household = {
         "id": cast(exp.column("household_id"), "BIGINT"),
         "region_code": exp.Anonymous(this="lpad", expressions=[
@@ -208,8 +207,9 @@ def sql_sources(data: Path) -> dict[str, Any]:
         "vehicles": cast(exp.column("owns_car"), "BIGINT"), "assets": times_100("assets"),
     }
     flags = [f"enrolled_{r}" for r in RULES]  # carried through the compiled plan (extra_columns)
-    return {"person": view(PERSON, "persons", person, *flags), "household": view(HOUSEHOLD, "households", household),
-            "previous": view(PREVIOUS, "persons", previous)}
+    bound = exp.alias_(times_100("previous_income"), "previous__income_monthly")  # as person_view binds it
+    return {"person": view(PERSON, "persons", person, bound, *flags),
+            "household": view(HOUSEHOLD, "households", household)}
 
 
 def duckdb_sql(policies: Any, data: Path) -> str:
@@ -222,7 +222,7 @@ def duckdb_sql(policies: Any, data: Path) -> str:
 
     flags = [f"enrolled_{r}" for r in RULES]
     evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data), columns=["household__region_code"],
-                     extra_columns=flags).subquery("r")
+                     extra_columns=flags, bound_previous=["income_monthly"]).subquery("r")
 
     def count(cond: Any) -> Any:
         return exp.Sum(this=exp.cast(cond, exp.DataType.build("BIGINT")))

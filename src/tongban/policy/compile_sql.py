@@ -288,23 +288,36 @@ class _Planner:
         self.policies, self.as_of, self.sources = policies, as_of, sources
         self.info = _Analysis.of(policies)
         self.ctes: list[tuple[str, exp.Expression]] = []
+        # The first person rows (the view scans) are read by the aggregates and by the join back:
+        # written out at both places, not as a CTE, so no engine materializes a copy of the scan.
+        self.inline: dict[str, exp.Query] = {}
         self.agg_names = {k: a.name for k, a in self.info.aggs.items()}
-        self.person = self._add("tb_person", self._person_rows(extra_columns, set(bound_previous)))
+        self.person = self._add("tb_person", self._person_rows(extra_columns, set(bound_previous)), inline=True)
         self.has_household_columns = False
         self.needs_household_rows = bool(self.info.aggs) or any(p.unit == "household" for p in policies.policies)
         if self.info.household_in_aggs or not self.needs_household_rows:
             # aggregates read household fields on each member row (or nothing needs household rows)
-            self.person = self._add("tb_person", self._with_household_view(self.person))
+            self.person = self._add("tb_person", self._with_household_view(self.person), inline=True)
             self.has_household_columns = True
         self.household: str | None = None
         self.done: set[str] = set()
         self.aggs_done: set[str] = set()
         self.person_aggs: set[str] = set()
 
-    def _add(self, stem: str, body: exp.Expression) -> str:
-        name = f"{stem}{len(self.ctes)}"
-        self.ctes.append((name, body))
+    def _add(self, stem: str, body: exp.Query, *, inline: bool = False) -> str:
+        name = f"{stem}{len(self.ctes) + len(self.inline)}"
+        if inline:
+            self.inline[name] = body
+        else:
+            self.ctes.append((name, body))
         return name
+
+    def ref(self, name: str, alias: str) -> exp.Expression:
+        """A frame in a FROM clause: its CTE's name, or its body when it is written out."""
+        body = self.inline.get(name)
+        if body is not None:
+            return body.copy().subquery(alias)
+        return exp.alias_(exp.to_table(name), alias, table=True)
 
     def _person_rows(self, extra: Sequence[str], bound: set[str]) -> exp.Select:
         cols: list[exp.Expression] = [exp.column(n, table="p") for n in [*PERSON.fields, *extra]]
@@ -323,7 +336,7 @@ class _Planner:
     def _with_household_view(self, rows: str) -> exp.Select:
         """Rows (with a `household_id`) and the household view's fields as `household__<f>`."""
         cols = [exp.alias_(exp.column(n, table="hv"), f"household__{n}") for n in HOUSEHOLD.fields]
-        return exp.select(_all("r"), *cols).from_(exp.alias_(exp.to_table(rows), "r", table=True)).join(
+        return exp.select(_all("r"), *cols).from_(self.ref(rows, "r")).join(
             exp.alias_(self.sources["household"], "hv", table=True),
             on=exp.EQ(this=exp.column(HID, table="r"), expression=exp.column("id", table="hv")), join_type="left")
 
@@ -372,7 +385,7 @@ class _Planner:
         if self.household is not None and not ready:
             return
         aggs = [exp.alias_(self._compiler(a.policy).aggregate(a.node), a.name) for _, a in ready]
-        grouped = (exp.select(exp.column(HID), *aggs).from_(self.person)
+        grouped = (exp.select(exp.column(HID), *aggs).from_(self.ref(self.person, "m"))
                    .where(exp.Not(this=_is_null(exp.column(HID)))).group_by(exp.column(HID)))
         if self.household is None:
             name = self._add("tb_members", grouped)
@@ -381,8 +394,8 @@ class _Planner:
             name = self._add("tb_members", grouped)
             self.household = self._add("tb_household", exp.select(
                 _all("h"), *[exp.column(a.name, table="g") for _, a in ready])
-                .from_(exp.alias_(exp.to_table(self.household), "h", table=True))
-                .join(exp.alias_(exp.to_table(name), "g", table=True), on=exp.EQ(
+                .from_(self.ref(self.household, "h"))
+                .join(self.ref(name, "g"), on=exp.EQ(
                     this=exp.column(HID, table="h"), expression=exp.column(HID, table="g")), join_type="left"))
         self.aggs_done |= {k for k, _ in ready}
 
@@ -396,19 +409,24 @@ class _Planner:
             self.person = self._add("tb_person", self._with_household_view(self.person))
             self.has_household_columns = True
             return
-        h = lambda n: exp.column(n, table="h")  # noqa: E731
-        new: list[exp.Expression] = [h(n) for n in [*view, *cols]]
-        for p in batch:  # a person without a household: not eligible, no criterion met, no amount
-            new += [exp.alias_(exp.Coalesce(this=h(col_eligible(p.id)), expressions=[exp.Boolean(this=False)]),
-                               col_eligible(p.id)),
-                    exp.alias_(exp.Coalesce(this=h(col_criteria(p.id)), expressions=[_cast(_int(0), "int")]),
-                               col_criteria(p.id)),
-                    h(col_amount(p.id))]
-        self.person = self._add("tb_person", exp.select(_all("p"), *new)
-                                .from_(exp.alias_(exp.to_table(self.person), "p", table=True))
-                                .join(exp.alias_(exp.to_table(self.household), "h", table=True), on=exp.EQ(
-                                    this=exp.column(HID, table="p"), expression=exp.column(HID, table="h")),
-                                    join_type="left"))
+        # Every person with a household has its row (the household rows are grouped from them): an
+        # inner join, which DuckDB runs as a perfect hash join on dense keys (a left join it cannot),
+        # and the persons without a household apart: not eligible, no criterion met, no amount.
+        types: dict[str, m.ValueType] = {f"household__{n}": f.type for n, f in HOUSEHOLD.fields.items()}
+        types |= {a.name: a.node.type for a in self.info.aggs.values()}
+        joined: list[exp.Expression] = [exp.column(n, table="h") for n in [*view, *cols]]
+        alone: list[exp.Expression] = [exp.alias_(_cast(exp.Null(), types[n]), n) for n in [*view, *cols]]
+        for p in batch:
+            joined += [exp.column(c(p.id), table="h") for c in (col_eligible, col_criteria, col_amount)]
+            alone += [exp.alias_(exp.Boolean(this=False), col_eligible(p.id)),
+                      exp.alias_(_cast(_int(0), "int"), col_criteria(p.id)),
+                      exp.alias_(_cast(exp.Null(), "money"), col_amount(p.id))]
+        with_household = exp.select(_all("p"), *joined).from_(self.ref(self.person, "p")).join(
+            self.ref(self.household, "h"), on=exp.EQ(this=exp.column(HID, table="p"),
+                                                      expression=exp.column(HID, table="h")), join_type="inner")
+        without = exp.select(_all("p"), *alone).from_(self.ref(self.person, "p")).where(
+            _is_null(exp.column(HID, table="p")))
+        self.person = self._add("tb_person", exp.union(with_household, without, distinct=False))
         self.person_aggs |= {k for k, a in self.info.aggs.items() if a.name in cols}
         self.has_household_columns = True
         self.done |= {p.id for p in batch}
@@ -443,8 +461,8 @@ class _Planner:
                           else _cast(exp.Null(), "money"))
                 final += [exp.alias_(_cast(bits, "int"), col_criteria(p.id)),
                           exp.alias_(eligible, col_eligible(p.id)), exp.alias_(amount, col_amount(p.id))]
-            rows = self._add(stem, exp.select(exp.Star(), *crit).from_(rows))
-            rows = self._add(stem, exp.select(exp.Star(), *final).from_(rows))
+            rows = self._add(stem, exp.select(exp.Star(), *crit).from_(self.ref(rows, "c")))
+            rows = self._add(stem, exp.select(exp.Star(), *final).from_(self.ref(rows, "o")))
         return rows
 
     def _lookup(self, rows: str, region: str, params: Mapping[str, str]) -> exp.Select:
@@ -454,7 +472,7 @@ class _Planner:
         tables = {name: self.policies.parameters[name].table_at(self.as_of) for name in params}
         types = {name: self.policies.parameters[name].type for name in params}
         lengths = sorted({len(k) for t in tables.values() for k in t if k}, reverse=True)
-        q = exp.select(_all("f")).from_(exp.alias_(exp.to_table(rows), "f", table=True))
+        q = exp.select(_all("f")).from_(self.ref(rows, "f"))
         for n in lengths:
             names = [name for name in params if any(len(k) == n for k in tables[name])]
             prefixes = sorted({k for name in names for k in tables[name] if len(k) == n})
@@ -495,7 +513,7 @@ def plan(policies: m.PolicySet, *, as_of: dt.date, sources: Mapping[str, exp.Exp
     out += [c for c in extra_columns if c not in out]
     for policy in policies.policies:
         out += [col_eligible(policy.id), col_criteria(policy.id), col_amount(policy.id)]
-    q = exp.select(*[exp.column(c) for c in out]).from_(last)
+    q = exp.select(*[exp.column(c) for c in out]).from_(planner.ref(last, "r"))
     for name, body in planner.ctes:
         q = q.with_(name, as_=body)
     return q
