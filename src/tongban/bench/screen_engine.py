@@ -222,7 +222,7 @@ def duckdb_sql(policies: Any, data: Path) -> str:
 
     flags = [f"enrolled_{r}" for r in RULES]
     evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data), columns=["household__region_code"],
-                     extra_columns=flags, bound_previous=["income_monthly"]).subquery("r")
+                     extra_columns=flags, bound_previous=["income_monthly"]).subquery("r", copy=False)
 
     def count(cond: Any) -> Any:
         return exp.Sum(this=exp.cast(cond, exp.DataType.build("BIGINT")))

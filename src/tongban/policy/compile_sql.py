@@ -84,6 +84,15 @@ def _int(n: int) -> exp.Expression:
     return exp.Literal.number(n)
 
 
+def _eq(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    return exp.EQ(this=a, expression=b)
+
+
+def _as(e: exp.Expression, name: str) -> exp.Expression:
+    """`e AS name` (e is not copied: every node here is built for its one place)."""
+    return exp.alias_(e, name, copy=False)
+
+
 def _all(table: str) -> exp.Expression:
     """`table.*`"""
     return exp.Column(this=exp.Star(), table=exp.to_identifier(table))
@@ -316,29 +325,29 @@ class _Planner:
         """A frame in a FROM clause: its CTE's name, or its body when it is written out."""
         body = self.inline.get(name)
         if body is not None:
-            return body.copy().subquery(alias)
-        return exp.alias_(exp.to_table(name), alias, table=True)
+            return body.copy().subquery(alias, copy=False)
+        return exp.alias_(exp.to_table(name), alias, table=True, copy=False)
 
     def _person_rows(self, extra: Sequence[str], bound: set[str]) -> exp.Select:
         cols: list[exp.Expression] = [exp.column(n, table="p") for n in [*PERSON.fields, *extra]]
         cols += [exp.column(f"previous__{n}", table="p") for n in sorted(bound)]
-        q = exp.select(*cols).from_(exp.alias_(self.sources["person"], "p", table=True))
+        q = exp.select(*cols, copy=False).from_(exp.alias_(self.sources["person"], "p", table=True), copy=False)
         wanted = self.info.previous - bound
         if wanted and "previous" in self.sources:
-            q = q.select(*[exp.alias_(exp.column(n, table="v"), f"previous__{n}") for n in sorted(wanted)]).join(
-                exp.alias_(self.sources["previous"], "v", table=True), on=exp.EQ(
-                    this=exp.column("id", table="p"), expression=exp.column("id", table="v")), join_type="left")
+            q = q.select(*[_as(exp.column(n, table="v"), f"previous__{n}") for n in sorted(wanted)], copy=False).join(
+                exp.alias_(self.sources["previous"], "v", table=True),
+                on=_eq(exp.column("id", table="p"), exp.column("id", table="v")), join_type="left", copy=False)
         elif wanted:
-            q = q.select(*[exp.alias_(_cast(exp.Null(), PREVIOUS.fields[n].type), f"previous__{n}")
-                           for n in sorted(wanted)])
+            q = q.select(*[_as(_cast(exp.Null(), PREVIOUS.fields[n].type), f"previous__{n}")
+                           for n in sorted(wanted)], copy=False)
         return q
 
     def _with_household_view(self, rows: str) -> exp.Select:
         """Rows (with a `household_id`) and the household view's fields as `household__<f>`."""
-        cols = [exp.alias_(exp.column(n, table="hv"), f"household__{n}") for n in HOUSEHOLD.fields]
-        return exp.select(_all("r"), *cols).from_(self.ref(rows, "r")).join(
+        cols = [_as(exp.column(n, table="hv"), f"household__{n}") for n in HOUSEHOLD.fields]
+        return exp.select(_all("r"), *cols, copy=False).from_(self.ref(rows, "r"), copy=False).join(
             exp.alias_(self.sources["household"], "hv", table=True),
-            on=exp.EQ(this=exp.column(HID, table="r"), expression=exp.column("id", table="hv")), join_type="left")
+            on=_eq(exp.column(HID, table="r"), exp.column("id", table="hv")), join_type="left", copy=False)
 
     def _compiler(self, policy: m.Policy, params: Mapping[str, str] | None = None) -> _Compiler:
         return _Compiler(self.policies, policy, self.as_of, aggs=self.agg_names, params=params)
@@ -384,19 +393,19 @@ class _Planner:
         ready = [(k, a) for k, a in self.info.aggs.items() if k not in self.aggs_done and a.needs <= self.done]
         if self.household is not None and not ready:
             return
-        aggs = [exp.alias_(self._compiler(a.policy).aggregate(a.node), a.name) for _, a in ready]
-        grouped = (exp.select(exp.column(HID), *aggs).from_(self.ref(self.person, "m"))
-                   .where(exp.Not(this=_is_null(exp.column(HID)))).group_by(exp.column(HID)))
+        aggs = [_as(self._compiler(a.policy).aggregate(a.node), a.name) for _, a in ready]
+        grouped = (exp.select(exp.column(HID), *aggs, copy=False).from_(self.ref(self.person, "m"), copy=False)
+                   .where(exp.Not(this=_is_null(exp.column(HID))), copy=False).group_by(exp.column(HID), copy=False))
         if self.household is None:
             name = self._add("tb_members", grouped)
             self.household = self._add("tb_household", self._with_household_view(name))
         else:
             name = self._add("tb_members", grouped)
             self.household = self._add("tb_household", exp.select(
-                _all("h"), *[exp.column(a.name, table="g") for _, a in ready])
-                .from_(self.ref(self.household, "h"))
-                .join(self.ref(name, "g"), on=exp.EQ(
-                    this=exp.column(HID, table="h"), expression=exp.column(HID, table="g")), join_type="left"))
+                _all("h"), *[exp.column(a.name, table="g") for _, a in ready], copy=False)
+                .from_(self.ref(self.household, "h"), copy=False)
+                .join(self.ref(name, "g"), on=_eq(exp.column(HID, table="h"), exp.column(HID, table="g")),
+                      join_type="left", copy=False))
         self.aggs_done |= {k for k, _ in ready}
 
     def _join_household(self, batch: list[m.Policy]) -> None:
@@ -415,18 +424,18 @@ class _Planner:
         types: dict[str, m.ValueType] = {f"household__{n}": f.type for n, f in HOUSEHOLD.fields.items()}
         types |= {a.name: a.node.type for a in self.info.aggs.values()}
         joined: list[exp.Expression] = [exp.column(n, table="h") for n in [*view, *cols]]
-        alone: list[exp.Expression] = [exp.alias_(_cast(exp.Null(), types[n]), n) for n in [*view, *cols]]
+        alone: list[exp.Expression] = [_as(_cast(exp.Null(), types[n]), n) for n in [*view, *cols]]
         for p in batch:
             joined += [exp.column(c(p.id), table="h") for c in (col_eligible, col_criteria, col_amount)]
-            alone += [exp.alias_(exp.Boolean(this=False), col_eligible(p.id)),
-                      exp.alias_(_cast(_int(0), "int"), col_criteria(p.id)),
-                      exp.alias_(_cast(exp.Null(), "money"), col_amount(p.id))]
-        with_household = exp.select(_all("p"), *joined).from_(self.ref(self.person, "p")).join(
-            self.ref(self.household, "h"), on=exp.EQ(this=exp.column(HID, table="p"),
-                                                      expression=exp.column(HID, table="h")), join_type="inner")
-        without = exp.select(_all("p"), *alone).from_(self.ref(self.person, "p")).where(
-            _is_null(exp.column(HID, table="p")))
-        self.person = self._add("tb_person", exp.union(with_household, without, distinct=False))
+            alone += [_as(exp.Boolean(this=False), col_eligible(p.id)),
+                      _as(_cast(_int(0), "int"), col_criteria(p.id)),
+                      _as(_cast(exp.Null(), "money"), col_amount(p.id))]
+        with_household = exp.select(_all("p"), *joined, copy=False).from_(self.ref(self.person, "p"), copy=False).join(
+            self.ref(self.household, "h"), on=_eq(exp.column(HID, table="p"), exp.column(HID, table="h")),
+            join_type="inner", copy=False)
+        without = exp.select(_all("p"), *alone, copy=False).from_(self.ref(self.person, "p"), copy=False).where(
+            _is_null(exp.column(HID, table="p")), copy=False)
+        self.person = self._add("tb_person", exp.union(with_household, without, distinct=False, copy=False))
         self.person_aggs |= {k for k, a in self.info.aggs.items() if a.name in cols}
         self.has_household_columns = True
         self.done |= {p.id for p in batch}
@@ -451,18 +460,18 @@ class _Planner:
             for p in level:
                 comp = self._compiler(p, params)
                 tmp = [f"__{p.id}__c{i}" for i in range(len(p.criteria))]
-                crit += [exp.alias_(exp.Coalesce(this=comp.expr(c.expr), expressions=[exp.Boolean(this=False)]), t)
+                crit += [_as(exp.Coalesce(this=comp.expr(c.expr), expressions=[exp.Boolean(this=False)]), t)
                          for c, t in zip(p.criteria, tmp, strict=True)]
                 bits: exp.Expression = _int(0)
                 for i, t in enumerate(tmp):
                     bits = exp.Add(this=bits, expression=_case([(exp.column(t), _int(1 << i))], _int(0)))
-                eligible = _paren(exp.and_(*[exp.column(t) for t in tmp]))
-                amount = (_case([(eligible, _cast(comp.expr(p.amount), "money"))]) if p.amount is not None
+                met = lambda tmp=tmp: _paren(exp.and_(*[exp.column(t) for t in tmp], copy=False))  # noqa: E731
+                amount = (_case([(met(), _cast(comp.expr(p.amount), "money"))]) if p.amount is not None
                           else _cast(exp.Null(), "money"))
-                final += [exp.alias_(_cast(bits, "int"), col_criteria(p.id)),
-                          exp.alias_(eligible, col_eligible(p.id)), exp.alias_(amount, col_amount(p.id))]
-            rows = self._add(stem, exp.select(exp.Star(), *crit).from_(self.ref(rows, "c")))
-            rows = self._add(stem, exp.select(exp.Star(), *final).from_(self.ref(rows, "o")))
+                final += [_as(_cast(bits, "int"), col_criteria(p.id)),
+                          _as(met(), col_eligible(p.id)), _as(amount, col_amount(p.id))]
+            rows = self._add(stem, exp.select(exp.Star(), *crit, copy=False).from_(self.ref(rows, "c"), copy=False))
+            rows = self._add(stem, exp.select(exp.Star(), *final, copy=False).from_(self.ref(rows, "o"), copy=False))
         return rows
 
     def _lookup(self, rows: str, region: str, params: Mapping[str, str]) -> exp.Select:
@@ -472,7 +481,7 @@ class _Planner:
         tables = {name: self.policies.parameters[name].table_at(self.as_of) for name in params}
         types = {name: self.policies.parameters[name].type for name in params}
         lengths = sorted({len(k) for t in tables.values() for k in t if k}, reverse=True)
-        q = exp.select(_all("f")).from_(self.ref(rows, "f"))
+        q = exp.select(_all("f"), copy=False).from_(self.ref(rows, "f"), copy=False)
         for n in lengths:
             names = [name for name in params if any(len(k) == n for k in tables[name])]
             prefixes = sorted({k for name in names for k in tables[name] if len(k) == n})
@@ -482,14 +491,14 @@ class _Planner:
                 alias=exp.TableAlias(this=exp.to_identifier(f"r{n}"), columns=[
                     exp.to_identifier("prefix"), *[exp.to_identifier(f"v_{name}") for name in names]]))
             key = exp.Substring(this=exp.column(region, table="f"), start=_int(1), length=_int(n))
-            q = q.join(values, on=exp.EQ(this=key, expression=exp.column("prefix", table=f"r{n}")), join_type="left")
+            q = q.join(values, on=_eq(key, exp.column("prefix", table=f"r{n}")), join_type="left", copy=False)
         for name, col in params.items():
             found = [exp.column(f"v_{name}", table=f"r{n}") for n in lengths if any(len(k) == n for k in tables[name])]
             if "" in tables[name]:
                 found.append(literal(tables[name][""], types[name]))
             looked = found[0] if len(found) == 1 else exp.Coalesce(this=found[0], expressions=found[1:])
-            q = q.select(exp.alias_(_case([(_is_null(exp.column(region, table="f")), _cast(exp.Null(), types[name]))],
-                                          looked), col))
+            q = q.select(_as(_case([(_is_null(exp.column(region, table="f")), _cast(exp.Null(), types[name]))],
+                                          looked), col), copy=False)
         return q
 
 
@@ -513,9 +522,9 @@ def plan(policies: m.PolicySet, *, as_of: dt.date, sources: Mapping[str, exp.Exp
     out += [c for c in extra_columns if c not in out]
     for policy in policies.policies:
         out += [col_eligible(policy.id), col_criteria(policy.id), col_amount(policy.id)]
-    q = exp.select(*[exp.column(c) for c in out]).from_(planner.ref(last, "r"))
+    q = exp.select(*[exp.column(c) for c in out], copy=False).from_(planner.ref(last, "r"), copy=False)
     for name, body in planner.ctes:
-        q = q.with_(name, as_=body)
+        q = q.with_(name, as_=body, copy=False)
     return q
 
 
