@@ -88,7 +88,7 @@ def _eq(a: exp.Expression, b: exp.Expression) -> exp.Expression:
     return exp.EQ(this=a, expression=b)
 
 
-def _as(e: exp.Expression, name: str) -> exp.Expression:
+def _as(e: exp.Expression, name: str) -> exp.Expr:
     """`e AS name` (e is not copied: every node here is built for its one place)."""
     return exp.alias_(e, name, copy=False)
 
@@ -296,7 +296,7 @@ class _Planner:
                  extra_columns: Sequence[str], bound_previous: Collection[str]) -> None:
         self.policies, self.as_of, self.sources = policies, as_of, sources
         self.info = _Analysis.of(policies)
-        self.ctes: list[tuple[str, exp.Expression]] = []
+        self.ctes: list[tuple[str, exp.Query]] = []
         # The first person rows (the view scans) are read by the aggregates and by the join back:
         # written out at both places, not as a CTE, so no engine materializes a copy of the scan.
         self.inline: dict[str, exp.Query] = {}
@@ -321,7 +321,7 @@ class _Planner:
             self.ctes.append((name, body))
         return name
 
-    def ref(self, name: str, alias: str) -> exp.Expression:
+    def ref(self, name: str, alias: str) -> exp.Expr:
         """A frame in a FROM clause: its CTE's name, or its body when it is written out."""
         body = self.inline.get(name)
         if body is not None:
@@ -423,8 +423,8 @@ class _Planner:
         # and the persons without a household apart: not eligible, no criterion met, no amount.
         types: dict[str, m.ValueType] = {f"household__{n}": f.type for n, f in HOUSEHOLD.fields.items()}
         types |= {a.name: a.node.type for a in self.info.aggs.values()}
-        joined: list[exp.Expression] = [exp.column(n, table="h") for n in [*view, *cols]]
-        alone: list[exp.Expression] = [_as(_cast(exp.Null(), types[n]), n) for n in [*view, *cols]]
+        joined: list[exp.Expr] = [exp.column(n, table="h") for n in [*view, *cols]]
+        alone: list[exp.Expr] = [_as(_cast(exp.Null(), types[n]), n) for n in [*view, *cols]]
         for p in batch:
             joined += [exp.column(c(p.id), table="h") for c in (col_eligible, col_criteria, col_amount)]
             alone += [_as(exp.Boolean(this=False), col_eligible(p.id)),
@@ -455,8 +455,8 @@ class _Planner:
             depth[p.id] = 1 + max((depth[r] for r in _outside_refs(p) if r in depth), default=0)
         for d in sorted(set(depth.values())):
             level = [p for p in batch if depth[p.id] == d]
-            crit: list[exp.Expression] = []
-            final: list[exp.Expression] = []
+            crit: list[exp.Expr] = []
+            final: list[exp.Expr] = []
             for p in level:
                 comp = self._compiler(p, params)
                 tmp = [f"__{p.id}__c{i}" for i in range(len(p.criteria))]
@@ -493,7 +493,8 @@ class _Planner:
             key = exp.Substring(this=exp.column(region, table="f"), start=_int(1), length=_int(n))
             q = q.join(values, on=_eq(key, exp.column("prefix", table=f"r{n}")), join_type="left", copy=False)
         for name, col in params.items():
-            found = [exp.column(f"v_{name}", table=f"r{n}") for n in lengths if any(len(k) == n for k in tables[name])]
+            found: list[exp.Expression] = [exp.column(f"v_{name}", table=f"r{n}") for n in lengths
+                                            if any(len(k) == n for k in tables[name])]
             if "" in tables[name]:
                 found.append(literal(tables[name][""], types[name]))
             looked = found[0] if len(found) == 1 else exp.Coalesce(this=found[0], expressions=found[1:])
