@@ -147,6 +147,8 @@ def prepare(job: dict[str, Any]) -> dict[str, Any]:
     from tongban.policy.model import PolicySet
 
     if job.get("engine") == "tongban_duckdb":
+        import sqlglot.dialects.duckdb  # noqa: F401 - the dialect the compiled plan is rendered in
+
         import tongban.policy.compile_sql  # noqa: F401
 
     return {"data": Path(job["data"]), "policies": PolicySet.model_validate_json(Path(job["policies"]).read_bytes())}
@@ -178,7 +180,7 @@ def sql_sources(data: Path) -> dict[str, Any]:
     from tongban.policy.views import HOUSEHOLD, PERSON
 
     def cast(e: Any, t: str) -> Any:
-        return exp.cast(e, exp.DataType.build(t))
+        return exp.cast(e, exp.DataType.build(exp.DataType.Type[t]))
 
     def times_100(name: str) -> Any:
         return exp.Mul(this=cast(exp.column(name), "BIGINT"), expression=exp.Literal.number(100))
@@ -193,7 +195,7 @@ def sql_sources(data: Path) -> dict[str, Any]:
     person = {
         "id": cast(exp.column("person_id"), "BIGINT"), "household_id": cast(exp.column("household_id"), "BIGINT"),
         "birth_date": exp.Anonymous(this="make_date", expressions=[
-            exp.Sub(this=exp.Literal.number(AS_OF.year), expression=cast(exp.column("age"), "INTEGER")),
+            exp.Sub(this=exp.Literal.number(AS_OF.year), expression=cast(exp.column("age"), "INT")),
             exp.Literal.number(1), exp.Literal.number(1)]),
         "disability_grade": exp.Case(ifs=[exp.If(this=exp.GT(this=grade, expression=exp.Literal.number(0)),
                                                  true=cast(grade, "BIGINT"))]),

@@ -46,8 +46,11 @@ SQL_TYPES: dict[m.ValueType, str] = {"int": "BIGINT", "money": "BIGINT", "bool":
                                      "date": "DATE"}
 
 
+_TYPES = {t: exp.DataType.build(exp.DataType.Type[name]) for t, name in SQL_TYPES.items()}
+
+
 def _type(t: m.ValueType) -> exp.DataType:
-    return exp.DataType.build(SQL_TYPES[t])
+    return _TYPES[t].copy()  # not parsed from text at each use
 
 
 def _cast(e: exp.Expression, t: m.ValueType) -> exp.Expression:
