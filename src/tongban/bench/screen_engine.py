@@ -150,6 +150,8 @@ def prepare(job: dict[str, Any]) -> dict[str, Any]:
     from tongban.policy.model import PolicySet
 
     if job.get("engine") == "tongban_duckdb":
+        import sqlglot.dialects.duckdb  # noqa: F401 - the dialect the compiled plan is rendered in
+
         import tongban.policy.compile_sql  # noqa: F401
 
     return {"data": Path(job["data"]), "policies": PolicySet.model_validate_json(Path(job["policies"]).read_bytes())}
@@ -178,31 +180,30 @@ def sql_sources(data: Path) -> dict[str, Any]:
     from sqlglot import exp
 
     from tongban.policy.compile_sql import SQL_TYPES
-    from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS
+    from tongban.policy.views import HOUSEHOLD, PERSON
 
     def cast(e: Any, t: str) -> Any:
-        return exp.cast(e, exp.DataType.build(t))
+        return exp.cast(e, exp.DataType.build(exp.DataType.Type[t]))
 
     def times_100(name: str) -> Any:
         return exp.Mul(this=cast(exp.column(name), "BIGINT"), expression=exp.Literal.number(100))
 
-    def view(view: Any, table: str, mapped: dict[str, Any], *extra: str) -> Any:
+    def view(view: Any, table: str, mapped: dict[str, Any], *extra: Any) -> Any:
         cols = [exp.alias_(mapped[n] if n in mapped else cast(exp.Null(), SQL_TYPES[f.type]), n)
                 for n, f in view.fields.items()]
-        return exp.select(*cols, *[exp.column(c) for c in extra]).from_(_parquet(data, table)).subquery()
+        return exp.select(*cols, *[c if isinstance(c, exp.Expression) else exp.column(c) for c in extra]).from_(
+            _parquet(data, table)).subquery()
 
     grade = exp.column("disability_grade")
     person = {
         "id": cast(exp.column("person_id"), "BIGINT"), "household_id": cast(exp.column("household_id"), "BIGINT"),
         "birth_date": exp.Anonymous(this="make_date", expressions=[
-            exp.Sub(this=exp.Literal.number(AS_OF.year), expression=cast(exp.column("age"), "INTEGER")),
+            exp.Sub(this=exp.Literal.number(AS_OF.year), expression=cast(exp.column("age"), "INT")),
             exp.Literal.number(1), exp.Literal.number(1)]),
         "disability_grade": exp.Case(ifs=[exp.If(this=exp.GT(this=grade, expression=exp.Literal.number(0)),
                                                  true=cast(grade, "BIGINT"))]),
         "is_student": exp.column("is_student"), "income_monthly": times_100("income"),
     }
-    previous = {"id": person["id"], "household_id": person["household_id"],
-                "income_monthly": times_100("previous_income")}
     household = {
         "id": cast(exp.column("household_id"), "BIGINT"),
         "region_code": exp.Anonymous(this="lpad", expressions=[
@@ -211,8 +212,9 @@ def sql_sources(data: Path) -> dict[str, Any]:
         "vehicles": cast(exp.column("owns_car"), "BIGINT"), "assets": times_100("assets"),
     }
     flags = [f"enrolled_{r}" for r in RULES]  # carried through the compiled plan (extra_columns)
-    return {"person": view(PERSON, "persons", person, *flags), "household": view(HOUSEHOLD, "households", household),
-            "previous": view(PREVIOUS, "persons", previous)}
+    bound = exp.alias_(times_100("previous_income"), "previous__income_monthly")  # as person_view binds it
+    return {"person": view(PERSON, "persons", person, bound, *flags),
+            "household": view(HOUSEHOLD, "households", household)}
 
 
 def duckdb_sql(policies: Any, data: Path) -> str:
@@ -225,7 +227,7 @@ def duckdb_sql(policies: Any, data: Path) -> str:
 
     flags = [f"enrolled_{r}" for r in RULES]
     evaluated = plan(policies, as_of=AS_OF, sources=sql_sources(data), columns=["household__region_code"],
-                     extra_columns=flags).subquery("r")
+                     extra_columns=flags, bound_previous=["income_monthly"]).subquery("r", copy=False)
 
     def count(cond: Any) -> Any:
         return exp.Sum(this=exp.cast(cond, exp.DataType.build("BIGINT")))

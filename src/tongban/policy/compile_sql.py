@@ -1,22 +1,43 @@
 """Policy tree → SQLGlot expressions → SQL for DuckDB, PostgreSQL and Spark.
 
-The query mirrors the Polars plan: a `base` CTE joins each person with their household and
-previous snapshot; then each policy adds, in dependency order, a CTE with its criteria bitmap
-and one with its outcome and amount. Household aggregates are window functions partitioned
-by household_id. Every value enters as a typed literal node; no query text is concatenated.
+The query is the Polars plan (compile_polars) written as common table expressions:
+
+- the **person rows**: the person view, the previous snapshot's fields the policies read (bound
+  on the person source as `previous__<field>`, else a left join by person id, and only when read);
+- the **household rows**, one per household with members: every distinct household aggregate in
+  one `GROUP BY household_id` over the person rows, left-joined with the household view; the
+  household policies are evaluated here;
+- the household rows left-joined once onto the person rows by `household_id` (view fields,
+  aggregates, household outcomes); the person policies are evaluated there.
+
+Policies at the same dependency depth share a SELECT layer (one for their criteria, one for
+bitmap, outcome and amount). A parameter with regional values is looked up once per frame by
+joining a small VALUES table per region-prefix length; `age_at(birth) <op> N` is a comparison of
+the birth date with a date cutoff. When an aggregate reads a policy's outcome, it is computed
+in a later round, as in Polars. Every value enters as a typed literal node; no query text is
+concatenated.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
 
 from tongban.policy import model as m
-from tongban.policy.compile_polars import HID, col_amount, col_criteria, col_eligible
+from tongban.policy.compile_polars import (
+    HID,
+    _Analysis,
+    _outside_aggs,
+    _outside_refs,
+    _trees,
+    col_amount,
+    col_criteria,
+    col_eligible,
+)
 from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS
 
 Dialect = str  # "duckdb" | "postgres" | "spark"
@@ -25,8 +46,11 @@ SQL_TYPES: dict[m.ValueType, str] = {"int": "BIGINT", "money": "BIGINT", "bool":
                                      "date": "DATE"}
 
 
+_TYPES = {t: exp.DataType.build(exp.DataType.Type[name]) for t, name in SQL_TYPES.items()}
+
+
 def _type(t: m.ValueType) -> exp.DataType:
-    return exp.DataType.build(SQL_TYPES[t])
+    return _TYPES[t].copy()  # not parsed from text at each use
 
 
 def _cast(e: exp.Expression, t: m.ValueType) -> exp.Expression:
@@ -59,21 +83,44 @@ def _is_null(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=e, expression=exp.Null())
 
 
-def _window(fn: exp.Expression) -> exp.Expression:
-    return exp.Window(this=fn, partition_by=[exp.column(HID)])
-
-
 def _int(n: int) -> exp.Expression:
     return exp.Literal.number(n)
 
 
+def _eq(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    return exp.EQ(this=a, expression=b)
+
+
+def _as(e: exp.Expression, name: str) -> exp.Expr:
+    """`e AS name` (e is not copied: every node here is built for its one place)."""
+    return exp.alias_(e, name, copy=False)
+
+
+def _all(table: str) -> exp.Expression:
+    """`table.*`"""
+    return exp.Column(this=exp.Star(), table=exp.to_identifier(table))
+
+
+def _agg_key(policy: m.Policy, node: m.HouseholdAgg) -> str:
+    """The aggregate's key in `_Analysis.aggs` (by the policy's unit when it holds a parameter)."""
+    regional = any(isinstance(n, m.ParamRef) for n in m.walk(node))
+    return (f"{policy.unit}:" if regional else "") + node.model_dump_json()
+
+
 class _Compiler:
-    def __init__(self, policies: m.PolicySet, policy: m.Policy, as_of: dt.date) -> None:
+    """Expressions of one policy over rows whose columns are named as in `plan`'s output: person
+    fields as is, `household__<f>`, `previous__<f>`, aggregates and parameter columns by the
+    names the plan gives them, other policies' outcomes as `<id>__eligible`."""
+
+    def __init__(self, policies: m.PolicySet, policy: m.Policy | None, as_of: dt.date, *,
+                 aggs: Mapping[str, str] | None = None, params: Mapping[str, str] | None = None) -> None:
         self.policies = policies
         self.policy = policy
         self.as_of = as_of
         self.region = exp.column("region_code" if policy is None or policy.unit == "person"
                                  else "household__region_code")
+        self.aggs = aggs or {}  # aggregate key → column
+        self.params = params or {}  # parameter id → column
 
     def expr(self, e: m.Expr) -> exp.Expression:  # noqa: C901 - one case per node kind
         c = self.expr
@@ -85,8 +132,13 @@ class _Compiler:
             case m.FieldRef():
                 return exp.column(e.name if e.scope == "person" else f"{e.scope}__{e.name}")
             case m.ParamRef():
-                return self.param(e)
+                if e.name in self.params:
+                    return exp.column(self.params[e.name])
+                return self.param(e.name, e.type)
             case m.Compare():
+                folded = self.age_compare(e)
+                if folded is not None:
+                    return folded
                 cls = {"lt": exp.LT, "le": exp.LTE, "gt": exp.GT, "ge": exp.GTE, "eq": exp.EQ, "ne": exp.NEQ}[e.op]
                 return _paren(cls(this=c(e.left), expression=c(e.right)))
             case m.Arith():
@@ -111,17 +163,7 @@ class _Compiler:
             case m.Not():
                 return _paren(exp.Not(this=_paren(c(e.item))))
             case m.AgeAt():
-                b, at = c(e.birth), c(e.at)
-
-                def part(unit: str, d: exp.Expression) -> exp.Expression:
-                    return _cast(exp.Extract(this=exp.var(unit), expression=d), "int")
-
-                def md(d: exp.Expression) -> exp.Expression:
-                    return exp.Add(this=exp.Mul(this=part("MONTH", d), expression=_int(100)), expression=part("DAY", d))
-
-                before = _case([(exp.LT(this=md(at), expression=md(b)), _int(1))], _int(0))
-                years = exp.Sub(this=exp.Sub(this=part("YEAR", at), expression=part("YEAR", b)), expression=before)
-                return _case([(exp.or_(_is_null(b), _is_null(at)), _cast(exp.Null(), "int"))], _cast(years, "int"))
+                return self.age(e)
             case m.DateDiff():
                 return _cast(exp.DateDiff(this=c(e.end), expression=c(e.start), unit=exp.var("DAY")), "int")
             case m.AddDays():
@@ -139,96 +181,354 @@ class _Compiler:
             case m.PolicyRef():
                 return exp.column(col_eligible(e.policy))
             case m.HouseholdAgg():
-                return _case([(_is_null(exp.column(HID)), _cast(exp.Null(), e.type))], self.agg(e))
+                assert self.policy is not None
+                return exp.column(self.aggs[_agg_key(self.policy, e)])
         raise TypeError(f"unknown node {e!r}")
 
-    def agg(self, e: m.HouseholdAgg) -> exp.Expression:
-        if e.arg is None:
-            return _cast(_window(exp.Count(this=exp.Star())), "int")
-        a = self.expr(e.arg)
-        if e.op == "sum":
-            complete = exp.EQ(this=_window(exp.Count(this=a)), expression=_window(exp.Count(this=exp.Star())))
-            return _case([(complete, _cast(_window(exp.Sum(this=a)), e.type))])
-        flag = _case([(a, _int(1))], _int(0))
-        if e.op == "count":
-            return _cast(_window(exp.Sum(this=flag)), "int")
-        fn = exp.Max if e.op == "any" else exp.Min
-        return _paren(exp.EQ(this=_window(fn(this=flag)), expression=_int(1)))
+    def age(self, e: m.AgeAt) -> exp.Expression:
+        """Completed years; on the as-of date, the date's parts are constants."""
+        b = self.expr(e.birth)
 
-    def param(self, e: m.ParamRef) -> exp.Expression:
-        table = self.policies.parameters[e.name].table_at(self.as_of)
+        def part(unit: str, d: exp.Expression) -> exp.Expression:
+            return _cast(exp.Extract(this=exp.var(unit), expression=d), "int")
+
+        def md(d: exp.Expression) -> exp.Expression:
+            return exp.Add(this=exp.Mul(this=part("MONTH", d), expression=_int(100)), expression=part("DAY", d))
+
+        if isinstance(e.at, m.AsOf):
+            year, at_md = _int(self.as_of.year), _int(self.as_of.month * 100 + self.as_of.day)
+            before = _case([(exp.GT(this=md(b), expression=at_md), _int(1))], _int(0))
+            return _cast(exp.Sub(this=exp.Sub(this=year, expression=part("YEAR", b)), expression=before), "int")
+        at = self.expr(e.at)
+        before = _case([(exp.LT(this=md(at), expression=md(b)), _int(1))], _int(0))
+        years = exp.Sub(this=exp.Sub(this=part("YEAR", at), expression=part("YEAR", b)), expression=before)
+        return _case([(exp.or_(_is_null(b), _is_null(at)), _cast(exp.Null(), "int"))], _cast(years, "int"))
+
+    def constant(self, e: m.Expr) -> int | None:
+        """An int literal, or a parameter with one value everywhere on the as-of date."""
+        if isinstance(e, m.Lit) and isinstance(e.value, int) and not isinstance(e.value, bool):
+            return e.value
+        if isinstance(e, m.ParamRef):
+            table = self.policies.parameters[e.name].table_at(self.as_of)
+            value = table.get("")
+            if set(table) == {""} and isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return None
+
+    def age_compare(self, e: m.Compare) -> exp.Expression | None:
+        """`age_at(birth) <op> N` on the as-of date as a comparison of the birth date with the
+        date N years before (29 February → 28 February in a common year): no calendar
+        arithmetic per row. None when the comparison is not of that form."""
+        flip: dict[str, m.CompareOp] = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+        left, right, op = e.left, e.right, e.op
+        if not isinstance(left, m.AgeAt):
+            left, right, op = right, left, flip[op]
+        if not isinstance(left, m.AgeAt) or not isinstance(left.at, m.AsOf):
+            return None
+        if isinstance(right, m.Cond):  # age ≥ (50 if man else 40): one comparison per branch
+            then = self.age_compare(m.Compare(op=op, left=left, right=right.then))
+            other = self.age_compare(m.Compare(op=op, left=left, right=right.otherwise))
+            if then is None or other is None:
+                return None
+            return _case([(self.expr(right.test), then)], other)
+        n = self.constant(right)
+        if n is None:
+            return None
+        if op in ("gt", "le"):  # age > n ⇔ age ≥ n + 1
+            n, op = n + 1, ("ge" if op == "gt" else "lt")
+        if not 2 <= self.as_of.year - n - 1 <= self.as_of.year - n <= 9998:
+            return None  # a cutoff outside the calendar: the general formula
+        birth = self.expr(left.birth)
+
+        def born_by(years: int) -> exp.Expression:  # age ≥ years ⇔ born on or before this date
+            y = self.as_of.year - years
+            try:
+                cutoff = self.as_of.replace(year=y)
+            except ValueError:  # 29 February in a common year
+                cutoff = dt.date(y, 2, 28)
+            return _paren(exp.LTE(this=birth, expression=literal(cutoff, "date")))
+
+        if op in ("ge", "lt"):
+            out = born_by(n) if op == "ge" else _paren(exp.Not(this=born_by(n)))
+        else:
+            within = _paren(exp.and_(born_by(n), exp.Not(this=born_by(n + 1))))
+            out = within if op == "eq" else _paren(exp.Not(this=within))
+        if isinstance(right, m.ParamRef):  # a parameter has no value where the region is unknown
+            return _case([(_is_null(self.region), _cast(exp.Null(), "bool"))], out)
+        return out
+
+    def aggregate(self, e: m.HouseholdAgg) -> exp.Expression:
+        """The aggregate as an expression of a `GROUP BY household_id` over the member rows."""
+        if e.arg is None:
+            return _cast(exp.Count(this=exp.Star()), "int")
+        a = self.expr(e.arg)
+        if e.op == "sum":  # null if any member's value is null
+            complete = exp.EQ(this=exp.Count(this=a), expression=exp.Count(this=exp.Star()))
+            return _case([(complete, _cast(exp.Sum(this=a), e.type))])
+        if e.op == "count":
+            return _cast(exp.Count(this=_case([(a, _int(1))])), "int")
+        flag = _case([(a, _int(1))], _int(0))
+        fn = exp.Max if e.op == "any" else exp.Min
+        return _paren(exp.EQ(this=fn(this=flag), expression=_int(1)))
+
+    def param(self, name: str, t: m.ValueType) -> exp.Expression:
+        """Longest-prefix lookup of the row's region, inline (inside an aggregate, where the
+        region is each member's own)."""
+        table = self.policies.parameters[name].table_at(self.as_of)
         by_len: dict[int, dict[str, object]] = defaultdict(dict)
         for prefix, value in table.items():
             by_len[len(prefix)][prefix] = value
         parts: list[exp.Expression] = []
         for n in sorted(by_len, reverse=True):
             if n == 0:
-                parts.append(literal(by_len[0][""], e.type))
+                parts.append(literal(by_len[0][""], t))
                 continue
             key = exp.Substring(this=self.region, start=_int(1), length=_int(n))
-            parts.append(_case([(exp.EQ(this=key, expression=exp.Literal.string(k)), literal(v, e.type))
+            parts.append(_case([(exp.EQ(this=key, expression=exp.Literal.string(k)), literal(v, t))
                                 for k, v in by_len[n].items()]))
         if not parts:
-            return _cast(exp.Null(), e.type)
+            return _cast(exp.Null(), t)
         looked = parts[0] if len(parts) == 1 else exp.Coalesce(this=parts[0], expressions=parts[1:])
-        return _case([(_is_null(self.region), _cast(exp.Null(), e.type))], looked)
+        return _case([(_is_null(self.region), _cast(exp.Null(), t))], looked)
 
 
-def _bitmap(policy: m.Policy, comp: _Compiler) -> exp.Expression:
-    total: exp.Expression = _int(0)
-    for i, c in enumerate(policy.criteria):
-        met = exp.Coalesce(this=comp.expr(c.expr), expressions=[exp.Boolean(this=False)])
-        total = exp.Add(this=total, expression=_case([(met, _int(1 << i))], _int(0)))
-    if policy.unit == "household":
-        total = _case([(_is_null(exp.column(HID)), _int(0))], total)
-    return _cast(total, "int")
+class _Planner:
+    """Builds the CTEs round by round, as compile_polars' planner builds its two frames."""
 
+    def __init__(self, policies: m.PolicySet, as_of: dt.date, sources: Mapping[str, exp.Expression],
+                 extra_columns: Sequence[str], bound_previous: Collection[str]) -> None:
+        self.policies, self.as_of, self.sources = policies, as_of, sources
+        self.info = _Analysis.of(policies)
+        self.ctes: list[tuple[str, exp.Query]] = []
+        # The first person rows (the view scans) are read by the aggregates and by the join back:
+        # written out at both places, not as a CTE, so no engine materializes a copy of the scan.
+        self.inline: dict[str, exp.Query] = {}
+        self.agg_names = {k: a.name for k, a in self.info.aggs.items()}
+        self.person = self._add("tb_person", self._person_rows(extra_columns, set(bound_previous)), inline=True)
+        self.has_household_columns = False
+        self.needs_household_rows = bool(self.info.aggs) or any(p.unit == "household" for p in policies.policies)
+        if self.info.household_in_aggs or not self.needs_household_rows:
+            # aggregates read household fields on each member row (or nothing needs household rows)
+            self.person = self._add("tb_person", self._with_household_view(self.person), inline=True)
+            self.has_household_columns = True
+        self.household: str | None = None
+        self.done: set[str] = set()
+        self.aggs_done: set[str] = set()
+        self.person_aggs: set[str] = set()
 
-def _base(sources: Mapping[str, exp.Expression], extra: Sequence[str] = ()) -> exp.Select:
-    person = exp.alias_(sources["person"], "p", table=True)
-    cols: list[Any] = [exp.column(n, table="p") for n in [*PERSON.fields, *extra]]
-    cols += [exp.alias_(exp.column(n, table="h"), f"household__{n}") for n in HOUSEHOLD.fields]
-    q = exp.select(*cols).from_(person).join(
-        exp.alias_(sources["household"], "h", table=True), on=exp.EQ(
-            this=exp.column(HID, table="p"), expression=exp.column("id", table="h")), join_type="left")
-    if "previous" in sources:
-        q = q.select(*[exp.alias_(exp.column(n, table="v"), f"previous__{n}") for n in PREVIOUS.fields]).join(
-            exp.alias_(sources["previous"], "v", table=True), on=exp.EQ(
-                this=exp.column("id", table="p"), expression=exp.column("id", table="v")), join_type="left")
-    else:
-        q = q.select(*[exp.alias_(_cast(exp.Null(), f.type), f"previous__{n}") for n, f in PREVIOUS.fields.items()])
-    return q
+    def _add(self, stem: str, body: exp.Query, *, inline: bool = False) -> str:
+        name = f"{stem}{len(self.ctes) + len(self.inline)}"
+        if inline:
+            self.inline[name] = body
+        else:
+            self.ctes.append((name, body))
+        return name
+
+    def ref(self, name: str, alias: str) -> exp.Expr:
+        """A frame in a FROM clause: its CTE's name, or its body when it is written out."""
+        body = self.inline.get(name)
+        if body is not None:
+            return body.copy().subquery(alias, copy=False)
+        return exp.alias_(exp.to_table(name), alias, table=True, copy=False)
+
+    def _person_rows(self, extra: Sequence[str], bound: set[str]) -> exp.Select:
+        cols: list[exp.Expression] = [exp.column(n, table="p") for n in [*PERSON.fields, *extra]]
+        cols += [exp.column(f"previous__{n}", table="p") for n in sorted(bound)]
+        q = exp.select(*cols, copy=False).from_(exp.alias_(self.sources["person"], "p", table=True), copy=False)
+        wanted = self.info.previous - bound
+        if wanted and "previous" in self.sources:
+            q = q.select(*[_as(exp.column(n, table="v"), f"previous__{n}") for n in sorted(wanted)], copy=False).join(
+                exp.alias_(self.sources["previous"], "v", table=True),
+                on=_eq(exp.column("id", table="p"), exp.column("id", table="v")), join_type="left", copy=False)
+        elif wanted:
+            q = q.select(*[_as(_cast(exp.Null(), PREVIOUS.fields[n].type), f"previous__{n}")
+                           for n in sorted(wanted)], copy=False)
+        return q
+
+    def _with_household_view(self, rows: str) -> exp.Select:
+        """Rows (with a `household_id`) and the household view's fields as `household__<f>`."""
+        cols = [_as(exp.column(n, table="hv"), f"household__{n}") for n in HOUSEHOLD.fields]
+        return exp.select(_all("r"), *cols, copy=False).from_(self.ref(rows, "r"), copy=False).join(
+            exp.alias_(self.sources["household"], "hv", table=True),
+            on=_eq(exp.column(HID, table="r"), exp.column("id", table="hv")), join_type="left", copy=False)
+
+    def _compiler(self, policy: m.Policy, params: Mapping[str, str] | None = None) -> _Compiler:
+        return _Compiler(self.policies, policy, self.as_of, aggs=self.agg_names, params=params)
+
+    def _ready(self, policy: m.Policy, available: set[str], aggs: set[str]) -> bool:
+        return _outside_refs(policy) <= available and set(self.info.policy_aggs[policy.id]) <= aggs
+
+    def _batch(self, candidates: list[m.Policy], available: set[str], aggs: set[str]) -> list[m.Policy]:
+        out, avail = [], set(available)
+        for p in candidates:
+            if self._ready(p, avail, aggs):
+                out.append(p)
+                avail.add(p.id)
+        return out
+
+    def build(self) -> str:
+        pending = list(self.policies.policies)
+        while pending:
+            before = len(pending)
+            self._aggregate_round()
+            hh_done = {p.id for p in self.policies.policies if p.unit == "household" and p.id in self.done}
+            batch = self._batch([p for p in pending if p.unit == "household"], hh_done, self.aggs_done)
+            if batch:
+                assert self.household is not None
+                self.household = self._evaluate(self.household, batch, "household")
+            self._join_household(batch)
+            pending = [p for p in pending if p.id not in self.done]
+            batch = self._batch([p for p in pending if p.unit == "person"], set(self.done), self.person_aggs)
+            if batch:
+                self.person = self._evaluate(self.person, batch, "person")
+                self.done |= {p.id for p in batch}
+            pending = [p for p in pending if p.id not in self.done]
+            if len(pending) == before:  # cannot happen for a checked (acyclic) policy set
+                raise ValueError(f"policies cannot be ordered: {[p.id for p in pending]}")
+        if not self.has_household_columns:
+            self._join_household([])
+        return self.person
+
+    def _aggregate_round(self) -> None:
+        """Every aggregate whose inputs are on the person rows, in one GROUP BY; the household rows."""
+        if not self.needs_household_rows:
+            return
+        ready = [(k, a) for k, a in self.info.aggs.items() if k not in self.aggs_done and a.needs <= self.done]
+        if self.household is not None and not ready:
+            return
+        aggs = [_as(self._compiler(a.policy).aggregate(a.node), a.name) for _, a in ready]
+        grouped = (exp.select(exp.column(HID), *aggs, copy=False).from_(self.ref(self.person, "m"), copy=False)
+                   .where(exp.Not(this=_is_null(exp.column(HID))), copy=False).group_by(exp.column(HID), copy=False))
+        if self.household is None:
+            name = self._add("tb_members", grouped)
+            self.household = self._add("tb_household", self._with_household_view(name))
+        else:
+            name = self._add("tb_members", grouped)
+            self.household = self._add("tb_household", exp.select(
+                _all("h"), *[exp.column(a.name, table="g") for _, a in ready], copy=False)
+                .from_(self.ref(self.household, "h"), copy=False)
+                .join(self.ref(name, "g"), on=_eq(exp.column(HID, table="h"), exp.column(HID, table="g")),
+                      join_type="left", copy=False))
+        self.aggs_done |= {k for k, _ in ready}
+
+    def _join_household(self, batch: list[m.Policy]) -> None:
+        """The household rows' new columns onto the person rows, in one left join."""
+        cols = [a.name for k, a in self.info.aggs.items() if k in self.aggs_done and k not in self.person_aggs]
+        view = [] if self.has_household_columns else [f"household__{n}" for n in HOUSEHOLD.fields]
+        if not (cols or batch or view):
+            return
+        if self.household is None:  # nothing is evaluated on household rows: the view itself
+            self.person = self._add("tb_person", self._with_household_view(self.person))
+            self.has_household_columns = True
+            return
+        # Every person with a household has its row (the household rows are grouped from them): an
+        # inner join, which DuckDB runs as a perfect hash join on dense keys (a left join it cannot),
+        # and the persons without a household apart: not eligible, no criterion met, no amount.
+        types: dict[str, m.ValueType] = {f"household__{n}": f.type for n, f in HOUSEHOLD.fields.items()}
+        types |= {a.name: a.node.type for a in self.info.aggs.values()}
+        joined: list[exp.Expr] = [exp.column(n, table="h") for n in [*view, *cols]]
+        alone: list[exp.Expr] = [_as(_cast(exp.Null(), types[n]), n) for n in [*view, *cols]]
+        for p in batch:
+            joined += [exp.column(c(p.id), table="h") for c in (col_eligible, col_criteria, col_amount)]
+            alone += [_as(exp.Boolean(this=False), col_eligible(p.id)),
+                      _as(_cast(_int(0), "int"), col_criteria(p.id)),
+                      _as(_cast(exp.Null(), "money"), col_amount(p.id))]
+        with_household = exp.select(_all("p"), *joined, copy=False).from_(self.ref(self.person, "p"), copy=False).join(
+            self.ref(self.household, "h"), on=_eq(exp.column(HID, table="p"), exp.column(HID, table="h")),
+            join_type="inner", copy=False)
+        without = exp.select(_all("p"), *alone, copy=False).from_(self.ref(self.person, "p"), copy=False).where(
+            _is_null(exp.column(HID, table="p")), copy=False)
+        self.person = self._add("tb_person", exp.union(with_household, without, distinct=False, copy=False))
+        self.person_aggs |= {k for k, a in self.info.aggs.items() if a.name in cols}
+        self.has_household_columns = True
+        self.done |= {p.id for p in batch}
+
+    def _evaluate(self, rows: str, batch: list[m.Policy], unit: m.Unit) -> str:
+        """Parameters once per frame, then each dependency depth in two SELECT layers."""
+        stem = "tb_person" if unit == "person" else "tb_household"
+        region = "region_code" if unit == "person" else "household__region_code"
+        used = sorted({n.name for p in batch for t in _trees(p) for n in _outside_aggs(t)
+                       if isinstance(n, m.ParamRef)
+                       and set(self.policies.parameters[n.name].table_at(self.as_of)) - {""}})
+        params = {name: f"__param{len(self.ctes)}_{name}" for name in used}  # a frame may be evaluated twice
+        if params:
+            rows = self._add(stem, self._lookup(rows, region, params))
+        depth: dict[str, int] = {}
+        for p in batch:
+            depth[p.id] = 1 + max((depth[r] for r in _outside_refs(p) if r in depth), default=0)
+        for d in sorted(set(depth.values())):
+            level = [p for p in batch if depth[p.id] == d]
+            crit: list[exp.Expr] = []
+            final: list[exp.Expr] = []
+            for p in level:
+                comp = self._compiler(p, params)
+                tmp = [f"__{p.id}__c{i}" for i in range(len(p.criteria))]
+                crit += [_as(exp.Coalesce(this=comp.expr(c.expr), expressions=[exp.Boolean(this=False)]), t)
+                         for c, t in zip(p.criteria, tmp, strict=True)]
+                bits: exp.Expression = _int(0)
+                for i, t in enumerate(tmp):
+                    bits = exp.Add(this=bits, expression=_case([(exp.column(t), _int(1 << i))], _int(0)))
+                met = lambda tmp=tmp: _paren(exp.and_(*[exp.column(t) for t in tmp], copy=False))  # noqa: E731
+                amount = (_case([(met(), _cast(comp.expr(p.amount), "money"))]) if p.amount is not None
+                          else _cast(exp.Null(), "money"))
+                final += [_as(_cast(bits, "int"), col_criteria(p.id)),
+                          _as(met(), col_eligible(p.id)), _as(amount, col_amount(p.id))]
+            rows = self._add(stem, exp.select(exp.Star(), *crit, copy=False).from_(self.ref(rows, "c"), copy=False))
+            rows = self._add(stem, exp.select(exp.Star(), *final, copy=False).from_(self.ref(rows, "o"), copy=False))
+        return rows
+
+    def _lookup(self, rows: str, region: str, params: Mapping[str, str]) -> exp.Select:
+        """The rows with a column per regional parameter: for each length of region prefix with
+        values, a left join with a VALUES table (prefix, one column per parameter); the value is
+        the longest prefix's, else the value everywhere; null where the region is unknown."""
+        tables = {name: self.policies.parameters[name].table_at(self.as_of) for name in params}
+        types = {name: self.policies.parameters[name].type for name in params}
+        lengths = sorted({len(k) for t in tables.values() for k in t if k}, reverse=True)
+        q = exp.select(_all("f"), copy=False).from_(self.ref(rows, "f"), copy=False)
+        for n in lengths:
+            names = [name for name in params if any(len(k) == n for k in tables[name])]
+            prefixes = sorted({k for name in names for k in tables[name] if len(k) == n})
+            values = exp.Values(expressions=[
+                exp.Tuple(expressions=[exp.Literal.string(k), *[literal(tables[name].get(k), types[name])
+                                                                 for name in names]]) for k in prefixes],
+                alias=exp.TableAlias(this=exp.to_identifier(f"r{n}"), columns=[
+                    exp.to_identifier("prefix"), *[exp.to_identifier(f"v_{name}") for name in names]]))
+            key = exp.Substring(this=exp.column(region, table="f"), start=_int(1), length=_int(n))
+            q = q.join(values, on=_eq(key, exp.column("prefix", table=f"r{n}")), join_type="left", copy=False)
+        for name, col in params.items():
+            found: list[exp.Expression] = [exp.column(f"v_{name}", table=f"r{n}") for n in lengths
+                                            if any(len(k) == n for k in tables[name])]
+            if "" in tables[name]:
+                found.append(literal(tables[name][""], types[name]))
+            looked = found[0] if len(found) == 1 else exp.Coalesce(this=found[0], expressions=found[1:])
+            q = q.select(_as(_case([(_is_null(exp.column(region, table="f")), _cast(exp.Null(), types[name]))],
+                                          looked), col), copy=False)
+        return q
 
 
 def plan(policies: m.PolicySet, *, as_of: dt.date, sources: Mapping[str, exp.Expression],
-         columns: list[str] | None = None, extra_columns: Sequence[str] = ()) -> exp.Select:
-    """One SELECT: a row per person with each policy's `__criteria`, `__eligible`, `__amount`.
+         columns: list[str] | None = None, extra_columns: Sequence[str] = (),
+         bound_previous: Collection[str] = ()) -> exp.Select:
+    """One SELECT: a row per person with each policy's `__criteria`, `__eligible`, `__amount`
+    (a household policy's outcome on each member's row; a person without a household: false,
+    0, null).
 
     `sources` maps view names (person, household, optionally previous) to table expressions
     (a table, `read_parquet(...)`, a subquery). `columns` limits the view columns returned;
     `extra_columns` are further columns of the person source carried through to the result
-    (as the Polars plan carries every column of the person frame)."""
-    ctes: list[tuple[str, exp.Expression]] = [("base", _base(sources, extra_columns))]
-    prev = "base"
-    for k, policy in enumerate(policies.policies):
-        comp = _Compiler(policies, policy, as_of)
-        s1, s2 = f"s{k}a", f"s{k}b"
-        ctes.append((s1, exp.select(exp.Star(), exp.alias_(_bitmap(policy, comp), col_criteria(policy.id)))
-                     .from_(prev)))
-        full = exp.EQ(this=exp.column(col_criteria(policy.id)), expression=_int((1 << len(policy.criteria)) - 1))
-        amount = (_case([(full, _cast(comp.expr(policy.amount), "money"))])
-                  if policy.amount is not None else _cast(exp.Null(), "money"))
-        ctes.append((s2, exp.select(exp.Star(), exp.alias_(_paren(full), col_eligible(policy.id)),
-                                    exp.alias_(amount, col_amount(policy.id))).from_(s1)))
-        prev = s2
+    (as the Polars plan carries every column of the person frame); `bound_previous` are the
+    previous-snapshot fields the person source already carries as `previous__<field>` (so
+    `previous` is not joined for them)."""
+    planner = _Planner(policies, as_of, sources, extra_columns, bound_previous)
+    last = planner.build()
     out: list[str] = list(columns) if columns is not None else [
         *PERSON.fields, *(f"household__{n}" for n in HOUSEHOLD.fields)]
     out += [c for c in extra_columns if c not in out]
     for policy in policies.policies:
         out += [col_eligible(policy.id), col_criteria(policy.id), col_amount(policy.id)]
-    q = exp.select(*[exp.column(c) for c in out]).from_(prev)
-    for name, body in ctes:
-        q = q.with_(name, as_=body)
+    q = exp.select(*[exp.column(c) for c in out], copy=False).from_(planner.ref(last, "r"), copy=False)
+    for name, body in planner.ctes:
+        q = q.with_(name, as_=body, copy=False)
     return q
 
 
