@@ -27,4 +27,4 @@ def test_bench_services_quick(cli) -> None:  # type: ignore[no-untyped-def]
         assert "PostgreSQL" in output and "×" in output
         assert re.search(r"PostgreSQL rounds, tongban/calibration /s: \d+/\d+, \d+/\d+, \d+/\d+; "
                          r"ratio \d\.\d\d–\d\.\d\d×", output)
-        assert "median of 3 rounds" in output
+        assert "the median of 3 rounds' ratios" in output
