@@ -5,6 +5,7 @@ the test database)."""
 from __future__ import annotations
 
 import os
+import re
 
 from sqlalchemy.engine import make_url
 
@@ -17,7 +18,13 @@ def test_bench_services_quick(cli) -> None:  # type: ignore[no-untyped-def]
         pg = u.set(database=f"{u.database}_bench").render_as_string(hide_password=False)
     r = cli("bench", "services", "--quick", "--pg-url", pg, "--clients", "4")
     assert r.exit_code == 0, r.output
-    assert "SQLite" in r.output and "submissions" in r.output and "decisions" in r.output
-    assert "floor:" in r.output
+    output = " ".join(r.output.split())  # the table's title and caption wrap at the terminal's width
+    assert "SQLite" in output and "submissions" in output and "decisions" in output
+    assert "3 rounds of 1 s (medians)" in output
+    assert re.search(r"SQLite rounds, tongban /s: \d+, \d+, \d+", output)
+    assert "floor:" in output
     if pg:
-        assert "PostgreSQL" in r.output and "×" in r.output
+        assert "PostgreSQL" in output and "×" in output
+        assert re.search(r"PostgreSQL rounds, tongban/calibration /s: \d+/\d+, \d+/\d+, \d+/\d+; "
+                         r"ratio \d\.\d\d–\d\.\d\d×", output)
+        assert "the median of 3 rounds' ratios" in output
