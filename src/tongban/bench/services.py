@@ -354,12 +354,11 @@ def bench_services(
                 with console.status(f"{name}: submissions, round {round_no + 1} of {rounds}…"):
                     # Tongban first in odd rounds (1, 3 …), the calibration app first in even ones, so
                     # that going first or second (a warmer cache, a load spike) falls on both apps alike.
-                    calib_first = calib is not None and round_no % 2 == 1
-                    if calib_first:
-                        calib_runs.append(calib.submit(round_no, clients=clients, seconds=round_seconds))
-                    ours_runs.append(ours.submit(round_no, clients=clients, seconds=round_seconds))
-                    if calib is not None and not calib_first:
-                        calib_runs.append(calib.submit(round_no, clients=clients, seconds=round_seconds))
+                    order: list[tuple[Tongban | Calibration, list[Run]]] = [(ours, ours_runs)]
+                    if calib is not None:
+                        order.insert(0 if round_no % 2 else 1, (calib, calib_runs))  # round_no counts from 0
+                    for side, runs in order:
+                        runs.append(side.submit(round_no, clients=clients, seconds=round_seconds))
             with console.status(f"{name}: decisions…"):
                 decided = ours.decide(clients=clients, seconds=seconds)
         ours_rate = _median_rate(ours_runs)
