@@ -188,15 +188,15 @@ def audit_scope(principal: Principal) -> str | None:
 def can_read_application(principal: Principal, *, applicant_account_id: int | None, department_ids: set[str],
                          region_code: str | None, filer_account_id: int | None = None, draft: bool = False,
                          proxy_account_ids: set[int] | frozenset[int] = frozenset()) -> bool:
-    """Who may read an application: the applicant; whoever filed it (their proxy, guardian or the
-    counter officer); the applicant's live proxies; staff of a department with a task in it
-    (within their region). A draft only its owner, the one who saved it."""
-    if principal.kind == "anonymous" or principal.account_id is None and not principal.is_platform_admin:
+    """Who may read an application, its parties: the applicant; whoever filed it (their proxy,
+    guardian or the counter officer); the applicant's live proxies; staff of a department with a
+    task in it (within their region). A draft only its owner, the one who saved it. A platform
+    admin is not a party by office: `services.applications.get_application` lets them read
+    through the API, audited, and the resident portal not at all."""
+    if principal.account_id is None:
         return False
     if draft:
         return principal.account_id == filer_account_id
-    if principal.is_platform_admin:
-        return True
     if principal.account_id == filer_account_id:
         return True
     if principal.kind == "resident":

@@ -355,7 +355,8 @@ def _application_page(request: Request, session: Session, principal: access.Prin
                       errors: dict[int, TongbanError] | None = None, values: dict[str, Any] | None = None,
                       status_code: int = 200) -> Response:
     access.require(principal, "self.read")
-    app = applications.get_application(session, principal=principal, application_id=application_id)
+    app = applications.get_application(session, principal=principal, application_id=application_id,
+                                       parties_only=True)
     tasks, general = portal.progress(session, app)
     title = _application_title(session, app)
     return _render(request, "services/application.html", {
@@ -377,7 +378,8 @@ def supplement_submit(request: Request, session: DbSession, principal: SignedIn,
                             task_id: int) -> Response:
     """补正: answer a returned task with the fields it asks again."""
     access.require(principal, "self.apply")
-    app = applications.get_application(session, principal=principal, application_id=application_id)
+    app = applications.get_application(session, principal=principal, application_id=application_id,
+                                       parties_only=True)
     task = next((t for t in applications.tasks_of(session, app.id) if t.id == task_id), None)
     if task is None:
         raise NotFound(N_("No such task"))
@@ -396,7 +398,8 @@ def supplement_submit(request: Request, session: DbSession, principal: SignedIn,
 def withdraw_confirm(request: Request, session: DbSession, principal: SignedIn, application_id: int) -> Response:
     """Withdrawing is asked once more, on its own page, before it happens."""
     access.require(principal, "self.apply")
-    app = applications.get_application(session, principal=principal, application_id=application_id)
+    app = applications.get_application(session, principal=principal, application_id=application_id,
+                                       parties_only=True)
     return _render(request, "services/withdraw.html", {"app": app})
 
 
