@@ -1,6 +1,7 @@
-"""A platform administrator is not a party to residents' applications: the portal's application
-pages refuse them as they refuse another resident, and a read through the API is let through but
-recorded in the audit chain, one `application.read` event per read."""
+"""Reads of an application by others than the applicant's side are audited: a department's
+officer through the API, one `application.read` event per read. A platform administrator is not a
+party to residents' applications: the portal's application pages refuse them as they refuse
+another resident, and a read through the API is let through, recorded as an override."""
 
 from __future__ import annotations
 
@@ -51,3 +52,13 @@ def test_the_portal_application_pages_refuse_an_admin_who_is_not_a_party(client,
             if not allowed:
                 assert "张小明" not in r.text
     assert _reads(demo, app_id) == []  # a refusal reads nothing (it is audited as access.denied)
+
+
+def test_a_staff_read_through_the_api_is_audited(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    """The departments in an application are parties and may read it; each read is recorded."""
+    app_id = _submit(client, login)
+    read = client.get(f"/api/v1/applications/{app_id}", headers=login("officer.health"))
+    assert read.status_code == 200, read.text
+    [event] = _reads(demo, app_id)
+    assert json.loads(event.details) == {"application": app_id}
+    assert event.actor_department == "dept.haishu.health" and event.purpose == "application review"

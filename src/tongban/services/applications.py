@@ -374,23 +374,26 @@ def tasks_of(session: Session, application_id: int) -> list[Task]:
 
 
 def get_application(session: Session, *, principal: access.Principal, application_id: int,
-                    parties_only: bool = False) -> Application:
+                    parties_only: bool = False, audit: bool = True) -> Application:
     """The application, for its parties (`can_read`). A platform admin who is not one may read it
-    too (not a draft), and each such read is recorded in the audit chain as `application.read`
-    in the caller's transaction. The resident portal asks for `parties_only`: its pages are the
-    applicant's own view, every field in clear, and nobody else's."""
+    too (not a draft). The resident portal asks for `parties_only`: its pages are the applicant's
+    own view, every field in clear, and nobody else's.
+
+    Every read by anyone but the applicant's side (staff of a department in it, a platform admin,
+    an API client) is recorded in the audit chain as `application.read`, in the caller's
+    transaction; a caller that records its own, narrower read (a material) passes `audit=False`."""
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound(N_("No such application"))
-    if can_read(session, principal, app):
-        return app
-    if principal.is_platform_admin and not parties_only and app.status != "draft":
+    override = not can_read(session, principal, app)
+    if override and not (principal.is_platform_admin and not parties_only and app.status != "draft"):
+        raise access.Denied(N_("You are not allowed to see this application"), principal=principal,
+                            action="application.read")
+    if audit and principal.kind != "resident":
         record(session, actor=principal.actor, actor_department=principal.department_id, action="application.read",
-               subject=f"application:{app.id}", region_code=app.region_code,
-               details={"application": app.id, "override": "platform.admin"})
-        return app
-    raise access.Denied(N_("You are not allowed to see this application"), principal=principal,
-                        action="application.read")
+               subject=f"application:{app.id}", region_code=app.region_code, purpose="application review",
+               details={"application": app.id, **({"override": "platform.admin"} if override else {})})
+    return app
 
 
 def can_read(session: Session, principal: access.Principal, app: Application) -> bool:

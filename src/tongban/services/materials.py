@@ -156,7 +156,7 @@ def attach_certificate(session: Session, *, principal: access.Principal, applica
 def _readable(session: Session, principal: access.Principal, application_id: int) -> Application:
     from tongban.services.applications import get_application
 
-    return get_application(session, principal=principal, application_id=application_id)
+    return get_application(session, principal=principal, application_id=application_id, audit=False)
 
 
 def _audit_staff_read(session: Session, principal: access.Principal, app: Application,
