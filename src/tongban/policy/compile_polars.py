@@ -119,6 +119,69 @@ class _Analysis:
         return out
 
 
+def int_constant(e: m.Expr, policies: m.PolicySet, as_of: dt.date) -> int | None:
+    """An int literal, or a parameter with one value everywhere on the as-of date."""
+    if isinstance(e, m.Lit) and isinstance(e.value, int) and not isinstance(e.value, bool):
+        return e.value
+    if isinstance(e, m.ParamRef):
+        table = policies.parameters[e.name].table_at(as_of)
+        value = table.get("")
+        if set(table) == {""} and isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class AgeCutoffs:
+    """`age_at(birth) <op> N` as birth-date tests: born on or before `born_by[0]` (and, for
+    `eq`/`ne`, not on or before `born_by[1]`), negated when `negate`."""
+
+    birth: m.Expr
+    born_by: tuple[dt.date, ...]
+    negate: bool
+    by_param: bool  # N is a parameter: no value where the region is unknown
+
+
+@dataclass(frozen=True)
+class AgeBranches:
+    """`age_at(birth) <op> (A if test else B)`: one age comparison per branch."""
+
+    test: m.Expr
+    then: m.Compare
+    otherwise: m.Compare
+
+
+def age_cutoffs(e: m.Compare, policies: m.PolicySet, as_of: dt.date) -> AgeCutoffs | AgeBranches | None:
+    """`age_at(birth) <op> N` on the as-of date as a comparison of the birth date with the date
+    N years before (29 February → 28 February in a common year): no calendar arithmetic per
+    row, in any backend. None when the comparison is not of that form."""
+    flip: dict[str, m.CompareOp] = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+    left, right, op = e.left, e.right, e.op
+    if not isinstance(left, m.AgeAt):
+        left, right, op = right, left, flip[op]
+    if not isinstance(left, m.AgeAt) or not isinstance(left.at, m.AsOf):
+        return None
+    if isinstance(right, m.Cond):  # age ≥ (50 if man else 40)
+        return AgeBranches(right.test, m.Compare(op=op, left=left, right=right.then),
+                           m.Compare(op=op, left=left, right=right.otherwise))
+    n = int_constant(right, policies, as_of)
+    if n is None:
+        return None
+    if op in ("gt", "le"):  # age > n ⇔ age ≥ n + 1
+        n, op = n + 1, ("ge" if op == "gt" else "lt")
+    if not 2 <= as_of.year - n - 1 <= as_of.year - n <= 9998:
+        return None  # a cutoff outside the calendar: the general formula
+
+    def born_by(years: int) -> dt.date:  # age ≥ years ⇔ born on or before this date
+        try:
+            return as_of.replace(year=as_of.year - years)
+        except ValueError:  # 29 February in a common year
+            return dt.date(as_of.year - years, 2, 28)
+
+    dates = (born_by(n),) if op in ("ge", "lt") else (born_by(n), born_by(n + 1))
+    return AgeCutoffs(left.birth, dates, negate=op in ("lt", "ne"), by_param=isinstance(right, m.ParamRef))
+
+
 class _Compiler:
     """Expressions of one policy over a frame whose columns are named as in `plan`'s output:
     person fields as is, `household__<f>`, `previous__<f>`, aggregates and parameter columns
@@ -237,57 +300,23 @@ class _Compiler:
             return pl.when(col.is_null()).then(None).otherwise(pl.lit(e.op == "ne"))
         return col == right.value if e.op == "eq" else col != right.value
 
-    def constant(self, e: m.Expr) -> int | None:
-        """An int literal, or a parameter with one value everywhere on the as-of date."""
-        if isinstance(e, m.Lit) and isinstance(e.value, int) and not isinstance(e.value, bool):
-            return e.value
-        if isinstance(e, m.ParamRef):
-            table = self.policies.parameters[e.name].table_at(self.as_of)
-            value = table.get("")
-            if set(table) == {""} and isinstance(value, int) and not isinstance(value, bool):
-                return value
-        return None
-
     def age_compare(self, e: m.Compare) -> pl.Expr | None:
-        """`age_at(birth) <op> N` on the as-of date as a comparison of the birth date with the
-        date N years before (29 February → 28 February in a common year): no calendar
-        arithmetic per row. None when the comparison is not of that form."""
-        flip: dict[str, m.CompareOp] = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
-        left, right, op = e.left, e.right, e.op
-        if not isinstance(left, m.AgeAt):
-            left, right, op = right, left, flip[op]
-        if not isinstance(left, m.AgeAt) or not isinstance(left.at, m.AsOf):
+        """`age_at(birth) <op> N` on the as-of date as comparisons of the birth date with cutoff
+        dates (`age_cutoffs`). None when the comparison is not of that form."""
+        cut = age_cutoffs(e, self.policies, self.as_of)
+        if cut is None:
             return None
-        if isinstance(right, m.Cond):  # age ≥ (50 if man else 40): one comparison per branch
-            then = self.age_compare(m.Compare(op=op, left=left, right=right.then))
-            other = self.age_compare(m.Compare(op=op, left=left, right=right.otherwise))
+        if isinstance(cut, AgeBranches):
+            then, other = self.age_compare(cut.then), self.age_compare(cut.otherwise)
             if then is None or other is None:
                 return None
-            return pl.when(self.expr(right.test)).then(then).otherwise(other)
-        n = self.constant(right)
-        if n is None:
-            return None
-
-        if op in ("gt", "le"):  # age > n ⇔ age ≥ n + 1
-            n, op = n + 1, ("ge" if op == "gt" else "lt")
-        if not 2 <= self.as_of.year - n - 1 <= self.as_of.year - n <= 9998:
-            return None  # a cutoff outside the calendar: the general formula
-
-        def born_by(years: int) -> pl.Expr:  # age ≥ years ⇔ born on or before this date
-            y = self.as_of.year - years
-            try:
-                cutoff = self.as_of.replace(year=y)
-            except ValueError:  # 29 February in a common year
-                cutoff = dt.date(y, 2, 28)
-            return birth <= pl.lit(cutoff, dtype=pl.Date)
-
-        birth = self.expr(left.birth)
-        if op in ("ge", "lt"):
-            out = born_by(n) if op == "ge" else ~born_by(n)
-        else:
-            within = born_by(n) & ~born_by(n + 1)
-            out = within if op == "eq" else ~within
-        if isinstance(right, m.ParamRef):  # a parameter has no value where the region is unknown
+            return pl.when(self.expr(cut.test)).then(then).otherwise(other)
+        birth = self.expr(cut.birth)
+        born_by = [birth <= pl.lit(d, dtype=pl.Date) for d in cut.born_by]
+        out = born_by[0] if len(born_by) == 1 else born_by[0] & ~born_by[1]
+        if cut.negate:
+            out = ~out
+        if cut.by_param:  # a parameter has no value where the region is unknown
             return pl.when(self.region.is_null()).then(None).otherwise(out)
         return out
 

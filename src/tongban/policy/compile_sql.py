@@ -30,10 +30,12 @@ from sqlglot import exp
 from tongban.policy import model as m
 from tongban.policy.compile_polars import (
     HID,
+    AgeBranches,
     _Analysis,
     _outside_aggs,
     _outside_refs,
     _trees,
+    age_cutoffs,
     col_amount,
     col_criteria,
     col_eligible,
@@ -204,56 +206,23 @@ class _Compiler:
         years = exp.Sub(this=exp.Sub(this=part("YEAR", at), expression=part("YEAR", b)), expression=before)
         return _case([(exp.or_(_is_null(b), _is_null(at)), _cast(exp.Null(), "int"))], _cast(years, "int"))
 
-    def constant(self, e: m.Expr) -> int | None:
-        """An int literal, or a parameter with one value everywhere on the as-of date."""
-        if isinstance(e, m.Lit) and isinstance(e.value, int) and not isinstance(e.value, bool):
-            return e.value
-        if isinstance(e, m.ParamRef):
-            table = self.policies.parameters[e.name].table_at(self.as_of)
-            value = table.get("")
-            if set(table) == {""} and isinstance(value, int) and not isinstance(value, bool):
-                return value
-        return None
-
     def age_compare(self, e: m.Compare) -> exp.Expression | None:
-        """`age_at(birth) <op> N` on the as-of date as a comparison of the birth date with the
-        date N years before (29 February → 28 February in a common year): no calendar
-        arithmetic per row. None when the comparison is not of that form."""
-        flip: dict[str, m.CompareOp] = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
-        left, right, op = e.left, e.right, e.op
-        if not isinstance(left, m.AgeAt):
-            left, right, op = right, left, flip[op]
-        if not isinstance(left, m.AgeAt) or not isinstance(left.at, m.AsOf):
+        """`age_at(birth) <op> N` on the as-of date as comparisons of the birth date with cutoff
+        dates (`age_cutoffs`). None when the comparison is not of that form."""
+        cut = age_cutoffs(e, self.policies, self.as_of)
+        if cut is None:
             return None
-        if isinstance(right, m.Cond):  # age ≥ (50 if man else 40): one comparison per branch
-            then = self.age_compare(m.Compare(op=op, left=left, right=right.then))
-            other = self.age_compare(m.Compare(op=op, left=left, right=right.otherwise))
+        if isinstance(cut, AgeBranches):
+            then, other = self.age_compare(cut.then), self.age_compare(cut.otherwise)
             if then is None or other is None:
                 return None
-            return _case([(self.expr(right.test), then)], other)
-        n = self.constant(right)
-        if n is None:
-            return None
-        if op in ("gt", "le"):  # age > n ⇔ age ≥ n + 1
-            n, op = n + 1, ("ge" if op == "gt" else "lt")
-        if not 2 <= self.as_of.year - n - 1 <= self.as_of.year - n <= 9998:
-            return None  # a cutoff outside the calendar: the general formula
-        birth = self.expr(left.birth)
-
-        def born_by(years: int) -> exp.Expression:  # age ≥ years ⇔ born on or before this date
-            y = self.as_of.year - years
-            try:
-                cutoff = self.as_of.replace(year=y)
-            except ValueError:  # 29 February in a common year
-                cutoff = dt.date(y, 2, 28)
-            return _paren(exp.LTE(this=birth, expression=literal(cutoff, "date")))
-
-        if op in ("ge", "lt"):
-            out = born_by(n) if op == "ge" else _paren(exp.Not(this=born_by(n)))
-        else:
-            within = _paren(exp.and_(born_by(n), exp.Not(this=born_by(n + 1))))
-            out = within if op == "eq" else _paren(exp.Not(this=within))
-        if isinstance(right, m.ParamRef):  # a parameter has no value where the region is unknown
+            return _case([(self.expr(cut.test), then)], other)
+        birth = self.expr(cut.birth)
+        born_by = [_paren(exp.LTE(this=birth, expression=literal(d, "date"))) for d in cut.born_by]
+        out = born_by[0] if len(born_by) == 1 else _paren(exp.and_(born_by[0], exp.Not(this=born_by[1])))
+        if cut.negate:
+            out = _paren(exp.Not(this=out))
+        if cut.by_param:  # a parameter has no value where the region is unknown
             return _case([(_is_null(self.region), _cast(exp.Null(), "bool"))], out)
         return out
 
