@@ -77,6 +77,9 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+PING_AFTER_IDLE_SECONDS = 1.0  # a pooled connection idle this long is pinged before use
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -120,8 +123,6 @@ def make_engine(url: str, **kw: Any) -> Engine:
                 raise DisconnectionError("the pooled connection is gone") from exc  # the pool connects afresh
     return engine
 
-
-PING_AFTER_IDLE_SECONDS = 1.0
 
 
 class Database:
