@@ -368,11 +368,10 @@ class _Planner:
         aggs = [_as(self._compiler(a.policy).aggregate(a.node), a.name) for _, a in ready]
         grouped = (exp.select(exp.column(HID), *aggs, copy=False).from_(self.ref(self.person, "m"), copy=False)
                    .where(exp.Not(this=_is_null(exp.column(HID))), copy=False).group_by(exp.column(HID), copy=False))
+        name = self._add("tb_members", grouped)
         if self.household is None:
-            name = self._add("tb_members", grouped)
             self.household = self._add("tb_household", self._with_household_view(name))
         else:
-            name = self._add("tb_members", grouped)
             self.household = self._add("tb_household", exp.select(
                 _all("h"), *[exp.column(a.name, table="g") for _, a in ready], copy=False)
                 .from_(self.ref(self.household, "h"), copy=False)
