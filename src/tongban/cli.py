@@ -12,6 +12,7 @@ from tongban.core.blobs import app as storage_app
 from tongban.core.jobs import cli as jobs_cli
 from tongban.core.keys_cli import app as keys_app
 from tongban.core.packs.cli import app as pack_app
+from tongban.core.workdays.cli import app as calendar_app
 from tongban.datahub.cli import app as datahub_app
 from tongban.demo import app as demo_app
 from tongban.demo_up import up as demo_up
@@ -44,6 +45,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(jobs_cli.app, name="jobs")
 jobs_cli.register(app)
 app.add_typer(pack_app, name="pack")
+app.add_typer(calendar_app, name="calendar")
 demo_app.command("up")(demo_up)
 app.add_typer(demo_app, name="demo")
 app.add_typer(registry_app, name="registry")

@@ -13,8 +13,9 @@ from tongban.core.identity.models import (
     SigningKey,
 )
 from tongban.core.jobs.models import Job, JobSchedule
+from tongban.core.workdays.models import CalendarYear
 
 __all__ = [
-    "Account", "AccountRole", "ApiClient", "AuditEvent", "AuditHead", "AuthToken", "Department",
+    "Account", "AccountRole", "ApiClient", "AuditEvent", "AuditHead", "AuthToken", "CalendarYear", "Department",
     "Job", "JobSchedule", "PackRecord", "Region", "Role", "SigningKey",
 ]

@@ -10,13 +10,12 @@ from fastapi import APIRouter, File, Form, Header, Query, Request, Response, Upl
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from tongban.core import access
+from tongban.core import access, clock, workdays
 from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, pick
 from tongban.core.identity.models import Department
 from tongban.core.keys import keyring_for
 from tongban.core.storage import storage_for
-from tongban.core.timeutil import today_local
 from tongban.registry.models import Certificate, Guardianship
 from tongban.services import (
     applications,
@@ -159,6 +158,9 @@ class TaskOut(BaseModel):
     warning: bool = False  # flagged at 80 % of the promised time limit
     overdue: bool = False  # flagged past the promised due date
     notice_ends_on: dt.date | None = None
+    # The due dates were counted through a year with no working-day schedule (Monday–Friday):
+    # an estimate until the year's schedule is loaded (`tongban calendar load`).
+    due_estimated: bool = False
 
 
 class EventOut(BaseModel):
@@ -193,12 +195,14 @@ def _task_out(session: Any, t: Task) -> TaskOut:
     dept = cat.departments.get(t.department_id) or session.get_one(Department, t.department_id)
     steps = item["steps"]
     step = steps[t.step_index]["id"] if t.status in applications.DECIDABLE else None
+    cal = workdays.calendar(session)
     return TaskOut(id=t.id, application_id=t.application_id, item_id=t.item_id, item_title=pick(item["title"]),
                    department=t.department_id, department_name=pick({"zh": dept.name_zh, "en": dept.name_en}),
                    status=t.status, step=step, due_date=t.due_date, statutory_due_date=t.statutory_due_date,
-                   clock=sla.clock(t, today_local()), version=t.version, requires=t.requires,
+                   clock=sla.clock(t, clock.today(), cal), version=t.version, requires=t.requires,
                    outputs=t.outputs, reason=t.reason, warning=t.warned_at is not None,
-                   overdue=t.overdue_at is not None, notice_ends_on=t.notice_ends_on)
+                   overdue=t.overdue_at is not None, notice_ends_on=t.notice_ends_on,
+                   due_estimated=bool(sla.estimated_years(t, cal)))
 
 
 def _application_out(session: Any, app: Application, *, with_timeline: bool) -> ApplicationOut:
@@ -507,7 +511,7 @@ def revoke_certificate(certificate_id: int, body: RevokeIn, request: Request, se
     """Revoke (注销) a certificate: staff of the issuing department, with the reason."""
     certificates.revoke(session, principal=principal, certificate_id=certificate_id, reason=body.reason)
     return certificates.verify_online(session, keyring=keyring_for(request.app.state.settings),
-                                      certificate_id=certificate_id, today=today_local())
+                                      certificate_id=certificate_id, today=clock.today())
 
 
 @router.get("/certificates/revocations")
@@ -520,7 +524,7 @@ def revocations(request: Request, session: DbSession) -> dict[str, Any]:
 def verify(certificate_id: int, request: Request, session: DbSession) -> dict[str, Any]:
     """Anyone may check a certificate: signature, revocation, expiry (no personal data returned)."""
     return certificates.verify_online(session, keyring=keyring_for(request.app.state.settings),
-                                      certificate_id=certificate_id, today=today_local())
+                                      certificate_id=certificate_id, today=clock.today())
 
 
 # --- inbox --------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_
 from tongban.core.keys import Keyring
-from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
+from tongban.core import workdays
+from tongban.core.timeutil import WorkCalendar, utcnow
 from tongban.registry.identifiers import validate_resident_id
 from tongban.registry.models import Person
 from tongban.services import (
@@ -181,7 +182,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
            onething_id: str | None = None, item_id: str | None = None, data: Any = None,
            consent_id: int | None = None, draft: bool = False, on_behalf_of: int | None = None,
            counter: Mapping[str, Any] | None = None, items: Sequence[str] | None = None,
-           now: dt.datetime | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
+           now: dt.datetime | None = None, calendar: WorkCalendar | None = None) -> tuple[Application, bool]:
     """Submit once (一次提交), or save a draft (`draft`: only the fields given are checked and
     nothing is routed); `items` names the one-thing's items chosen (its default choice if None,
     see `onething.resolve_choice`). Filed for oneself, for a grantor or ward (`on_behalf_of`,
@@ -253,7 +254,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
 
 
 def _route(session: Session, app: Application, items: Sequence[ServiceItem], requires: Mapping[str, list[str]],
-           *, principal: access.Principal, now: dt.datetime, calendar: WorkCalendar) -> None:
+           *, principal: access.Principal, now: dt.datetime, calendar: WorkCalendar | None) -> None:
     """Make the tasks of a submitted application: one per item, routed to its department, in one
     INSERT … RETURNING (kept on the session for the answer: `routed_tasks`); its timeline event,
     audit event and message follow in one flush."""
@@ -263,7 +264,7 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
         clock = SimpleNamespace(warned_at=None, overdue_at=None, clock_started_on=None, due_date=None,
                                 statutory_due_date=None)
         if not needs:
-            sla.start_clock(clock, item.definition, now, calendar)
+            sla.start_clock(clock, item.definition, now, calendar or workdays.calendar(session))
         rows.append({"application_id": app.id, "item_id": item.id, "department_id": item.department_id,
                      "status": "blocked" if needs else "ready", "step_index": 0, "requires": needs, "inputs": {},
                      "outputs": {}, "version": 1, **vars(clock)})
@@ -327,7 +328,7 @@ def update_draft(session: Session, *, principal: access.Principal, application_i
 
 def submit_draft(session: Session, *, principal: access.Principal, application_id: int,
                  idempotency_key: str | None, now: dt.datetime | None = None,
-                 calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[Application, bool]:
+                 calendar: WorkCalendar | None = None) -> tuple[Application, bool]:
     """Submit a saved draft: the whole form is checked now, and its materials; then it is routed.
     A repeat of the key answers with the submitted application."""
     access.require_any(principal, "self.apply", "counter.file")
@@ -487,7 +488,7 @@ def queue(session: Session, *, principal: access.Principal, status: str = "ready
 def decide(session: Session, *, principal: access.Principal, task_id: int, decision: Decision,
            version: int | None, keyring: Keyring, reason: str | None = None,
            outputs: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
-           calendar: WorkCalendar = DEFAULT_CALENDAR) -> Task:
+           calendar: WorkCalendar | None = None) -> Task:
     """An officer's decision on one step of a task (deciding claims the task)."""
     access.require(principal, "task.decide")
     task, app = task_in_reach(session, principal, task_id)
@@ -621,7 +622,7 @@ def _cancel_dependants(session: Session, app: Application, task: Task, now: dt.d
 
 
 def _advance(session: Session, app: Application, *, principal: access.Principal, keyring: Keyring,
-             now: dt.datetime, calendar: WorkCalendar) -> None:
+             now: dt.datetime, calendar: WorkCalendar | None) -> None:
     """Unblock tasks whose prerequisites are all approved (their outputs become its inputs);
     finish the application when every task is finished."""
     tasks = tasks_of(session, app.id)
@@ -635,7 +636,8 @@ def _advance(session: Session, app: Application, *, principal: access.Principal,
         t.inputs = {k: v for k, v in inputs.items() if k != "certificate_pending"}
         t.status = "ready"
         t.version += 1
-        sla.start_clock(t, catalogue.current(session).item(t.item_id).definition, now, calendar)
+        sla.start_clock(t, catalogue.current(session).item(t.item_id).definition, now,
+                        calendar or workdays.calendar(session))
         _event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
     if all(t.status in FINISHED_TASK for t in tasks):
         _issue_pending(session, app, keyring=keyring, actor=principal.actor, now=now, final=True)
@@ -687,7 +689,7 @@ def withdraw(session: Session, *, principal: access.Principal, application_id: i
 
 
 def supplement(session: Session, *, principal: access.Principal, application_id: int, task_id: int, data: Any,
-               now: dt.datetime | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR) -> Task:
+               now: dt.datetime | None = None, calendar: WorkCalendar | None = None) -> Task:
     """补正: the applicant answers a returned task; its clock restarts from the answer."""
     app = _own_application(session, principal, application_id)
     task = session.get(Task, task_id)
@@ -702,7 +704,7 @@ def supplement(session: Session, *, principal: access.Principal, application_id:
     app.version += 1
     task.status = "ready" if task.step_index == 0 else "claimed"
     task.version += 1
-    sla.start_clock(task, item.definition, now, calendar)
+    sla.start_clock(task, item.definition, now, calendar or workdays.calendar(session))
     _event(session, app, task, "task.supplemented", principal.actor, {"fields": sorted(clean)}, now)
     record(session, actor=principal.actor, action="task.supplement", subject=f"task:{task.id}",
            department_id=task.department_id, region_code=app.region_code, details={"fields": sorted(clean)})

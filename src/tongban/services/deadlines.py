@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from tongban.core import clock, workdays
 from tongban.core.audit.log import record
 from tongban.core.jobs.registry import handler, schedule
-from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
+from tongban.core.timeutil import WorkCalendar
 from tongban.services import sla
 from tongban.services.models import Application, ApplicationEvent, Task
 
@@ -24,10 +25,11 @@ BATCH = 1000
 
 
 def flag_deadlines(session: Session, *, now: dt.datetime | None = None,
-                   calendar: WorkCalendar = DEFAULT_CALENDAR) -> dict[str, int]:
+                   calendar: WorkCalendar | None = None) -> dict[str, int]:
     """Flag running tasks at 80 % of their time limit and past due, each once. Returns the counts."""
-    now = now or utcnow()
-    today = sla.local_date(now)
+    now = now or clock.now()
+    today = clock.local_date(now)
+    calendar = calendar or workdays.calendar(session)
     counts = {"warning": 0, "overdue": 0}
     last_id = 0
     while True:
@@ -40,21 +42,21 @@ def flag_deadlines(session: Session, *, now: dt.datetime | None = None,
             return counts
         for task, app in rows:
             last_id = task.id
-            clock = sla.clock(task, today, calendar)
-            if task.warned_at is None and clock["warning"]:
+            standing = sla.clock(task, today, calendar)
+            if task.warned_at is None and standing["warning"]:
                 task.warned_at = now
-                _flag(session, task, app, "task.deadline_warning", clock, now)
+                _flag(session, task, app, "task.deadline_warning", standing, now)
                 counts["warning"] += 1
-            if task.overdue_at is None and clock["overdue"]:
+            if task.overdue_at is None and standing["overdue"]:
                 task.overdue_at = now
-                _flag(session, task, app, "task.overdue", clock, now)
+                _flag(session, task, app, "task.overdue", standing, now)
                 counts["overdue"] += 1
         session.flush()
 
 
-def _flag(session: Session, task: Task, app: Application, kind: str, clock: dict[str, Any], now: dt.datetime) -> None:
-    details = {"application": app.id, "item": task.item_id, "due_date": clock["due_date"],
-               "working_days_used": clock["working_days_used"], "working_days_allowed": clock["working_days_allowed"]}
+def _flag(session: Session, task: Task, app: Application, kind: str, standing: dict[str, Any], now: dt.datetime) -> None:
+    details = {"application": app.id, "item": task.item_id, "due_date": standing["due_date"],
+               "working_days_used": standing["working_days_used"], "working_days_allowed": standing["working_days_allowed"]}
     session.add(ApplicationEvent(application_id=app.id, task_id=task.id, at=now, kind=kind, actor="system",
                                  details=details))
     record(session, actor="system", action=kind, subject=f"task:{task.id}", department_id=task.department_id,

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tongban.core import access
+from tongban.core import access, clock, workdays
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_
 from tongban.core.jobs.registry import handler, schedule
-from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, today_local, utcnow
+from tongban.core.timeutil import WorkCalendar
 from tongban.services import inbox, sla
 from tongban.services.models import Application, ServiceItem, Task
 from tongban.services.reach import task_in_reach
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 JOB_KIND = "services.public_notice"
 
 
-def ends_on(item: Mapping[str, Any], start: dt.date, calendar: WorkCalendar = DEFAULT_CALENDAR) -> dt.date:
+def ends_on(item: Mapping[str, Any], start: dt.date, calendar: WorkCalendar) -> dt.date:
     """The last day of a 公示 decided on `start` (it runs from the next day)."""
     days = int(item["notice_days"])
     if item.get("notice_day_kind") == "working":
@@ -44,21 +44,21 @@ def ends_on(item: Mapping[str, Any], start: dt.date, calendar: WorkCalendar = DE
 
 
 def begin(session: Session, app: Application, task: Task, item: Mapping[str, Any], *, now: dt.datetime,
-          calendar: WorkCalendar = DEFAULT_CALENDAR) -> None:
+          calendar: WorkCalendar | None = None) -> None:
     """The last review step approved: publish the notice (called inside the decision's transaction)."""
     task.status = "public_notice"
-    task.notice_ends_on = ends_on(item, sla.local_date(now), calendar)
+    task.notice_ends_on = ends_on(item, clock.local_date(now), calendar or workdays.calendar(session))
     inbox.notify(session, account_id=app.applicant_account_id, kind="task.public_notice", application_id=app.id,
                  params={"item": task.item_id, "ends_on": task.notice_ends_on.isoformat()})
 
 
 def complete_due(session: Session, *, keyring: Keyring, today: dt.date | None = None,
-                 now: dt.datetime | None = None, calendar: WorkCalendar = DEFAULT_CALENDAR) -> list[int]:
+                 now: dt.datetime | None = None, calendar: WorkCalendar | None = None) -> list[int]:
     """Let every notice whose last day is before `today` take effect; return the tasks completed."""
     from tongban.services import applications
 
-    today = today or today_local()
-    now = now or utcnow()
+    today = today or clock.today()
+    now = now or clock.now()
     due = list(session.scalars(select(Task).where(Task.status == "public_notice", Task.notice_ends_on < today)
                                .order_by(Task.id)))
     done = []
@@ -107,7 +107,7 @@ def object_to(session: Session, *, principal: access.Principal, task_id: int, re
     if getattr(bumped, "rowcount", 0) != 1:
         raise Conflict(N_("The task was changed meanwhile; reload it and decide again"), field="version")
     session.refresh(task)
-    now = now or utcnow()
+    now = now or clock.now()
     from tongban.services import applications
 
     task.status = "claimed"

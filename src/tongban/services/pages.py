@@ -20,13 +20,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from tongban.core import access
+from tongban.core import access, clock, workdays
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.keys import keyring_for
-from tongban.core.timeutil import today_local
 from tongban.registry import service as registry
-from tongban.services import applications, inbox, onething, portal, prefill, workbench
+from tongban.services import applications, inbox, onething, portal, prefill, sla, workbench
 from tongban.services.models import Application, DataElement, OneThing, ServiceItem
 from tongban.web.deps import DbSession
 from tongban.web.pages import SignedIn
@@ -448,7 +447,7 @@ def message_read(request: Request, session: DbSession, principal: SignedIn, mess
 @router.get("/workbench/tasks")
 def queue_page(request: Request, session: DbSession, principal: SignedIn, tab: str = "ready") -> Response:
     """The department's queue in tabs, with counts."""
-    rows, counts = workbench.queue(session, principal=principal, tab=tab, today=today_local())
+    rows, counts = workbench.queue(session, principal=principal, tab=tab, today=clock.today())
     return _render(request, "services/queue.html", {"rows": rows, "counts": counts, "tab": tab,
                                                     "tabs": TAB_LABELS})
 
@@ -462,7 +461,7 @@ def queue_export(request: Request, session: DbSession, principal: SignedIn, tab:
     """The queue tab as an Excel sheet: exactly what the page shows (applicants masked)."""
     from openpyxl import Workbook
 
-    rows, _counts = workbench.queue(session, principal=principal, tab=tab, today=today_local())
+    rows, _counts = workbench.queue(session, principal=principal, tab=tab, today=clock.today())
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -508,7 +507,8 @@ def _task_page(request: Request, session: Session, principal: access.Principal, 
         "officers": officers, "decision_fields": _decision_fields(session, item),
         "decisions": DECISIONS, "history": workbench.task_history(session, task), "unmasked": unmask,
         "purpose": purpose, "error": error, "error_message": _message(error) if error else None,
-        "error_field": _error_field(error), "form": form or {}},
+        "error_field": _error_field(error), "form": form or {},
+        "estimated_years": sla.estimated_years(task, workdays.calendar(session))},
         status_code=status_code)
 
 
@@ -579,7 +579,7 @@ def task_reassign(request: Request, session: DbSession, principal: SignedIn, for
 @router.get("/workbench/dashboard")
 def dashboard_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
     """The department's figures, with a chart drawn by ECharts from the page's own data."""
-    figures = workbench.dashboard(session, principal=principal, today=today_local())
+    figures = workbench.dashboard(session, principal=principal, today=clock.today())
     statuses = [s for s in workbench.STATUSES if figures["by_status"][s]]
     chart = {"labels": [status_label(s) for s in statuses], "values": [figures["by_status"][s] for s in statuses],
              "title": gettext(N_("Tasks by status"))}

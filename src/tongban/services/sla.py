@@ -1,18 +1,15 @@
 """Time limits of tasks (时限): the clock starts when a task becomes ready (or is answered after
 补正) and counts working days from the next day, holidays skipped and adjusted workdays (调休)
-counted, by the one working-day module (`core.timeutil`)."""
+counted, by the one working-day module (`core.timeutil`). A due date counted through a year with
+no known schedule is an estimate (Monday–Friday) and says so (`due_estimated`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from tongban.core.timeutil import DEFAULT_CALENDAR, SHANGHAI, WorkCalendar
-
-
-def local_date(now: dt.datetime) -> dt.date:
-    """The Asia/Shanghai calendar date of a UTC timestamp."""
-    return now.astimezone(SHANGHAI).date()
+from tongban.core.clock import local_date as local_date  # the clock's, kept under the name callers use
+from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar
 
 
 def start_clock(task: Any, item: dict[str, Any], now: dt.datetime, calendar: WorkCalendar = DEFAULT_CALENDAR) -> None:
@@ -26,6 +23,11 @@ def start_clock(task: Any, item: dict[str, Any], now: dt.datetime, calendar: Wor
     task.statutory_due_date = calendar.add_working_days(start, int(item["statutory_days"]))
 
 
+def estimated_years(task: Any, calendar: WorkCalendar = DEFAULT_CALENDAR) -> list[int]:
+    """The years without a schedule that `task`'s due dates were counted through (none: exact)."""
+    return calendar.unknown_years(task.clock_started_on, task.due_date, task.statutory_due_date)
+
+
 def clock(task: Any, today: dt.date, calendar: WorkCalendar = DEFAULT_CALENDAR) -> dict[str, Any]:
     """Where a running task stands: working days used of the promise, warning at 80 %, overdue."""
     if task.clock_started_on is None or task.due_date is None:
@@ -34,4 +36,5 @@ def clock(task: Any, today: dt.date, calendar: WorkCalendar = DEFAULT_CALENDAR) 
     used = calendar.working_days_between(task.clock_started_on, today)
     return {"running": task.status in ("ready", "claimed"), "started_on": task.clock_started_on.isoformat(),
             "due_date": task.due_date.isoformat(), "working_days_allowed": allowed, "working_days_used": used,
-            "warning": allowed > 0 and used >= 0.8 * allowed, "overdue": today > task.due_date}
+            "warning": allowed > 0 and used >= 0.8 * allowed, "overdue": today > task.due_date,
+            "due_estimated": bool(estimated_years(task, calendar))}

@@ -327,6 +327,9 @@ def _validation_problems(pf: PackFile, exc: ValidationError) -> Iterator[Problem
             yield pf.problem(loc, f"{label}: {err['msg']}")
 
 
+validation_problems = _validation_problems  # for files read outside a pack (`tongban calendar load`)
+
+
 def _markers(model: BaseModel, path: Path_) -> Iterator[tuple[Defines | RefersTo, Any, Path_]]:
     """Every (marker, value, path) of Defines/RefersTo fields in a validated model, recursively."""
     for name, info in type(model).model_fields.items():

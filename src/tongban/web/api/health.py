@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from tongban.core import migrate
+from tongban.core import clock, migrate, workdays
 from tongban.core.errors import NotAuthenticated
 from tongban.core.i18n import N_
 
@@ -22,7 +22,9 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(request: Request, response: Response) -> dict[str, object]:
-    """Ready when the database answers and its schema is at the newest migration."""
+    """Ready when the database answers and its schema is at the newest migration. `calendar` is
+    `degraded` (still ready) while a year that due dates set today can fall in has no working-day
+    schedule: they are counted Monday–Friday until it is loaded (`calendar_missing` lists them)."""
     db = request.app.state.db
     checks: dict[str, object] = {}
     try:
@@ -30,6 +32,11 @@ def readyz(request: Request, response: Response) -> dict[str, object]:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
         checks["migrations"] = "ok" if migrate.at_head(db) else "behind"
+        if checks["migrations"] == "ok":
+            with db.unit_of_work() as session:
+                missing = workdays.missing_years(workdays.calendar(session), clock.today())
+            checks["calendar"] = "degraded" if missing else "ok"
+            checks["calendar_missing"] = missing
     except Exception:
         checks["database"] = "unreachable"
     ok = checks.get("database") == "ok" and checks.get("migrations") == "ok"
