@@ -3,6 +3,7 @@ TONGBAN_TEST_DATABASE_URL points at one; every test starts from empty tables."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tongban.core import masking, migrate, security
+from tongban.core.clock import Frozen
 from tongban.core.config import Settings, load_settings
 from tongban.core.db import Database, set_database
 
@@ -84,6 +86,16 @@ def db(database: Database) -> Iterator[Database]:
     """The test database with every table empty (and the audit head reset)."""
     _clean(database)
     yield database
+
+
+@pytest.fixture()
+def clock() -> Iterator[Frozen]:
+    """The one clock (`tongban.core.clock`) held for this test at 10:00 Shanghai on Wednesday
+    2025-06-11; `clock.set(date or aware datetime)` and `clock.advance(delta)` move it."""
+    from tongban.core.clock import frozen
+
+    with frozen(dt.date(2025, 6, 11)) as handle:
+        yield handle
 
 
 @pytest.fixture()

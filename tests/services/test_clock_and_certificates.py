@@ -88,12 +88,12 @@ def _issued(demo, settings) -> int:  # type: ignore[no-untyped-def]
     return int(cert_id)
 
 
-def test_a_tampered_certificate_fails_verification_online_and_offline(demo, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_certificate_fails_verification_online_and_offline(demo, settings, clock) -> None:  # type: ignore[no-untyped-def]
     cert_id = _issued(demo, settings)
     ring = keyring_for(settings)
     public = {k.kid: k.public_key_pem for k in ring.list()}
     with demo.unit_of_work() as s:
-        assert certificates.verify_online(s, keyring=ring, certificate_id=cert_id, today=dt.date.today())["valid"]
+        assert certificates.verify_online(s, keyring=ring, certificate_id=cert_id, today=dt.date(2025, 6, 11))["valid"]
         doc = certificates.document(s.get_one(Certificate, cert_id))
     assert certificates.verify_document(doc, public) is True
     assert certificates.verify_document({**doc, "holder": "王五"}, public) is False
@@ -102,17 +102,17 @@ def test_a_tampered_certificate_fails_verification_online_and_offline(demo, sett
     with demo.unit_of_work() as s:
         s.get_one(Certificate, cert_id).number = "YF2024000000001"
     with demo.unit_of_work() as s:
-        result = certificates.verify_online(s, keyring=ring, certificate_id=cert_id, today=dt.date.today())
+        result = certificates.verify_online(s, keyring=ring, certificate_id=cert_id, today=dt.date(2025, 6, 11))
     assert result["valid"] is False and result["signature_valid"] is False
 
 
-def test_a_revoked_certificate_is_not_valid_for_verifiers(demo, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_revoked_certificate_is_not_valid_for_verifiers(demo, settings, clock) -> None:  # type: ignore[no-untyped-def]
     cert_id = _issued(demo, settings)
     ring = keyring_for(settings)
     with demo.unit_of_work() as s:
         s.get_one(Certificate, cert_id).status = "revoked"
     with demo.unit_of_work() as s:
-        result = certificates.verify_online(s, keyring=ring, certificate_id=cert_id, today=dt.date.today())
+        result = certificates.verify_online(s, keyring=ring, certificate_id=cert_id, today=dt.date(2025, 6, 11))
     assert (result["valid"], result["signature_valid"], result["status"]) == (False, True, "revoked")
 
 

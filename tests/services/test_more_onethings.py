@@ -56,12 +56,13 @@ def statuses(client, headers, app_id: int) -> dict[str, str]:  # type: ignore[no
 
 
 @pytest.fixture()
-def run_notice_job(demo, settings, monkeypatch):  # type: ignore[no-untyped-def]
-    """Run the 公示 job through the job queue as if `days` had passed."""
+def run_notice_job(demo, settings, monkeypatch, clock):  # type: ignore[no-untyped-def]
+    """Run the 公示 job through the job queue as if `days` had passed since the clock's day."""
     monkeypatch.setattr(notice, "_keyring", lambda: keyring_for(settings))
+    start = today_local()
 
     def _run(days: int) -> None:
-        monkeypatch.setattr(notice, "today_local", lambda: today_local() + dt.timedelta(days=days))
+        clock.set(start + dt.timedelta(days=days))
         with demo.unit_of_work() as s:
             queue.enqueue(s, kind=notice.JOB_KIND)
         assert Worker(demo).run_once() >= 1
@@ -91,7 +92,7 @@ def test_assistance_onething_end_to_end(client, login, demo, run_notice_job) -> 
     decide(client, street, app["id"], "item.temporary-relief")  # 受理 (street)
     noticed = decide(client, district, app["id"], "item.dibao", outputs={"monthly_allowance_yuan": 1135})
     assert noticed["status"] == "public_notice"
-    assert noticed["notice_ends_on"] == (today_local() + dt.timedelta(days=7)).isoformat()
+    assert noticed["notice_ends_on"] == "2025-06-18"  # 7 calendar days after the clock's Wednesday 11 June
     assert decide(client, district, app["id"], "item.temporary-relief")["status"] == "approved"
     # Nothing of dibao takes effect during the notice; its dependants wait.
     assert statuses(client, chen, app["id"])["item.utility-relief"] == "blocked"

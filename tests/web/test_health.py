@@ -10,10 +10,10 @@ def test_healthz(client):  # type: ignore[no-untyped-def]
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_readyz_when_migrated(client):  # type: ignore[no-untyped-def]
+def test_readyz_when_migrated(client, clock):  # type: ignore[no-untyped-def]
     r = client.get("/readyz")
     assert r.status_code == 200
-    assert r.json()["checks"] == {"database": "ok", "migrations": "ok"}
+    assert r.json()["checks"] == {"database": "ok", "migrations": "ok", "calendar": "ok", "calendar_missing": []}
 
 
 def test_readyz_reports_a_schema_behind(db, client):  # type: ignore[no-untyped-def]

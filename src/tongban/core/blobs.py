@@ -13,7 +13,6 @@ Run periodically by the job `storage.sweep` (daily) and by hand: `tongban storag
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ import typer
 from sqlalchemy import Column, select
 from sqlalchemy.orm import Session
 
+from tongban.core import clock
 from tongban.core.jobs.registry import handler, schedule
 from tongban.core.storage import LocalStorage, storage_for
 
@@ -68,7 +68,7 @@ def _batches(items: Iterator[tuple[str, float]], size: int) -> Iterator[list[tup
 def sweep(session: Session, storage: LocalStorage, *, grace: dt.timedelta = DEFAULT_GRACE,
           now: float | None = None, dry_run: bool = False) -> SweepResult:
     """Remove the blobs older than `grace` that no blob column refers to."""
-    now = time.time() if now is None else now
+    now = clock.now().timestamp() if now is None else now
     cutoff = now - grace.total_seconds()
     columns = blob_columns()
     result = SweepResult()

@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from tongban.core import clock
 from tongban.core.config import ConfigError
 
 PURPOSES = ("audit", "certificate", "code")
@@ -84,7 +85,7 @@ class Keyring:
         """Make a new key pair for `purpose` and make it the active one."""
         _check_purpose(purpose)
         self.dir.mkdir(parents=True, exist_ok=True)
-        kid = f"{purpose}-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+        kid = f"{purpose}-{clock.now():%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
         key = Ed25519PrivateKey.generate()
         private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())

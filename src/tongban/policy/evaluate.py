@@ -60,11 +60,11 @@ def _finish(policies: m.PolicySet, wide: pl.LazyFrame, region: str | None) -> pl
 def check_as_of(as_of: dt.date | dt.datetime) -> dt.date:
     """A date as is; a datetime as its calendar date in Asia/Shanghai."""
     if isinstance(as_of, dt.datetime):
-        from zoneinfo import ZoneInfo
+        from tongban.core.clock import local_date
 
         if as_of.tzinfo is None:
             raise Invalid(N_("The as-of time needs a time zone"), field="as_of")
-        return as_of.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        return local_date(as_of)
     return as_of
 
 

@@ -24,12 +24,11 @@ from sqlalchemy import and_, false, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking
+from tongban.core import access, masking, workdays
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_
 from tongban.core.keys import Keyring
-from tongban.core import workdays
 from tongban.core.timeutil import WorkCalendar, utcnow
 from tongban.registry.identifiers import validate_resident_id
 from tongban.registry.models import Person

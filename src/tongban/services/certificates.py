@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking
+from tongban.core import access, clock, masking
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
@@ -267,7 +267,7 @@ def verify_offline(doc: Mapping[str, Any], public_keys: Mapping[str, str],
             raise ValueError("the revocation list is not signed by a known key")
         revoked = any(r.get("identifier") == doc.get("identifier") for r in revocations["revoked"])
     valid_to = doc.get("valid_to")
-    expired = bool(valid_to) and dt.date.fromisoformat(str(valid_to)) < (today or dt.date.today())
+    expired = bool(valid_to) and dt.date.fromisoformat(str(valid_to)) < (today or clock.today())
     status = "revoked" if revoked else "expired" if expired else "valid"
     return {"valid": signature_ok and status == "valid", "signature_valid": signature_ok, "status": status,
             "revocation_checked": revocations is not None,

@@ -25,7 +25,7 @@ from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_
 from tongban.core.jobs.registry import handler, schedule
 from tongban.core.timeutil import WorkCalendar
-from tongban.services import inbox, sla
+from tongban.services import inbox
 from tongban.services.models import Application, ServiceItem, Task
 from tongban.services.reach import task_in_reach
 

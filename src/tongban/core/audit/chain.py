@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, bindparam, func, select, update
 
+from tongban.core import clock
 from tongban.core.audit.models import AuditEvent, AuditHead
 from tongban.core.keys import Keyring
 
@@ -87,7 +88,7 @@ class Checkpointer:
             now = time.monotonic()
             if seq <= last_seq or (not force and now - last_time < self.min_interval):
                 return False
-            at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            at = clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             kid, sig = self.keyring.sign("audit", _checkpoint_message(seq, hash_, at))
             line = json.dumps({"seq": seq, "hash": hash_, "at": at, "kid": kid, "sig": sig}) + "\n"
             self.path.parent.mkdir(parents=True, exist_ok=True)

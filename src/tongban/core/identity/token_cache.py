@@ -19,6 +19,7 @@ import datetime as dt
 import threading
 import time
 
+from tongban.core import clock
 from tongban.core.access import Principal
 from tongban.core.identity.models import Account, AccountRole, ApiClient, AuthToken, Department, Role
 from tongban.core.invalidation import forget_on_change
@@ -45,7 +46,7 @@ def generation() -> int:
 
 def put(db: str, digest: str, principal: Principal, expires_at: dt.datetime, seen_generation: int) -> None:
     """Remember a live token's principal (unless the identity tables changed since it was read)."""
-    left = (expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+    left = (expires_at - clock.now()).total_seconds()
     if left <= 0:
         return
     with _lock:

@@ -28,7 +28,15 @@ from sqlalchemy.orm import Session
 
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.invalidation import forget_on_change
-from tongban.core.packs.loader import Document, PackError, PackFile, Problem, Section, parse_yaml, validation_problems
+from tongban.core.packs.loader import (
+    Document,
+    PackError,
+    PackFile,
+    Problem,
+    Section,
+    parse_yaml,
+    validation_problems,
+)
 from tongban.core.packs.models import Defines, PackModel, SectionFile, Text
 from tongban.core.timeutil import WorkCalendar, YearSchedule
 from tongban.core.workdays.models import CalendarYear

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from tongban.core import clock
 from tongban.core.i18n import pick
 from tongban.core.identity import admin
 from tongban.core.identity.models import Account, ApiClient, Department, Role
@@ -55,7 +54,7 @@ class StaffOut(BaseModel):
 
     @classmethod
     def of(cls, a: Account) -> StaffOut:
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         return cls(id=a.id, username=a.username, display_name=a.display_name, department_id=a.department_id,
                    region_code=a.region_code, roles=a.role_ids, active=a.active,
                    locked=a.locked_until is not None and a.locked_until > now)
