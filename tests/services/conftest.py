@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tongban.core import masking
+from tongban.core import clock, masking
 from tongban.core.timeutil import today_local
 from tongban.demo import load_demo
 
@@ -25,14 +25,17 @@ def demo(db, settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def login(client, demo) -> Callable[[str], dict[str, str]]:  # type: ignore[no-untyped-def]
-    cache: dict[str, dict[str, str]] = {}
+    cache: dict[tuple[str, int], dict[str, str]] = {}
 
     def _login(username: str) -> dict[str, str]:
-        if username not in cache:
+        # A token lives an hour of the clock's time; a test may move the clock on by days, so a
+        # token is reused within half an hour of the clock only.
+        key = (username, int(clock.now().timestamp()) // 1800)
+        if key not in cache:
             resp = client.post("/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD})
             assert resp.status_code == 200, resp.text
-            cache[username] = {"Authorization": f"Bearer {resp.json()['access_token']}"}
-        return cache[username]
+            cache[key] = {"Authorization": f"Bearer {resp.json()['access_token']}"}
+        return cache[key]
 
     return _login
 

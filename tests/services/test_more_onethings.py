@@ -99,6 +99,7 @@ def test_assistance_onething_end_to_end(client, login, demo, run_notice_job) -> 
     run_notice_job(7)  # the last day of the notice is not over yet
     assert statuses(client, chen, app["id"])["item.dibao"] == "public_notice"
     run_notice_job(8)
+    chen, district = login("resident.chen"), login("officer.mca")  # a week on: the old tokens have expired
     assert statuses(client, chen, app["id"]) == {"item.dibao": "approved", "item.temporary-relief": "approved",
                                                  "item.utility-relief": "ready", "item.medical-assistance": "ready"}
     decide(client, district, app["id"], "item.utility-relief")
@@ -156,6 +157,7 @@ def test_an_objection_during_the_notice_sends_the_task_back(client, login, demo,
                         json={"reason": "again", "version": task["version"]})
     assert stale.status_code == 409
     run_notice_job(30)
+    chen, district = login("resident.chen"), login("officer.mca")  # a month on: the old tokens have expired
     assert statuses(client, chen, app["id"])["item.dibao"] == "claimed"
     assert enrolments(demo, CHEN["applicant_id_number"]) == set()
     rejected = decide(client, district, app["id"], "item.dibao", decision="reject", reason="核实有未申报收入")
