@@ -1,18 +1,23 @@
 """Due dates in a year without a working-day schedule: counted Monday–Friday and flagged on the
 task (API `due_estimated`, a note on the workbench task page) and in `/readyz` (`calendar:
-degraded`, still 200); a loaded schedule for that year (made up here: 2031) ends the flag, skips
-its holidays and counts its adjusted Saturday. The clock is set, never the wall clock."""
+degraded`, still 200); a loaded schedule for that year (made up here: 2031) recounts the running
+tasks, ends the flag, skips its holidays and counts its adjusted Saturday. The clock is set,
+never the wall clock."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from tests.core.test_workdays import SCHEDULE_2031
 from tests.factories import web_login
 from tests.services.conftest import DEMO_PASSWORD, birth_data
 from tongban.core import workdays
+from tongban.core.audit.models import AuditEvent
 from tongban.services import certificates
 
 D = dt.date
@@ -31,11 +36,14 @@ def birth_certificate_task(client, key: str) -> dict[str, Any]:  # type: ignore[
                        json={"onething_id": "onething.birth", "data": birth_data()})
     assert resp.status_code == 201, resp.text
     task = next(t for t in resp.json()["tasks"] if t["item_id"] == "item.birth-certificate")
-    read = client.get(f"/api/v1/applications/{task['application_id']}", headers=bearer(client, "officer.health"))
-    assert read.status_code == 200, read.text
-    again = next(t for t in read.json()["tasks"] if t["id"] == task["id"])
-    assert again["due_estimated"] == task["due_estimated"]
+    assert read_task(client, task)["due_estimated"] == task["due_estimated"]
     return task
+
+
+def read_task(client, task: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    read = client.get(f"/api/v1/applications/{task['application_id']}", headers=bearer(client, "officer.health"))
+    found: dict[str, Any] = next(t for t in read.json()["tasks"] if t["id"] == task["id"])
+    return found
 
 
 def task_page(client, task_id: int) -> str:  # type: ignore[no-untyped-def]
@@ -64,6 +72,13 @@ def test_a_due_date_in_a_year_without_schedule_is_flagged_until_the_year_is_load
     assert 'id="due-estimated"' in page and "2031" in page.split('id="due-estimated"')[1].split("</p>")[0]
 
     load_2031(demo, tmp_path)
+    recounted = read_task(client, guessed)
+    assert (recounted["due_date"], recounted["due_estimated"]) == ("2031-01-18", False)  # counted again
+    with demo.unit_of_work() as s:
+        events = {e.subject: json.loads(e.details) for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.action.in_(("task.due_recounted", "calendar.load"))))}
+    assert events[f"task:{guessed['id']}"]["due_date"] == ["2031-01-20", "2031-01-18"]
+    assert events["calendar:2031"]["recounted"] >= 1
     exact = birth_certificate_task(client, "exact")
     assert exact["due_date"] == "2031-01-18"  # the adjusted Saturday (调休) counts
     assert exact["due_estimated"] is False

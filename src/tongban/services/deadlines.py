@@ -16,7 +16,7 @@ from tongban.core import clock, workdays
 from tongban.core.audit.log import record
 from tongban.core.jobs.registry import handler, schedule
 from tongban.core.timeutil import WorkCalendar
-from tongban.services import sla
+from tongban.services import catalogue, sla
 from tongban.services.models import Application, ApplicationEvent, Task
 
 RUNNING = ("ready", "claimed")
@@ -61,6 +61,35 @@ def _flag(session: Session, task: Task, app: Application, kind: str, standing: d
                                  details=details))
     record(session, actor="system", action=kind, subject=f"task:{task.id}", department_id=task.department_id,
            region_code=app.region_code, details=details)
+
+
+def recount_due_dates(session: Session, year: int, calendar: WorkCalendar) -> int:
+    """A year's schedule was loaded: the running tasks whose due dates were counted through that
+    year are counted again on it, each change a `task.due_recounted` event (and the deadline
+    flags cleared, as when the clock restarts: the next watch sets them again if still due)."""
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    items = catalogue.current(session).items
+    changed = 0
+    for task, app in session.execute(
+            select(Task, Application).join(Application, Application.id == Task.application_id)
+            .where(Task.status.in_(RUNNING), Task.clock_started_on.is_not(None), Task.clock_started_on <= last,
+                   or_(Task.due_date >= first, Task.statutory_due_date >= first)).order_by(Task.id)):
+        item = items[task.item_id].definition
+        due = calendar.add_working_days(task.clock_started_on, int(item["promised_days"]))
+        statutory = calendar.add_working_days(task.clock_started_on, int(item["statutory_days"]))
+        if (due, statutory) == (task.due_date, task.statutory_due_date):
+            continue
+        details = {"application": app.id, "item": task.item_id, "calendar_year": year,
+                   "due_date": [str(task.due_date), due.isoformat()],
+                   "statutory_due_date": [str(task.statutory_due_date), statutory.isoformat()]}
+        task.due_date, task.statutory_due_date, task.warned_at, task.overdue_at = due, statutory, None, None
+        session.add(ApplicationEvent(application_id=app.id, task_id=task.id, at=clock.now(), kind="task.due_recounted",
+                                     actor="system", details=details))
+        record(session, actor="system", action="task.due_recounted", subject=f"task:{task.id}",
+               department_id=task.department_id, region_code=app.region_code, details=details)
+        changed += 1
+    session.flush()
+    return changed
 
 
 @handler("services.deadlines")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core.packs.loader import Changes, Pack, PackFile, Problem, register_section
 from tongban.core.packs.models import Defines, PackModel, RefersTo, SectionFile, StableId, Text
+from tongban.core.workdays import on_schedule_loaded
 from tongban.services.domains import DomainId, LifeEventId
 
 ElementType = Literal["string", "date", "enum", "integer", "boolean"]
@@ -303,3 +304,13 @@ register_section("items", ItemFile, files="items/*.yaml", apply=apply_items, che
                  description="Service items (事项), one file each.")
 register_section("onethings", OneThingFile, files="onethings/*.yaml", apply=apply_onethings,
                  check=check_onething, order=63, description="One-things (一件事): items applied for together.")
+
+
+def _recount_due_dates(session: Session, year: int, calendar: Any) -> int:
+    from tongban.services.deadlines import recount_due_dates
+
+    return recount_due_dates(session, year, calendar)
+
+
+# A loaded year's schedule recounts the running tasks' due dates (registered where the loader finds it).
+on_schedule_loaded(_recount_due_dates)

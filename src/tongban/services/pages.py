@@ -50,6 +50,7 @@ EVENT_LABELS = {
     "draft.saved": N_("Draft saved"), "task.notice_completed": N_("Public notice ended; approval in effect"),
     "task.objection": N_("Objection received; back to review"),
     "task.deadline_warning": N_("Deadline near"), "task.overdue": N_("Overdue"),
+    "task.due_recounted": N_("Due dates recounted on the year's published working-day schedule"),
 }
 # A submission filed by someone else says who filed it (details["filing"]).
 FILING_LABELS = {"counter": N_("Filed at a service-hall counter"), "proxy": N_("Filed by an authorised proxy"),

@@ -7,9 +7,10 @@ from tongban.core.workdays.schedule import (
     calendar,
     load_schedule,
     missing_years,
+    on_schedule_loaded,
     read_schedule_file,
     schedule_problems,
     stored_years,
 )
 
-__all__ = ["CalendarFile", "calendar", "load_schedule", "missing_years", "read_schedule_file", "schedule_problems", "stored_years"]
+__all__ = ["CalendarFile", "calendar", "load_schedule", "missing_years", "on_schedule_loaded", "read_schedule_file", "schedule_problems", "stored_years"]

@@ -17,7 +17,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -161,9 +161,23 @@ def _stored_form(model: CalendarFile) -> tuple[list[dict[str, Any]], list[str]]:
     return holidays, sorted(d.isoformat() for d in model.workdays)
 
 
+Recount = Callable[[Session, int, WorkCalendar], int]
+_recounts: list[Recount] = []
+
+
+def on_schedule_loaded(recount: Recount) -> Recount:
+    """Register `recount(session, year, calendar) -> how many things changed`, called after a
+    year's schedule is stored: whatever was counted through that year on a Monday–Friday guess
+    (the running tasks' due dates) is counted again on the loaded schedule, in the same transaction."""
+    if recount not in _recounts:
+        _recounts.append(recount)
+    return recount
+
+
 def load_schedule(session: Session, *, schedule: CalendarFile, source: str, actor: str) -> str:
     """Store a checked schedule in `session`'s transaction (the caller commits): created, updated
-    (a corrected schedule replaces the year's) or unchanged. A change is a `calendar.load` event."""
+    (a corrected schedule replaces the year's) or unchanged. A change is a `calendar.load` event,
+    and what was counted through the year is counted again (`on_schedule_loaded`)."""
     holidays, workdays = _stored_form(schedule)
     digest = hashlib.sha256(canonical_json({"year": schedule.year, "holidays": holidays,
                                             "workdays": workdays}).encode()).hexdigest()
@@ -178,10 +192,17 @@ def load_schedule(session: Session, *, schedule: CalendarFile, source: str, acto
     else:
         row.holidays, row.workdays, row.digest, row.source, row.sources, row.loaded_by = (
             holidays, workdays, digest, source, sources, actor)
+    session.flush()  # the flush drops this process's calendar snapshot: the next one has the year
+    # Features register their recounts beside their pack sections, found on first use.
+    from tongban.core.packs.loader import sections
+
+    sections()
+    cal = calendar(session)
+    recounted = sum(recount(session, schedule.year, cal) for recount in _recounts)
     record(session, actor=actor, action="calendar.load", subject=f"calendar:{schedule.year}",
            details={"year": schedule.year, "digest": digest, "previous_digest": previous, "source": source,
                     "holiday_days": sum(1 for h in schedule.holidays for _ in h.days()),
-                    "workdays": len(workdays)})
+                    "workdays": len(workdays), "recounted": recounted})
     session.flush()
     return "created" if previous is None else "updated"
 
