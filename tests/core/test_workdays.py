@@ -206,3 +206,14 @@ def test_no_module_reads_the_wall_clock_but_the_clock() -> None:
                      if WALL_CLOCK.search(p.read_text(encoding="utf-8"))
                      and p.relative_to(SRC).parts[0] != "bench")  # the benches leave the product (#16)
     assert readers == ["core/clock.py"]
+
+
+def test_a_pack_with_the_same_year_twice_is_refused(db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "pack.yaml").write_text("id: test.cal\nschema_version: 1\nversion: 1\n"
+                                        "title: {zh: 测试, en: Test}\n", encoding="utf-8")
+    (tmp_path / "calendar").mkdir()
+    write(tmp_path / "calendar", SCHEDULE_2031)
+    write(tmp_path / "calendar", SCHEDULE_2031, "2031-again.yaml")
+    with db.unit_of_work() as s, pytest.raises(PackError) as caught:
+        load_pack(s, tmp_path)
+    assert "duplicate calendar-year id 2031 (first defined in calendar/2031-again.yaml:1)" in str(caught.value)
