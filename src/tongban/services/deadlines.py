@@ -74,9 +74,11 @@ def recount_due_dates(session: Session, year: int, calendar: WorkCalendar) -> in
             select(Task, Application).join(Application, Application.id == Task.application_id)
             .where(Task.status.in_(RUNNING), Task.clock_started_on.is_not(None), Task.clock_started_on <= last,
                    or_(Task.due_date >= first, Task.statutory_due_date >= first)).order_by(Task.id)):
-        item = items[task.item_id].definition
-        due = calendar.add_working_days(task.clock_started_on, int(item["promised_days"]))
-        statutory = calendar.add_working_days(task.clock_started_on, int(item["statutory_days"]))
+        item, started = items[task.item_id].definition, task.clock_started_on
+        if started is None:  # not selected; keeps the type checker sure
+            continue
+        due = calendar.add_working_days(started, int(item["promised_days"]))
+        statutory = calendar.add_working_days(started, int(item["statutory_days"]))
         if (due, statutory) == (task.due_date, task.statutory_due_date):
             continue
         details = {"application": app.id, "item": task.item_id, "calendar_year": year,
