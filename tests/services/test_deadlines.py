@@ -45,7 +45,8 @@ def run(demo, day: dt.date) -> dict[str, int]:  # type: ignore[no-untyped-def]
         return flag_deadlines(s, now=at(day), calendar=CAL)
 
 
-def test_a_task_is_warned_at_80_percent_and_flagged_overdue_once_each(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+def test_a_task_is_warned_at_80_percent_and_flagged_overdue_once_each(client, login, demo, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(dt.date(2025, 9, 22))  # the Monday the task's clock starts
     task_id = setup_task(client, login, demo)
     # 5 working days after Mon 22 Sep: 23, 24, 25, 26 and Sunday 28 (调休); 80 % = the 4th, Fri 26.
     assert run(demo, dt.date(2025, 9, 25)) == {"warning": 0, "overdue": 0}
@@ -60,7 +61,8 @@ def test_a_task_is_warned_at_80_percent_and_flagged_overdue_once_each(client, lo
     assert mine["warning"] is True and mine["overdue"] is True
 
 
-def test_a_returned_task_is_not_flagged_and_a_flag_lands_in_the_timeline(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+def test_a_returned_task_is_not_flagged_and_a_flag_lands_in_the_timeline(client, login, demo, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(dt.date(2025, 9, 22))  # the Monday the task's clock starts
     task_id = setup_task(client, login, demo)
     health = login("officer.health")
     task = next(t for t in client.get("/api/v1/workbench/tasks", headers=health).json()["items"] if t["id"] == task_id)
@@ -77,17 +79,20 @@ def test_a_returned_task_is_not_flagged_and_a_flag_lands_in_the_timeline(client,
     assert [e["kind"] for e in timeline if e["task_id"] == task_id][-2:] == ["task.deadline_warning", "task.overdue"]
 
 
-def test_a_supplement_restarts_the_clock_and_clears_the_flags(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+def test_a_supplement_restarts_the_clock_and_clears_the_flags(client, login, demo, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.set(dt.date(2025, 9, 22))  # the Monday the task's clock starts
     task_id = setup_task(client, login, demo)
     run(demo, dt.date(2025, 9, 29))
-    health, zhang = login("officer.health"), login("resident.zhang")
+    health = login("officer.health")
     task = next(t for t in client.get("/api/v1/workbench/tasks", headers=health).json()["items"] if t["id"] == task_id)
     client.post(f"/api/v1/workbench/tasks/{task_id}/decision", headers=health,
                 json={"decision": "return", "reason": "请补充", "version": task["version"]})
     app_id = task["application_id"]
-    resp = client.post(f"/api/v1/applications/{app_id}/tasks/{task_id}/supplement", headers=zhang,
+    clock.set(dt.date(2025, 10, 9))  # answered after National Day (with a fresh login: days have passed)
+    resp = client.post(f"/api/v1/applications/{app_id}/tasks/{task_id}/supplement", headers=login("resident.zhang"),
                        json={"data": {"child_birth_place": "宁波市第一医院"}})
     assert resp.status_code == 200 and resp.json()["warning"] is False and resp.json()["overdue"] is False
+    assert resp.json()["clock"]["started_on"] == "2025-10-09"  # the clock restarts on the clock's day
 
 
 def test_the_deadline_job_is_scheduled_and_registered() -> None:
