@@ -17,7 +17,7 @@ import pytest
 from tests.policy import backends
 from tests.policy.test_demo_policies import CASES, _population
 from tongban.policy import compile_sql
-from tongban.policy.evaluate import _finish, _wide_schema
+from tongban.policy.evaluate import finish, wide_schema
 from tongban.policy.parse import read_policies
 from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS, View
 
@@ -70,8 +70,8 @@ def test_spark_agrees_with_the_reference_on_the_demo_policies(spark: Any) -> Non
     sql = compile_sql.to_sql(policies, as_of=as_of, dialect="spark", sources=compile_sql.table_sources(),
                              columns=["id", "household_id", "region_code", "household__region_code"])
     rows = [tuple(r) for r in spark.sql(sql).collect()]
-    wide = pl.DataFrame(rows, schema=_wide_schema(policies), orient="row")
-    got = backends.as_outcomes(_finish(policies, wide.lazy(), None))
+    wide = pl.DataFrame(rows, schema=wide_schema(policies), orient="row")
+    got = backends.as_outcomes(finish(policies, wide.lazy(), None))
     expected = backends.run_reference(policies, persons, households, previous, as_of, None)
     assert got == expected
     assert sum(1 for v in expected.values() if v[0]) > 10  # the population exercises the policies

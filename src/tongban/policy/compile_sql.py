@@ -28,17 +28,17 @@ from typing import Any
 from sqlglot import exp
 
 from tongban.policy import model as m
-from tongban.policy.compile_polars import (
+from tongban.policy.analysis import (
     HID,
     AgeBranches,
-    _Analysis,
-    _outside_aggs,
-    _outside_refs,
-    _trees,
+    Analysis,
     age_cutoffs,
+    agg_key,
     col_amount,
     col_criteria,
     col_eligible,
+    depths,
+    regional_params,
 )
 from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS
 
@@ -103,13 +103,7 @@ def _all(table: str) -> exp.Expression:
     return exp.Column(this=exp.Star(), table=exp.to_identifier(table))
 
 
-def _agg_key(policy: m.Policy, node: m.HouseholdAgg) -> str:
-    """The aggregate's key in `_Analysis.aggs` (by the policy's unit when it holds a parameter)."""
-    regional = any(isinstance(n, m.ParamRef) for n in m.walk(node))
-    return (f"{policy.unit}:" if regional else "") + node.model_dump_json()
-
-
-class _Compiler:
+class ExprCompiler:
     """Expressions of one policy over rows whose columns are named as in `plan`'s output: person
     fields as is, `household__<f>`, `previous__<f>`, aggregates and parameter columns by the
     names the plan gives them, other policies' outcomes as `<id>__eligible`."""
@@ -184,7 +178,7 @@ class _Compiler:
                 return exp.column(col_eligible(e.policy))
             case m.HouseholdAgg():
                 assert self.policy is not None
-                return exp.column(self.aggs[_agg_key(self.policy, e)])
+                return exp.column(self.aggs[agg_key(self.policy, e)])
         raise TypeError(f"unknown node {e!r}")
 
     def age(self, e: m.AgeAt) -> exp.Expression:
@@ -267,7 +261,7 @@ class _Planner:
     def __init__(self, policies: m.PolicySet, as_of: dt.date, sources: Mapping[str, exp.Expression],
                  extra_columns: Sequence[str], bound_previous: Collection[str]) -> None:
         self.policies, self.as_of, self.sources = policies, as_of, sources
-        self.info = _Analysis.of(policies)
+        self.info = Analysis.of(policies)
         self.ctes: list[tuple[str, exp.Query]] = []
         # The first person rows (the view scans) are read by the aggregates and by the join back:
         # written out at both places, not as a CTE, so no engine materializes a copy of the scan.
@@ -321,19 +315,8 @@ class _Planner:
             exp.alias_(self.sources["household"], "hv", table=True),
             on=_eq(exp.column(HID, table="r"), exp.column("id", table="hv")), join_type="left", copy=False)
 
-    def _compiler(self, policy: m.Policy, params: Mapping[str, str] | None = None) -> _Compiler:
-        return _Compiler(self.policies, policy, self.as_of, aggs=self.agg_names, params=params)
-
-    def _ready(self, policy: m.Policy, available: set[str], aggs: set[str]) -> bool:
-        return _outside_refs(policy) <= available and set(self.info.policy_aggs[policy.id]) <= aggs
-
-    def _batch(self, candidates: list[m.Policy], available: set[str], aggs: set[str]) -> list[m.Policy]:
-        out, avail = [], set(available)
-        for p in candidates:
-            if self._ready(p, avail, aggs):
-                out.append(p)
-                avail.add(p.id)
-        return out
+    def _compiler(self, policy: m.Policy, params: Mapping[str, str] | None = None) -> ExprCompiler:
+        return ExprCompiler(self.policies, policy, self.as_of, aggs=self.agg_names, params=params)
 
     def build(self) -> str:
         pending = list(self.policies.policies)
@@ -341,13 +324,13 @@ class _Planner:
             before = len(pending)
             self._aggregate_round()
             hh_done = {p.id for p in self.policies.policies if p.unit == "household" and p.id in self.done}
-            batch = self._batch([p for p in pending if p.unit == "household"], hh_done, self.aggs_done)
+            batch = self.info.batch([p for p in pending if p.unit == "household"], hh_done, self.aggs_done)
             if batch:
                 assert self.household is not None
                 self.household = self._evaluate(self.household, batch, "household")
             self._join_household(batch)
             pending = [p for p in pending if p.id not in self.done]
-            batch = self._batch([p for p in pending if p.unit == "person"], set(self.done), self.person_aggs)
+            batch = self.info.batch([p for p in pending if p.unit == "person"], set(self.done), self.person_aggs)
             if batch:
                 self.person = self._evaluate(self.person, batch, "person")
                 self.done |= {p.id for p in batch}
@@ -415,15 +398,11 @@ class _Planner:
         """Parameters once per frame, then each dependency depth in two SELECT layers."""
         stem = "tb_person" if unit == "person" else "tb_household"
         region = "region_code" if unit == "person" else "household__region_code"
-        used = sorted({n.name for p in batch for t in _trees(p) for n in _outside_aggs(t)
-                       if isinstance(n, m.ParamRef)
-                       and set(self.policies.parameters[n.name].table_at(self.as_of)) - {""}})
+        used = regional_params(self.policies, batch, self.as_of)
         params = {name: f"__param{len(self.ctes)}_{name}" for name in used}  # a frame may be evaluated twice
         if params:
             rows = self._add(stem, self._lookup(rows, region, params))
-        depth: dict[str, int] = {}
-        for p in batch:
-            depth[p.id] = 1 + max((depth[r] for r in _outside_refs(p) if r in depth), default=0)
+        depth = depths(batch)
         for d in sorted(set(depth.values())):
             level = [p for p in batch if depth[p.id] == d]
             crit: list[exp.Expr] = []

@@ -42,7 +42,8 @@ RESULT_SCHEMA = {"policy": pl.String, "unit": pl.String, "subject_id": pl.Int64,
 _WIDE_VIEW_COLUMNS = ["id", "household_id", "region_code", "household__region_code"]
 
 
-def _wide_schema(policies: m.PolicySet) -> dict[str, pl.DataType]:
+def wide_schema(policies: m.PolicySet) -> dict[str, pl.DataType]:
+    """The types of a compiled SQL answer's columns (its keys, regions and each policy's outcome)."""
     out: dict[str, pl.DataType] = {"id": pl.Int64(), "household_id": pl.Int64(), "region_code": pl.String(),
                                    "household__region_code": pl.String()}
     for p in policies.policies:
@@ -52,7 +53,8 @@ def _wide_schema(policies: m.PolicySet) -> dict[str, pl.DataType]:
     return out
 
 
-def _finish(policies: m.PolicySet, wide: pl.LazyFrame, region: str | None) -> pl.DataFrame:
+def finish(policies: m.PolicySet, wide: pl.LazyFrame, region: str | None) -> pl.DataFrame:
+    """The long result (RESULT_SCHEMA, sorted) of a wide answer, kept to `region`."""
     res = compile_polars.results(policies, wide, region=region).collect()
     return res.cast(RESULT_SCHEMA).sort(["policy", "subject_id"])  # type: ignore[arg-type]
 
@@ -119,7 +121,7 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
             sql = compile_sql.to_sql(policies, as_of=day, dialect="duckdb", sources=sources,
                                      columns=_WIDE_VIEW_COLUMNS)
             wide = duckdb_frame(sql)
-        return _finish(policies, wide.cast(_wide_schema(policies)).lazy(), region)  # type: ignore[arg-type]
+        return finish(policies, wide.cast(wide_schema(policies)).lazy(), region)  # type: ignore[arg-type]
     raise Invalid(N_("Unknown backend"), field="backend")
 
 
@@ -155,9 +157,9 @@ def evaluate_sql(policies: m.PolicySet, connection: Any, *, as_of: dt.date | dt.
         rows = cur.fetchall()
     finally:
         cur.close()
-    schema = _wide_schema(policies)
+    schema = wide_schema(policies)
     wide = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-    return _finish(policies, wide.lazy(), region)
+    return finish(policies, wide.lazy(), region)
 
 
 # --- the registry in place: a grant-checked exchange read --------------------------------------

@@ -90,7 +90,7 @@ class _ExprError(Exception):
 
 
 @dataclass
-class _Source:
+class Source:
     """One policy file as read: its validated model and where each key sits."""
 
     path: str
@@ -437,7 +437,7 @@ def _pid(policy: str, criterion: str | None = None) -> str:
     return f"{policy}#{criterion}" if criterion else policy
 
 
-def build(sources: list[_Source], *, pack: Pack | None = None) -> tuple[m.PolicySet | None, list[Problem]]:
+def build(sources: list[Source], *, pack: Pack | None = None) -> tuple[m.PolicySet | None, list[Problem]]:
     """Typed policies from validated files; problems carry file, line and policy#criterion."""
     problems: list[Problem] = []
     parameters: dict[str, m.Parameter] = {}
@@ -552,7 +552,7 @@ POLICY_FILES = "policies/*.yaml"
 
 def policies_of_pack(pack: Pack) -> m.PolicySet:
     """The typed policies of a checked pack (raises PackError if they do not build)."""
-    sources = [_Source(pf.path, pf.document, pf.model) for pf in pack.files_of("policies")]
+    sources = [Source(pf.path, pf.document, pf.model) for pf in pack.files_of("policies")]
     result, problems = build(sources, pack=pack)
     if result is None:
         raise PackError(problems)
@@ -562,7 +562,7 @@ def policies_of_pack(pack: Pack) -> m.PolicySet:
 def read_policy_files(paths: Iterable[str | Path], *, base: str | Path | None = None) -> m.PolicySet:
     """Policies from loose YAML files (no pack: apply_via and departments are not checked)."""
     problems: list[Problem] = []
-    sources: list[_Source] = []
+    sources: list[Source] = []
     for path in paths:
         path = Path(path)
         rel = path.relative_to(base).as_posix() if base else path.name
@@ -576,13 +576,13 @@ def read_policy_files(paths: Iterable[str | Path], *, base: str | Path | None = 
         try:
             model = PolicyFile.model_validate(doc.data)
         except ValidationError as exc:
-            from tongban.core.packs.loader import Section, _validation_problems
+            from tongban.core.packs.loader import Section
 
             pf = PackFile(rel, Section("policies", PolicyFile, (POLICY_FILES,), None, None, 0, False, "",
                                        ("id",)), doc)
-            problems += _validation_problems(pf, exc)
+            problems += pf.validation_problems(exc)
             continue
-        sources.append(_Source(rel, doc, model))
+        sources.append(Source(rel, doc, model))
     if problems:
         raise PackError(problems)
     result, problems = build(sources)

@@ -170,7 +170,7 @@ def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict
     from sqlglot import exp
 
     from tongban.policy import model as m
-    from tongban.policy.compile_sql import _Compiler, literal
+    from tongban.policy.compile_sql import ExprCompiler, literal
 
     def sums(table: str, key: str, value: str, alias: str, where: Any) -> exp.Expression:
         return (exp.select(exp.column(key).as_("k"), exp.Cast(this=exp.Sum(this=exp.column(value)),
@@ -198,7 +198,7 @@ def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict
         medical = sums("medical_settlement", "person_id", "out_of_pocket_fen", "total", exp.and_(
             exp.GT(this=exp.column("settled_on"), expression=literal(_shift(until, -MEDICAL_MONTHS), "date")),
             exp.LTE(this=exp.column("settled_on"), expression=literal(until, "date"))))
-        compiler = _Compiler(m.PolicySet(policies=(), parameters={}), None, as_of)  # type: ignore[arg-type]
+        compiler = ExprCompiler(m.PolicySet(policies=(), parameters={}), None, as_of)  # type: ignore[arg-type]
         return (exp.select(
             *[exp.column(n, table="p") for n in plain],
             exp.Not(this=exp.Is(this=exp.column("student_status", table="p"), expression=exp.Null()))
