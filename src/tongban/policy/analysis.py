@@ -154,7 +154,6 @@ class AgeCutoffs:
     birth: m.Expr
     born_by: tuple[dt.date, ...]
     negate: bool
-    by_param: bool  # N is a parameter: no value where the region is unknown
 
 
 @dataclass(frozen=True)
@@ -194,4 +193,19 @@ def age_cutoffs(e: m.Compare, policies: m.PolicySet, as_of: dt.date) -> AgeCutof
             return dt.date(as_of.year - years, 2, 28)
 
     dates = (born_by(n),) if op in ("ge", "lt") else (born_by(n), born_by(n + 1))
-    return AgeCutoffs(left.birth, dates, negate=op in ("lt", "ne"), by_param=isinstance(right, m.ParamRef))
+    return AgeCutoffs(left.birth, dates, negate=op in ("lt", "ne"))
+
+
+KEYS = frozenset({"id", "household_id"})  # identifiers: compared, never computed with
+
+
+def numbers_read(policies: m.PolicySet) -> dict[str, set[str]]:
+    """View → the int and money fields (keys aside) the policies read, derived fields expanded:
+    the values that enter arithmetic, and so the ones whose range is checked at the boundary."""
+    out: dict[str, set[str]] = {"person": set(), "household": set(), "previous": set()}
+    for policy in policies.policies:
+        for tree in trees(policy):
+            for n in m.walk(tree):
+                if isinstance(n, m.FieldRef) and n.type in ("int", "money") and n.name not in KEYS:
+                    out[n.scope].add(n.name)
+    return {view: names for view, names in out.items() if names}

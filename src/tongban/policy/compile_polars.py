@@ -180,11 +180,7 @@ class _Compiler:
         birth = self.expr(cut.birth)
         born_by = [birth <= pl.lit(d, dtype=pl.Date) for d in cut.born_by]
         out = born_by[0] if len(born_by) == 1 else born_by[0] & ~born_by[1]
-        if cut.negate:
-            out = ~out
-        if cut.by_param:  # a parameter has no value where the region is unknown
-            return pl.when(self.region.is_null()).then(None).otherwise(out)
-        return out
+        return ~out if cut.negate else out
 
     def aggregate(self, e: m.HouseholdAgg) -> pl.Expr:
         """The aggregate as a `group_by("household_id").agg(…)` expression over the member rows."""
@@ -214,11 +210,13 @@ class _Compiler:
         dtype = POLARS_TYPES[param.type]
         if not table:
             return pl.lit(None, dtype=dtype)
+        everywhere = pl.lit(table.get(""), dtype=dtype)  # what an unknown region gets
         if set(table) == {""}:  # one value everywhere: a literal, not a lookup per row or per category
-            return pl.when(region.is_null()).then(None).otherwise(pl.lit(table[""], dtype=dtype))
+            return everywhere
         if isinstance(region_dtype, pl.Enum):  # the value of each category, picked by its index
             values = [_longest_prefix(table, cat) for cat in region_dtype.categories.to_list()]
-            return pl.lit(pl.Series(values, dtype=dtype)).gather(region.to_physical())
+            looked_up = pl.lit(pl.Series(values, dtype=dtype)).gather(region.to_physical())
+            return looked_up if "" not in table else pl.when(region.is_null()).then(everywhere).otherwise(looked_up)
         if _is_categorical(region_dtype):
             region = region.cast(pl.String)
         by_len: dict[int, dict[str, object]] = defaultdict(dict)
@@ -232,8 +230,8 @@ class _Compiler:
             mapping = by_len[n]
             parts.append(region.str.slice(0, n).replace_strict(
                 list(mapping), list(mapping.values()), default=None, return_dtype=dtype))
-        looked = parts[0] if len(parts) == 1 else pl.coalesce(parts)
-        return pl.when(region.is_null()).then(None).otherwise(looked)
+        # an unknown (null) region matches no prefix: it gets the value everywhere, if there is one
+        return parts[0] if len(parts) == 1 else pl.coalesce(parts)
 
 
 def _longest_prefix(table: Mapping[str, object], region: str) -> object:

@@ -38,6 +38,7 @@ from tongban.policy.analysis import (
     col_criteria,
     col_eligible,
     depths,
+    numbers_read,
     regional_params,
 )
 from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS
@@ -96,6 +97,14 @@ def _eq(a: exp.Expression, b: exp.Expression) -> exp.Expression:
 def _as(e: exp.Expression, name: str) -> exp.Expr:
     """`e AS name` (e is not copied: every node here is built for its one place)."""
     return exp.alias_(e, name, copy=False)
+
+
+def _wide(name: str, table: str, t: m.ValueType, alias: str | None = None) -> exp.Expression:
+    """A view column as it enters the plan: an int or money column cast to BIGINT, so a narrower
+    source column (INTEGER, SMALLINT) computes in 64 bits as declared (DuckDB would multiply two
+    INT32 in 32 bits and overflow); a cast to the column's own type costs nothing."""
+    col = exp.column(name, table=table)
+    return _as(_cast(col, t) if t in ("int", "money") else col, alias or name)
 
 
 def _all(table: str) -> exp.Expression:
@@ -163,7 +172,9 @@ class ExprCompiler:
             case m.DateDiff():
                 return _cast(exp.DateDiff(this=c(e.end), expression=c(e.start), unit=exp.var("DAY")), "int")
             case m.AddDays():
-                return _cast(exp.DateAdd(this=c(e.date), expression=c(e.days), unit=exp.var("DAY")), "date")
+                # a day count is a 32-bit INT where it meets a date: Spark's date_add takes no BIGINT
+                days = exp.Cast(this=c(e.days), to=exp.DataType.build("INT"))
+                return _cast(exp.DateAdd(this=c(e.date), expression=days, unit=exp.var("DAY")), "date")
             case m.Call():
                 args = [c(a) for a in e.args]
                 if e.name == "is_null":
@@ -214,11 +225,7 @@ class ExprCompiler:
         birth = self.expr(cut.birth)
         born_by = [_paren(exp.LTE(this=birth, expression=literal(d, "date"))) for d in cut.born_by]
         out = born_by[0] if len(born_by) == 1 else _paren(exp.and_(born_by[0], exp.Not(this=born_by[1])))
-        if cut.negate:
-            out = _paren(exp.Not(this=out))
-        if cut.by_param:  # a parameter has no value where the region is unknown
-            return _case([(_is_null(self.region), _cast(exp.Null(), "bool"))], out)
-        return out
+        return _paren(exp.Not(this=out)) if cut.negate else out
 
     def aggregate(self, e: m.HouseholdAgg) -> exp.Expression:
         """The aggregate as an expression of a `GROUP BY household_id` over the member rows."""
@@ -251,8 +258,8 @@ class ExprCompiler:
                                 for k, v in by_len[n].items()]))
         if not parts:
             return _cast(exp.Null(), t)
-        looked = parts[0] if len(parts) == 1 else exp.Coalesce(this=parts[0], expressions=parts[1:])
-        return _case([(_is_null(self.region), _cast(exp.Null(), t))], looked)
+        # an unknown (null) region matches no prefix: it gets the value everywhere, if there is one
+        return parts[0] if len(parts) == 1 else exp.Coalesce(this=parts[0], expressions=parts[1:])
 
 
 class _Planner:
@@ -295,12 +302,14 @@ class _Planner:
         return exp.alias_(exp.to_table(name), alias, table=True, copy=False)
 
     def _person_rows(self, extra: Sequence[str], bound: set[str]) -> exp.Select:
-        cols: list[exp.Expression] = [exp.column(n, table="p") for n in [*PERSON.fields, *extra]]
-        cols += [exp.column(f"previous__{n}", table="p") for n in sorted(bound)]
+        cols: list[exp.Expression] = [_wide(n, "p", PERSON.fields[n].type) for n in PERSON.fields]
+        cols += [exp.column(n, table="p") for n in extra]
+        cols += [_wide(f"previous__{n}", "p", PREVIOUS.fields[n].type) for n in sorted(bound)]
         q = exp.select(*cols, copy=False).from_(exp.alias_(self.sources["person"], "p", table=True), copy=False)
         wanted = self.info.previous - bound
         if wanted and "previous" in self.sources:
-            q = q.select(*[_as(exp.column(n, table="v"), f"previous__{n}") for n in sorted(wanted)], copy=False).join(
+            q = q.select(*[_wide(n, "v", PREVIOUS.fields[n].type, f"previous__{n}") for n in sorted(wanted)],
+                         copy=False).join(
                 exp.alias_(self.sources["previous"], "v", table=True),
                 on=_eq(exp.column("id", table="p"), exp.column("id", table="v")), join_type="left", copy=False)
         elif wanted:
@@ -310,7 +319,7 @@ class _Planner:
 
     def _with_household_view(self, rows: str) -> exp.Select:
         """Rows (with a `household_id`) and the household view's fields as `household__<f>`."""
-        cols = [_as(exp.column(n, table="hv"), f"household__{n}") for n in HOUSEHOLD.fields]
+        cols = [_wide(n, "hv", f.type, f"household__{n}") for n, f in HOUSEHOLD.fields.items()]
         return exp.select(_all("r"), *cols, copy=False).from_(self.ref(rows, "r"), copy=False).join(
             exp.alias_(self.sources["household"], "hv", table=True),
             on=_eq(exp.column(HID, table="r"), exp.column("id", table="hv")), join_type="left", copy=False)
@@ -427,7 +436,7 @@ class _Planner:
     def _lookup(self, rows: str, region: str, params: Mapping[str, str]) -> exp.Select:
         """The rows with a column per regional parameter: for each length of region prefix with
         values, a left join with a VALUES table (prefix, one column per parameter); the value is
-        the longest prefix's, else the value everywhere; null where the region is unknown."""
+        the longest prefix's, else the value everywhere (also where the region is unknown)."""
         tables = {name: self.policies.parameters[name].table_at(self.as_of) for name in params}
         types = {name: self.policies.parameters[name].type for name in params}
         lengths = sorted({len(k) for t in tables.values() for k in t if k}, reverse=True)
@@ -447,9 +456,9 @@ class _Planner:
                                             if any(len(k) == n for k in tables[name])]
             if "" in tables[name]:
                 found.append(literal(tables[name][""], types[name]))
+            # an unknown (null) region joins no prefix: it gets the value everywhere, if there is one
             looked = found[0] if len(found) == 1 else exp.Coalesce(this=found[0], expressions=found[1:])
-            q = q.select(_as(_case([(_is_null(exp.column(region, table="f")), _cast(exp.Null(), types[name]))],
-                                          looked), col), copy=False)
+            q = q.select(_as(looked, col), copy=False)
         return q
 
 
@@ -477,6 +486,36 @@ def plan(policies: m.PolicySet, *, as_of: dt.date, sources: Mapping[str, exp.Exp
     for name, body in planner.ctes:
         q = q.with_(name, as_=body, copy=False)
     return q
+
+
+def range_query(policies: m.PolicySet, *, sources: Mapping[str, exp.Expression],
+                bound_previous: Collection[str] = ()) -> tuple[list[str], exp.Select] | None:
+    """The boundary check in SQL (`views.check_range` on its answer): one row with the smallest
+    and the largest value of each int and money column the policies read, labelled `view.field`
+    (each label twice: minimum, then maximum). None when the policies read no such column."""
+    labels: list[str] = []
+    parts: list[exp.Select] = []
+    for view, names in numbers_read(policies).items():
+        cols: list[tuple[str, str]] = []  # (column, label)
+        for n in sorted(names):
+            if view == "previous" and n in bound_previous:
+                cols.append((f"previous__{n}", f"previous.{n}"))
+            elif view in sources:
+                cols.append((n, f"{view}.{n}"))
+        by_source: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for c, label in cols:
+            by_source["person" if c.startswith("previous__") else view].append((c, label))
+        for source, items in by_source.items():
+            sel = exp.select(*[f(this=exp.column(c, table="s")) for c, _ in items for f in (exp.Min, exp.Max)],
+                             copy=False).from_(exp.alias_(sources[source], "s", table=True, copy=True), copy=False)
+            labels += [label for _, label in items for _ in (0, 1)]
+            parts.append(sel)
+    if not parts:
+        return None
+    q = exp.select(exp.Star(), copy=False).from_(parts[0].subquery("r0", copy=False), copy=False)
+    for i, part in enumerate(parts[1:], 1):
+        q = q.join(part.subquery(f"r{i}", copy=False), join_type="cross", copy=False)
+    return labels, q
 
 
 def to_sql(policies: m.PolicySet, *, as_of: dt.date, dialect: Dialect, sources: Mapping[str, exp.Expression],

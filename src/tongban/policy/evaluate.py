@@ -29,6 +29,8 @@ from tongban.policy.views import (
     HOUSEHOLD,
     PERSON,
     Snapshot,
+    check_range,
+    check_snapshot,
     registry_snapshot,
     registry_sql_sources,
 )
@@ -57,6 +59,13 @@ def finish(policies: m.PolicySet, wide: pl.LazyFrame, region: str | None) -> pl.
     """The long result (RESULT_SCHEMA, sorted) of a wide answer, kept to `region`."""
     res = compile_polars.results(policies, wide, region=region).collect()
     return res.cast(RESULT_SCHEMA).sort(["policy", "subject_id"])  # type: ignore[arg-type]
+
+
+def check_ranges(labels: list[str], row: Any) -> None:
+    """Refuse the answer of `compile_sql.range_query` if a column lies beyond ±VALUE_LIMIT."""
+    values = list(row or [])
+    for i in range(0, len(labels), 2):
+        check_range(labels[i], values[i], values[i + 1])
 
 
 def check_as_of(as_of: dt.date | dt.datetime) -> dt.date:
@@ -103,9 +112,10 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
     `snapshot` is a Snapshot or a folder of Parquet files. Backends: polars, duckdb."""
     day, region = check_as_of(as_of), check_region(region)
     folder = Path(snapshot) if isinstance(snapshot, str | Path) else None
+    snap = Snapshot.from_parquet(folder) if folder is not None else snapshot
+    assert isinstance(snap, Snapshot)
+    check_snapshot(policies, snap)  # the same refusal on every backend, before computing
     if backend == "polars":
-        snap = Snapshot.from_parquet(folder) if folder is not None else snapshot
-        assert isinstance(snap, Snapshot)
         # Person policies from the person rows, household policies from the household rows, one plan.
         res = compile_polars.outcomes(policies, bind_previous(policies, snap), as_of=day, region=region).collect()
         return res.cast(RESULT_SCHEMA).sort(["policy", "subject_id"])  # type: ignore[arg-type]
@@ -153,6 +163,11 @@ def evaluate_sql(policies: m.PolicySet, connection: Any, *, as_of: dt.date | dt.
     dbapi = connection.connection if hasattr(connection, "exec_driver_sql") else connection  # SQLAlchemy → driver
     cur = dbapi.cursor()
     try:
+        ranges = compile_sql.range_query(policies, sources=sources)
+        if ranges is not None:  # the boundary check, before any value is computed with
+            labels, query = ranges
+            cur.execute(query.sql(dialect=dialect))
+            check_ranges(labels, cur.fetchone())
         cur.execute(sql)  # no parameters: the values are typed literals of the plan
         rows = cur.fetchall()
     finally:

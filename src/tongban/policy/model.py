@@ -214,7 +214,8 @@ class Parameter(_Node):
 
     def value_at(self, region: str | None, as_of: dt.date) -> int | bool | str | dt.date | None:
         """The value in force: the longest region prefix of `region` with a value started by
-        `as_of`, and of those the latest start. None when nothing applies."""
+        `as_of`, and of those the latest start. None when nothing applies. An unknown region
+        (None) gets the value for everywhere (`*`): no region's own value applies to it."""
         best: ParamValue | None = None
         for v in self.values:
             if v.start > as_of or not (region or "").startswith(v.region):

@@ -115,6 +115,28 @@ _CMP: dict[type[ast.cmpop], m.CompareOp] = {
 _ARITH: dict[type[ast.operator], m.ArithOp] = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div"}
 _ORDERED = {"int", "money", "date"}  # text is not ordered: collations differ between databases
 
+# The functions of the language (docs/policy.md), each with how it is called: the parser accepts
+# these names and no other, and the Spark agreement test needs a case for each.
+FUNCTIONS: dict[str, str] = {
+    "yuan": "yuan(1195.50): money from yuan",
+    "fen": "fen(119550): money from fen",
+    "date": 'date("2026-07-01"): a date',
+    "age_at": "age_at(birth_date[, date]): completed years",
+    "days_between": "days_between(start, end): days from start to end",
+    "add_days": "add_days(date, days): a date days later",
+    "min": "min(a, b, …): the smallest (null if any is)",
+    "max": "max(a, b, …): the largest (null if any is)",
+    "coalesce": "coalesce(a, b, …): the first that is not null",
+    "is_null": "is_null(x): whether x is missing",
+}
+# The household aggregates, written household.<name>(…).
+AGGREGATES: dict[str, str] = {
+    "count": "household.count([condition]): members (for whom the condition is true)",
+    "sum": "household.sum(x): the members' total (null if any member's is)",
+    "any": "household.any(condition): true for some member",
+    "all": "household.all(condition): true for every member",
+}
+
 
 def money_fen(value: Any) -> int:
     """Yuan (a number or a decimal string) → integer fen, refusing fractions of a fen."""
@@ -345,6 +367,8 @@ class _Builder:
         if not isinstance(f, ast.Name):
             raise _ExprError("unknown function", node)
         name, args = f.id, node.args
+        if name not in FUNCTIONS:
+            raise _ExprError(f"unknown function {name!r} (the language has {', '.join(FUNCTIONS)})", node)
         if name in ("yuan", "fen", "date"):
             if len(args) != 1 or not isinstance(args[0], ast.Constant) or isinstance(args[0].value, bool):
                 raise _ExprError(f"{name}(…) takes one literal value", node)
@@ -386,8 +410,8 @@ class _Builder:
         raise _ExprError(f"unknown function {name!r}", node)
 
     def _agg(self, op: str, node: ast.Call) -> m.Expr:
-        if op not in ("count", "sum", "any", "all"):
-            raise _ExprError(f"unknown household aggregate {op!r} (count, sum, any, all)", node)
+        if op not in AGGREGATES:
+            raise _ExprError(f"unknown household aggregate {op!r} ({', '.join(AGGREGATES)})", node)
         if "household" not in self.ctx.views:
             raise _ExprError("the policy does not bind the household view (add it to views)", node)
         if self.ctx.in_agg:
