@@ -268,6 +268,7 @@ class PolicySet(_Node):
 
     policies: tuple[Policy, ...]
     parameters: dict[str, Parameter]
+    warnings: tuple[str, ...] = ()  # what loaded but may not mean what was meant (`policy check` prints it)
 
     def get(self, policy_id: str) -> Policy:
         for p in self.policies:
@@ -286,7 +287,8 @@ class PolicySet(_Node):
             if pid not in wanted:
                 wanted.add(pid)
                 stack.extend(self.get(pid).policy_refs)
-        return PolicySet(policies=tuple(p for p in self.policies if p.id in wanted), parameters=self.parameters)
+        return PolicySet(policies=tuple(p for p in self.policies if p.id in wanted), parameters=self.parameters,
+                         warnings=self.warnings)
 
 
 def children(node: Expr) -> list[Expr]:
