@@ -99,7 +99,7 @@ def _as(e: exp.Expression, name: str) -> exp.Expr:
     return exp.alias_(e, name, copy=False)
 
 
-def _wide(name: str, table: str, t: m.ValueType, alias: str | None = None) -> exp.Expression:
+def _wide(name: str, table: str, t: m.ValueType, alias: str | None = None) -> exp.Expr:
     """A view column as it enters the plan: an int or money column cast to BIGINT, so a narrower
     source column (INTEGER, SMALLINT) computes in 64 bits as declared (DuckDB would multiply two
     INT32 in 32 bits and overflow); a cast to the column's own type costs nothing."""
@@ -302,7 +302,7 @@ class _Planner:
         return exp.alias_(exp.to_table(name), alias, table=True, copy=False)
 
     def _person_rows(self, extra: Sequence[str], bound: set[str]) -> exp.Select:
-        cols: list[exp.Expression] = [_wide(n, "p", PERSON.fields[n].type) for n in PERSON.fields]
+        cols: list[exp.Expr] = [_wide(n, "p", PERSON.fields[n].type) for n in PERSON.fields]
         cols += [exp.column(n, table="p") for n in extra]
         cols += [_wide(f"previous__{n}", "p", PREVIOUS.fields[n].type) for n in sorted(bound)]
         q = exp.select(*cols, copy=False).from_(exp.alias_(self.sources["person"], "p", table=True), copy=False)

@@ -621,16 +621,18 @@ def _duplicates(sources: list[Source]) -> list[Problem]:
     problems: list[Problem] = []
     first: dict[tuple[str, str], tuple[Source, int]] = {}
     for src in sources:
-        for kind, key, items in (("policy_parameter", "parameters", src.model.parameters),
-                                 ("policy", "policies", src.model.policies)):
-            for i, item in enumerate(items):
-                seen = first.get((kind, item.id))
+        ids: list[tuple[str, str, list[str]]] = [
+            ("policy_parameter", "parameters", [p.id for p in src.model.parameters]),
+            ("policy", "policies", [p.id for p in src.model.policies])]
+        for kind, key, names in ids:
+            for i, name in enumerate(names):
+                seen = first.get((kind, name))
                 if seen is None:
-                    first[(kind, item.id)] = (src, i)
+                    first[(kind, name)] = (src, i)
                     continue
                 mark = seen[0].document.mark((key, seen[1], "id"))
-                problems.append(src.problem((key, i, "id"), f"duplicate {kind} id {item.id!r} (first defined in "
-                                            f"{seen[0].path}:{mark[0] if mark else '?'})", item.id))
+                problems.append(src.problem((key, i, "id"), f"duplicate {kind} id {name!r} (first defined in "
+                                            f"{seen[0].path}:{mark[0] if mark else '?'})", name))
     return problems
 
 
