@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from tongban.policy import model as m
+from tongban.policy.views import VALUE_LIMIT
 
 REGIONS = ["330203001001", "330203004002", "330205001001", "330212000000", None]
 AS_OF_DAYS = [dt.date(2026, 2, 28), dt.date(2026, 3, 1), dt.date(2026, 6, 30), dt.date(2026, 7, 1),
@@ -30,8 +31,11 @@ PARAMETERS = {
         m.ParamValue(region="", start=dt.date(2025, 1, 1), value=dt.date(2000, 1, 1)),)),
 }
 
+# Boundaries of the demo standards, the limit of the range policies compute in (views.VALUE_LIMIT)
+# and the Int32 value DuckDB once doubled in 32 bits.
 MONEY = st.one_of(st.sampled_from([0, 1, 99, 100, 119499, 119500, 119501, 125500, 300000]),
-                  st.integers(-1000, 10_000_000))
+                  st.integers(-1000, 10_000_000),
+                  st.sampled_from([VALUE_LIMIT, -VALUE_LIMIT, VALUE_LIMIT - 1, 2_000_000_001, -2_000_000_001]))
 
 
 def _maybe(s: st.SearchStrategy[Any], p_null: float = 0.15) -> st.SearchStrategy[Any]:

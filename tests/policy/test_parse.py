@@ -209,3 +209,74 @@ def test_policy_eval_and_explain_on_a_parquet_snapshot(tmp_path: Path) -> None:
 
 
 DEMO_POLICIES = read_policies("packs/demo")
+
+
+# --- loads that used to be silent ------------------------------------------------------------
+
+
+def test_an_error_inside_a_multi_line_expression_points_at_its_own_line_and_column(tmp_path: Path) -> None:
+    block = ("  - id: m\n    title: {zh: 测试, en: Test}\n    domain: test\n    department: dept.haishu.mca\n"
+             "    legal_basis: 测试依据\n    unit: person\n    views: [person, household]\n    criteria:\n"
+             "      - id: plain\n        description: {zh: 一, en: One}\n"
+             "        expr: alive and\n          income_monthly > fen(0) and\n          sex < 'M'\n"
+             "    amount: |\n      max(\n        param.standard,\n        param.nope\n      )\n")
+    text = HEADER + block
+    err = _load(tmp_path, block)
+    by_id = {p.id: p for p in err.problems}
+    folded = by_id["m#plain"]  # a plain scalar: YAML folds its lines into one
+    assert "cannot be ordered" in folded.message
+    assert (folded.line, folded.column) == (_line_of(text, "sex < 'M'"), text.splitlines()[
+        _line_of(text, "sex < 'M'") - 1].index("sex") + 1)
+    literal = by_id["m#amount"]  # a `|` block keeps its lines
+    assert "unknown parameter 'nope'" in literal.message
+    assert (literal.line, literal.column) == (_line_of(text, "param.nope"), 9)
+
+
+def test_a_bare_number_as_an_amount_or_a_criterion_gets_a_clear_message(tmp_path: Path) -> None:
+    body = _policy("a", "alive").replace("        expr: alive\n", "        expr: 5\n", 1) + "    amount: 5\n"
+    err = _load(tmp_path, body)
+    messages = " | ".join(p.message for p in err.problems)
+    assert "valid string" not in messages
+    assert "policies.0.amount" in messages and "yuan(5) or fen(5)" in messages
+    assert "policies.0.criteria.0.expr" in messages
+    assert all(p.line is not None for p in err.problems)
+
+
+def test_a_policy_or_parameter_id_twice_among_loose_files_is_refused_as_in_a_pack(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(HEADER + _policy("same", "alive"), encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(HEADER + _policy("same", "alive"), encoding="utf-8")
+    with pytest.raises(PackError) as info:
+        read_policies(tmp_path)
+    found = sorted((p.file, p.id, p.message.split(" (")[0]) for p in info.value.problems)
+    assert found == [("b.yaml", "same", "duplicate policy id 'same'"),
+                     ("b.yaml", "standard", "duplicate policy_parameter id 'standard'")]
+    assert all("first defined in a.yaml:" in p.message for p in info.value.problems)
+
+
+def test_a_parameter_without_a_value_for_everywhere_loads_with_a_warning(tmp_path: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "p.yaml").write_text(HEADER + _policy("x", "income_monthly < param.standard"), encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        policies = read_policies(tmp_path)
+    assert len(policies.warnings) == 1 and "p.yaml:" in policies.warnings[0]
+    assert "[standard] no value for everywhere (`*`): a subject outside 3302" in policies.warnings[0]
+    assert policies.warnings[0] in caplog.text
+    later = HEADER.replace('      - {region: "3302", from: 2025-01-01, value: 1195}\n',
+                           '      - {region: "3302", from: 2025-01-01, value: 1195}\n'
+                           '      - {region: "*", from: 2026-01-01, value: 1000}\n')
+    (tmp_path / "p.yaml").write_text(later + _policy("x", "income_monthly < param.standard"), encoding="utf-8")
+    assert ["no value for everywhere (`*`) before 2026-01-01" in w for w in read_policies(tmp_path).warnings] == [True]
+    covered = later.replace("from: 2026-01-01", "from: 2024-01-01")
+    (tmp_path / "p.yaml").write_text(covered + _policy("x", "income_monthly < param.standard"), encoding="utf-8")
+    assert read_policies(tmp_path).warnings == ()
+
+
+def test_policy_check_prints_the_warnings(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tongban.policy.cli import app
+
+    (tmp_path / "p.yaml").write_text(HEADER + _policy("x", "alive"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "warning: p.yaml:" in result.output and "1 warning(s)" in result.output

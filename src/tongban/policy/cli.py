@@ -66,7 +66,10 @@ def check_cmd(pack_dir: str = typer.Argument(..., help="A pack folder (or a fold
     from tongban.core import cliutil
 
     policies = _policies(pack_dir)
-    cliutil.console.print(f"{len(policies.policies)} policies, {len(policies.parameters)} parameters: ok")
+    for warning in policies.warnings:
+        cliutil.console.print(f"warning: {warning}", highlight=False, markup=False)
+    cliutil.console.print(f"{len(policies.policies)} policies, {len(policies.parameters)} parameters: ok"
+                          + (f", {len(policies.warnings)} warning(s)" if policies.warnings else ""))
 
 
 @app.command("eval")

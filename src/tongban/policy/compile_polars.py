@@ -25,162 +25,30 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 import polars as pl
 
 from tongban.policy import model as m
+from tongban.policy.analysis import (
+    HID,
+    AgeBranches,
+    Analysis,
+    age_cutoffs,
+    agg_key,
+    col_amount,
+    col_criteria,
+    col_eligible,
+    depths,
+    regional_params,
+)
 from tongban.policy.views import HOUSEHOLD, POLARS_TYPES, PREVIOUS, Snapshot, polars_schema
 
-HID = "household_id"
-
-
-def col_eligible(policy_id: str) -> str:
-    return f"{policy_id}__eligible"
-
-
-def col_criteria(policy_id: str) -> str:
-    return f"{policy_id}__criteria"
-
-
-def col_amount(policy_id: str) -> str:
-    return f"{policy_id}__amount"
-
-
-def _trees(policy: m.Policy) -> list[m.Expr]:
-    return [c.expr for c in policy.criteria] + ([policy.amount] if policy.amount is not None else [])
-
-
-def _policy_refs(node: m.Expr) -> set[str]:
-    return {n.policy for n in m.walk(node) if isinstance(n, m.PolicyRef)}
-
-
-def _outside_aggs(node: m.Expr) -> Iterable[m.Expr]:
-    """The nodes of a tree that are not inside a household aggregate (the aggregates included)."""
-    yield node
-    if not isinstance(node, m.HouseholdAgg):
-        for c in m.children(node):
-            yield from _outside_aggs(c)
-
-
-def _outside_refs(policy: m.Policy) -> set[str]:
-    """The policies a policy reads directly (not inside a household aggregate)."""
-    return {n.policy for t in _trees(policy) for n in _outside_aggs(t) if isinstance(n, m.PolicyRef)}
+__all__ = ["col_amount", "col_criteria", "col_eligible", "household_plan", "outcomes", "plan", "results", "totals"]
 
 
 def _is_categorical(dtype: pl.DataType | None) -> bool:
     return isinstance(dtype, pl.Enum | pl.Categorical)
-
-
-@dataclass
-class _Agg:
-    name: str
-    node: m.HouseholdAgg
-    policy: m.Policy  # compiled in this policy's context (its unit decides a parameter's region)
-    needs: set[str]  # the policies whose outcomes it reads
-
-
-@dataclass
-class _Analysis:
-    """What the policy set reads: its distinct aggregates, parameters and previous fields."""
-
-    aggs: dict[str, _Agg] = field(default_factory=dict)
-    policy_aggs: dict[str, list[str]] = field(default_factory=dict)  # policy id → agg keys
-    params: dict[m.Unit, set[str]] = field(default_factory=lambda: {"person": set(), "household": set()})
-    previous: set[str] = field(default_factory=set)
-    household_in_aggs: bool = False  # an aggregate reads household fields or the household's region
-
-    @classmethod
-    def of(cls, policies: m.PolicySet) -> _Analysis:
-        out = cls()
-        for policy in policies.policies:
-            keys: list[str] = []
-            for tree in _trees(policy):
-                for node in _outside_aggs(tree):
-                    if isinstance(node, m.ParamRef):
-                        out.params[policy.unit].add(node.name)
-                    if not isinstance(node, m.HouseholdAgg):
-                        continue
-                    inner = m.walk(node)
-                    regional = any(isinstance(n, m.ParamRef) for n in inner)
-                    # an aggregate without parameters means the same in a person and a household policy
-                    key = (f"{policy.unit}:" if regional else "") + node.model_dump_json()
-                    if key not in out.aggs:
-                        out.aggs[key] = _Agg(f"__agg{len(out.aggs)}", node, policy, _policy_refs(node))
-                    if key not in keys:
-                        keys.append(key)
-                    if any(isinstance(n, m.FieldRef) and n.scope == "household" for n in inner) or (
-                            regional and policy.unit == "household"):
-                        out.household_in_aggs = True
-            out.policy_aggs[policy.id] = keys
-            for tree in _trees(policy):
-                out.previous |= {n.name for n in m.walk(tree) if isinstance(n, m.FieldRef) and n.scope == "previous"}
-        return out
-
-
-def int_constant(e: m.Expr, policies: m.PolicySet, as_of: dt.date) -> int | None:
-    """An int literal, or a parameter with one value everywhere on the as-of date."""
-    if isinstance(e, m.Lit) and isinstance(e.value, int) and not isinstance(e.value, bool):
-        return e.value
-    if isinstance(e, m.ParamRef):
-        table = policies.parameters[e.name].table_at(as_of)
-        value = table.get("")
-        if set(table) == {""} and isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
-@dataclass(frozen=True)
-class AgeCutoffs:
-    """`age_at(birth) <op> N` as birth-date tests: born on or before `born_by[0]` (and, for
-    `eq`/`ne`, not on or before `born_by[1]`), negated when `negate`."""
-
-    birth: m.Expr
-    born_by: tuple[dt.date, ...]
-    negate: bool
-    by_param: bool  # N is a parameter: no value where the region is unknown
-
-
-@dataclass(frozen=True)
-class AgeBranches:
-    """`age_at(birth) <op> (A if test else B)`: one age comparison per branch."""
-
-    test: m.Expr
-    then: m.Compare
-    otherwise: m.Compare
-
-
-def age_cutoffs(e: m.Compare, policies: m.PolicySet, as_of: dt.date) -> AgeCutoffs | AgeBranches | None:
-    """`age_at(birth) <op> N` on the as-of date as a comparison of the birth date with the date
-    N years before (29 February → 28 February in a common year): no calendar arithmetic per
-    row, in any backend. None when the comparison is not of that form."""
-    flip: dict[str, m.CompareOp] = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
-    left, right, op = e.left, e.right, e.op
-    if not isinstance(left, m.AgeAt):
-        left, right, op = right, left, flip[op]
-    if not isinstance(left, m.AgeAt) or not isinstance(left.at, m.AsOf):
-        return None
-    if isinstance(right, m.Cond):  # age ≥ (50 if man else 40)
-        return AgeBranches(right.test, m.Compare(op=op, left=left, right=right.then),
-                           m.Compare(op=op, left=left, right=right.otherwise))
-    n = int_constant(right, policies, as_of)
-    if n is None:
-        return None
-    if op in ("gt", "le"):  # age > n ⇔ age ≥ n + 1
-        n, op = n + 1, ("ge" if op == "gt" else "lt")
-    if not 2 <= as_of.year - n - 1 <= as_of.year - n <= 9998:
-        return None  # a cutoff outside the calendar: the general formula
-
-    def born_by(years: int) -> dt.date:  # age ≥ years ⇔ born on or before this date
-        try:
-            return as_of.replace(year=as_of.year - years)
-        except ValueError:  # 29 February in a common year
-            return dt.date(as_of.year - years, 2, 28)
-
-    dates = (born_by(n),) if op in ("ge", "lt") else (born_by(n), born_by(n + 1))
-    return AgeCutoffs(left.birth, dates, negate=op in ("lt", "ne"), by_param=isinstance(right, m.ParamRef))
-
 
 class _Compiler:
     """Expressions of one policy over a frame whose columns are named as in `plan`'s output:
@@ -274,9 +142,7 @@ class _Compiler:
             case m.PolicyRef():
                 return pl.col(col_eligible(e.policy))
             case m.HouseholdAgg():
-                regional = any(isinstance(n, m.ParamRef) for n in m.walk(e))
-                key = (f"{self.policy.unit}:" if regional else "") + e.model_dump_json()
-                return pl.col(self.aggs[key])
+                return pl.col(self.aggs[agg_key(self.policy, e)])
         raise TypeError(f"unknown node {e!r}")
 
     def enum_field(self, e: m.Expr) -> pl.Expr | None:
@@ -314,11 +180,7 @@ class _Compiler:
         birth = self.expr(cut.birth)
         born_by = [birth <= pl.lit(d, dtype=pl.Date) for d in cut.born_by]
         out = born_by[0] if len(born_by) == 1 else born_by[0] & ~born_by[1]
-        if cut.negate:
-            out = ~out
-        if cut.by_param:  # a parameter has no value where the region is unknown
-            return pl.when(self.region.is_null()).then(None).otherwise(out)
-        return out
+        return ~out if cut.negate else out
 
     def aggregate(self, e: m.HouseholdAgg) -> pl.Expr:
         """The aggregate as a `group_by("household_id").agg(…)` expression over the member rows."""
@@ -348,11 +210,13 @@ class _Compiler:
         dtype = POLARS_TYPES[param.type]
         if not table:
             return pl.lit(None, dtype=dtype)
+        everywhere = pl.lit(table.get(""), dtype=dtype)  # what an unknown region gets
         if set(table) == {""}:  # one value everywhere: a literal, not a lookup per row or per category
-            return pl.when(region.is_null()).then(None).otherwise(pl.lit(table[""], dtype=dtype))
+            return everywhere
         if isinstance(region_dtype, pl.Enum):  # the value of each category, picked by its index
             values = [_longest_prefix(table, cat) for cat in region_dtype.categories.to_list()]
-            return pl.lit(pl.Series(values, dtype=dtype)).gather(region.to_physical())
+            looked_up = pl.lit(pl.Series(values, dtype=dtype)).gather(region.to_physical())
+            return looked_up if "" not in table else pl.when(region.is_null()).then(everywhere).otherwise(looked_up)
         if _is_categorical(region_dtype):
             region = region.cast(pl.String)
         by_len: dict[int, dict[str, object]] = defaultdict(dict)
@@ -366,8 +230,8 @@ class _Compiler:
             mapping = by_len[n]
             parts.append(region.str.slice(0, n).replace_strict(
                 list(mapping), list(mapping.values()), default=None, return_dtype=dtype))
-        looked = parts[0] if len(parts) == 1 else pl.coalesce(parts)
-        return pl.when(region.is_null()).then(None).otherwise(looked)
+        # an unknown (null) region matches no prefix: it gets the value everywhere, if there is one
+        return parts[0] if len(parts) == 1 else pl.coalesce(parts)
 
 
 def _longest_prefix(table: Mapping[str, object], region: str) -> object:
@@ -386,7 +250,7 @@ class _Planner:
 
     def __init__(self, policies: m.PolicySet, snap: Snapshot, as_of: dt.date) -> None:
         self.policies, self.as_of = policies, as_of
-        self.info = _Analysis.of(policies)
+        self.info = Analysis.of(policies)
         self.household_view = snap.household.select(
             [pl.col(n).alias(f"household__{n}") for n in HOUSEHOLD.fields])
         self.person = self._person_rows(snap)
@@ -424,9 +288,6 @@ class _Planner:
         names = {k: a.name for k, a in self.info.aggs.items()}
         return _Compiler(self.policies, policy, self.as_of, aggs=names, params=params, schema=schema)
 
-    def _ready(self, policy: m.Policy, available: set[str], aggs: set[str]) -> bool:
-        return _outside_refs(policy) <= available and set(self.info.policy_aggs[policy.id]) <= aggs
-
     def build(self) -> pl.LazyFrame:
         pending = list(self.policies.policies)
         if not pending:
@@ -436,14 +297,14 @@ class _Planner:
             self._aggregate_round()
             # household policies, on the household rows
             hh_done = {p.id for p in self.policies.policies if p.unit == "household" and p.id in self.done}
-            batch = self._batch([p for p in pending if p.unit == "household"], hh_done, self.aggs_done)
+            batch = self.info.batch([p for p in pending if p.unit == "household"], hh_done, self.aggs_done)
             if batch and self.household is not None:
                 # cached: the person rows join it, and a caller may read it as the household subjects
                 self.household = self._evaluate(self.household, batch, "household").cache()
             self._join_household([p for p in batch])
             pending = [p for p in pending if p.id not in self.done]
             # person policies, on the person rows
-            batch = self._batch([p for p in pending if p.unit == "person"], set(self.done), self.person_aggs)
+            batch = self.info.batch([p for p in pending if p.unit == "person"], set(self.done), self.person_aggs)
             if batch:
                 self.person = self._evaluate(self.person, batch, "person")
                 self.done |= {p.id for p in batch}
@@ -453,15 +314,6 @@ class _Planner:
         if self.household is None or not self.has_household_columns:
             self._join_household([])
         return self.person.drop([a.name for k, a in self.info.aggs.items() if k in self.person_aggs])
-
-    def _batch(self, candidates: list[m.Policy], available: set[str], aggs: set[str]) -> list[m.Policy]:
-        """The candidates (in dependency order) that can be evaluated now, one after another."""
-        out, avail = [], set(available)
-        for p in candidates:
-            if self._ready(p, avail, aggs):
-                out.append(p)
-                avail.add(p.id)
-        return out
 
     def _aggregate_round(self) -> None:
         """Every aggregate whose inputs are on the person rows, in one group_by; the household frame."""
@@ -501,17 +353,12 @@ class _Planner:
         """Parameters once per frame, then each dependency depth in one with_columns."""
         schema = _frame_schema(lf)
         region = "region_code" if unit == "person" else "household__region_code"
-        used = {n.name for p in batch for t in _trees(p) for n in _outside_aggs(t)
-                if isinstance(n, m.ParamRef) and set(self.policies.parameters[n.name].table_at(self.as_of)) - {""}}
-        params = {name: f"__param_{unit}_{name}" for name in sorted(used)}
+        params = {name: f"__param_{unit}_{name}" for name in regional_params(self.policies, batch, self.as_of)}
         if params:
             looker = self._compiler(batch[0], schema)
             lf = lf.with_columns([looker.param(name, pl.col(region), schema.get(region)).alias(col)
                                   for name, col in params.items()])
-        depth: dict[str, int] = {}
-        for p in batch:
-            refs = _outside_refs(p)
-            depth[p.id] = 1 + max((depth[r] for r in refs if r in depth), default=0)
+        depth = depths(batch)
         for d in sorted(set(depth.values())):
             level = [p for p in batch if depth[p.id] == d]
             crit, final = [], []

@@ -28,17 +28,18 @@ from typing import Any
 from sqlglot import exp
 
 from tongban.policy import model as m
-from tongban.policy.compile_polars import (
+from tongban.policy.analysis import (
     HID,
     AgeBranches,
-    _Analysis,
-    _outside_aggs,
-    _outside_refs,
-    _trees,
+    Analysis,
     age_cutoffs,
+    agg_key,
     col_amount,
     col_criteria,
     col_eligible,
+    depths,
+    numbers_read,
+    regional_params,
 )
 from tongban.policy.views import HOUSEHOLD, PERSON, PREVIOUS
 
@@ -98,18 +99,20 @@ def _as(e: exp.Expression, name: str) -> exp.Expr:
     return exp.alias_(e, name, copy=False)
 
 
+def _wide(name: str, table: str, t: m.ValueType, alias: str | None = None) -> exp.Expr:
+    """A view column as it enters the plan: an int or money column cast to BIGINT, so a narrower
+    source column (INTEGER, SMALLINT) computes in 64 bits as declared (DuckDB would multiply two
+    INT32 in 32 bits and overflow); a cast to the column's own type costs nothing."""
+    col = exp.column(name, table=table)
+    return _as(_cast(col, t) if t in ("int", "money") else col, alias or name)
+
+
 def _all(table: str) -> exp.Expression:
     """`table.*`"""
     return exp.Column(this=exp.Star(), table=exp.to_identifier(table))
 
 
-def _agg_key(policy: m.Policy, node: m.HouseholdAgg) -> str:
-    """The aggregate's key in `_Analysis.aggs` (by the policy's unit when it holds a parameter)."""
-    regional = any(isinstance(n, m.ParamRef) for n in m.walk(node))
-    return (f"{policy.unit}:" if regional else "") + node.model_dump_json()
-
-
-class _Compiler:
+class ExprCompiler:
     """Expressions of one policy over rows whose columns are named as in `plan`'s output: person
     fields as is, `household__<f>`, `previous__<f>`, aggregates and parameter columns by the
     names the plan gives them, other policies' outcomes as `<id>__eligible`."""
@@ -169,7 +172,9 @@ class _Compiler:
             case m.DateDiff():
                 return _cast(exp.DateDiff(this=c(e.end), expression=c(e.start), unit=exp.var("DAY")), "int")
             case m.AddDays():
-                return _cast(exp.DateAdd(this=c(e.date), expression=c(e.days), unit=exp.var("DAY")), "date")
+                # a day count is a 32-bit INT where it meets a date: Spark's date_add takes no BIGINT
+                days = exp.Cast(this=c(e.days), to=exp.DataType.build("INT"))
+                return _cast(exp.DateAdd(this=c(e.date), expression=days, unit=exp.var("DAY")), "date")
             case m.Call():
                 args = [c(a) for a in e.args]
                 if e.name == "is_null":
@@ -184,7 +189,7 @@ class _Compiler:
                 return exp.column(col_eligible(e.policy))
             case m.HouseholdAgg():
                 assert self.policy is not None
-                return exp.column(self.aggs[_agg_key(self.policy, e)])
+                return exp.column(self.aggs[agg_key(self.policy, e)])
         raise TypeError(f"unknown node {e!r}")
 
     def age(self, e: m.AgeAt) -> exp.Expression:
@@ -220,11 +225,7 @@ class _Compiler:
         birth = self.expr(cut.birth)
         born_by = [_paren(exp.LTE(this=birth, expression=literal(d, "date"))) for d in cut.born_by]
         out = born_by[0] if len(born_by) == 1 else _paren(exp.and_(born_by[0], exp.Not(this=born_by[1])))
-        if cut.negate:
-            out = _paren(exp.Not(this=out))
-        if cut.by_param:  # a parameter has no value where the region is unknown
-            return _case([(_is_null(self.region), _cast(exp.Null(), "bool"))], out)
-        return out
+        return _paren(exp.Not(this=out)) if cut.negate else out
 
     def aggregate(self, e: m.HouseholdAgg) -> exp.Expression:
         """The aggregate as an expression of a `GROUP BY household_id` over the member rows."""
@@ -257,8 +258,8 @@ class _Compiler:
                                 for k, v in by_len[n].items()]))
         if not parts:
             return _cast(exp.Null(), t)
-        looked = parts[0] if len(parts) == 1 else exp.Coalesce(this=parts[0], expressions=parts[1:])
-        return _case([(_is_null(self.region), _cast(exp.Null(), t))], looked)
+        # an unknown (null) region matches no prefix: it gets the value everywhere, if there is one
+        return parts[0] if len(parts) == 1 else exp.Coalesce(this=parts[0], expressions=parts[1:])
 
 
 class _Planner:
@@ -267,7 +268,7 @@ class _Planner:
     def __init__(self, policies: m.PolicySet, as_of: dt.date, sources: Mapping[str, exp.Expression],
                  extra_columns: Sequence[str], bound_previous: Collection[str]) -> None:
         self.policies, self.as_of, self.sources = policies, as_of, sources
-        self.info = _Analysis.of(policies)
+        self.info = Analysis.of(policies)
         self.ctes: list[tuple[str, exp.Query]] = []
         # The first person rows (the view scans) are read by the aggregates and by the join back:
         # written out at both places, not as a CTE, so no engine materializes a copy of the scan.
@@ -301,12 +302,14 @@ class _Planner:
         return exp.alias_(exp.to_table(name), alias, table=True, copy=False)
 
     def _person_rows(self, extra: Sequence[str], bound: set[str]) -> exp.Select:
-        cols: list[exp.Expression] = [exp.column(n, table="p") for n in [*PERSON.fields, *extra]]
-        cols += [exp.column(f"previous__{n}", table="p") for n in sorted(bound)]
+        cols: list[exp.Expr] = [_wide(n, "p", PERSON.fields[n].type) for n in PERSON.fields]
+        cols += [exp.column(n, table="p") for n in extra]
+        cols += [_wide(f"previous__{n}", "p", PREVIOUS.fields[n].type) for n in sorted(bound)]
         q = exp.select(*cols, copy=False).from_(exp.alias_(self.sources["person"], "p", table=True), copy=False)
         wanted = self.info.previous - bound
         if wanted and "previous" in self.sources:
-            q = q.select(*[_as(exp.column(n, table="v"), f"previous__{n}") for n in sorted(wanted)], copy=False).join(
+            q = q.select(*[_wide(n, "v", PREVIOUS.fields[n].type, f"previous__{n}") for n in sorted(wanted)],
+                         copy=False).join(
                 exp.alias_(self.sources["previous"], "v", table=True),
                 on=_eq(exp.column("id", table="p"), exp.column("id", table="v")), join_type="left", copy=False)
         elif wanted:
@@ -316,24 +319,13 @@ class _Planner:
 
     def _with_household_view(self, rows: str) -> exp.Select:
         """Rows (with a `household_id`) and the household view's fields as `household__<f>`."""
-        cols = [_as(exp.column(n, table="hv"), f"household__{n}") for n in HOUSEHOLD.fields]
+        cols = [_wide(n, "hv", f.type, f"household__{n}") for n, f in HOUSEHOLD.fields.items()]
         return exp.select(_all("r"), *cols, copy=False).from_(self.ref(rows, "r"), copy=False).join(
             exp.alias_(self.sources["household"], "hv", table=True),
             on=_eq(exp.column(HID, table="r"), exp.column("id", table="hv")), join_type="left", copy=False)
 
-    def _compiler(self, policy: m.Policy, params: Mapping[str, str] | None = None) -> _Compiler:
-        return _Compiler(self.policies, policy, self.as_of, aggs=self.agg_names, params=params)
-
-    def _ready(self, policy: m.Policy, available: set[str], aggs: set[str]) -> bool:
-        return _outside_refs(policy) <= available and set(self.info.policy_aggs[policy.id]) <= aggs
-
-    def _batch(self, candidates: list[m.Policy], available: set[str], aggs: set[str]) -> list[m.Policy]:
-        out, avail = [], set(available)
-        for p in candidates:
-            if self._ready(p, avail, aggs):
-                out.append(p)
-                avail.add(p.id)
-        return out
+    def _compiler(self, policy: m.Policy, params: Mapping[str, str] | None = None) -> ExprCompiler:
+        return ExprCompiler(self.policies, policy, self.as_of, aggs=self.agg_names, params=params)
 
     def build(self) -> str:
         pending = list(self.policies.policies)
@@ -341,13 +333,13 @@ class _Planner:
             before = len(pending)
             self._aggregate_round()
             hh_done = {p.id for p in self.policies.policies if p.unit == "household" and p.id in self.done}
-            batch = self._batch([p for p in pending if p.unit == "household"], hh_done, self.aggs_done)
+            batch = self.info.batch([p for p in pending if p.unit == "household"], hh_done, self.aggs_done)
             if batch:
                 assert self.household is not None
                 self.household = self._evaluate(self.household, batch, "household")
             self._join_household(batch)
             pending = [p for p in pending if p.id not in self.done]
-            batch = self._batch([p for p in pending if p.unit == "person"], set(self.done), self.person_aggs)
+            batch = self.info.batch([p for p in pending if p.unit == "person"], set(self.done), self.person_aggs)
             if batch:
                 self.person = self._evaluate(self.person, batch, "person")
                 self.done |= {p.id for p in batch}
@@ -415,15 +407,11 @@ class _Planner:
         """Parameters once per frame, then each dependency depth in two SELECT layers."""
         stem = "tb_person" if unit == "person" else "tb_household"
         region = "region_code" if unit == "person" else "household__region_code"
-        used = sorted({n.name for p in batch for t in _trees(p) for n in _outside_aggs(t)
-                       if isinstance(n, m.ParamRef)
-                       and set(self.policies.parameters[n.name].table_at(self.as_of)) - {""}})
+        used = regional_params(self.policies, batch, self.as_of)
         params = {name: f"__param{len(self.ctes)}_{name}" for name in used}  # a frame may be evaluated twice
         if params:
             rows = self._add(stem, self._lookup(rows, region, params))
-        depth: dict[str, int] = {}
-        for p in batch:
-            depth[p.id] = 1 + max((depth[r] for r in _outside_refs(p) if r in depth), default=0)
+        depth = depths(batch)
         for d in sorted(set(depth.values())):
             level = [p for p in batch if depth[p.id] == d]
             crit: list[exp.Expr] = []
@@ -448,7 +436,7 @@ class _Planner:
     def _lookup(self, rows: str, region: str, params: Mapping[str, str]) -> exp.Select:
         """The rows with a column per regional parameter: for each length of region prefix with
         values, a left join with a VALUES table (prefix, one column per parameter); the value is
-        the longest prefix's, else the value everywhere; null where the region is unknown."""
+        the longest prefix's, else the value everywhere (also where the region is unknown)."""
         tables = {name: self.policies.parameters[name].table_at(self.as_of) for name in params}
         types = {name: self.policies.parameters[name].type for name in params}
         lengths = sorted({len(k) for t in tables.values() for k in t if k}, reverse=True)
@@ -468,9 +456,9 @@ class _Planner:
                                             if any(len(k) == n for k in tables[name])]
             if "" in tables[name]:
                 found.append(literal(tables[name][""], types[name]))
+            # an unknown (null) region joins no prefix: it gets the value everywhere, if there is one
             looked = found[0] if len(found) == 1 else exp.Coalesce(this=found[0], expressions=found[1:])
-            q = q.select(_as(_case([(_is_null(exp.column(region, table="f")), _cast(exp.Null(), types[name]))],
-                                          looked), col), copy=False)
+            q = q.select(_as(looked, col), copy=False)
         return q
 
 
@@ -498,6 +486,36 @@ def plan(policies: m.PolicySet, *, as_of: dt.date, sources: Mapping[str, exp.Exp
     for name, body in planner.ctes:
         q = q.with_(name, as_=body, copy=False)
     return q
+
+
+def range_query(policies: m.PolicySet, *, sources: Mapping[str, exp.Expression],
+                bound_previous: Collection[str] = ()) -> tuple[list[str], exp.Select] | None:
+    """The boundary check in SQL (`views.check_range` on its answer): one row with the smallest
+    and the largest value of each int and money column the policies read, labelled `view.field`
+    (each label twice: minimum, then maximum). None when the policies read no such column."""
+    labels: list[str] = []
+    parts: list[exp.Select] = []
+    for view, names in numbers_read(policies).items():
+        cols: list[tuple[str, str]] = []  # (column, label)
+        for n in sorted(names):
+            if view == "previous" and n in bound_previous:
+                cols.append((f"previous__{n}", f"previous.{n}"))
+            elif view in sources:
+                cols.append((n, f"{view}.{n}"))
+        by_source: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for c, label in cols:
+            by_source["person" if c.startswith("previous__") else view].append((c, label))
+        for source, items in by_source.items():
+            sel = exp.select(*[f(this=exp.column(c, table="s")) for c, _ in items for f in (exp.Min, exp.Max)],
+                             copy=False).from_(exp.alias_(sources[source], "s", table=True, copy=True), copy=False)
+            labels += [label for _, label in items for _ in (0, 1)]
+            parts.append(sel)
+    if not parts:
+        return None
+    q = exp.select(exp.Star(), copy=False).from_(parts[0].subquery("r0", copy=False), copy=False)
+    for i, part in enumerate(parts[1:], 1):
+        q = q.join(part.subquery(f"r{i}", copy=False), join_type="cross", copy=False)
+    return labels, q
 
 
 def to_sql(policies: m.PolicySet, *, as_of: dt.date, dialect: Dialect, sources: Mapping[str, exp.Expression],

@@ -29,6 +29,8 @@ from tongban.policy.views import (
     HOUSEHOLD,
     PERSON,
     Snapshot,
+    check_range,
+    check_snapshot,
     registry_snapshot,
     registry_sql_sources,
 )
@@ -42,7 +44,8 @@ RESULT_SCHEMA = {"policy": pl.String, "unit": pl.String, "subject_id": pl.Int64,
 _WIDE_VIEW_COLUMNS = ["id", "household_id", "region_code", "household__region_code"]
 
 
-def _wide_schema(policies: m.PolicySet) -> dict[str, pl.DataType]:
+def wide_schema(policies: m.PolicySet) -> dict[str, pl.DataType]:
+    """The types of a compiled SQL answer's columns (its keys, regions and each policy's outcome)."""
     out: dict[str, pl.DataType] = {"id": pl.Int64(), "household_id": pl.Int64(), "region_code": pl.String(),
                                    "household__region_code": pl.String()}
     for p in policies.policies:
@@ -52,9 +55,17 @@ def _wide_schema(policies: m.PolicySet) -> dict[str, pl.DataType]:
     return out
 
 
-def _finish(policies: m.PolicySet, wide: pl.LazyFrame, region: str | None) -> pl.DataFrame:
+def finish(policies: m.PolicySet, wide: pl.LazyFrame, region: str | None) -> pl.DataFrame:
+    """The long result (RESULT_SCHEMA, sorted) of a wide answer, kept to `region`."""
     res = compile_polars.results(policies, wide, region=region).collect()
     return res.cast(RESULT_SCHEMA).sort(["policy", "subject_id"])  # type: ignore[arg-type]
+
+
+def check_ranges(labels: list[str], row: Any) -> None:
+    """Refuse the answer of `compile_sql.range_query` if a column lies beyond ±VALUE_LIMIT."""
+    values = list(row or [])
+    for i in range(0, len(labels), 2):
+        check_range(labels[i], values[i], values[i + 1])
 
 
 def check_as_of(as_of: dt.date | dt.datetime) -> dt.date:
@@ -101,9 +112,10 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
     `snapshot` is a Snapshot or a folder of Parquet files. Backends: polars, duckdb."""
     day, region = check_as_of(as_of), check_region(region)
     folder = Path(snapshot) if isinstance(snapshot, str | Path) else None
+    snap = Snapshot.from_parquet(folder) if folder is not None else snapshot
+    assert isinstance(snap, Snapshot)
+    check_snapshot(policies, snap)  # the same refusal on every backend, before computing
     if backend == "polars":
-        snap = Snapshot.from_parquet(folder) if folder is not None else snapshot
-        assert isinstance(snap, Snapshot)
         # Person policies from the person rows, household policies from the household rows, one plan.
         res = compile_polars.outcomes(policies, bind_previous(policies, snap), as_of=day, region=region).collect()
         return res.cast(RESULT_SCHEMA).sort(["policy", "subject_id"])  # type: ignore[arg-type]
@@ -119,7 +131,7 @@ def evaluate(policies: m.PolicySet, snapshot: Snapshot | str | Path, *, as_of: d
             sql = compile_sql.to_sql(policies, as_of=day, dialect="duckdb", sources=sources,
                                      columns=_WIDE_VIEW_COLUMNS)
             wide = duckdb_frame(sql)
-        return _finish(policies, wide.cast(_wide_schema(policies)).lazy(), region)  # type: ignore[arg-type]
+        return finish(policies, wide.cast(wide_schema(policies)).lazy(), region)  # type: ignore[arg-type]
     raise Invalid(N_("Unknown backend"), field="backend")
 
 
@@ -151,13 +163,18 @@ def evaluate_sql(policies: m.PolicySet, connection: Any, *, as_of: dt.date | dt.
     dbapi = connection.connection if hasattr(connection, "exec_driver_sql") else connection  # SQLAlchemy → driver
     cur = dbapi.cursor()
     try:
+        ranges = compile_sql.range_query(policies, sources=sources)
+        if ranges is not None:  # the boundary check, before any value is computed with
+            labels, query = ranges
+            cur.execute(query.sql(dialect=dialect))
+            check_ranges(labels, cur.fetchone())
         cur.execute(sql)  # no parameters: the values are typed literals of the plan
         rows = cur.fetchall()
     finally:
         cur.close()
-    schema = _wide_schema(policies)
+    schema = wide_schema(policies)
     wide = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-    return _finish(policies, wide.lazy(), region)
+    return finish(policies, wide.lazy(), region)
 
 
 # --- the registry in place: a grant-checked exchange read --------------------------------------

@@ -214,7 +214,8 @@ class Parameter(_Node):
 
     def value_at(self, region: str | None, as_of: dt.date) -> int | bool | str | dt.date | None:
         """The value in force: the longest region prefix of `region` with a value started by
-        `as_of`, and of those the latest start. None when nothing applies."""
+        `as_of`, and of those the latest start. None when nothing applies. An unknown region
+        (None) gets the value for everywhere (`*`): no region's own value applies to it."""
         best: ParamValue | None = None
         for v in self.values:
             if v.start > as_of or not (region or "").startswith(v.region):
@@ -267,6 +268,7 @@ class PolicySet(_Node):
 
     policies: tuple[Policy, ...]
     parameters: dict[str, Parameter]
+    warnings: tuple[str, ...] = ()  # what loaded but may not mean what was meant (`policy check` prints it)
 
     def get(self, policy_id: str) -> Policy:
         for p in self.policies:
@@ -285,7 +287,8 @@ class PolicySet(_Node):
             if pid not in wanted:
                 wanted.add(pid)
                 stack.extend(self.get(pid).policy_refs)
-        return PolicySet(policies=tuple(p for p in self.policies if p.id in wanted), parameters=self.parameters)
+        return PolicySet(policies=tuple(p for p in self.policies if p.id in wanted), parameters=self.parameters,
+                         warnings=self.warnings)
 
 
 def children(node: Expr) -> list[Expr]:

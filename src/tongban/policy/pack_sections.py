@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tongban.core.packs.loader import Pack, PackFile, Problem, register_section
-from tongban.policy.parse import POLICY_FILES, PolicyFile, _Source, build
+from tongban.policy.parse import POLICY_FILES, PolicyFile, Source, build
 
 _last: list[tuple[Pack, list[Problem]]] = []  # the pack being checked and its problems
 
 
 def check_policies(pf: PackFile, pack: Pack) -> Iterator[Problem]:
     if not _last or _last[0][0] is not pack:
-        sources = [_Source(f.path, f.document, f.model) for f in pack.files_of("policies")]
+        sources = [Source(f.path, f.document, f.model, (pack.root / f.path).read_text(encoding="utf-8"))
+                   for f in pack.files_of("policies")]
         _last[:] = [(pack, build(sources, pack=pack)[1])]
     problems = _last[0][1]
     yield from (p for p in problems if p.file == pf.path)

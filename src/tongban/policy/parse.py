@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,8 +26,25 @@ from tongban.core.packs.models import Defines, PackModel, RefersTo, SectionFile,
 from tongban.policy import model as m
 from tongban.policy.views import HOUSEHOLD_DERIVED, VIEWS
 
+log = logging.getLogger(__name__)
+
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 PolicyName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+
+
+def _expression(value: Any) -> Any:
+    """An expression is text; YAML reads `amount: 5` as a number and `expr: true` as a boolean."""
+    if isinstance(value, bool):
+        return str(value).lower()  # `true` / `false` are the language's own literals
+    if isinstance(value, int | float):
+        raise ValueError(f"{value!r} is a bare number: an expression is text in the policy language, and money "
+                         f"is written yuan({value}) or fen({value})")
+    if value is not None and not isinstance(value, str):
+        raise ValueError("an expression is one line or block of text in the policy language")
+    return value
+
+
+Expression = Annotated[str, BeforeValidator(_expression)]
 
 
 def _str_code(value: Any) -> Any:
@@ -55,7 +73,7 @@ class ParameterDecl(PackModel):
 class CriterionDecl(PackModel):
     id: StableId
     description: Text
-    expr: Annotated[str, BeforeValidator(lambda v: str(v).lower() if isinstance(v, bool) else v)]
+    expr: Expression
 
 
 class PolicyDecl(PackModel):
@@ -67,7 +85,7 @@ class PolicyDecl(PackModel):
     unit: m.Unit
     views: list[Literal["person", "household", "previous"]] = Field(min_length=1)
     criteria: list[CriterionDecl] = Field(min_length=1)
-    amount: str | None = None
+    amount: Expression | None = None
     benefit: StableId | None = None
     apply_via: Annotated[str, StringConstraints(pattern=r"^(item|onething)\.[a-z].*$")] | None = None
     demo: bool = False
@@ -90,22 +108,67 @@ class _ExprError(Exception):
 
 
 @dataclass
-class _Source:
+class Source:
     """One policy file as read: its validated model and where each key sits."""
 
     path: str
     document: Document
     model: PolicyFile
+    text: str | None = None  # the file as written, to point into a multi-line expression
 
     def problem(self, path: tuple[str | int, ...], message: str, id: str | None,
-                offset: tuple[int | None, int | None] = (None, None)) -> Problem:
+                offset: tuple[int | None, int | None] = (None, None), expr: str | None = None) -> Problem:
+        """A problem at `path`; inside an expression (`expr`, as read from YAML) at `offset`
+        (line and column in the stripped expression, as `ast` gives them), at that place of the
+        file: the expression's own line, not its key's."""
         mark = self.document.mark(path)
         line, col = (mark if mark else (None, None))
-        if line is not None and offset[0] is not None and offset[0] > 1:
-            line, col = line + offset[0] - 1, None  # a multi-line expression: point at its line
-        elif col is not None and offset[1] is not None:
-            col = col + offset[1]
+        if mark is not None and expr is not None and offset[0] is not None and self.text is not None:
+            found = _position_in_file(self.text, mark, expr, offset[0], offset[1])
+            if found is not None:
+                line, col = found
         return Problem(self.path, line, col, id, message)
+
+
+def _position_in_file(text: str, key: tuple[int, int], expr: str, line: int,
+                      col: int | None) -> tuple[int, int | None] | None:
+    """Where (line, col) of an expression lies in the file, the expression being the value of
+    the key at `key` (1-based line and column). YAML folds a plain or `>` scalar's lines and
+    strips a block's indentation, so positions are matched by counting the characters that are
+    not white space: the n-th of the expression is the n-th after the key's colon (a block
+    indicator line or an opening quote skipped)."""
+    stripped = expr.strip()
+    rows = stripped.split("\n")
+    if not 1 <= line <= len(rows):
+        return None
+    start = sum(len(r) + 1 for r in rows[:line - 1])
+    if col is not None:  # ast counts UTF-8 bytes; the file is read in characters
+        start += len(rows[line - 1].encode("utf-8")[:col].decode("utf-8", errors="ignore"))
+    before = sum(1 for ch in stripped[:start] if not ch.isspace())
+    lines = text.split("\n")
+    y, x = key[0] - 1, key[1] - 1
+    if y >= len(lines):
+        return None
+    colon = lines[y].find(":", x)
+    if colon < 0:
+        return None
+    x = colon + 1
+    rest = lines[y][x:].strip()
+    if rest[:1] in ("|", ">"):  # a block scalar: the expression starts on the next line
+        y, x = y + 1, 0
+    elif rest[:1] in ("'", '"'):
+        x = lines[y].index(rest[0], x) + 1
+    seen = 0
+    while y < len(lines):
+        row = lines[y]
+        while x < len(row):
+            if not row[x].isspace():
+                if seen == before:
+                    return y + 1, (x + 1 if col is not None else None)
+                seen += 1
+            x += 1
+        y, x = y + 1, 0
+    return None
 
 
 # --- expressions ----------------------------------------------------------------------------
@@ -114,6 +177,28 @@ _CMP: dict[type[ast.cmpop], m.CompareOp] = {
     ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq", ast.NotEq: "ne"}
 _ARITH: dict[type[ast.operator], m.ArithOp] = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div"}
 _ORDERED = {"int", "money", "date"}  # text is not ordered: collations differ between databases
+
+# The functions of the language (docs/policy.md), each with how it is called: the parser accepts
+# these names and no other, and the Spark agreement test needs a case for each.
+FUNCTIONS: dict[str, str] = {
+    "yuan": "yuan(1195.50): money from yuan",
+    "fen": "fen(119550): money from fen",
+    "date": 'date("2026-07-01"): a date',
+    "age_at": "age_at(birth_date[, date]): completed years",
+    "days_between": "days_between(start, end): days from start to end",
+    "add_days": "add_days(date, days): a date days later",
+    "min": "min(a, b, …): the smallest (null if any is)",
+    "max": "max(a, b, …): the largest (null if any is)",
+    "coalesce": "coalesce(a, b, …): the first that is not null",
+    "is_null": "is_null(x): whether x is missing",
+}
+# The household aggregates, written household.<name>(…).
+AGGREGATES: dict[str, str] = {
+    "count": "household.count([condition]): members (for whom the condition is true)",
+    "sum": "household.sum(x): the members' total (null if any member's is)",
+    "any": "household.any(condition): true for some member",
+    "all": "household.all(condition): true for every member",
+}
 
 
 def money_fen(value: Any) -> int:
@@ -345,6 +430,8 @@ class _Builder:
         if not isinstance(f, ast.Name):
             raise _ExprError("unknown function", node)
         name, args = f.id, node.args
+        if name not in FUNCTIONS:
+            raise _ExprError(f"unknown function {name!r} (the language has {', '.join(FUNCTIONS)})", node)
         if name in ("yuan", "fen", "date"):
             if len(args) != 1 or not isinstance(args[0], ast.Constant) or isinstance(args[0].value, bool):
                 raise _ExprError(f"{name}(…) takes one literal value", node)
@@ -386,8 +473,8 @@ class _Builder:
         raise _ExprError(f"unknown function {name!r}", node)
 
     def _agg(self, op: str, node: ast.Call) -> m.Expr:
-        if op not in ("count", "sum", "any", "all"):
-            raise _ExprError(f"unknown household aggregate {op!r} (count, sum, any, all)", node)
+        if op not in AGGREGATES:
+            raise _ExprError(f"unknown household aggregate {op!r} ({', '.join(AGGREGATES)})", node)
         if "household" not in self.ctx.views:
             raise _ExprError("the policy does not bind the household view (add it to views)", node)
         if self.ctx.in_agg:
@@ -437,10 +524,12 @@ def _pid(policy: str, criterion: str | None = None) -> str:
     return f"{policy}#{criterion}" if criterion else policy
 
 
-def build(sources: list[_Source], *, pack: Pack | None = None) -> tuple[m.PolicySet | None, list[Problem]]:
+def build(sources: list[Source], *, pack: Pack | None = None) -> tuple[m.PolicySet | None, list[Problem]]:
     """Typed policies from validated files; problems carry file, line and policy#criterion."""
     problems: list[Problem] = []
     parameters: dict[str, m.Parameter] = {}
+    problems += _duplicates(sources)  # a pack's loader refuses them before; loose files here
+    warnings: list[str] = []
     for src in sources:
         for i, pd in enumerate(src.model.parameters):
             values: list[m.ParamValue] = []
@@ -455,6 +544,9 @@ def build(sources: list[_Source], *, pack: Pack | None = None) -> tuple[m.Policy
                 problems.append(src.problem(("parameters", i, "values"), "two values for one region and date", pd.id))
             parameters[pd.id] = m.Parameter(id=pd.id, type=pd.type, description=m.Text(**pd.description.model_dump()),
                                             demo=pd.demo, values=tuple(values))
+            gap = _coverage_gap(parameters[pd.id])
+            if gap:
+                warnings.append(str(src.problem(("parameters", i, "values"), gap, pd.id)))
     decls = [(src, i, p) for src in sources for i, p in enumerate(src.model.policies)]
     units = {p.id: p.unit for _, _, p in decls}
     ptypes = {k: v.type for k, v in parameters.items()}
@@ -477,7 +569,7 @@ def build(sources: list[_Source], *, pack: Pack | None = None) -> tuple[m.Policy
                                             source=c.expr.strip()))
             except _ExprError as exc:
                 problems.append(src.problem(("policies", i, "criteria", j, "expr"), exc.message,
-                                            _pid(p.id, c.id), (exc.line, exc.col)))
+                                            _pid(p.id, c.id), (exc.line, exc.col), c.expr))
                 ok = False
         ids = [c.id for c in p.criteria]
         for j, cid in enumerate(ids):
@@ -496,7 +588,7 @@ def build(sources: list[_Source], *, pack: Pack | None = None) -> tuple[m.Policy
                     raise _ExprError(f"the amount is money, not a {_tname(amount.type)}")
             except _ExprError as exc:
                 problems.append(src.problem(("policies", i, "amount"), exc.message, _pid(p.id, "amount"),
-                                            (exc.line, exc.col)))
+                                            (exc.line, exc.col), p.amount))
                 ok = False
         if p.apply_via is not None and pack is not None:
             kind = p.apply_via.partition(".")[0]  # item ids read item.…, one-thing ids onething.…
@@ -520,7 +612,46 @@ def build(sources: list[_Source], *, pack: Pack | None = None) -> tuple[m.Policy
                                     + " → ".join([*cycle, cycle[0]]), cycle[0]))
     if problems:
         return None, problems
-    return m.PolicySet(policies=tuple(policies[p] for p in order), parameters=parameters), []
+    return m.PolicySet(policies=tuple(policies[p] for p in order), parameters=parameters,
+                       warnings=tuple(warnings)), []
+
+
+def _duplicates(sources: list[Source]) -> list[Problem]:
+    """A policy or parameter id defined twice among the files, refused as a pack refuses it."""
+    problems: list[Problem] = []
+    first: dict[tuple[str, str], tuple[Source, int]] = {}
+    for src in sources:
+        ids: list[tuple[str, str, list[str]]] = [
+            ("policy_parameter", "parameters", [p.id for p in src.model.parameters]),
+            ("policy", "policies", [p.id for p in src.model.policies])]
+        for kind, key, names in ids:
+            for i, name in enumerate(names):
+                seen = first.get((kind, name))
+                if seen is None:
+                    first[(kind, name)] = (src, i)
+                    continue
+                mark = seen[0].document.mark((key, seen[1], "id"))
+                problems.append(src.problem((key, i, "id"), f"duplicate {kind} id {name!r} (first defined in "
+                                            f"{seen[0].path}:{mark[0] if mark else '?'})", name))
+    return problems
+
+
+def _coverage_gap(param: m.Parameter) -> str | None:
+    """What a parameter leaves without a value, if anything: the regions outside its prefixes,
+    or every region before its value for everywhere starts (a subject there gets no value, and a
+    criterion reading it is not met)."""
+    starts = sorted(v.start for v in param.values)
+    everywhere = sorted(v.start for v in param.values if v.region == "")
+    if not starts:
+        return None
+    if not everywhere:
+        regions = ", ".join(sorted({v.region for v in param.values}))
+        return (f"no value for everywhere (`*`): a subject outside {regions} or with no region gets none, "
+                "and a criterion reading it is not met")
+    if everywhere[0] > starts[0]:
+        return (f"no value for everywhere (`*`) before {everywhere[0].isoformat()}: until then a subject outside "
+                "the regions with a value gets none, and a criterion reading it is not met")
+    return None
 
 
 def _topological(policies: dict[str, m.Policy]) -> tuple[list[str], list[list[str]]]:
@@ -552,7 +683,8 @@ POLICY_FILES = "policies/*.yaml"
 
 def policies_of_pack(pack: Pack) -> m.PolicySet:
     """The typed policies of a checked pack (raises PackError if they do not build)."""
-    sources = [_Source(pf.path, pf.document, pf.model) for pf in pack.files_of("policies")]
+    sources = [Source(pf.path, pf.document, pf.model, (pack.root / pf.path).read_text(encoding="utf-8"))
+               for pf in pack.files_of("policies")]
     result, problems = build(sources, pack=pack)
     if result is None:
         raise PackError(problems)
@@ -562,11 +694,12 @@ def policies_of_pack(pack: Pack) -> m.PolicySet:
 def read_policy_files(paths: Iterable[str | Path], *, base: str | Path | None = None) -> m.PolicySet:
     """Policies from loose YAML files (no pack: apply_via and departments are not checked)."""
     problems: list[Problem] = []
-    sources: list[_Source] = []
+    sources: list[Source] = []
     for path in paths:
         path = Path(path)
         rel = path.relative_to(base).as_posix() if base else path.name
-        doc = parse_yaml(path.read_text(encoding="utf-8"), rel)
+        text = path.read_text(encoding="utf-8")
+        doc = parse_yaml(text, rel)
         problems += doc.problems
         if doc.problems:
             continue
@@ -576,13 +709,13 @@ def read_policy_files(paths: Iterable[str | Path], *, base: str | Path | None = 
         try:
             model = PolicyFile.model_validate(doc.data)
         except ValidationError as exc:
-            from tongban.core.packs.loader import Section, _validation_problems
+            from tongban.core.packs.loader import Section
 
             pf = PackFile(rel, Section("policies", PolicyFile, (POLICY_FILES,), None, None, 0, False, "",
                                        ("id",)), doc)
-            problems += _validation_problems(pf, exc)
+            problems += pf.validation_problems(exc)
             continue
-        sources.append(_Source(rel, doc, model))
+        sources.append(Source(rel, doc, model, text))
     if problems:
         raise PackError(problems)
     result, problems = build(sources)
@@ -598,9 +731,13 @@ def read_policies(root: str | Path) -> m.PolicySet:
     if (root / "pack.yaml").is_file():
         from tongban.core.packs.loader import read_pack
 
-        return policies_of_pack(read_pack(root))
-    files = sorted(root.glob("*.yaml")) or sorted((root / "policies").glob("*.yaml"))
-    return read_policy_files(files, base=root)
+        result = policies_of_pack(read_pack(root))
+    else:
+        files = sorted(root.glob("*.yaml")) or sorted((root / "policies").glob("*.yaml"))
+        result = read_policy_files(files, base=root)
+    for warning in result.warnings:  # loaded, but worth an operator's look (`tongban policy check` prints them)
+        log.warning("policy warning: %s", warning)
+    return result
 
 
 _ID_RE = re.compile(NAME_PATTERN)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tongban.policy import model as m
+from tongban.policy.analysis import numbers_read
+from tongban.policy.views import check_range
 
 Row = dict[str, Any]
 
@@ -39,6 +41,7 @@ class Population:
     households: dict[int, Row]
     previous: dict[int, Row]
     members: dict[int, list[Row]] = field(default_factory=dict)
+    by_id: dict[int, Row] = field(default_factory=dict)  # persons by id: a lookup, not a scan per subject
 
     @classmethod
     def of(cls, persons: list[Row], households: list[Row], previous: list[Row] | None = None) -> Population:
@@ -46,7 +49,8 @@ class Population:
         for p in persons:
             if p.get("household_id") is not None:
                 members[p["household_id"]].append(p)
-        return cls(persons, {h["id"]: h for h in households}, {p["id"]: p for p in previous or []}, dict(members))
+        return cls(persons, {h["id"]: h for h in households}, {p["id"]: p for p in previous or []}, dict(members),
+                   {p["id"]: p for p in persons})
 
 
 @dataclass
@@ -73,9 +77,21 @@ class Evaluator:
         self.policies = policies
         self.pop = population
         self.as_of = as_of
+        self._check_ranges()
         self.outcomes: dict[str, dict[int, Outcome]] = {}
         for policy in policies.policies:
             self.outcomes[policy.id] = {sid: self._outcome(policy, row) for sid, row in self._subjects(policy)}
+
+    def _check_ranges(self) -> None:
+        """The boundary check every backend makes (`views.VALUE_LIMIT`): Python's integers would
+        not overflow, but the definition refuses what the backends refuse."""
+        rows = {"person": self.pop.persons, "household": list(self.pop.households.values()),
+                "previous": list(self.pop.previous.values())}
+        for view, names in numbers_read(self.policies).items():
+            for n in sorted(names):
+                values = [r[n] for r in rows[view] if r.get(n) is not None]
+                if values:
+                    check_range(f"{view}.{n}", min(values), max(values))
 
     def _subjects(self, policy: m.Policy) -> list[tuple[int, _Row]]:
         if policy.unit == "person":
@@ -116,7 +132,8 @@ class Evaluator:
                 prev = self.pop.previous.get(row.person["id"]) if row.person is not None else None
                 return prev.get(e.name) if prev is not None else None
             case m.ParamRef():
-                return self.policies.parameters[e.name].value_at(row.region, self.as_of) if row.region is not None else None
+                # an unknown region: the value for everywhere (`*`) applies, no region's own value
+                return self.policies.parameters[e.name].value_at(row.region, self.as_of)
             case m.Compare():
                 a, b = v(e.left), v(e.right)
                 if a is None or b is None:
@@ -206,8 +223,7 @@ class Evaluator:
 
     def _region_of(self, policy: m.Policy, sid: int) -> str:
         if policy.unit == "person":
-            p = next((p for p in self.pop.persons if p["id"] == sid), None)
-            return (p or {}).get("region_code") or ""
+            return (self.pop.by_id.get(sid) or {}).get("region_code") or ""
         return (self.pop.households.get(sid) or {}).get("region_code") or ""
 
 
@@ -246,7 +262,7 @@ def explain(evaluator: Evaluator, policy_id: str, subject_id: int) -> Explanatio
     """Why a subject is (not) eligible: each criterion with the values it compared."""
     policy = evaluator.policies.get(policy_id)
     if policy.unit == "person":
-        person = next((p for p in evaluator.pop.persons if p["id"] == subject_id), None)
+        person = evaluator.pop.by_id.get(subject_id)
         if person is None:
             raise KeyError(subject_id)
         row = evaluator._person_row(person)

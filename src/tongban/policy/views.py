@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from tongban.policy.model import ValueType
+from tongban.core.errors import Invalid
+from tongban.core.i18n import N_
+from tongban.policy.model import PolicySet, ValueType
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -150,6 +152,55 @@ class Snapshot:
             self.previous.collect().write_parquet(folder / PREVIOUS.file)
 
 
+# The range every int and money value of a view must lie in (±10¹⁵: ten trillion yuan in fen).
+# Policies compute in 64 bits (±9.2 × 10¹⁸), and a division's rounding doubles its dividend: a
+# value near 2⁶² overflows, silently in Polars and as an aborted query in SQL. Values inside
+# this range leave room for a household's sum over thousands of members, its doubling, and a
+# product with a small factor, on every backend alike; a value outside it is refused at the
+# view's boundary, naming the column, before any backend computes with it.
+VALUE_LIMIT = 10**15
+
+
+class ValueOutOfRange(Invalid):
+    type_ = "policy-value-out-of-range"
+
+    def __init__(self, column: str, value: int) -> None:
+        super().__init__(N_("%(column)s holds %(value)s, beyond the ±10¹⁵ that policies compute with"),
+                         field=column, column=column, value=value)
+
+
+def check_range(column: str, low: int | None, high: int | None) -> None:
+    """Refuse a column whose smallest or largest value lies beyond ±VALUE_LIMIT."""
+    for value in (low, high):
+        if value is not None and abs(int(value)) > VALUE_LIMIT:
+            raise ValueOutOfRange(column, int(value))
+
+
+def check_snapshot(policies: PolicySet, snap: Snapshot) -> None:
+    """The boundary check of a snapshot: the int and money columns the policies read (`previous`
+    fields from the previous view, or from the person rows' `previous__<field>` columns) hold no
+    value beyond ±VALUE_LIMIT; one pass of min/max over those columns."""
+    from tongban.policy.analysis import numbers_read
+
+    read = numbers_read(policies)
+    person_names = set(snap.person.collect_schema().names())
+    wanted: dict[str, list[tuple[str, str]]] = {}  # frame → (column, label)
+    for view, names in read.items():
+        for n in sorted(names):
+            if view == "previous" and f"previous__{n}" in person_names:
+                wanted.setdefault("person", []).append((f"previous__{n}", f"previous.{n}"))
+            elif view != "previous" or snap.previous is not None:
+                wanted.setdefault(view, []).append((n, f"{view}.{n}"))
+    frames = {"person": snap.person, "household": snap.household, "previous": snap.previous}
+    for view, cols in wanted.items():
+        lf = frames[view]
+        assert lf is not None
+        row = lf.select([e for c, _ in cols for e in (pl.col(c).min().alias(f"{c}:min"),
+                                                      pl.col(c).max().alias(f"{c}:max"))]).collect()
+        for c, label in cols:
+            check_range(label, row[f"{c}:min"][0], row[f"{c}:max"][0])
+
+
 def _shift(d: dt.date, months: int) -> dt.date:
     """The same day `months` months later (earlier when negative), clamped to the month's end."""
     import calendar
@@ -170,7 +221,7 @@ def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict
     from sqlglot import exp
 
     from tongban.policy import model as m
-    from tongban.policy.compile_sql import _Compiler, literal
+    from tongban.policy.compile_sql import ExprCompiler, literal
 
     def sums(table: str, key: str, value: str, alias: str, where: Any) -> exp.Expression:
         return (exp.select(exp.column(key).as_("k"), exp.Cast(this=exp.Sum(this=exp.column(value)),
@@ -198,7 +249,7 @@ def registry_sql_sources(*, as_of: dt.date, months: int = INCOME_MONTHS) -> dict
         medical = sums("medical_settlement", "person_id", "out_of_pocket_fen", "total", exp.and_(
             exp.GT(this=exp.column("settled_on"), expression=literal(_shift(until, -MEDICAL_MONTHS), "date")),
             exp.LTE(this=exp.column("settled_on"), expression=literal(until, "date"))))
-        compiler = _Compiler(m.PolicySet(policies=(), parameters={}), None, as_of)  # type: ignore[arg-type]
+        compiler = ExprCompiler(m.PolicySet(policies=(), parameters={}), None, as_of)  # type: ignore[arg-type]
         return (exp.select(
             *[exp.column(n, table="p") for n in plain],
             exp.Not(this=exp.Is(this=exp.column("student_status", table="p"), expression=exp.Null()))

@@ -203,13 +203,13 @@ class PolicyEngine:
         if backend == "postgres":
             result = _evaluate_in_postgres(pset, folder, as_of=as_of, session=session)
         elif backend == "spark":
-            from tongban.policy.evaluate import _finish
+            from tongban.policy.evaluate import finish
             from tongban.screening.source import spark_wide, view_fields_needed
 
             files = {v: [folder / f"{v}.parquet"] for v in ("person", "household", "previous")
                      if (folder / f"{v}.parquet").exists()}
             wide = spark_wide(pset, files, view_fields_needed(pset), as_of=as_of)
-            result = _finish(pset, wide.lazy(), None)
+            result = finish(pset, wide.lazy(), None)
         else:
             result = evaluate(pset, folder, as_of=as_of, backend=backend)  # type: ignore[arg-type]
         progress("outcomes")

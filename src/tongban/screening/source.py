@@ -132,9 +132,9 @@ def _wide_columns(policies: m.PolicySet) -> list[str]:
 
 
 def wide_schema(policies: m.PolicySet) -> dict[str, pl.DataType]:
-    from tongban.policy.evaluate import _wide_schema
+    from tongban.policy.evaluate import wide_schema
 
-    return _wide_schema(policies)
+    return wide_schema(policies)
 
 
 def evaluate_lazy(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.date, backend: str,

@@ -257,6 +257,10 @@ class PackFile:
                        id if id is not None else _id_at(self.document.data, path, self.section.id_keys),
                        message)
 
+    def validation_problems(self, exc: ValidationError) -> list[Problem]:
+        """The problems of a model validation of this file, each at its key."""
+        return list(_validation_problems(self, exc))
+
 
 @dataclass(frozen=True)
 class Definition:
