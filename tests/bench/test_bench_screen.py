@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tongban.bench.screen import DEFAULT_HARNESS, openfisca_available
+from tongban_bench.screen import DEFAULT_HARNESS, openfisca_available
 
 needs_harness = pytest.mark.skipif(not DEFAULT_HARNESS.is_dir(),
                                    reason=f"the policy_bench harness is not at {DEFAULT_HARNESS}")

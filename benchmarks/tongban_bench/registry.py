@@ -16,8 +16,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tongban.bench import app
 from tongban.core.cliutil import console, fail
+from tongban_bench import app
 
 # A small region tree of its own, so the benchmark needs no pack.
 BENCH_REGIONS = [
@@ -51,7 +51,7 @@ def _child(persons: int, out: str, workers: int) -> None:
 
 
 def _generate(persons: int, out: Path, workers: int) -> dict[str, Any]:
-    code = f"from tongban.bench.registry import _child; _child({persons}, {str(out)!r}, {workers})"
+    code = f"from tongban_bench.registry import _child; _child({persons}, {str(out)!r}, {workers})"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         fail(f"generation failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}", 1)

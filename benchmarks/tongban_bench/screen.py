@@ -26,8 +26,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tongban.bench import app
 from tongban.core.cliutil import EXIT_FAILED, console, fail, progress
+from tongban_bench import app
 
 REPO = Path(__file__).resolve().parents[3]
 # ../shared/anchors/policy_bench beside the checkout (a worktree one level deeper looks one further up).
@@ -116,7 +116,7 @@ def compare(engines: list[str], data: Path, harness: Path, runs: int, extra: dic
     repeated = [e for e in IN_PROCESS_ENGINES if e in engines]
     with tempfile.TemporaryDirectory(prefix="tongban-screen-") as tmp, progress() as bar:
         if any(e.startswith("tongban_") for e in engines):
-            from tongban.bench.screen_engine import policies_json
+            from tongban_bench.screen_engine import policies_json
 
             (Path(tmp) / "policies.json").write_text(policies_json(), encoding="utf-8")
             extra = {**extra, "policies": str(Path(tmp) / "policies.json")}
@@ -264,6 +264,6 @@ def screen(
     console.print(f"[dim]{runs * len(engines)} fresh-process runs and {len(result['in_process'])} processes of "
                   f"{IN_PROCESS_REPEAT} runs in {time.perf_counter() - started:.0f} s; data {data}[/]")
     if city_persons:
-        from tongban.bench import screen_city
+        from tongban_bench import screen_city
 
         screen_city.bench(cache, city_persons, runs=1 if quick else 3)

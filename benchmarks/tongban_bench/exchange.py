@@ -13,9 +13,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select, text
 
-from tongban.bench import app
 from tongban.core.cliutil import console
 from tongban.core.db import Database
+from tongban_bench import app
 
 PACK = Path(__file__).resolve().parents[3] / "packs" / "demo"
 FIELDS = ["id", "id_number", "name", "sex", "birth_date", "phone", "region_code", "marital_status"]
@@ -34,7 +34,7 @@ def _prepare(url: str, persons: int) -> tuple[Database, Any]:
     from tongban.registry import generator, loader
 
     if url.startswith("postgresql"):
-        from tongban.bench.audit import _ensure_database
+        from tongban_bench.audit import _ensure_database
 
         _ensure_database(url)
         db = Database(url)

@@ -15,9 +15,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import text
 
-from tongban.bench import app
 from tongban.core.cliutil import console
 from tongban.core.db import Database
+from tongban_bench import app
 
 
 def _scratch(db: Database) -> None:

@@ -29,8 +29,8 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tongban.bench import app
 from tongban.core.cliutil import console
+from tongban_bench import app
 
 SECRET = "bench-secret-key-0123456789abcdef0123"
 CALIB_SECRET = "calib-secret-key-0123456789abcdef0123456789"  # the calibration app's own (see its mktoken.py)
@@ -163,8 +163,8 @@ class Server:
 
 
 def _empty_pg(url: str) -> None:
-    from tongban.bench.audit import _ensure_database
     from tongban.core.db import Database
+    from tongban_bench.audit import _ensure_database
 
     _ensure_database(url)
     db = Database(url)

@@ -15,8 +15,8 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from tongban.bench import app
 from tongban.core.cliutil import console, fail, settings
+from tongban_bench import app
 
 ROW_LOCAL = ("not_null", "pattern", "resident_id", "range", "allowed")
 

@@ -192,7 +192,7 @@ def ensure_city(cache: Path, persons: int, seed: int = SEED) -> tuple[Path, dict
     out = city_dir(cache, persons, seed)
     done = out / "done.json"
     if not done.is_file():
-        code = ("import sys, json; from pathlib import Path; from tongban.bench.screen_city import generate; "
+        code = ("import sys, json; from pathlib import Path; from tongban_bench.screen_city import generate; "
                 f"generate({persons}, Path({str(out)!r}), {seed})")
         started = time.perf_counter()
         from tongban.core.cliutil import EXIT_FAILED, console, fail
@@ -251,8 +251,8 @@ def bench(cache: Path, persons: int, *, runs: int) -> None:
 
     from rich.table import Table
 
-    from tongban.bench.screen import run_child
     from tongban.core.cliutil import console, progress
+    from tongban_bench.screen import run_child
 
     folder, counts = ensure_city(cache, persons)
     variants = {"city_polars": "compile_polars"}
