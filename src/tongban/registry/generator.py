@@ -122,6 +122,16 @@ def enrolments_of_pack(pack_dir: Path) -> Enrolments:
                       disability_care=benefits.get("disability_care", default.disability_care))
 
 
+def pack_communities(pack_dir: Path) -> tuple[str, ...]:
+    """The community codes (12 digits) of a pack's regions, read through the pack loader (so a
+    pack in error is refused with its problems, as `tongban pack check` would)."""
+    from tongban.core.packs.loader import read_pack
+
+    pack = read_pack(pack_dir)
+    return tuple(sorted(r.code for f in pack.files_of("regions") for r in f.model.regions
+                        if r.level == "community"))
+
+
 @dataclass(frozen=True)
 class CityConfig:
     """Everything that decides the city. The same config gives the same city."""
