@@ -22,9 +22,9 @@ ROW_LOCAL = ("not_null", "pattern", "resident_id", "range", "allowed")
 
 
 def _pack_dir() -> Path:
-    import tongban
+    from tongban_bench.locations import demo_pack
 
-    return Path(tongban.__file__).resolve().parents[2] / "packs" / "demo"
+    return demo_pack()
 
 
 def _city(url: str, persons: int) -> Any:
