@@ -44,6 +44,6 @@ def test_a_missed_floor_exits_1(cli) -> None:  # type: ignore[no-untyped-def]
     url = os.environ["TONGBAN_TEST_DATABASE_URL"]
     u = make_url(url)
     pg = u.set(database=f"{u.database}_bench").render_as_string(hide_password=False)
-    r = cli("bench", "services", "--quick", "--pg-url", pg, "--clients", "4", "--floor", "1000")
+    r = cli("bench", "services", "--quick", "--pg-url", pg, "--clients", "4", "--floor", "1000", "--enforce")
     assert r.exit_code == 1, r.output
     assert "MISSED" in r.output
