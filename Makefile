@@ -31,7 +31,7 @@ run: setup assets i18n
 	TONGBAN_DEMO=1 $(TONGBAN) demo up
 
 lint: setup
-	$(PY) -m ruff check src tests scripts
+	$(PY) -m ruff check src tests scripts benchmarks
 	$(PY) -m mypy
 
 test-sqlite: setup

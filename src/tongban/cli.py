@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 import tongban
-from tongban.bench import app as bench_app
 from tongban.core import commands as core_commands
 from tongban.core.audit.cli import app as audit_app
 from tongban.core.blobs import app as storage_app
@@ -23,7 +26,49 @@ from tongban.registry.cli import app as registry_app
 from tongban.screening.cli import screen as screen_command
 from tongban.services.cli import app as cert_app
 
-app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True)
+# --- sub-commands of other installed packages ----------------------------------------------------
+# A package adds a sub-command by declaring an entry point in the group `tongban.commands` (name:
+# the sub-command, value: its Typer app), as `tongban-benchmarks` adds `tongban bench`. It is
+# imported only when it is called, so `tongban --help` does not pay for the benchmarks' imports.
+
+COMMANDS_GROUP = "tongban.commands"
+
+
+def _installed_commands() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+
+
+class _WithInstalledCommands(TyperGroup):
+    """The built-in commands, then each installed package's, loaded on first use."""
+
+    _listing = False  # True while the help lists the commands: name them, do not import them
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + sorted(n for n in _installed_commands() if n not in own)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        ep = None if command is not None else _installed_commands().get(cmd_name)
+        if ep is None:
+            return command
+        if self._listing:
+            return TyperGroup(name=cmd_name, help=f"(from {ep.dist.name if ep.dist else ep.value})")
+        loaded: Any = ep.load()
+        command = typer.main.get_command(loaded) if isinstance(loaded, typer.Typer) else loaded
+        command.name = cmd_name
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True,
+                  cls=_WithInstalledCommands)
 
 
 def _version(value: bool) -> None:
@@ -52,7 +97,6 @@ app.add_typer(registry_app, name="registry")
 datahub_app.command("dcat")(dcat_cmd)
 app.add_typer(datahub_app, name="datahub")
 app.add_typer(quality_app, name="quality")
-app.add_typer(bench_app, name="bench")
 app.add_typer(policy_app, name="policy")
 app.add_typer(cert_app, name="cert")
 app.add_typer(storage_app, name="storage")

@@ -271,3 +271,37 @@ def test_tiny_cities_have_exactly_the_persons_asked_for(persons: int) -> None:
     frames = generate_chunk(config(persons=persons), 0)
     assert frames["person"].height == persons == frames["household_member"].height
     assert set(frames["household"]["head_person_id"].to_list()) <= set(frames["person"]["id"].to_list())
+
+
+DEMO_PACK = Path(__file__).resolve().parents[2] / "packs" / "demo"
+
+
+def test_a_packs_communities_are_read_through_the_pack_loader(db, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The communities the generator reads from a pack are those loading it puts in the region
+    table; a pack in error is refused with the loader's problems, not read around."""
+    from tongban.core.packs.loader import PackError
+    from tongban.demo import load_demo
+
+    with db.unit_of_work() as s:
+        load_demo(s, settings)
+    codes = generator.pack_communities(DEMO_PACK)
+    assert codes and codes == tuple(sorted(loader.community_codes(db)))
+    broken = tmp_path / "pack"
+    broken.mkdir()
+    (broken / "pack.yaml").write_text((DEMO_PACK / "pack.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (broken / "regions.yaml").write_text('regions:\n  - {code: "33020300100", level: community, parent: "330203001",'
+                                         ' name: {zh: 坏, en: Bad}}\n', encoding="utf-8")
+    with pytest.raises(PackError):
+        generator.pack_communities(broken)
+
+
+def test_the_generator_imports_nothing_above_the_registry() -> None:
+    """Not even inside a function: the registry sits below policy, screening and the demo."""
+    import ast
+
+    tree = ast.parse(Path(generator.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    above = {m for m in imported if m.startswith("tongban.")
+             and not m.startswith(("tongban.registry", "tongban.core"))}
+    assert above == set()

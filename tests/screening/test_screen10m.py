@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from tests.screening.conftest import PASSWORD, _household
 from tests.services.conftest import DEMO_PASSWORD
-from tongban.bench import screen_city
 from tongban.core import masking
 from tongban.core.audit.models import AuditEvent
 from tongban.core.errors import Invalid
@@ -30,6 +29,7 @@ from tongban.screening.engine import PolicyEngine, set_engine
 from tongban.screening.jobs import scheduler_principal
 from tongban.screening.models import Offer, RiskAlert, ScreeningCase, ScreeningCount, ScreeningRun
 from tongban.screening.source import manifest, parse_source
+from tongban_bench import screen_city
 
 DEMO_PACK = Path(__file__).resolve().parents[2] / "packs" / "demo"
 CITY_AS_OF = dt.date(2026, 6, 30)

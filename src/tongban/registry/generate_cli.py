@@ -31,9 +31,9 @@ def generate(
 ) -> None:
     """Generate a synthetic city of PERSONS residents (same seed and --as-of, same city)."""
     from tongban.core.timeutil import today_local
-    from tongban.demo import resolve_pack_dir
+    from tongban.demo import enrolments_of_pack, resolve_pack_dir
     from tongban.registry import loader
-    from tongban.registry.generator import MAX_PERSONS, CityConfig, enrolments_of_pack, write_parquet
+    from tongban.registry.generator import MAX_PERSONS, CityConfig, write_parquet
     from tongban.registry.generator import generate as generate_city
 
     if (out is None) == (not into_db):

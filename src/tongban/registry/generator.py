@@ -105,21 +105,21 @@ class Enrolments:
     """The benefit codes the city's residents already hold: those of the pack's 低保 policy
     (`dibao`) and its care allowance for severe disability (`disability_care`), so that screening
     counts them as enrolled instead of offering the benefit again. The defaults are the demo
-    pack's (a test keeps them so); `enrolments_of_pack` reads another pack's."""
+    pack's (a test keeps them so); `tongban.demo.enrolments_of_pack` reads another pack's (the
+    registry knows no policy)."""
 
     dibao: str = "assistance.dibao"
     disability_care: str = "disability.care"
 
 
-def enrolments_of_pack(pack_dir: Path) -> Enrolments:
-    """The benefits of the pack's `dibao` and `disability_care` policies; a policy the pack
-    lacks (or one without a benefit) keeps the demo pack's code."""
-    from tongban.policy.parse import read_policies
+def pack_communities(pack_dir: Path) -> tuple[str, ...]:
+    """The community codes (12 digits) of a pack's regions, read through the pack loader (so a
+    pack in error is refused with its problems, as `tongban pack check` would)."""
+    from tongban.core.packs.loader import read_pack
 
-    benefits = {p.id: p.benefit for p in read_policies(pack_dir).policies if p.benefit}
-    default = Enrolments()
-    return Enrolments(dibao=benefits.get("dibao", default.dibao),
-                      disability_care=benefits.get("disability_care", default.disability_care))
+    pack = read_pack(pack_dir)
+    return tuple(sorted(r.code for f in pack.files_of("regions") for r in f.model.regions
+                        if r.level == "community"))
 
 
 @dataclass(frozen=True)
@@ -413,9 +413,16 @@ def _id_numbers(rng: np.random.Generator, config: CityConfig, chunk: int, area: 
     return area, _ascii(chars, 18)
 
 
-def generate_chunk(config: CityConfig, chunk: int) -> Frames:
-    """One self-contained piece of the city (deterministic in config and chunk index)."""
-    rng = np.random.default_rng([config.seed, chunk, 1])
+_Chunk = dict[str, Any]  # a chunk's people and what the tables made so far, by name
+
+
+def _take(p: _Chunk, *names: str) -> tuple[Any, ...]:
+    return tuple(p[n] for n in names)
+
+
+def _people(rng: np.random.Generator, config: CityConfig, chunk: int) -> _Chunk:
+    """The chunk's households and their members: where they live, ages, deaths, birthplaces and
+    ID numbers, names, phones, schooling, work, disability, and who represents an entity."""
     n = config.chunk_persons(chunk)
     base = chunk * config.chunk_size
     as_of_days = _days(config.as_of)
@@ -524,7 +531,20 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
     ind = ENTITY_KINDS.index("individual")
     business[reps[(ent_kind == ind) & (reps >= 0)]] = True
     employment[business] = "employed"
+    return dict(age=age, alive=alive, as_of_days=as_of_days, base=base, birth_days=birth_days,
+                business=business, comm_idx=comm_idx, communities=communities, death_days=death_days,
+                dies=dies, dis_grade=dis_grade, dis_type=dis_type, disabled=disabled, employment=employment,
+                ent_kind=ent_kind,
+                has_phone=has_phone, hh_addr=hh_addr, hh_comm=hh_comm, hh_id=hh_id, hukou=hukou,
+                id_number=id_number, male=male, marital=marital, n=n, n_ent=n_ent, n_hh=n_hh, name=name,
+                p_comm=p_comm, p_district=p_district, p_hh=p_hh, person_id=person_id, phone=phone, rel=rel,
+                reps=reps, severe=severe, student=student)
 
+
+def _income_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.DataFrame:
+    """Monthly incomes (fen) of the last 12 months, per earner and source."""
+    (age, business, death_days, dies, employment, n, p_district, person_id) = _take(
+        p, "age", "business", "death_days", "dies", "employment", "n", "p_district", "person_id")
     # Monthly incomes (fen) for the last 12 months.
     month_names = months(config.as_of)
     district_factor = {d: _district_factor(config.seed, d) for d in np.unique(p_district)}
@@ -555,7 +575,15 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "source": _strings(sources, src[e_rep]),
         "amount_fen": amount,
     })
+    p.update(amount=amount, district_factor=district_factor, e_rep=e_rep, m_idx=m_idx)
+    return income
 
+
+def _asset_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.DataFrame:
+    """Housing and vehicles of each household, and its assets (home, vehicles, deposits)."""
+    (alive, amount, district_factor, e_rep, employment, hh_comm, hh_id, m_idx, n_hh, p_hh) = _take(
+        p, "alive", "amount", "district_factor", "e_rep", "employment", "hh_comm", "hh_id", "m_idx", "n_hh",
+        "p_hh")
     # Household income per living member (last month), housing, vehicles, assets.
     last = m_idx == 11
     hh_income = np.bincount(p_hh[e_rep[last]], weights=amount[last], minlength=n_hh)
@@ -587,7 +615,14 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "value_fen": a_val,
         "as_of": pl.repeat(config.as_of, len(a_hh), eager=True),
     })
+    p.update(area_m2=area_m2, hh_alive=hh_alive, per_capita=per_capita, vehicles=vehicles)
+    return asset
 
+
+def _benefit_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.DataFrame:
+    """Benefits already held: 低保 for some low-income households, care for some severe disability."""
+    (alive, as_of_days, hh_alive, hh_id, n, n_hh, per_capita, person_id, severe) = _take(
+        p, "alive", "as_of_days", "hh_alive", "hh_id", "n", "n_hh", "per_capita", "person_id", "severe")
     # Benefits: 低保 for some low-income households, care subsidy for some severe disability.
     poor = np.flatnonzero((per_capita < config.dibao_line_fen) & (hh_alive > 0)
                           & (rng.random(n_hh) < config.dibao_take_up))
@@ -606,7 +641,13 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "amount_fen": pl.Series(np.concatenate([dibao_amount, np.zeros(len(care), np.int64)]))
         .set(pl.Series(np.arange(len(poor) + len(care)) >= len(poor)), None),
     }, schema_overrides={"subject_kind": pl.String, "benefit_code": pl.String})
+    return benefit
 
+
+def _guardianship_table(p: _Chunk) -> pl.DataFrame:
+    """Guardianship of minors by the household's head and spouse."""
+    (age, alive, birth_days, n_hh, p_hh, person_id, rel) = _take(
+        p, "age", "alive", "birth_days", "n_hh", "p_hh", "person_id", "rel")
     # Guardianship of minors by the household's head and spouse.
     heads = np.flatnonzero(rel == REL.index("head"))
     spouses = np.flatnonzero(rel == REL.index("spouse"))
@@ -630,7 +671,14 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "kind": np.where(rel[g_ward] == REL.index("grandchild"), "appointed", "parent"),
         "valid_to": birth_date.gather(pl.Series(g_ward)).dt.offset_by("18y"),
     }, schema_overrides={"kind": pl.String})
+    p.update(birth_date=birth_date, head_of=head_of)
+    return guardianship
 
+
+def _address_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.DataFrame:
+    """Addresses of households (building, unit, room) and entities (street number only)."""
+    (base, comm_idx, communities, hh_addr, n_ent, n_hh) = _take(
+        p, "base", "comm_idx", "communities", "hh_addr", "n_ent", "n_hh")
     # Addresses: households (with building, unit, room) and entities (street number only).
     ent_comm_idx = rng.choice(len(communities), size=n_ent, p=_community_weights(config))
     a_comm_idx = np.concatenate([comm_idx, ent_comm_idx])
@@ -650,7 +698,14 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "room": pl.Series(np.concatenate([floors * 100 + rng.integers(1, 5, n_hh), np.zeros(n_ent, np.int64)]))
         .cast(pl.String).set(pl.Series(~is_hh), None),
     }, schema_overrides={"region_code": pl.String})
+    p.update(ent_comm_idx=ent_comm_idx)
+    return address
 
+
+def _household_table(p: _Chunk) -> pl.DataFrame:
+    """The households."""
+    (area_m2, head_of, hh_addr, hh_comm, hh_id, person_id, vehicles) = _take(
+        p, "area_m2", "head_of", "hh_addr", "hh_comm", "hh_id", "person_id", "vehicles")
     household = pl.DataFrame({
         "id": hh_id,
         "household_number": pl.Series([c[:6] for c in hh_comm]) + pl.Series(hh_id).cast(pl.String).str.zfill(10),
@@ -660,7 +715,16 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "housing_area_m2": area_m2,
         "vehicles": vehicles,
     }, schema_overrides={"region_code": pl.String})
+    return household
 
+
+def _person_table(config: CityConfig, p: _Chunk) -> pl.DataFrame:
+    """The persons."""
+    (alive, birth_date, death_days, dies, dis_grade, dis_type, disabled, employment, has_phone, hh_addr,
+     hh_id, hukou, id_number, male, marital, n, name, p_comm, p_hh, person_id, phone, student) = _take(
+        p, "alive", "birth_date", "death_days", "dies", "dis_grade", "dis_type", "disabled", "employment",
+        "has_phone", "hh_addr", "hh_id", "hukou", "id_number", "male", "marital", "n", "name", "p_comm",
+        "p_hh", "person_id", "phone", "student")
     updated = dt.datetime.combine(config.as_of, dt.time(), dt.UTC)
     dis_type_s = _strings(list(DISABILITY_TYPES), dis_type).set(pl.Series(~disabled), None)
     person = pl.DataFrame({
@@ -684,13 +748,24 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "updated_at": pl.repeat(updated, n, eager=True).dt.cast_time_unit("us"),
     }, schema_overrides={"sex": pl.String, "hukou_region_code": pl.String, "region_code": pl.String,
                          "employment_status": pl.String})
+    return person
 
+
+def _member_table(p: _Chunk) -> pl.DataFrame:
+    """Who belongs to which household, and how."""
+    (hh_id, p_hh, person_id, rel) = _take(p, 'hh_id', 'p_hh', 'person_id', 'rel')
     member = pl.DataFrame({
         "household_id": hh_id[p_hh],
         "person_id": person_id,
         "relationship": _strings(list(REL), rel),
     })
+    return member
 
+
+def _entity_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.DataFrame:
+    """Legal entities: names, USCC (authority + category + district + organisation code + check)."""
+    (as_of_days, base, communities, ent_comm_idx, ent_kind, n_ent, person_id, reps) = _take(
+        p, "as_of_days", "base", "communities", "ent_comm_idx", "ent_kind", "n_ent", "person_id", "reps")
     # Entities: names, USCC (authority + category + district + organisation code + check).
     ent_id = base + np.arange(n_ent, dtype=np.int64) + 1
     ent_comm = communities[ent_comm_idx]
@@ -718,7 +793,25 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
         "established_on": pl.Series((as_of_days - rng.integers(30, 30 * 365, n_ent)).astype("datetime64[D]")),
     }, schema_overrides={"entity_type": pl.String, "region_code": pl.String, "status": pl.String,
                          "name": pl.String})
+    return entity
 
+
+def generate_chunk(config: CityConfig, chunk: int) -> Frames:
+    """One self-contained piece of the city (deterministic in config and chunk index): its people,
+    then one table after another. They share the chunk's one random stream, in this order, and
+    later tables read what earlier ones worked out (incomes → assets and benefits; the heads of
+    households → guardianship and households; entities' communities → their addresses)."""
+    rng = np.random.default_rng([config.seed, chunk, 1])
+    p = _people(rng, config, chunk)
+    income = _income_table(rng, config, p)
+    asset = _asset_table(rng, config, p)
+    benefit = _benefit_table(rng, config, p)
+    guardianship = _guardianship_table(p)
+    address = _address_table(rng, config, p)
+    household = _household_table(p)
+    person = _person_table(config, p)
+    member = _member_table(p)
+    entity = _entity_table(rng, config, p)
     return {"address": address, "household": household, "person": person, "household_member": member,
             "guardianship": guardianship, "legal_entity": entity, "income_record": income,
             "asset_record": asset, "benefit_enrolment": benefit}

@@ -1,6 +1,6 @@
 """Where a screening run reads the views: the registry (an audited snapshot written per run)
 or view snapshots already held as Parquet (`--source parquet:DIR`, e.g. the synthetic city of
-`tongban.bench.screen_city`, or views exported by the big-data bureau).
+`tongban_bench.screen_city` of the benchmarks, or views exported by the big-data bureau).
 
 A Parquet source is a folder with `person`, `household` and optionally `previous`, each a file
 `<view>.parquet` or a folder `<view>/*.parquet` of parts, in the view schemas of

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -24,36 +23,39 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-REPO = Path(__file__).resolve().parents[3]
-DEMO_PACK = REPO / "packs" / "demo"
 CHUNK_PERSONS = 500_000
 SEED = 11
-CITY_FORMAT = 3  # 2: Enum text, narrow integers, previous income bound on the person row; 3: medical_out_of_pocket
+CITY_FORMAT = 4  # 2: Enum text, narrow integers, previous income bound; 3: medical_out_of_pocket; 4: pack regions
 AS_OF = dt.date(2026, 6, 30)
 VIEWS_FILES = ("person", "household", "previous")
 
 # Household size shares, 1 … 6 persons (7th national census, Zhejiang: 2.35 persons per household).
 HOUSEHOLD_SIZE = np.array([0.30, 0.31, 0.19, 0.12, 0.05, 0.03])
-# Population by 5-year age band (0-4 … 100), percent (2020 census, urban), as the registry's generator.
-AGE_BANDS = np.array([5.0, 5.9, 5.6, 5.0, 5.6, 7.4, 9.4, 7.4, 6.9, 8.2, 8.4, 6.8, 5.1, 4.6, 3.2, 2.1, 1.4,
-                      0.8, 0.3, 0.1, 0.02])
-AGE_WEIGHT = np.repeat(AGE_BANDS / 5, 5)[:101]
-ADULT_AGE_WEIGHT = np.where(np.arange(101) >= 18, AGE_WEIGHT, 0)
 DISABILITY_RATE = 0.063  # 2006 national sample survey
-DISABILITY_TYPES = np.array(["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"])
-DISABILITY_SHARES = np.array([14.9, 24.2, 1.5, 29.1, 6.7, 7.4, 16.3]) / 100
-DISABILITY_GRADES = np.array([0.12, 0.20, 0.28, 0.40])
-MARITAL = np.array(["single", "married", "divorced", "widowed"])
 EMPLOYMENT = np.array(["employed", "unemployed", "retired", "none", "unknown"])
 
 
-def communities(pack: Path = DEMO_PACK) -> list[str]:
-    """The demo pack's community codes (12 digits) — where the city's households live."""
-    text = (pack / "regions.yaml").read_text(encoding="utf-8")
-    codes = re.findall(r'code:\s*"(\d{12})"\s*,\s*level:\s*community', text)
+def _figures() -> dict[str, Any]:
+    """The reference figures this city shares with the registry's generator, taken from it (one
+    place for them); imported when a city is made, not by the timed runs."""
+    from tongban.registry import generator as g
+
+    age = g.AGE_WEIGHT
+    return {"age": age, "adult_age": np.where(np.arange(101) >= 18, age, 0),
+            "disability_types": np.array(g.DISABILITY_TYPES), "disability_shares": g.DISABILITY_SHARES,
+            "disability_grades": g.DISABILITY_GRADES, "marital": np.array(g.MARITAL)}
+
+
+def communities(pack: Path | None = None) -> list[str]:
+    """The pack's community codes (12 digits), read by the registry generator through the pack
+    loader — where the city's households live. Default: the checkout's demo pack."""
+    from tongban.registry.generator import pack_communities
+    from tongban_bench.locations import demo_pack
+
+    codes = list(pack_communities(pack or demo_pack()))
     if not codes:
-        raise ValueError(f"no communities in {pack / 'regions.yaml'}")
-    return sorted(codes)
+        raise ValueError(f"no communities in the pack {pack or demo_pack()}")
+    return codes
 
 
 def _choice(rng: np.random.Generator, values: npt.NDArray[Any], p: npt.NDArray[np.float64],
@@ -64,6 +66,10 @@ def _choice(rng: np.random.Generator, values: npt.NDArray[Any], p: npt.NDArray[n
 def _chunk(rng: np.random.Generator, first_person: int, first_household: int, persons: int,
            codes: npt.NDArray[np.str_]) -> dict[str, dict[str, Any]]:
     """`persons` persons in whole households (the last one cut to fit), ids from the given firsts."""
+    f = _figures()
+    AGE_WEIGHT, ADULT_AGE_WEIGHT, MARITAL = f["age"], f["adult_age"], f["marital"]  # noqa: N806
+    DISABILITY_TYPES, DISABILITY_SHARES, DISABILITY_GRADES = (  # noqa: N806
+        f["disability_types"], f["disability_shares"], f["disability_grades"])
     sizes = rng.choice(np.arange(1, 7), persons // 2 + 2, p=HOUSEHOLD_SIZE / HOUSEHOLD_SIZE.sum())
     ends = np.cumsum(sizes)
     n_hh = int(np.searchsorted(ends, persons)) + 1
@@ -144,6 +150,8 @@ def _frames(parts: dict[str, dict[str, Any]], codes: npt.NDArray[np.str_]) -> di
     `previous__income_monthly` (docs/policy.md), and the full previous view is written too."""
     import polars as pl
 
+    f = _figures()
+    MARITAL, DISABILITY_TYPES = f["marital"], f["disability_types"]  # noqa: N806
     regions = pl.Enum(sorted(codes.tolist()))
     enums = {"region_code": regions, "hukou_region_code": regions, "sex": pl.Enum(["F", "M"]),
              "marital_status": pl.Enum(MARITAL.tolist()), "employment_status": pl.Enum(EMPLOYMENT.tolist()),
@@ -162,7 +170,7 @@ def _frames(parts: dict[str, dict[str, Any]], codes: npt.NDArray[np.str_]) -> di
     return {"person": person, "household": household, "previous": previous}
 
 
-def generate(persons: int, out: Path, seed: int = SEED, pack: Path = DEMO_PACK,
+def generate(persons: int, out: Path, seed: int = SEED, pack: Path | None = None,
              chunk: int = CHUNK_PERSONS) -> dict[str, int]:
     """Write the city to `out/<view>/part-NNNNN.parquet`; returns row counts per view."""
     codes = np.array(communities(pack))
@@ -192,7 +200,7 @@ def ensure_city(cache: Path, persons: int, seed: int = SEED) -> tuple[Path, dict
     out = city_dir(cache, persons, seed)
     done = out / "done.json"
     if not done.is_file():
-        code = ("import sys, json; from pathlib import Path; from tongban.bench.screen_city import generate; "
+        code = ("import sys, json; from pathlib import Path; from tongban_bench.screen_city import generate; "
                 f"generate({persons}, Path({str(out)!r}), {seed})")
         started = time.perf_counter()
         from tongban.core.cliutil import EXIT_FAILED, console, fail
@@ -223,9 +231,11 @@ def snapshot(folder: Path) -> Any:
                     previous=scan(PREVIOUS))
 
 
-def demo_policies(pack: Path = DEMO_PACK) -> Any:
+def demo_policies(pack: Path | None = None) -> Any:
     from tongban.policy.parse import read_policy_files
+    from tongban_bench.locations import demo_pack
 
+    pack = pack or demo_pack()
     return read_policy_files(sorted((pack / "policies").glob("*.yaml")), base=pack)
 
 
@@ -245,14 +255,15 @@ def run(prepared: dict[str, Any]) -> dict[str, Any]:
     return {"policies": out.to_dicts()}
 
 
-def bench(cache: Path, persons: int, *, runs: int) -> None:
-    """Time the demo policies over the cached city in fresh processes and print the table."""
+def bench(cache: Path, persons: int, *, runs: int) -> bool:
+    """Time the demo policies over the cached city in fresh processes and print the table;
+    whether the target was met."""
     import statistics
 
     from rich.table import Table
 
-    from tongban.bench.screen import run_child
     from tongban.core.cliutil import console, progress
+    from tongban_bench.screen import run_child
 
     folder, counts = ensure_city(cache, persons)
     variants = {"city_polars": "compile_polars"}
@@ -277,12 +288,14 @@ def bench(cache: Path, persons: int, *, runs: int) -> None:
     for col in ("plan", "median s", "min–max s", "persons/s", "peak GiB"):
         table.add_column(col, justify="left" if col == "plan" else "right", no_wrap=True)
     verdicts = []
+    met = True
     for engine, label in variants.items():
         secs = [s["seconds"] for s in samples[engine]]
         median, peak = statistics.median(secs), max(s["peak_kib"] for s in samples[engine]) / 2**20
         table.add_row(label, f"{median:.2f}", f"{min(secs):.1f}–{max(secs):.1f}",
                       f"{counts['person'] / median / 1e6:,.2f} M", f"{peak:.2f}")
         ok = median < CITY_TARGET_SECONDS and peak < CITY_TARGET_GIB
+        met = met and ok
         verdicts.append(f"{label} " + ("[green]met[/]" if ok else "[red]missed[/]"))
     console.print(table)
     console.print(f"target: under {CITY_TARGET_SECONDS:.0f} s and {CITY_TARGET_GIB:.0f} GiB — " + "; ".join(verdicts))
@@ -294,6 +307,7 @@ def bench(cache: Path, persons: int, *, runs: int) -> None:
         per.add_row(row["policy"], row["unit"], f"{row['subjects']:,}", f"{row['eligible']:,}",
                     f"{amount / 100:,.0f}" if amount else "—")
     console.print(per)
+    return met
 
 
 CITY_TARGET_SECONDS, CITY_TARGET_GIB = 15.0, 4.0

@@ -13,11 +13,12 @@ import typer
 from rich.table import Table
 from sqlalchemy import select, text
 
-from tongban.bench import app
-from tongban.core.cliutil import console
+from tongban.core.cliutil import EXIT_FAILED, console, fail
 from tongban.core.db import Database
+from tongban_bench import app
+from tongban_bench.locations import demo_pack
 
-PACK = Path(__file__).resolve().parents[3] / "packs" / "demo"
+TARGET = 2.0  # the exchange costs at most this many times the direct read, at the smallest size
 FIELDS = ["id", "id_number", "name", "sex", "birth_date", "phone", "region_code", "marital_status"]
 PURPOSE = "低保家庭经济状况核对（基准测试）"
 
@@ -34,7 +35,7 @@ def _prepare(url: str, persons: int) -> tuple[Database, Any]:
     from tongban.registry import generator, loader
 
     if url.startswith("postgresql"):
-        from tongban.bench.audit import _ensure_database
+        from tongban_bench.audit import _ensure_database
 
         _ensure_database(url)
         db = Database(url)
@@ -48,7 +49,7 @@ def _prepare(url: str, persons: int) -> tuple[Database, Any]:
     chain.disable_checkpoints()
     chain.set_seal_mode("inline")
     with db.unit_of_work() as s:
-        load_pack(s, PACK)
+        load_pack(s, demo_pack())
     config = generator.CityConfig(persons=persons, seed=7, communities=tuple(loader.community_codes(db)),
                                   as_of=dt.date(2026, 6, 30))
     loader.load(db, generator.generate(config))
@@ -85,26 +86,28 @@ def _through_exchange(db: Database, principal: Any, rows: int) -> int:
     return len(result.rows)
 
 
-def _time(fn: Any, repeat: int) -> float:
-    fn()  # warm up
+def _time(fn: Any, repeat: int) -> tuple[float, set[int]]:
+    """The median seconds of `repeat` calls (after one to warm up), and the row counts they returned."""
+    counts = {fn()}  # warm up
     samples = []
     for _ in range(repeat):
         t = time.perf_counter()
-        fn()
+        counts.add(fn())
         samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
+    return statistics.median(samples), counts
 
 
-def measure(url: str, sizes: list[int], repeat: int) -> list[tuple[int, float, float]]:
+def measure(url: str, sizes: list[int], repeat: int) -> list[tuple[int, float, float, set[int], set[int]]]:
+    """Per size: the direct and the exchange's median seconds, and the row counts each returned."""
     from tongban.datahub import exchange
 
     db, principal = _prepare(url, max(sizes) + 100)
     exchange.rate_limit = exchange.RateLimit(capacity=1e9, per_second=1e9)
     out = []
     for n in sizes:
-        direct = _time(lambda n=n: _direct(db, n), repeat)
-        via = _time(lambda n=n: _through_exchange(db, principal, n), repeat)
-        out.append((n, direct, via))
+        direct, direct_rows = _time(lambda n=n: _direct(db, n), repeat)
+        via, via_rows = _time(lambda n=n: _through_exchange(db, principal, n), repeat)
+        out.append((n, direct, via, direct_rows, via_rows))
     db.dispose()
     return out
 
@@ -115,8 +118,15 @@ def bench_exchange(
                                help="A scratch PostgreSQL database (emptied); '' to skip."),
     repeat: int = typer.Option(5, min=1),
     quick: bool = typer.Option(False, help="Small sizes on SQLite only (for the test suite)."),
+    target: float = typer.Option(TARGET, "--target", min=0.0, help="The claim: the exchange's time ÷ the direct "
+                                 "read's at the smallest size, at most this (exit 1 above it)."),
+    enforce: bool | None = typer.Option(None, "--enforce/--no-enforce", help="Exit 1 when the target is missed "
+                                        "(default: yes, except with --quick, whose sizes are not the claim's)."),
 ) -> None:
-    """Direct read vs the exchange at 1,000 and 10,000 rows; the exchange should cost ≤ 2× at 1,000."""
+    """Direct read vs the exchange at 1,000 and 10,000 rows; the exchange should cost ≤ 2× at 1,000.
+
+    Exit 1 when the two return other row counts than asked for (always), or the target is missed
+    (unless --quick or --no-enforce)."""
     sizes = [100, 500] if quick else [1000, 10000]
     targets = [("SQLite", f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")]
     if pg_url and not quick:
@@ -125,12 +135,24 @@ def bench_exchange(
     for col in ("database", "rows", "direct read", "through the exchange", "ratio", "overhead per call"):
         table.add_column(col, justify="right")
     worst_small = 0.0
+    wrong = []
     for name, url in targets:
-        for n, direct, via in measure(url, sizes, repeat):
+        for n, direct, via, direct_rows, via_rows in measure(url, sizes, repeat):
+            if direct_rows != {n} or via_rows != {n}:
+                wrong.append(f"{name}, {n:,} rows asked: direct read returned {sorted(direct_rows)}, "
+                             f"the exchange {sorted(via_rows)}")
             ratio = via / direct
             if n == sizes[0]:
                 worst_small = max(worst_small, ratio)
             table.add_row(name, f"{n:,}", f"{direct * 1000:.1f} ms", f"{via * 1000:.1f} ms", f"{ratio:.2f}×",
                           f"{(via - direct) * 1000:.1f} ms")
     console.print(table)
-    console.print(f"target: ≤ 2× at {sizes[0]:,} rows — worst {worst_small:.2f}×")
+    if wrong:
+        fail("the two ways read different rows: " + "; ".join(wrong), EXIT_FAILED)
+    met = worst_small <= target
+    console.print(f"target: ≤ {target:g}× at {sizes[0]:,} rows — worst {worst_small:.2f}× "
+                  f"({'met' if met else 'MISSED'}); both ways returned the rows asked for")
+    if not met and (not quick if enforce is None else enforce):
+        raise typer.Exit(EXIT_FAILED)
+    if not met:
+        console.print("(not enforced: --quick sizes are not the claim's, or --no-enforce)")

@@ -15,16 +15,16 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from tongban.bench import app
 from tongban.core.cliutil import console, fail, settings
+from tongban_bench import app
 
 ROW_LOCAL = ("not_null", "pattern", "resident_id", "range", "allowed")
 
 
 def _pack_dir() -> Path:
-    import tongban
+    from tongban_bench.locations import demo_pack
 
-    return Path(tongban.__file__).resolve().parents[2] / "packs" / "demo"
+    return demo_pack()
 
 
 def _city(url: str, persons: int) -> Any:

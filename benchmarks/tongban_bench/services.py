@@ -1,6 +1,6 @@
 """`tongban bench services`: one-thing submissions and decisions per second over HTTP, on SQLite and
 PostgreSQL, and beside them — in the same run, on the same PostgreSQL server — the calibration app
-(`../shared/anchors/api_calib/`: an application, five tasks and a chained audit row per POST).
+(`api_calib` in the anchors folder, see `locations.py`: an application, five tasks and a chained audit row per POST).
 
 Both apps run the same way (a `uvicorn` subprocess, one worker, no access log) and are driven by
 the same in-process load generator (httpx, N concurrent clients for a fixed time). Each uses its
@@ -29,8 +29,9 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tongban.bench import app
-from tongban.core.cliutil import console
+from tongban.core.cliutil import EXIT_FAILED, console, fail
+from tongban_bench import app
+from tongban_bench.locations import ANCHORS_ENV, anchors_dir
 
 SECRET = "bench-secret-key-0123456789abcdef0123"
 CALIB_SECRET = "calib-secret-key-0123456789abcdef0123456789"  # the calibration app's own (see its mktoken.py)
@@ -38,17 +39,17 @@ PASSWORD = "tongban-demo"
 FLOOR = 1 / 3
 
 
-def find_calib_dir() -> Path | None:
-    """`shared/anchors/api_calib` beside one of this checkout's ancestors (or TONGBAN_CALIB_DIR)."""
-    if os.environ.get("TONGBAN_CALIB_DIR"):
-        return Path(os.environ["TONGBAN_CALIB_DIR"])
-    # Beside one of the checkout's ancestors, else where this workplace keeps the anchors (a clean
-    # clone elsewhere, as CI makes, still finds them).
-    for parent in (*Path(__file__).resolve().parents, Path("/work")):
-        candidate = parent / "shared" / "anchors" / "api_calib"
-        if (candidate / "app.py").exists():
-            return candidate
-    return None
+CALIB = "api_calib"  # its folder in the anchors (locations.anchors_dir)
+
+
+def calib_dir(option: Path | None) -> Path:
+    """The calibration app's folder (`--calib`, else api_calib in the anchors), or a refusal
+    (exit 2) naming where it was looked for."""
+    folder = (option or anchors_dir() / CALIB).resolve()
+    if not (folder / "app.py").is_file():
+        fail(f"the calibration app is not at {folder} (no app.py); pass --calib PATH or set {ANCHORS_ENV} "
+             "to the anchors folder, or --pg-url '' to measure tongban alone")
+    return folder
 
 
 # --- the load generator -------------------------------------------------------------------------
@@ -163,8 +164,8 @@ class Server:
 
 
 def _empty_pg(url: str) -> None:
-    from tongban.bench.audit import _ensure_database
     from tongban.core.db import Database
+    from tongban_bench.audit import _ensure_database
 
     _ensure_database(url)
     db = Database(url)
@@ -316,6 +317,12 @@ def bench_services(
                                               "rounds, the calibration app first in even ones."),
     clients: int = typer.Option(8, min=1, max=64, help="Concurrent HTTP clients."),
     quick: bool = typer.Option(False, help="10,000 persons, 3 rounds of 1 s, decisions 3 s (the test suite)."),
+    calib_option: Path | None = typer.Option(None, "--calib", help=f"The calibration app's folder (default "
+                                      f"${ANCHORS_ENV}/{CALIB}, else ../shared/anchors/{CALIB} beside the checkout)."),
+    floor: float = typer.Option(FLOOR, "--floor", min=0.0, help="The claim: tongban's submissions/s ÷ the "
+                                "calibration app's, median of the rounds, at least this (exit 1 below it)."),
+    enforce: bool | None = typer.Option(None, "--enforce/--no-enforce", help="Exit 1 below the floor (default: "
+                                        "yes, except with --quick, whose rounds are too short to be the claim)."),
 ) -> None:
     """One-thing submissions/s and decisions/s over HTTP; the calibration app's POST /applications beside.
 
@@ -328,7 +335,7 @@ def bench_services(
     targets = [("SQLite", f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")]
     if pg_url:
         targets.append(("PostgreSQL", pg_url))
-    calib_dir = find_calib_dir()
+    calib_folder = calib_dir(calib_option) if pg_url else None
     table = Table(title=f"one-thing engine over HTTP: {clients} clients, {persons:,} persons, uvicorn 1 worker "
                         f"each; submissions in {rounds} rounds of {round_seconds:g} s (medians), "
                         f"decisions {seconds:g} s")
@@ -343,9 +350,9 @@ def bench_services(
                 stack.callback(ours.server.stop)
                 ours.warm_up(clients=clients, seconds=seconds)
             calib = None
-            if name == "PostgreSQL" and calib_dir is not None:
+            if name == "PostgreSQL" and calib_folder is not None:
                 with console.status("PostgreSQL: preparing and starting the calibration app…"):
-                    calib = Calibration(_scratch(url, "_calib"), calib_dir, persons=persons)
+                    calib = Calibration(_scratch(url, "_calib"), calib_folder, persons=persons)
                     stack.callback(calib.server.stop)
                     calib.warm_up(clients=clients, seconds=seconds)
             ours_runs: list[Run] = []
@@ -380,10 +387,15 @@ def bench_services(
         table.add_row(name, "decisions", f"{decided.rate:,.0f}", "—", "—", f"{decided.failed}")
     table.caption = "\n".join(per_round_lines)
     console.print(table)
+    claim = f"floor: submissions ≥ {floor:.2f}× the calibration app's POST /applications"
+    if ratio is None and not pg_url:
+        console.print(f"{claim} — not measured (PostgreSQL skipped: --pg-url '')")
+        return
     if ratio is None:
-        console.print("floor: submissions ≥ ⅓ of the calibration app's POST /applications — not measured "
-                      "(needs PostgreSQL and shared/anchors/api_calib)")
-    else:
-        verdict = "met" if ratio >= FLOOR else "MISSED"
-        console.print(f"floor: submissions ≥ ⅓ of the calibration app's POST /applications — {ratio:.2f}× "
-                      f"({verdict}; the median of {rounds} rounds' ratios)")
+        fail(f"{claim} — not measured: the calibration app served no submission", EXIT_FAILED)
+    met = ratio >= floor
+    console.print(f"{claim} — {ratio:.2f}× ({'met' if met else 'MISSED'}; the median of {rounds} rounds' ratios)")
+    if not met and (not quick if enforce is None else enforce):
+        raise typer.Exit(EXIT_FAILED)
+    if not met:
+        console.print("(not enforced: --quick rounds are too short to be the claim, or --no-enforce)")

@@ -66,7 +66,7 @@ def _harness_run(module: str, harness: str, data: str) -> Callable[[], tuple[Any
 
 
 def _local(name: str) -> Any:
-    """Import a sibling module by path: `tongban.bench` itself would bring Typer, SQLAlchemy and
+    """Import a sibling module by path: `tongban_bench` itself would bring Typer, SQLAlchemy and
     every other benchmark into the measured process."""
     import importlib.util
 

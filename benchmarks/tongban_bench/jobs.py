@@ -14,10 +14,10 @@ from rich.table import Table
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from tongban.bench import app
 from tongban.core.cliutil import console, fail
 from tongban.core.db import Database
 from tongban.core.jobs.registry import handler
+from tongban_bench import app
 
 KIND = "bench.noop"
 
