@@ -22,16 +22,22 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from tongban.core import access
-from tongban.core.audit.log import record
-from tongban.core.timeutil import utcnow
 from tongban.policy.compile_polars import col_amount, col_criteria, col_eligible
 from tongban.screening.engine import Engine, PolicyInfo
 from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
-from tongban.screening.pipeline import col_enrolled, households_in, record_snapshot, start_run, with_enrolment
+from tongban.screening.pipeline import (
+    col_enrolled,
+    finish_run,
+    households_in,
+    previous_run,
+    record_snapshot,
+    start_run,
+    with_enrolment,
+)
 from tongban.screening.source import ParquetSource, evaluate_lazy, manifest
 
 CHUNK = 50_000
@@ -58,10 +64,7 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
     label = source_label(source)
-    previous = session.scalars(select(ScreeningRun).where(
-        ScreeningRun.status == "done", ScreeningRun.source == label,
-        ScreeningRun.region_code.is_(None) if region is None else ScreeningRun.region_code == region)
-        .order_by(ScreeningRun.id.desc()).limit(1)).first()
+    previous = previous_run(session, region=region, source=label)
     run = start_run(session, principal=principal, engine=engine, req=req, ids=ids, region=region, as_of=as_of,
                     snapshot_id=snapshot_id, source=label, previous=previous, policy_hashes=hashes)
     path = outcomes_path(var_dir, run.id)
@@ -96,16 +99,9 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
             insert_cases(session, run.id, cases)
             n_cases += cases.height
             del cases
-        run.totals = {"subjects": subjects, "cases": n_cases, "offers": 0, "alerts": 0,
-                      "rule_hits": {r: int(hits[r] or 0) for r in rules}}
-        run.status = "done"
-        run.finished_at = utcnow()
-        record(session, actor=principal.actor, actor_department=principal.department_id, action="screening.run",
-               subject=f"screening_run:{run.id}", region_code=region,
-               details={"policies": ids, "backend": req.backend, "as_of": as_of.isoformat(), "source": label,
-                        "snapshot": snapshot_id, "pack_version": run.pack_version, "subjects": subjects,
-                        "cases": n_cases})
-        session.flush()
+        finish_run(session, principal=principal, run=run,
+                   totals={"subjects": subjects, "cases": n_cases, "offers": 0, "alerts": 0,
+                           "rule_hits": {r: int(hits[r] or 0) for r in rules}})
     except BaseException:
         shutil.rmtree(out_dir, ignore_errors=True)
         raise

@@ -41,6 +41,15 @@ def in_region(region: str | None, column: str = "region_code") -> pl.Expr:
     return pl.col(column).cast(pl.String).str.starts_with(access.region_prefix(region))
 
 
+def previous_run(session: Session, *, region: str | None, source: str | None) -> ScreeningRun | None:
+    """The latest finished run of the same source (None: the registry) and region: change rules and
+    "newly eligible" compare with it."""
+    q = select(ScreeningRun).where(ScreeningRun.status == "done",
+                                   ScreeningRun.source.is_(None) if source is None else ScreeningRun.source == source)
+    q = q.where(ScreeningRun.region_code.is_(None) if region is None else ScreeningRun.region_code == region)
+    return session.scalars(q.order_by(ScreeningRun.id.desc()).limit(1)).first()
+
+
 def start_run(session: Session, *, principal: access.Principal, engine: Engine, req: Any, ids: list[str],
               region: str | None, as_of: dt.date, snapshot_id: str, source: str | None,
               previous: ScreeningRun | None, policy_hashes: dict[str, str]) -> ScreeningRun:
@@ -57,6 +66,19 @@ def start_run(session: Session, *, principal: access.Principal, engine: Engine, 
     session.add(run)
     session.flush()
     return run
+
+
+def finish_run(session: Session, *, principal: access.Principal, run: ScreeningRun, totals: dict[str, Any]) -> None:
+    """The run done: its totals, and the `screening.run` audit event (with the policies' digests)."""
+    run.totals = totals
+    run.status = "done"
+    run.finished_at = utcnow()
+    record(session, actor=principal.actor, actor_department=principal.department_id, action="screening.run",
+           subject=f"screening_run:{run.id}", region_code=run.region_code,
+           details={"policies": run.policy_ids, "backend": run.backend, "as_of": run.as_of.isoformat(),
+                    "source": run.source or "registry", "snapshot": run.snapshot_id,
+                    "pack_version": run.pack_version, "policy_hashes": run.policy_hashes, **totals})
+    session.flush()
 
 
 def record_snapshot(session: Session, *, principal: access.Principal, snapshot_id: str, region: str | None,

@@ -21,19 +21,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
-from tongban.core.audit.log import record
 from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Region
-from tongban.core.timeutil import today_local, utcnow
+from tongban.core.timeutil import today_local
 from tongban.datahub.exchange import basis_for, subjects_fingerprint
 from tongban.registry.models import Household
 from tongban.screening.engine import BACKENDS, OUTCOME_SCHEMA, Engine, PolicyInfo, policy_engine
 from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
 from tongban.screening.pipeline import (
     col_enrolled,
+    finish_run,
     households_in,
     in_region,
+    previous_run,
     record_snapshot,
     start_run,
     with_enrolment,
@@ -137,7 +138,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
                               bases=bases, needed=needed, tick=tick, hashes=hashes)
 
     tick("snapshot")
-    previous = _previous_run(session, region)
+    previous = previous_run(session, region=region, source=None)
     prev_folder = snapshot_dir(var_dir, previous.snapshot_id) if previous else None
     snap = engine.snapshot(session, as_of=as_of, previous=prev_folder, policy_ids=ids)
     person = snap.frames["person"]
@@ -192,14 +193,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
             hits = outcomes.filter(pl.col("policy_id").is_in(rules) & pl.col("eligible"))
             totals["alerts"] = alerts.raise_alerts(session, run=run, hits=hits, policies=policies,
                                                    engine=engine, folder=folder)
-        run.totals = totals
-        run.status = "done"
-        run.finished_at = utcnow()
-        record(session, actor=principal.actor, actor_department=principal.department_id, action="screening.run",
-               subject=f"screening_run:{run.id}", region_code=region,
-               details={"policies": ids, "backend": req.backend, "as_of": as_of.isoformat(),
-                        "snapshot": snapshot_id, "pack_version": run.pack_version, **totals})
-        session.flush()
+        finish_run(session, principal=principal, run=run, totals=totals)
     except BaseException:
         # The transaction rolls back; take the run's files with it.
         shutil.rmtree(folder, ignore_errors=True)
@@ -214,12 +208,6 @@ def _conform(raw: pl.DataFrame) -> pl.DataFrame:
     if missing:
         raise ValueError(f"the engine's outcomes lack {missing}")
     return raw.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()])
-
-
-def _previous_run(session: Session, region: str | None) -> ScreeningRun | None:
-    q = select(ScreeningRun).where(ScreeningRun.status == "done", ScreeningRun.source.is_(None))
-    q = q.where(ScreeningRun.region_code.is_(None) if region is None else ScreeningRun.region_code == region)
-    return session.scalars(q.order_by(ScreeningRun.id.desc()).limit(1)).first()
 
 
 def _with_enrolment(session: Session, outcomes: pl.DataFrame, person: pl.DataFrame,
