@@ -3,6 +3,7 @@
 import tongban.core.models  # noqa: F401
 import tongban.datahub.models  # noqa: F401
 import tongban.governance.models  # noqa: F401
+import tongban.policy.models  # noqa: F401
 import tongban.registry.models  # noqa: F401
 import tongban.screening.models  # noqa: F401
 import tongban.services.models  # noqa: F401

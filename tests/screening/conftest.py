@@ -148,6 +148,17 @@ def _dibao_onething(s: Session) -> None:
     s.flush()
 
 
+def load_policies(session: Session, engine: PolicyEngine) -> None:
+    """Make `engine`'s policy folder the loaded pack's policies, as loading a pack with them would
+    (`policy.digests`): screening refuses policies the loaded pack does not hold."""
+    from tongban.core.packs.loader import current_pack_version
+    from tongban.policy import digests
+
+    pack = current_pack_version(session)
+    assert pack is not None
+    digests.record(session, pack_id=pack[0], version=pack[1], policies=engine.policy_set)
+
+
 @pytest.fixture()
 def city(db, settings, tmp_path: Path) -> Iterator[City]:  # type: ignore[no-untyped-def]
     masking.configure(settings.secret_key)
@@ -157,8 +168,10 @@ def city(db, settings, tmp_path: Path) -> Iterator[City]:  # type: ignore[no-unt
     (folder / "screening").mkdir()
     (folder / "screening" / "alerts.yaml").write_text(
         "alerts:\n  - {policy: risk_income_halved, severity: high}\n", encoding="utf-8")
+    engine = PolicyEngine(folder)
     with db.unit_of_work() as s:
         load_demo(s, settings)
+        load_policies(s, engine)
         _dibao_onething(s)
         under = _household(s, "H330203009901", [("甲一", 223_400, 223_400), ("甲二", 0, 0)], account="resident.under")
         over = _household(s, "H330203009902", [("乙一", 111_800, 111_800)], account="resident.over")
@@ -167,7 +180,6 @@ def city(db, settings, tmp_path: Path) -> Iterator[City]:  # type: ignore[no-unt
                                benefit_code="dibao", start_date=dt.date(2025, 1, 1)))
         no_account = _household(s, "H330203009904", [("丁一", 60_000, 60_000)])
         halved = _household(s, "H330203009905", [("戊一", 300_000, 700_000)], vehicles=1, account="resident.halved")
-    engine = PolicyEngine(folder)
     set_engine(engine)
     yield City(under[0], under[1], over[0], enrolled[0], no_account[0], halved[0], folder)
     set_engine(None)

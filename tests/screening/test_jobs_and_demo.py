@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 import tongban.screening.jobs  # noqa: F401 - what a worker loads (core job modules)
-from tests.screening.conftest import City
+from tests.screening.conftest import City, load_policies
 from tests.services.conftest import DEMO_PASSWORD
 from tongban.core.jobs.models import Job
 from tongban.core.jobs.queue import enqueue
@@ -48,7 +48,10 @@ def test_scheduled_run_repeats_the_latest_staff_run(client, cli, city: City) -> 
 
 
 def test_demo_pack_policies_screen_the_demo_region(client, city: City) -> None:  # type: ignore[no-untyped-def]
-    set_engine(PolicyEngine(DEMO_PACK))
+    engine = PolicyEngine(DEMO_PACK)
+    set_engine(engine)
+    with client.app.state.db.unit_of_work() as s:  # the city made its own policies the loaded ones: undo
+        load_policies(s, engine)
     officer = _token(client, "officer.mca")
     resp = client.post("/api/v1/screening/runs", json={}, headers=officer)
     assert resp.status_code == 201, resp.text

@@ -276,6 +276,22 @@ class PolicySet(_Node):
                 return p
         raise KeyError(policy_id)
 
+    def digests(self) -> dict[str, str]:
+        """Policy id → SHA-256 of what decides its outcomes: its definition (not where it was
+        written), the parameters it uses, and the digests of the policies it refers to."""
+        import hashlib
+
+        out: dict[str, str] = {}
+        for p in self.policies:  # dependency order: a referred policy's digest is known first
+            h = hashlib.sha256(p.model_dump_json(exclude={"file", "line"}).encode())
+            for name in sorted(p.parameters):
+                if name in self.parameters:
+                    h.update(b"\0" + self.parameters[name].model_dump_json().encode())
+            for ref in sorted(p.policy_refs):
+                h.update(b"\0" + out[ref].encode())
+            out[p.id] = h.hexdigest()
+        return out
+
     def subset(self, ids: list[str] | None) -> PolicySet:
         """The named policies plus everything they refer to (all when `ids` is None)."""
         if ids is None:

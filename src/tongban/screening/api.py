@@ -31,7 +31,8 @@ def _var_dir(request: Request) -> Any:
 def run_dict(run: ScreeningRun) -> dict[str, Any]:
     return {"id": run.id, "status": run.status, "as_of": run.as_of, "backend": run.backend,
             "region_code": run.region_code, "policy_ids": run.policy_ids, "pack_id": run.pack_id,
-            "pack_version": run.pack_version, "parameters": run.parameters, "snapshot_id": run.snapshot_id,
+            "pack_version": run.pack_version, "policy_hashes": run.policy_hashes or {},
+            "parameters": run.parameters, "snapshot_id": run.snapshot_id,
             "source": run.source or "registry", "previous_run_id": run.previous_run_id, "totals": run.totals, "started_at": run.started_at,
             "finished_at": run.finished_at}
 

@@ -22,17 +22,22 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import bindparam, insert, or_, select
+from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
 from tongban.core import access
-from tongban.core.audit.log import record
-from tongban.core.packs.loader import current_pack_version
-from tongban.core.timeutil import utcnow
 from tongban.policy.compile_polars import col_amount, col_criteria, col_eligible
-from tongban.registry.models import BenefitEnrolment
 from tongban.screening.engine import Engine, PolicyInfo
 from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
+from tongban.screening.pipeline import (
+    col_enrolled,
+    finish_run,
+    households_in,
+    previous_run,
+    record_snapshot,
+    start_run,
+    with_enrolment,
+)
 from tongban.screening.source import ParquetSource, evaluate_lazy, manifest
 
 CHUNK = 50_000
@@ -42,10 +47,6 @@ LONG_SCHEMA: dict[str, Any] = {"policy_id": pl.String, "person_id": pl.Int64, "e
                                "household_id": pl.Int64, "enrolled": pl.Boolean}
 
 
-def col_enrolled(policy_id: str) -> str:
-    return f"{policy_id}__enrolled"
-
-
 def source_label(source: ParquetSource) -> str:
     return f"parquet:{source.folder}"
 
@@ -53,7 +54,7 @@ def source_label(source: ParquetSource) -> str:
 def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Path, req: Any, engine: Engine,
                    policies: dict[str, PolicyInfo], ids: list[str], source: ParquetSource, region: str | None,
                    as_of: dt.date, bases: dict[str, str], needed: set[tuple[str, str]],
-                   tick: Callable[[str], None]) -> ScreeningRun:
+                   tick: Callable[[str], None], hashes: dict[str, str]) -> ScreeningRun:
     from tongban.screening.runs import outcomes_path, snapshot_dir
 
     tick("snapshot")
@@ -63,36 +64,25 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "manifest.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
     label = source_label(source)
-    previous = session.scalars(select(ScreeningRun).where(
-        ScreeningRun.status == "done", ScreeningRun.source == label,
-        ScreeningRun.region_code.is_(None) if region is None else ScreeningRun.region_code == region)
-        .order_by(ScreeningRun.id.desc()).limit(1)).first()
-    pack = current_pack_version(session)
-    run = ScreeningRun(status="running", as_of=as_of, backend=req.backend, region_code=region, policy_ids=ids,
-                       pack_id=pack[0] if pack else None, pack_version=pack[1] if pack else None,
-                       parameters=engine.parameters_in_force(session, as_of=as_of), snapshot_id=snapshot_id,
-                       source=label, previous_run_id=previous.id if previous else None, totals={},
-                       started_by=principal.actor, department_id=principal.department_id, started_at=utcnow())
-    session.add(run)
-    session.flush()
+    previous = previous_run(session, region=region, source=label)
+    run = start_run(session, principal=principal, engine=engine, req=req, ids=ids, region=region, as_of=as_of,
+                    snapshot_id=snapshot_id, source=label, previous=previous, policy_hashes=hashes)
     path = outcomes_path(var_dir, run.id)
     out_dir = path.parent
     try:
         tick("evaluate")  # the plan, sunk to the outcomes file: evaluation and outcomes in one streamed pass
         pset = engine.policy_set.subset(ids)  # type: ignore[attr-defined]
+        # Every household whole; the rows of the region's persons kept after evaluating.
         prefix = access.region_prefix(region) if region else None
         wide = evaluate_lazy(pset, source, as_of=as_of, backend=req.backend, region_prefix=prefix)
-        wide = _with_enrolment(session, wide, source, {p: policies[p] for p in ids}, as_of)
+        wide = with_enrolment(session, wide, {p: policies[p] for p in ids}, as_of, households_in(source.files["person"]))
         out_dir.mkdir(parents=True, exist_ok=True)
         write_outcomes(wide, ids, path)
         outcomes = pl.scan_parquet(path)
         subjects = int(outcomes.select(pl.len()).collect().item())
-        record(session, actor=principal.actor, actor_department=principal.department_id,
-               action="screening.snapshot", subject=f"snapshot:{snapshot_id}", region_code=region,
-               purpose="应享尽享主动筛查 (proactive entitlement screening)",
-               details={"source": label, "files": len(found["files"]), "datasets": sorted(bases), "basis": bases,
-                        "fields": sorted(f"{d}:{n}" for d, n in needed), "as_of": as_of.isoformat(),
-                        "subjects": subjects})
+        record_snapshot(session, principal=principal, snapshot_id=snapshot_id, region=region, bases=bases,
+                        needed=needed, as_of=as_of,
+                        details={"source": label, "files": len(found["files"]), "subjects": subjects})
 
         tick("counts")
         program = [p for p in ids if policies[p].severity is None]
@@ -109,50 +99,13 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
             insert_cases(session, run.id, cases)
             n_cases += cases.height
             del cases
-        run.totals = {"subjects": subjects, "cases": n_cases, "offers": 0, "alerts": 0,
-                      "rule_hits": {r: int(hits[r] or 0) for r in rules}}
-        run.status = "done"
-        run.finished_at = utcnow()
-        record(session, actor=principal.actor, actor_department=principal.department_id, action="screening.run",
-               subject=f"screening_run:{run.id}", region_code=region,
-               details={"policies": ids, "backend": req.backend, "as_of": as_of.isoformat(), "source": label,
-                        "snapshot": snapshot_id, "pack_version": run.pack_version, "subjects": subjects,
-                        "cases": n_cases})
-        session.flush()
+        finish_run(session, principal=principal, run=run,
+                   totals={"subjects": subjects, "cases": n_cases, "offers": 0, "alerts": 0,
+                           "rule_hits": {r: int(hits[r] or 0) for r in rules}})
     except BaseException:
         shutil.rmtree(out_dir, ignore_errors=True)
         raise
     return run
-
-
-def _with_enrolment(session: Session, wide: pl.LazyFrame, source: ParquetSource, policies: dict[str, PolicyInfo],
-                    as_of: dt.date) -> pl.LazyFrame:
-    """`<policy>__enrolled`: the person (or, for a household policy, anyone in the household or
-    the household itself) holds the policy's benefit on the as-of date. Lazy, and row-wise: the
-    households of enrolled persons are looked up in the person view beforehand (a few rows), so
-    no window over the city is needed."""
-    codes = sorted({p.benefit for p in policies.values() if p.benefit})
-    held: dict[tuple[str, str], list[int]] = {}
-    if codes:
-        for kind, code, sid in session.execute(select(
-                BenefitEnrolment.subject_kind, BenefitEnrolment.benefit_code, BenefitEnrolment.subject_id).where(
-                BenefitEnrolment.benefit_code.in_(codes), BenefitEnrolment.start_date <= as_of,
-                or_(BenefitEnrolment.end_date.is_(None), BenefitEnrolment.end_date >= as_of))):
-            held.setdefault((code, kind), []).append(int(sid))
-    cols = []
-    for pid, info in policies.items():
-        persons = held.get((info.benefit or "", "person"), [])
-        households = list(held.get((info.benefit or "", "household"), []))
-        if info.unit == "household" and persons:  # one member's enrolment covers the household
-            households += (pl.scan_parquet(source.files["person"])
-                           .filter(pl.col("id").cast(pl.Int64).is_in(pl.Series(persons, dtype=pl.Int64).implode()))
-                           .select(pl.col("household_id").cast(pl.Int64)).drop_nulls().unique().collect()
-                           .to_series().to_list())
-        mine = (pl.col("id").cast(pl.Int64).is_in(pl.Series(persons, dtype=pl.Int64).implode())
-                | pl.col("household_id").cast(pl.Int64).is_in(pl.Series(households, dtype=pl.Int64).implode())
-                .fill_null(False))
-        cols.append(mine.alias(col_enrolled(pid)))
-    return wide.with_columns(cols)
 
 
 def write_outcomes(wide: pl.LazyFrame, ids: Sequence[str], path: Path) -> None:

@@ -108,6 +108,11 @@ class Engine(Protocol):
     def fields_needed(self, policy_ids: list[str]) -> set[tuple[str, str]]:
         """The catalog (dataset, field) pairs the policies read: what the department's grant must cover."""
 
+    def policy_hashes(self, session: Session, policy_ids: list[str]) -> dict[str, str]:
+        """The digest of every policy a run of `policy_ids` evaluates (those they refer to
+        included), each the loaded pack's: `Conflict` naming `policy` when the policies read
+        differ from those the pack was loaded with."""
+
     def snapshot(self, session: Session, *, as_of: dt.date, previous: Path | None,
                  policy_ids: list[str] | None = None) -> Snapshot:
         """The views as of `as_of`, only the fields `policy_ids` read; `previous` is the previous
@@ -169,6 +174,23 @@ class PolicyEngine:
         from tongban.screening.source import fields_needed
 
         return fields_needed(self.policy_set.subset(policy_ids))
+
+    def policy_hashes(self, session: Session, policy_ids: list[str]) -> dict[str, str]:
+        """The digests of the policies to evaluate, read from the files, each checked against the
+        loaded pack's (`policy.digests`): a folder edited, or a pack loaded, since the other is
+        refused, so a run never evaluates one pack's policies and records another's version."""
+        from tongban.core.errors import Conflict
+        from tongban.core.i18n import N_
+        from tongban.policy import digests
+
+        mine = self.policy_set.subset(policy_ids).digests()
+        pack, loaded = digests.loaded(session)
+        for pid, digest in sorted(mine.items()):
+            if loaded.get(pid) != digest:
+                raise Conflict(N_("The policy %(policy)s in the pack files differs from the loaded pack %(pack)s; "
+                                  "load the pack again (tongban pack load) before screening"), field="policy",
+                               policy=pid, pack=" ".join(pack) if pack else "-")
+        return mine
 
     def snapshot(self, session: Session, *, as_of: dt.date, previous: Path | None,
                  policy_ids: list[str] | None = None) -> Snapshot:

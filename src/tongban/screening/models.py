@@ -31,6 +31,8 @@ class ScreeningRun(Base):
     policy_ids: Mapped[list[str]] = mapped_column(JSON)
     pack_id: Mapped[str | None] = mapped_column(String(64))
     pack_version: Mapped[str | None] = mapped_column(String(32))
+    # The content digest of every policy evaluated (`PolicySet.digests`), each the loaded pack's.
+    policy_hashes: Mapped[dict[str, str] | None] = mapped_column(JSON)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # values in force, by region
     snapshot_id: Mapped[str] = mapped_column(String(40))
     source: Mapped[str | None] = mapped_column(String(400))  # None: the registry; parquet:<folder>

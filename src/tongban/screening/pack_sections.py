@@ -55,10 +55,20 @@ def check_monitoring(pf: PackFile, pack: Pack) -> Iterator[Problem]:
         yield from (p for p in exc.problems if p.file == pf.path)
 
 
+def apply_monitoring(session: Any, files: list[PackFile], pack: Pack) -> Any:
+    """Keep each rule's digest for this pack version, as for the policies (`policy.digests`)."""
+    from tongban.policy import digests
+    from tongban.policy.parse import read_policy_files
+
+    rules = read_policy_files([pack.root / pf.path for pf in files], base=pack.root)
+    return digests.record(session, pack_id=pack.id, version=pack.version, policies=rules)
+
+
 def _register_monitoring() -> None:
     from tongban.policy.parse import PolicyFile
 
-    register_section("monitoring", PolicyFile, files=MONITORING_FILES, check=check_monitoring, order=92,
+    register_section("monitoring", PolicyFile, files=MONITORING_FILES, check=check_monitoring,
+                     apply=apply_monitoring, order=92,
                      description="Risk-monitoring rules in the policy language (返贫风险预警)")
 
 

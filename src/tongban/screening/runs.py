@@ -11,28 +11,34 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
-from tongban.core.audit.log import record
 from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Region
-from tongban.core.packs.loader import current_pack_version
-from tongban.core.timeutil import today_local, utcnow
+from tongban.core.timeutil import today_local
 from tongban.datahub.exchange import basis_for, subjects_fingerprint
-from tongban.registry.models import BenefitEnrolment, Household
+from tongban.registry.models import Household
 from tongban.screening.engine import BACKENDS, OUTCOME_SCHEMA, Engine, PolicyInfo, policy_engine
 from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
-
-SNAPSHOT_PURPOSE = "应享尽享主动筛查 (proactive entitlement screening)"
+from tongban.screening.pipeline import (
+    col_enrolled,
+    finish_run,
+    households_in,
+    in_region,
+    previous_run,
+    record_snapshot,
+    start_run,
+    with_enrolment,
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
     region = req.region_code or (None if principal.is_platform_admin else principal.region_code)
     needed = engine.fields_needed(ids)
     bases = require_screening(session, principal, region, needed)
+    hashes = engine.policy_hashes(session, ids)  # refused when the files are not the loaded pack's
     as_of = req.as_of or today_local()
     tick = progress or (lambda _step: None)
     if parquet is not None:
@@ -128,53 +135,44 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
 
         return screen_parquet(session, principal=principal, var_dir=var_dir, req=req, engine=engine,
                               policies=policies, ids=ids, source=parquet, region=region, as_of=as_of,
-                              bases=bases, needed=needed, tick=tick)
+                              bases=bases, needed=needed, tick=tick, hashes=hashes)
 
     tick("snapshot")
-    previous = _previous_run(session, region)
+    previous = previous_run(session, region=region, source=None)
     prev_folder = snapshot_dir(var_dir, previous.snapshot_id) if previous else None
     snap = engine.snapshot(session, as_of=as_of, previous=prev_folder, policy_ids=ids)
     person = snap.frames["person"]
     if region:
-        prefix = access.region_prefix(region)
-        person = person.filter(pl.col("region_code").cast(pl.String).str.starts_with(prefix))
+        # Whole households: the in-region persons and every member of their households, wherever
+        # registered, so household aggregates and policy references see them all; the outcomes
+        # are scoped to the region after evaluating (pipeline.in_region).
+        here = person.filter(in_region(region))
+        households = here["household_id"].drop_nulls().unique().implode()
+        person = person.filter(in_region(region) | pl.col("household_id").is_in(households).fill_null(False))
         snap.frames["person"] = person
         if "previous" in snap.frames:
             snap.frames["previous"] = snap.frames["previous"].filter(pl.col("id").is_in(person["id"].implode()))
         if "household" in snap.frames:
-            snap.frames["household"] = snap.frames["household"].filter(
-                pl.col("id").is_in(person["household_id"].drop_nulls().implode()))
+            snap.frames["household"] = snap.frames["household"].filter(pl.col("id").is_in(households))
     snapshot_id = uuid.uuid4().hex
     folder = snapshot_dir(var_dir, snapshot_id)
     subjects = sorted(int(i) for i in person["id"].to_list())
     run_id: int | None = None
     try:
         snap.write(folder)
-        record(session, actor=principal.actor, actor_department=principal.department_id,
-               action="screening.snapshot", subject=f"snapshot:{snapshot_id}", region_code=region,
-               purpose=SNAPSHOT_PURPOSE,
-               details={"datasets": sorted(bases), "basis": bases,
-                        "fields": sorted(f"{d}:{n}" for d, n in needed),
-                        "source": "registry", "as_of": as_of.isoformat(),
-                        "views": {k: v.height for k, v in snap.frames.items()}, "subjects": len(subjects),
-                        "subjects_hmac": subjects_fingerprint(subjects)})
-
-        pack = current_pack_version(session)
-        run = ScreeningRun(status="running", as_of=as_of, backend=req.backend, region_code=region,
-                           policy_ids=ids, pack_id=pack[0] if pack else None,
-                           pack_version=pack[1] if pack else None,
-                           parameters=engine.parameters_in_force(session, as_of=as_of), snapshot_id=snapshot_id,
-                           previous_run_id=previous.id if previous else None, totals={},
-                           started_by=principal.actor, department_id=principal.department_id,
-                           started_at=utcnow())
-        session.add(run)
-        session.flush()
+        record_snapshot(session, principal=principal, snapshot_id=snapshot_id, region=region, bases=bases,
+                        needed=needed, as_of=as_of,
+                        details={"source": "registry", "views": {k: v.height for k, v in snap.frames.items()},
+                                 "subjects": len(subjects), "subjects_hmac": subjects_fingerprint(subjects)})
+        run = start_run(session, principal=principal, engine=engine, req=req, ids=ids, region=region, as_of=as_of,
+                        snapshot_id=snapshot_id, source=None, previous=previous, policy_hashes=hashes)
         run_id = run.id
 
         tick("evaluate")
         raw = engine.evaluate(folder, policy_ids=ids, as_of=as_of, backend=req.backend, progress=tick,
                               session=session)
-        outcomes = _with_enrolment(session, _conform(raw), person, {p: policies[p] for p in ids}, as_of)
+        outcomes = _with_enrolment(session, _conform(raw), person.filter(in_region(region)),
+                                   {p: policies[p] for p in ids}, as_of, households_in(person))
         path = outcomes_path(var_dir, run.id)
         path.parent.mkdir(parents=True, exist_ok=True)
         outcomes.write_parquet(path)
@@ -195,14 +193,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
             hits = outcomes.filter(pl.col("policy_id").is_in(rules) & pl.col("eligible"))
             totals["alerts"] = alerts.raise_alerts(session, run=run, hits=hits, policies=policies,
                                                    engine=engine, folder=folder)
-        run.totals = totals
-        run.status = "done"
-        run.finished_at = utcnow()
-        record(session, actor=principal.actor, actor_department=principal.department_id, action="screening.run",
-               subject=f"screening_run:{run.id}", region_code=region,
-               details={"policies": ids, "backend": req.backend, "as_of": as_of.isoformat(),
-                        "snapshot": snapshot_id, "pack_version": run.pack_version, **totals})
-        session.flush()
+        finish_run(session, principal=principal, run=run, totals=totals)
     except BaseException:
         # The transaction rolls back; take the run's files with it.
         shutil.rmtree(folder, ignore_errors=True)
@@ -219,41 +210,22 @@ def _conform(raw: pl.DataFrame) -> pl.DataFrame:
     return raw.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()])
 
 
-def _previous_run(session: Session, region: str | None) -> ScreeningRun | None:
-    q = select(ScreeningRun).where(ScreeningRun.status == "done", ScreeningRun.source.is_(None))
-    q = q.where(ScreeningRun.region_code.is_(None) if region is None else ScreeningRun.region_code == region)
-    return session.scalars(q.order_by(ScreeningRun.id.desc()).limit(1)).first()
-
-
 def _with_enrolment(session: Session, outcomes: pl.DataFrame, person: pl.DataFrame,
-                    policies: dict[str, PolicyInfo], as_of: dt.date) -> pl.DataFrame:
-    """Outcomes of the snapshot's persons, with their community and whether they (or, for a
-    household policy, their household) hold the policy's benefit on the as-of date."""
-    people = person.select(pl.col("id").cast(pl.Int64).alias("person_id"), pl.col("region_code").cast(pl.String),
+                    policies: dict[str, PolicyInfo], as_of: dt.date,
+                    households_of: Callable[[list[int]], Iterable[int]]) -> pl.DataFrame:
+    """Outcomes of `person` (the run's region), long, with their community and whether they (or,
+    for a household policy, their household) hold the policy's benefit on the as-of date
+    (`pipeline.with_enrolment`, as a Parquet run's wide file has it)."""
+    people = person.select(pl.col("id").cast(pl.Int64), pl.col("region_code").cast(pl.String),
                            pl.col("household_id").cast(pl.Int64))
-    out = outcomes.join(people, on="person_id", how="inner")
-    benefits = {p.benefit: p.id for p in policies.values() if p.benefit}
-    rows: list[tuple[str, str, int]] = []
-    if benefits:
-        active = session.execute(select(BenefitEnrolment.subject_kind, BenefitEnrolment.benefit_code,
-                                        BenefitEnrolment.subject_id).where(
-            BenefitEnrolment.benefit_code.in_(sorted(benefits)), BenefitEnrolment.start_date <= as_of,
-            or_(BenefitEnrolment.end_date.is_(None), BenefitEnrolment.end_date >= as_of))).all()
-        rows = [(kind, benefits[code], int(sid)) for kind, code, sid in active]
-    by_person = pl.DataFrame([(p, s) for k, p, s in rows if k == "person"], orient="row",
-                             schema={"policy_id": pl.String, "person_id": pl.Int64})
-    by_household = pl.DataFrame([(p, s) for k, p, s in rows if k == "household"], orient="row",
-                                schema={"policy_id": pl.String, "household_id": pl.Int64})
-    out = (out.join(by_person.with_columns(pl.lit(True).alias("_ep")), on=["policy_id", "person_id"], how="left")
-           .join(by_household.with_columns(pl.lit(True).alias("_eh")), on=["policy_id", "household_id"], how="left")
-           .with_columns(enrolled=pl.col("_ep").fill_null(False) | pl.col("_eh").fill_null(False))
-           .drop("_ep", "_eh"))
-    # A household policy's benefit held by one member (or the household) covers every member.
-    household_policies = [p for p, i in policies.items() if i.unit == "household"]
-    out = out.with_columns(enrolled=pl.when(pl.col("policy_id").is_in(household_policies)
-                                            & pl.col("household_id").is_not_null())
-                           .then(pl.col("enrolled").any().over("policy_id", "household_id"))
-                           .otherwise(pl.col("enrolled")))
+    flags = with_enrolment(session, people.lazy(), policies, as_of, households_of).collect()
+    enrolled = (flags.unpivot(index="id", on=[col_enrolled(p) for p in policies], variable_name="policy_id",
+                              value_name="enrolled")
+                .select(pl.col("policy_id").str.strip_suffix("__enrolled"), pl.col("id").alias("person_id"),
+                        pl.col("enrolled")))
+    out = (outcomes.join(people.rename({"id": "person_id"}), on="person_id", how="inner")
+           .join(enrolled, on=["policy_id", "person_id"], how="left")
+           .with_columns(pl.col("enrolled").fill_null(False)))
     return out.sort("policy_id", "person_id")
 
 

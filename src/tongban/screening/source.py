@@ -113,12 +113,10 @@ def manifest(source: ParquetSource, *, chunk: int = 1 << 20) -> dict[str, Any]:
     return {"source": str(source.folder), "files": entries, "snapshot_id": whole}
 
 
-def scan(source: ParquetSource, view: View, fields: set[str], *, region_prefix: str | None = None) -> pl.LazyFrame:
+def scan(source: ParquetSource, view: View, fields: set[str]) -> pl.LazyFrame:
     """A view with only `fields` read; the others null columns of the declared types."""
     schema = polars_schema(view)
     lf = pl.scan_parquet(source.files[view.name])
-    if region_prefix and view.name == "person":
-        lf = lf.filter(pl.col("region_code").cast(pl.String).str.starts_with(region_prefix))
     return lf.select([pl.col(n).cast(t) if n in fields else pl.lit(None, dtype=t).alias(n) for n, t in schema.items()])
 
 
@@ -141,7 +139,19 @@ def evaluate_lazy(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.dat
                   region_prefix: str | None = None) -> pl.LazyFrame:
     """The wide frame of `policies` over the source (see the module docstring), lazily: with
     Polars it is the compiled plan itself, so a caller can sink it to Parquet without ever holding
-    the city in memory; DuckDB and Spark have run when it is returned."""
+    the city in memory; DuckDB and Spark have run when it is returned.
+
+    `region_prefix` keeps the rows of the persons whose region starts with it, *after* evaluating
+    the whole snapshot: household aggregates and policy references see every member, wherever
+    registered (docs/policy.md), as `tongban policy eval --region` does."""
+    wide = _evaluate_all(policies, source, as_of=as_of, backend=backend)
+    if region_prefix:
+        # scope: see core.access
+        wide = wide.filter(pl.col("region_code").cast(pl.String).str.starts_with(region_prefix))
+    return wide
+
+
+def _evaluate_all(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.date, backend: str) -> pl.LazyFrame:
     needed = view_fields_needed(policies)
     source.check_columns(needed)
     if backend == "polars":
@@ -149,15 +159,14 @@ def evaluate_lazy(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.dat
         from tongban.policy.evaluate import bind_previous
         from tongban.policy.views import Snapshot
 
-        snap = Snapshot(person=scan(source, PERSON, needed["person"], region_prefix=region_prefix),
+        snap = Snapshot(person=scan(source, PERSON, needed["person"]),
                         household=scan(source, HOUSEHOLD, needed["household"]),
                         previous=scan(source, PREVIOUS, needed["previous"]) if source.has_previous else None)
         return plan(policies, bind_previous(policies, snap), as_of=as_of).select(_wide_columns(policies))
     if backend == "duckdb":
-        return _duckdb_wide(policies, source, needed, as_of=as_of, region_prefix=region_prefix).lazy()
+        return _duckdb_wide(policies, source, needed, as_of=as_of).lazy()
     if backend == "spark":
-        return spark_wide(policies, {v: p for v, p in source.files.items() if p}, needed, as_of=as_of,
-                          region_prefix=region_prefix).lazy()
+        return spark_wide(policies, {v: p for v, p in source.files.items() if p}, needed, as_of=as_of).lazy()
     raise Invalid(N_("This backend is not available here"), field="backend")
 
 
@@ -167,8 +176,8 @@ def evaluate_wide(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.dat
     return evaluate_lazy(policies, source, as_of=as_of, backend=backend, region_prefix=region_prefix).collect()
 
 
-def _duckdb_wide(policies: m.PolicySet, source: ParquetSource, needed: dict[str, set[str]], *, as_of: dt.date,
-                 region_prefix: str | None) -> pl.DataFrame:
+def _duckdb_wide(policies: m.PolicySet, source: ParquetSource, needed: dict[str, set[str]], *,
+                 as_of: dt.date) -> pl.DataFrame:
     from sqlglot import exp
 
     from tongban.policy import compile_sql
@@ -180,8 +189,6 @@ def _duckdb_wide(policies: m.PolicySet, source: ParquetSource, needed: dict[str,
                 exp.Cast(this=exp.Null(), to=exp.DataType.build(compile_sql.SQL_TYPES[f.type])).as_(n)
                 for n, f in view.fields.items()]
         q = exp.select(*cols).from_(exp.Table(this=exp.Anonymous(this="read_parquet", expressions=[files])))
-        if region_prefix and view.name == "person":
-            q = q.where(exp.Like(this=exp.column("region_code"), expression=exp.Literal.string(region_prefix + "%")))
         return q.subquery()
 
     sources = {"person": view_sql(PERSON), "household": view_sql(HOUSEHOLD)}
@@ -212,7 +219,7 @@ def spark_session() -> Any:
 
 
 def spark_wide(policies: m.PolicySet, files: dict[str, list[Path]], needed: dict[str, set[str]], *,
-               as_of: dt.date, region_prefix: str | None = None) -> pl.DataFrame:
+               as_of: dt.date) -> pl.DataFrame:
     """The compiled Spark SQL run by a local Spark over the Parquet views (temporary views with
     only the needed fields); the result comes back through a Parquet file."""
     from pyspark.sql import functions as F  # noqa: N812 - the pyspark convention
@@ -227,8 +234,6 @@ def spark_wide(policies: m.PolicySet, files: dict[str, list[Path]], needed: dict
         cols = [F.col(n).cast(SPARK_TYPES[f.type]).alias(n) if n in needed[view_name]
                 else F.lit(None).cast(SPARK_TYPES[f.type]).alias(n) for n, f in view.fields.items()]
         df = df.select(*cols)
-        if region_prefix and view_name == "person":
-            df = df.filter(F.col("region_code").startswith(region_prefix))
         df.createOrReplaceTempView(names[view_name])
     sql = compile_sql.to_sql(policies, as_of=as_of, dialect="spark", columns=WIDE_KEYS,
                              sources=compile_sql.table_sources(names=names, views=tuple(files)))

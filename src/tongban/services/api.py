@@ -30,6 +30,7 @@ from tongban.services import (
     proxies,
     sla,
 )
+from tongban.services import queue as staff_queue
 from tongban.services.models import Application, Task
 from tongban.web.deps import CurrentPrincipal, DbSession, commit_now
 from tongban.web.schemas import Page
@@ -397,11 +398,13 @@ def supplement(application_id: int, task_id: int, body: SupplementIn, session: D
 
 
 @router.get("/workbench/tasks", response_model=Page[TaskOut])
-def workbench_tasks(session: DbSession, principal: CurrentPrincipal, status: str = "ready", limit: int = 50,
-                    cursor: str | None = None) -> Page[TaskOut]:
-    """Your department's queue (in your region); `ready` = waiting for a decision."""
-    rows, next_cursor = applications.queue(session, principal=principal, status=status, limit=limit, cursor=cursor)
-    return Page(items=[_task_out(session, t) for t, _ in rows], next_cursor=next_cursor)
+def workbench_tasks(session: DbSession, principal: CurrentPrincipal, status: str = "ready", tab: str = "ready",
+                    limit: int = 50, cursor: str | None = None) -> Page[TaskOut]:
+    """Your department's queue (in your region); `ready` = waiting for a decision (of those, the
+    steps you may decide), in `tab` (ready, mine, near_due, overdue) as on the workbench page."""
+    page = staff_queue.queue(session, principal=principal, today=clock.today(), tab=tab, status=status,
+                             limit=limit, cursor=cursor, calendar=workdays.calendar(session))
+    return Page(items=[_task_out(session, t) for t, _ in page.rows], next_cursor=page.next_cursor)
 
 
 class DecisionIn(BaseModel):

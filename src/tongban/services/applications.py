@@ -11,7 +11,6 @@ cancelled when a prerequisite is rejected or the application withdrawn.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import re
@@ -20,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
-from sqlalchemy import and_, false, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -418,67 +417,6 @@ def mine(session: Session, *, principal: access.Principal, limit: int = 50) -> l
 def timeline(session: Session, application_id: int) -> list[ApplicationEvent]:
     return list(session.scalars(select(ApplicationEvent).where(ApplicationEvent.application_id == application_id)
                                 .order_by(ApplicationEvent.id)))
-
-
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t{last_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not raw.startswith("t"):
-            raise ValueError(raw)
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid(N_("The cursor is not valid"), field="cursor") from None
-
-
-def decidable_by(session: Session, principal: access.Principal) -> Any:
-    """A condition on Task: its current step is one `principal` may decide — the step's role is
-    theirs and its level (street 受理, county 审批 …) is their region's — so a district officer's
-    ready queue does not list the street's steps. None (no condition) for platform admins and
-    department admins (who reassign the whole department's tasks)."""
-    if principal.is_platform_admin or "task.reassign" in principal.permissions:
-        return None
-    level = access.region_level(principal.region_code) if principal.region_code else None
-    by_step: dict[int, list[str]] = {}
-    for item in catalogue.current(session).items.values():
-        if item.department_id != principal.department_id:
-            continue
-        for index, step in enumerate(item.definition["steps"]):
-            if step["role"] in principal.roles and step.get("level", "county") == level:
-                by_step.setdefault(index, []).append(item.id)
-    if not by_step:
-        return false()
-    return or_(*(and_(Task.step_index == index, Task.item_id.in_(ids)) for index, ids in sorted(by_step.items())))
-
-
-def queue(session: Session, *, principal: access.Principal, status: str = "ready", limit: int = 50,
-          cursor: str | None = None) -> tuple[list[tuple[Task, Application]], str | None]:
-    """The officer's queue: their department's tasks in their region. `ready` lists every task
-    waiting for a decision (ready, or claimed and between review steps)."""
-    access.require(principal, "task.decide")
-    if not 1 <= limit <= 200:
-        raise Invalid(N_("limit must be between 1 and 200"), field="limit")
-    statuses = {"ready": DECIDABLE}.get(status, (status,))
-    if statuses[0] not in ("ready", "claimed", "blocked", "returned", "public_notice", "approved", "rejected", "cancelled"):
-        raise Invalid(N_("Unknown status"), field="status")
-    q = (select(Task, Application).join(Application, Application.id == Task.application_id)
-         .where(Task.status.in_(statuses)).order_by(Task.id).limit(limit + 1))
-    if not principal.is_platform_admin:
-        q = q.where(Task.department_id == principal.department_id)
-        q = q.where(Application.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
-    if statuses == DECIDABLE and (mine := decidable_by(session, principal)) is not None:
-        q = q.where(mine)
-    after = _decode_cursor(cursor)
-    if after is not None:
-        q = q.where(Task.id > after)
-    rows = [(row[0], row[1]) for row in session.execute(q)]
-    next_cursor = _encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
 
 
 # --- deciding -----------------------------------------------------------------------------------

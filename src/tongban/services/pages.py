@@ -446,11 +446,13 @@ def message_read(request: Request, session: DbSession, principal: SignedIn, mess
 
 
 @router.get("/workbench/tasks")
-def queue_page(request: Request, session: DbSession, principal: SignedIn, tab: str = "ready") -> Response:
-    """The department's queue in tabs, with counts."""
-    rows, counts = workbench.queue(session, principal=principal, tab=tab, today=clock.today())
+def queue_page(request: Request, session: DbSession, principal: SignedIn, tab: str = "ready",
+               cursor: str | None = None) -> Response:
+    """The department's queue in tabs, with counts (of the whole queue), a page at a time."""
+    rows, counts, next_cursor = workbench.queue(session, principal=principal, tab=tab, today=clock.today(),
+                                                cursor=cursor)
     return _render(request, "services/queue.html", {"rows": rows, "counts": counts, "tab": tab,
-                                                    "tabs": TAB_LABELS})
+                                                    "tabs": TAB_LABELS, "next_cursor": next_cursor})
 
 
 EXPORT_COLUMNS = (N_("Task"), N_("Application"), N_("Item"), N_("Step"), N_("Applicant"), N_("Status"),
@@ -462,7 +464,14 @@ def queue_export(request: Request, session: DbSession, principal: SignedIn, tab:
     """The queue tab as an Excel sheet: exactly what the page shows (applicants masked)."""
     from openpyxl import Workbook
 
-    rows, _counts = workbench.queue(session, principal=principal, tab=tab, today=clock.today())
+    rows: list[workbench.QueueRow] = []
+    cursor: str | None = None
+    while True:  # the whole tab, a page at a time
+        page, _counts, cursor = workbench.queue(session, principal=principal, tab=tab, today=clock.today(),
+                                                cursor=cursor, limit=200)
+        rows += page
+        if cursor is None:
+            break
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -36,5 +36,23 @@ def clock(task: Any, today: dt.date, calendar: WorkCalendar = DEFAULT_CALENDAR) 
     used = calendar.working_days_between(task.clock_started_on, today)
     return {"running": task.status in ("ready", "claimed"), "started_on": task.clock_started_on.isoformat(),
             "due_date": task.due_date.isoformat(), "working_days_allowed": allowed, "working_days_used": used,
-            "warning": allowed > 0 and used >= 0.8 * allowed, "overdue": today > task.due_date,
+            "warning": _warning(allowed, used), "overdue": today > task.due_date,
             "due_estimated": bool(estimated_years(task, calendar))}
+
+
+def _warning(allowed: int, used: int) -> bool:
+    # 80 % in integers (5·used ≥ 4·allowed): a float 0.8 × 15 is 12.000000000000002, not 12.
+    return allowed > 0 and 5 * used >= 4 * allowed
+
+
+def warning_due_dates(started_on: dt.date, today: dt.date,
+                      calendar: WorkCalendar = DEFAULT_CALENDAR) -> tuple[dt.date, dt.date] | None:
+    """The due dates [first, stop) for which a clock started on `started_on` is at its 80 % warning
+    on `today` (`clock`'s `warning`): the promise allows at least one working day, and at most
+    ⌊5·used/4⌋ of them. None when no due date would warn. Lets a query test the warning in SQL
+    (`due_date >= first AND due_date < stop`) instead of row by row."""
+    used = calendar.working_days_between(started_on, today)
+    most = (5 * used) // 4
+    if most < 1:
+        return None
+    return calendar.add_working_days(started_on, 1), calendar.add_working_days(started_on, most + 1)

@@ -3,9 +3,8 @@
 `core.masking` unless a field is asked for with a purpose (audited), reassignment by the
 department's administrator, and the department's dashboard figures.
 
-Staff see their own department's tasks in their own region, and of those waiting for a decision
-only the steps of their level and role (`applications.decidable_by`); `applications.queue` and
-`applications.decide` apply the same rules.
+The queue itself, its tabs and their counts are `services.queue`, shared with the API; this
+module adds what a line of the page shows. `applications.decide` applies the same rules.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking
+from tongban.core import access, masking, workdays
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_, gettext, pick
@@ -26,11 +25,12 @@ from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account
 from tongban.core.timeutil import utcnow
 from tongban.services import applications, onething, sla
+from tongban.services import queue as staff_queue
 from tongban.services.models import Application, ApplicationEvent, DataElement, Task
 from tongban.services.reach import task_in_reach
 
-TABS = ("ready", "mine", "near_due", "overdue")
-QUEUE_LIMIT = 500
+TABS = staff_queue.TABS
+PAGE_SIZE = 100
 MIN_PURPOSE = 4
 STATUSES = ("blocked", "ready", "claimed", "returned", "approved", "rejected", "cancelled")
 
@@ -44,6 +44,7 @@ def _scoped(q: Any, principal: access.Principal) -> Any:
     if principal.is_platform_admin:
         return q
     q = q.where(Task.department_id == principal.department_id)
+    # scope: see core.access
     return q.where(Application.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
 
 
@@ -60,44 +61,23 @@ class QueueRow:
     clock: dict[str, Any]
 
 
-def _tab_of(task: Task, principal: access.Principal, clock: Mapping[str, Any]) -> set[str]:
-    tabs = {"ready"}
-    if task.assignee_account_id is not None and task.assignee_account_id == principal.account_id:
-        tabs.add("mine")
-    if clock.get("overdue"):
-        tabs.add("overdue")
-    elif clock.get("warning"):
-        tabs.add("near_due")
-    return tabs
-
-
-def queue(session: Session, *, principal: access.Principal, tab: str, today: dt.date) -> tuple[list[QueueRow],
-                                                                                                 dict[str, int]]:
-    """The tasks waiting for a decision in one tab, and the count of every tab."""
-    _require_staff_view(principal)
-    if tab not in TABS:
-        raise Invalid(N_("Unknown queue tab"), field="tab")
-    q = _scoped(select(Task, Application).join(Application, Application.id == Task.application_id)
-                .where(Task.status.in_(applications.DECIDABLE)), principal)
-    if (mine := applications.decidable_by(session, principal)) is not None:  # steps of another level or role
-        q = q.where(mine)
-    rows = session.execute(q.order_by(Task.due_date, Task.id).limit(QUEUE_LIMIT)).all()
-    counts = dict.fromkeys(TABS, 0)
+def queue(session: Session, *, principal: access.Principal, tab: str, today: dt.date,
+          cursor: str | None = None, limit: int = PAGE_SIZE) -> tuple[list[QueueRow], dict[str, int], str | None]:
+    """One page of a tab of the waiting tasks as the page shows them, the count of every tab,
+    and the cursor of the next page (`services.queue.queue`: the API's queue)."""
+    calendar = workdays.calendar(session)
+    page = staff_queue.queue(session, principal=principal, today=today, tab=tab, limit=limit, cursor=cursor,
+                             calendar=calendar)
     out: list[QueueRow] = []
     names: dict[int, str | None] = {}
-    for task, app in rows:
-        clock = sla.clock(task, today)
-        tabs = _tab_of(task, principal, clock)
-        for t in tabs:
-            counts[t] += 1
-        if tab not in tabs:
-            continue
+    for task, app in page.rows:
         item = onething.get_item(session, task.item_id).definition
         out.append(QueueRow(task=task, application=app, item_title=pick(item["title"]),
                             step_title=pick(item["steps"][task.step_index]["title"]),
                             applicant=masking.name(_account_name(session, names, app.applicant_account_id)),
-                            assignee=_account_name(session, names, task.assignee_account_id), clock=clock))
-    return out, counts
+                            assignee=_account_name(session, names, task.assignee_account_id),
+                            clock=sla.clock(task, today, calendar)))
+    return out, page.counts, page.next_cursor
 
 
 def _account_name(session: Session, cache: dict[int, str | None], account_id: int | None) -> str | None:
