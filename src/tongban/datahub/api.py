@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from tongban.datahub import catalog, consent, exchange, sharing
 from tongban.datahub.models import Grant, SharingRequest
-from tongban.web.deps import CurrentPrincipal, DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["datahub"])
 

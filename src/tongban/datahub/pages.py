@@ -7,9 +7,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from tongban.core.errors import NotFound
 from tongban.datahub import catalog, consent
-from tongban.web.deps import DbSession
-from tongban.web.pages import SignedIn
-from tongban.web.templating import render
+from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -28,9 +28,8 @@ from tongban.core.timeutil import today_local
 from tongban.registry import service as registry
 from tongban.services import applications, inbox, onething, portal, prefill, workbench
 from tongban.services.models import Application, DataElement, OneThing, ServiceItem
-from tongban.web.deps import DbSession
-from tongban.web.pages import SignedIn
-from tongban.web.templating import render
+from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")

@@ -17,7 +17,7 @@ from tongban.core.config import Settings, get_settings
 from tongban.core.db import Database, get_database
 from tongban.core.i18n import negotiate, set_locale
 from tongban.core.logging import request_id_var
-from tongban.web import problems
+from tongban.webkit import problems
 
 log = logging.getLogger("tongban.web")
 

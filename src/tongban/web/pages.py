@@ -2,9 +2,9 @@
 switches, and the three shells the faces grow into — /portal (residents), /workbench (staff)
 and /cockpit (leaders) — plus HTML error pages for browsers.
 
-Later page routers reuse `PagePrincipal` (the caller, with the page language settled),
-`SignedIn` (the same, sending visitors to the login page) and `templating.render`; CSRF is
-enforced for every form by `csrf.CsrfMiddleware`, installed here.
+Page routers of every slice reuse the request kit's `PagePrincipal` (the caller, with the page
+language settled), `SignedIn` (the same, sending visitors to the login page) and
+`templating.render`; CSRF is enforced for every form by `csrf.CsrfMiddleware`, installed here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -32,11 +32,20 @@ from tongban.core.errors import TongbanError
 from tongban.core.i18n import N_, gettext, pick, set_locale
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account, Department, Region, Role
-from tongban.web import csrf
-from tongban.web.deps import SESSION_COOKIE, CurrentPrincipal, DbSession, get_settings
-from tongban.web.templating import (
+from tongban.webkit import csrf
+from tongban.webkit.deps import (
+    SESSION_COOKIE,
+    DbSession,
+    LoginRedirect,
+    PagePrincipal,
+    SignedIn,
+    get_settings,
+    request_path,
+)
+from tongban.webkit.templating import (
     LOCALE_COOKIE,
     TEXT_SIZE_COOKIE,
+    add_template_dir,
     normalise_locale,
     render,
     render_error,
@@ -46,6 +55,7 @@ from tongban.web.templating import (
 
 log = logging.getLogger("tongban.web")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 PREFERENCE_MAX_AGE = 365 * 24 * 3600
 
 # Any staff-side permission opens the workbench; residents (self.*) and machine clients do not.
@@ -89,45 +99,6 @@ COCKPIT_TILES = (
     Tile("alerts", N_("Alerts"), N_("Overdue tasks and unusual patterns")),
     Tile("map", N_("Map"), N_("Public places and services on one map")),
 )
-
-
-# --- page dependencies --------------------------------------------------------------------------
-
-
-async def _page_principal(request: Request, principal: CurrentPrincipal) -> Principal:
-    """The caller, with the page language settled (account > cookie > Accept-Language > zh_CN).
-
-    Async on purpose: the locale set here holds for the rest of the request's task, so the
-    route, its templates and any error handler speak the same language.
-    """
-    locale = resolve_locale(request, principal)
-    set_locale(locale)
-    request.state.locale = locale
-    return principal
-
-
-PagePrincipal = Annotated[Principal, Depends(_page_principal)]
-
-
-class LoginRedirect(Exception):
-    """A visitor opened a page that needs a login: send them to it, then back."""
-
-    def __init__(self, next_path: str) -> None:
-        super().__init__(next_path)
-        self.next_path = next_path
-
-
-async def _signed_in(request: Request, principal: PagePrincipal) -> Principal:
-    if principal.kind == "anonymous":
-        raise LoginRedirect(_request_path(request))
-    return principal
-
-
-SignedIn = Annotated[Principal, Depends(_signed_in)]
-
-
-def _request_path(request: Request) -> str:
-    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def safe_next(value: str | None) -> str | None:
@@ -368,7 +339,7 @@ def _html_variant(original: AnyHandler, *, lookup: bool) -> Handler:
         if not wants_html(request) or response.media_type != "application/problem+json":
             return response
         if response.status_code == 401:
-            return _see_other("/login?next=" + quote(_request_path(request), safe="/"))
+            return _see_other("/login?next=" + quote(request_path(request), safe="/"))
         try:
             body = json.loads(bytes(response.body))
             detail = body.get("detail")
@@ -394,6 +365,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
 
 def install(app: FastAPI) -> None:
+    add_template_dir(TEMPLATES_DIR)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     _install_error_pages(app)
