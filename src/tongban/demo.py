@@ -11,23 +11,13 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-import tongban
 from tongban.core import cliutil
 from tongban.core.config import Settings
 from tongban.core.errors import Forbidden
 from tongban.core.i18n import N_
-from tongban.core.packs.loader import LoadReport, PackError, load_pack
+from tongban.core.packs.loader import LoadReport, PackError, load_pack, resolve_pack_dir
 
 app = typer.Typer(help="The demo region.", no_args_is_help=True)
-
-
-def resolve_pack_dir(pack_dir: Path | str) -> Path:
-    """A relative pack folder is taken from the working directory, else from the source checkout."""
-    path = Path(pack_dir)
-    if path.is_absolute() or path.exists():
-        return path
-    checkout = Path(tongban.__file__).resolve().parents[2] / path
-    return checkout if checkout.exists() else path
 
 
 def load_demo(session: Session, settings: Settings, *, pack_dir: Path | str | None = None) -> LoadReport:
@@ -57,7 +47,3 @@ def load(
     print_report(report)
     console_note = "demo logins: see docs/demo.md (one password for all: see cast.yaml)"
     cliutil.console.print(console_note)
-
-from tongban.registry.generate_cli import generate  # noqa: E402
-
-app.command("generate")(generate)

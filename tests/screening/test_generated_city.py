@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.services.conftest import DEMO_PASSWORD
 from tongban.core.timeutil import today_local
 from tongban.demo import load_demo
+from tongban.demo_generate import enrolments_of_pack
 from tongban.registry import generator, loader
 from tongban.registry.models import BenefitEnrolment, Person
 from tongban.screening.engine import PolicyEngine, set_engine
@@ -30,7 +31,7 @@ def demo_engine() -> Iterator[PolicyEngine]:
 
 
 def test_the_generator_enrols_in_the_demo_packs_benefits_by_default() -> None:
-    assert generator.enrolments_of_pack(DEMO_PACK) == generator.Enrolments()
+    assert enrolments_of_pack(DEMO_PACK) == generator.Enrolments()
 
 
 def test_screening_a_generated_city_offers_no_one_a_benefit_they_hold(  # type: ignore[no-untyped-def]
@@ -39,7 +40,7 @@ def test_screening_a_generated_city_offers_no_one_a_benefit_they_hold(  # type: 
         load_demo(s, settings)
     haishu = tuple(c for c in loader.community_codes(db) if c.startswith("330203"))
     config = generator.CityConfig(persons=4000, seed=5, communities=haishu, as_of=today_local(),
-                                  enrolments=generator.enrolments_of_pack(DEMO_PACK))
+                                  enrolments=enrolments_of_pack(DEMO_PACK))
     loader.load(db, generator.generate(config))
 
     token = client.post("/api/v1/auth/token", data={"username": "officer.mca", "password": DEMO_PASSWORD})

@@ -55,6 +55,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def all_tables() -> MetaData:
+    """`Base.metadata` with every slice's tables in it (each slice names its models module in its
+    declaration, core.slices). For code that looks a table up by name (exchange, quality rules,
+    pack checks) without importing the slices that define it."""
+    from tongban.core import slices
+
+    slices.load_models()
+    return Base.metadata
+
+
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` URLs and use psycopg 3 for them."""
     u = make_url(url)

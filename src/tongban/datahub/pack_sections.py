@@ -9,6 +9,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from tongban.core import masking
+from tongban.core.db import all_tables
 from tongban.core.packs.loader import Changes, Pack, PackFile, Problem, register_section
 from tongban.core.packs.models import Defines, PackModel, RefersTo, SectionFile, StableId, Text
 from tongban.datahub.models import Dataset, DatasetField
@@ -51,7 +52,7 @@ class DatasetsFile(SectionFile):
 
 
 def _table_columns(name: str) -> set[str] | None:
-    from tongban.models import metadata
+    metadata = all_tables()
 
     table = metadata.tables.get(name)
     return None if table is None else {c.name for c in table.columns}

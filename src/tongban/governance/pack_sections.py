@@ -11,6 +11,7 @@ from pydantic import Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tongban.core.db import all_tables
 from tongban.core.packs.loader import Changes, Pack, PackFile, Problem, register_section
 from tongban.core.packs.models import Defines, NonEmpty, PackModel, RefersTo, SectionFile, StableId, Text
 from tongban.governance.models import QualityRule, ServiceHall
@@ -47,7 +48,7 @@ class QualityFile(SectionFile):
 
 
 def _columns(table: str | None) -> set[str] | None:
-    from tongban.models import metadata
+    metadata = all_tables()
 
     t = metadata.tables.get(table or "")
     return None if t is None else {c.name for c in t.columns}

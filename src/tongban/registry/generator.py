@@ -105,21 +105,10 @@ class Enrolments:
     """The benefit codes the city's residents already hold: those of the pack's 低保 policy
     (`dibao`) and its care allowance for severe disability (`disability_care`), so that screening
     counts them as enrolled instead of offering the benefit again. The defaults are the demo
-    pack's (a test keeps them so); `enrolments_of_pack` reads another pack's."""
+    pack's (a test keeps them so); `tongban.demo_generate.enrolments_of_pack` reads another pack's."""
 
     dibao: str = "assistance.dibao"
     disability_care: str = "disability.care"
-
-
-def enrolments_of_pack(pack_dir: Path) -> Enrolments:
-    """The benefits of the pack's `dibao` and `disability_care` policies; a policy the pack
-    lacks (or one without a benefit) keeps the demo pack's code."""
-    from tongban.policy.parse import read_policies
-
-    benefits = {p.id: p.benefit for p in read_policies(pack_dir).policies if p.benefit}
-    default = Enrolments()
-    return Enrolments(dibao=benefits.get("dibao", default.dibao),
-                      disability_care=benefits.get("disability_care", default.disability_care))
 
 
 @dataclass(frozen=True)

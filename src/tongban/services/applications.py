@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -24,7 +24,7 @@ from sqlalchemy import and_, false, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking
+from tongban.core import access, masking, slices
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_
@@ -54,8 +54,9 @@ Decision = Literal["approve", "return", "reject"]
 PHONE = re.compile(r"^1\d{10}$")
 
 # Told of each new submission inside its transaction (screening marks the offer it takes up as
-# applied). A layer above services adds itself here; services know nothing of it.
-SUBMIT_LISTENERS: list[Callable[[Session, Application], None]] = []
+# applied): slices above services contribute `fn(session, application)` to this extension point
+# (core.slices); services know nothing of them.
+SUBMITTED = "services.application_submitted"
 _ROUTED = "tongban.routed_tasks"  # session.info key: {application id: the tasks just made}
 
 
@@ -287,7 +288,7 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
     inbox.notify(session, account_id=app.applicant_account_id, kind="application.submitted",
                  application_id=app.id, params={"onething": app.onething_id, "item": app.item_id,
                                                 "filing": app.filing})
-    for listener in SUBMIT_LISTENERS:
+    for listener in slices.contributed(SUBMITTED):
         listener(session, app)
     session.flush()
 

@@ -1,0 +1,19 @@
+"""What data governance brings to the app (entry point `tongban.slices`: governance)."""
+
+from tongban.core.slices import Command, Slice
+
+SLICE = Slice(
+    name="governance",
+    order=30,
+    models="tongban.governance.models",
+    api=("tongban.governance.api:router",),
+    pages=("tongban.governance.pages:router",),
+    commands=(
+        Command("quality", "tongban.governance.cli:app", "Data quality (数据质量): rules, runs, issues, scores."),
+        Command("dcat", "tongban.governance.cli:dcat_cmd",
+                "The catalog as DCAT-AP: JSON-LD (context inlined) or CSV. Public by default (no 禁止开放).",
+                parent="datahub"),
+    ),
+    jobs=("tongban.governance.quality",),
+    pack_sections=("tongban.governance.pack_sections",),
+)
