@@ -10,8 +10,15 @@ SLICE = Slice(
     pages=("tongban.registry.pages:router",),
     commands=(Command("registry", "tongban.registry.cli:app", "The base registries."),),
     pack_sections=("tongban.registry.pack_sections",),
-    reads={
-        "household_of": "tongban.registry.reads:household_of",
-        "persons_by_id": "tongban.registry.reads:persons_by_id",
-    },
+    reads={name: f"tongban.registry.reads:{name}" for name in (
+        "person_of_account",
+        "person",
+        "person_that_exists",
+        "person_by_id_number",
+        "household_of",
+        "household_members",
+        "guardianship_in_force",
+        "resident_accounts",
+        "persons_by_address",
+    )},
 )
