@@ -1,6 +1,6 @@
 """What data governance brings to the app (entry point `tongban.slices`: governance)."""
 
-from tongban.core.slices import Command, Slice
+from tongban.core.slices import Command, Contribution, Slice
 
 SLICE = Slice(
     name="governance",
@@ -16,4 +16,9 @@ SLICE = Slice(
     ),
     jobs=("tongban.governance.quality",),
     pack_sections=("tongban.governance.pack_sections",),
+    contributions=(
+        # The catalog (the data hub's) shows each dataset's quality score and its history.
+        Contribution("datahub.quality_scores", "tongban.governance.quality:latest_scores"),
+        Contribution("datahub.quality_history", "tongban.governance.quality:score_history"),
+    ),
 )

@@ -30,8 +30,8 @@ from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_
 from tongban.core.keys import Keyring
 from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar, utcnow
+from tongban.registry import reads
 from tongban.registry.identifiers import validate_resident_id
-from tongban.registry.models import Person
 from tongban.services import (
     catalogue,
     certificates,
@@ -599,7 +599,7 @@ def _issue_pending(session: Session, app: Application, *, keyring: Keyring, acto
             holder_id = app.applicant_person_id
         if holder_id is None:
             continue
-        holder = session.get_one(Person, holder_id)
+        holder = reads.person_that_exists(session, holder_id)
         values = {**app.data, **{k: v for k, v in t.outputs.items() if isinstance(v, str | int)}}
         cert = certificates.issue(session, keyring=keyring, type_id=type_id, holder=holder, values=values,
                                   issue_date=sla.local_date(now), actor=actor, application_id=app.id)
