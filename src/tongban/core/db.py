@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -63,6 +63,11 @@ def all_tables() -> MetaData:
 
     slices.load_models()
     return Base.metadata
+
+
+def table(name: str) -> Table:
+    """The table `name`, whichever slice defines it (KeyError if none does)."""
+    return all_tables().tables[name]
 
 
 def normalise_url(url: str) -> str:

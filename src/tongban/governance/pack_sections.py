@@ -94,7 +94,7 @@ def check_quality(pf: PackFile, pack: Pack) -> Iterator[Problem]:
 
 
 def apply_quality(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
 
     changes = Changes()
     declared: set[str] = set()
@@ -107,7 +107,7 @@ def apply_quality(session: Session, files: list[PackFile], pack: Pack) -> Change
                     definition[key] = getattr(r, key)
             if r.references is not None:
                 definition["references"] = r.references.model_dump()
-            changes.count(_upsert(session, QualityRule, r.id, dict(
+            changes.count(upsert(session, QualityRule, r.id, dict(
                 id=r.id, dataset_id=r.dataset, kind=r.kind, severity=r.severity, definition=definition,
                 description_zh=r.description.zh, description_en=r.description.en, pack_id=pack.id)))
     # Rules this pack no longer declares are dropped (their issues and history stay).
@@ -142,13 +142,13 @@ class HallsFile(SectionFile):
 
 
 def apply_halls(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
     from tongban.core.timeutil import utcnow
 
     changes = Changes()
     for pf in files:
         for h in pf.model.halls:
-            outcome = _upsert(session, ServiceHall, h.id, dict(
+            outcome = upsert(session, ServiceHall, h.id, dict(
                 id=h.id, name=h.name.zh, name_en=h.name.en, region_code=h.region, address=h.address,
                 opening_hours=h.opening_hours, phone=h.phone, longitude=h.longitude, latitude=h.latitude))
             if outcome != "unchanged":

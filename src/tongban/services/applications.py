@@ -244,7 +244,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if consent is not None:
         consent.application_ref = str(app.id)
     if draft:
-        _event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
+        record_event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
         record(session, actor=principal.actor, action="application.draft", subject=f"application:{app.id}",
                region_code=app.region_code, details={"onething": onething_id, "item": item_id,
                                                      "filing": app.filing, "fields": sorted(clean)})
@@ -278,7 +278,7 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
         details |= {"filing": app.filing, "filed_by": principal.actor}
         if app.filing_consent:
             details["consent"] = app.filing_consent
-    _event(session, app, None, "submitted", principal.actor, details, now)
+    record_event(session, app, None, "submitted", principal.actor, details, now)
     record(session, actor=principal.actor, actor_department=principal.department_id, action="application.submit",
            subject=f"application:{app.id}", region_code=app.region_code,
            details={"onething": app.onething_id, "item": app.item_id, "tasks": len(items),
@@ -320,7 +320,7 @@ def update_draft(session: Session, *, principal: access.Principal, application_i
     now = now or utcnow()
     app.data = clean
     app.version += 1
-    _event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
+    record_event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
     record(session, actor=principal.actor, action="application.draft", subject=f"application:{app.id}",
            region_code=app.region_code, details={"fields": sorted(clean)})
     return app
@@ -539,7 +539,7 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
         elif item.get("notice_days"):  # 公示 before the approval takes effect
             notice.begin(session, app, task, item, now=now, calendar=calendar)
         else:
-            _approve(session, app, task, item, principal=principal, keyring=keyring, now=now)
+            approve_task(session, app, task, item, principal=principal, keyring=keyring, now=now)
     elif decision == "return":
         task.status = "returned"
         inbox.notify(session, account_id=app.applicant_account_id, kind="task.returned", application_id=app.id,
@@ -550,16 +550,16 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
         details["cancelled"] = cancelled
         inbox.notify(session, account_id=app.applicant_account_id, kind="task.rejected", application_id=app.id,
                      params={"item": task.item_id, "reason": reason, "cancelled": cancelled})
-    _event(session, app, task, f"task.{decision}", principal.actor, {**details, "reason": reason}, now)
+    record_event(session, app, task, f"task.{decision}", principal.actor, {**details, "reason": reason}, now)
     record(session, actor=principal.actor, actor_department=principal.department_id, action=f"task.{decision}",
            subject=f"task:{task.id}", department_id=task.department_id, region_code=app.region_code,
            details=details)
-    _advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
+    advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
     session.flush()
     return task
 
 
-def _approve(session: Session, app: Application, task: Task, item: Mapping[str, Any], *,
+def approve_task(session: Session, app: Application, task: Task, item: Mapping[str, Any], *,
              principal: access.Principal, keyring: Keyring, now: dt.datetime) -> None:
     out = item["outputs"]
     produced: dict[str, Any] = {}
@@ -617,11 +617,11 @@ def _cancel_dependants(session: Session, app: Application, task: Task, now: dt.d
             t.reason = f"prerequisite {task.item_id} rejected"
             t.version += 1
             cancelled.append(t.item_id)
-            _event(session, app, t, "task.cancelled", "system", {"because": task.item_id}, now)
+            record_event(session, app, t, "task.cancelled", "system", {"because": task.item_id}, now)
     return sorted(cancelled)
 
 
-def _advance(session: Session, app: Application, *, principal: access.Principal, keyring: Keyring,
+def advance(session: Session, app: Application, *, principal: access.Principal, keyring: Keyring,
              now: dt.datetime, calendar: WorkCalendar) -> None:
     """Unblock tasks whose prerequisites are all approved (their outputs become its inputs);
     finish the application when every task is finished."""
@@ -637,7 +637,7 @@ def _advance(session: Session, app: Application, *, principal: access.Principal,
         t.status = "ready"
         t.version += 1
         sla.start_clock(t, catalogue.current(session).item(t.item_id).definition, now, calendar)
-        _event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
+        record_event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
     if all(t.status in FINISHED_TASK for t in tasks):
         _issue_pending(session, app, keyring=keyring, actor=principal.actor, now=now, final=True)
         approved = [t.item_id for t in tasks if t.status == "approved"]
@@ -645,7 +645,7 @@ def _advance(session: Session, app: Application, *, principal: access.Principal,
         app.finished_at = now
         app.version += 1
         outcome = {t.item_id: t.status for t in tasks}
-        _event(session, app, None, f"application.{app.status}", "system", {"tasks": outcome}, now)
+        record_event(session, app, None, f"application.{app.status}", "system", {"tasks": outcome}, now)
         record(session, actor=principal.actor, action="application.finish", subject=f"application:{app.id}",
                region_code=app.region_code, details={"status": app.status, "tasks": outcome})
         inbox.notify(session, account_id=app.applicant_account_id, kind="application.finished",
@@ -680,7 +680,7 @@ def withdraw(session: Session, *, principal: access.Principal, application_id: i
     app.status = "withdrawn"
     app.finished_at = now
     app.version += 1
-    _event(session, app, None, "application.withdrawn", principal.actor, {}, now)
+    record_event(session, app, None, "application.withdrawn", principal.actor, {}, now)
     record(session, actor=principal.actor, action="application.withdraw", subject=f"application:{app.id}",
            region_code=app.region_code)
     inbox.notify(session, account_id=app.applicant_account_id, kind="application.withdrawn", application_id=app.id)
@@ -704,13 +704,13 @@ def supplement(session: Session, *, principal: access.Principal, application_id:
     task.status = "ready" if task.step_index == 0 else "claimed"
     task.version += 1
     sla.start_clock(task, item.definition, now, calendar)
-    _event(session, app, task, "task.supplemented", principal.actor, {"fields": sorted(clean)}, now)
+    record_event(session, app, task, "task.supplemented", principal.actor, {"fields": sorted(clean)}, now)
     record(session, actor=principal.actor, action="task.supplement", subject=f"task:{task.id}",
            department_id=task.department_id, region_code=app.region_code, details={"fields": sorted(clean)})
     return task
 
 
-def _event(session: Session, app: Application, task: Task | None, kind: str, actor: str,
+def record_event(session: Session, app: Application, task: Task | None, kind: str, actor: str,
            details: dict[str, Any], now: dt.datetime) -> None:
     session.add(ApplicationEvent(application_id=app.id, task_id=task.id if task else None, at=now, kind=kind,
                                  actor=actor, details=details))
