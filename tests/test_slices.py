@@ -21,8 +21,8 @@ def test_every_slice_is_registered_once_lower_slices_first() -> None:
 
 def test_every_declared_reference_resolves() -> None:
     for s in slices.slices():
-        for target in (*s.api, *s.pages, *(c.target for c in s.commands), *(c.target for c in s.contributions),
-                       *s.reads.values()):
+        named = [c.target for c in s.contributions if isinstance(c.target, str)]
+        for target in (*s.api, *s.pages, *(c.target for c in s.commands), *named, *s.reads.values()):
             assert slices.load(target) is not None, (s.name, target)
         for module in (*s.jobs, *s.pack_sections, *([s.models] if s.models else [])):
             assert slices.load(module) is not None, (s.name, module)
@@ -91,3 +91,14 @@ def test_help_imports_no_command_module() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out, out
     assert "registry" in out and "screen" in out  # the listing is complete all the same
+
+
+def test_the_home_pages_show_the_tiles_the_slices_contribute_in_order() -> None:
+    from tongban.web.pages import PORTAL, WORKBENCH, tiles
+
+    assert [t.key for t in tiles(PORTAL)] == ["apply", "query", "rate", "speak", "messages", "wallet", "data"]
+    assert [t.key for t in tiles(WORKBENCH)] == ["persons", "tasks", "counter", "sharing", "quality", "audit",
+                                                 "screening"]
+    screening = next(t for t in tiles(WORKBENCH) if t.key == "screening")
+    assert screening.href == "/workbench/screening"
+    assert any(c.target == screening for c in slices.get("screening").contributions)

@@ -49,11 +49,23 @@ class Command:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link shown on a page another slice (or the app) owns: a home-page tile, an action.
+    `label` and `hint` are msgids (N_), translated where shown; `href=None`: not built yet."""
+
+    key: str
+    label: str
+    hint: str
+    href: str | None = None
+
+
+@dataclass(frozen=True)
 class Contribution:
-    """`target` ("module:attribute") added to the extension point `to`, in `order`."""
+    """`target` added to the extension point `to`, in `order`: a `"module:attribute"` string
+    (imported when collected) or a value given inline (e.g. a `Link`)."""
 
     to: str
-    target: str
+    target: str | Link
     order: int = 0
 
 
@@ -143,11 +155,16 @@ def commands() -> list[Command]:
     return found
 
 
+def contributions(to: str) -> list[Contribution]:
+    """The contributions to `to`, as declared (not loaded), lower slices first."""
+    return [c for s in slices() for c in s.contributions if c.to == to]
+
+
 @cache
 def contributed(to: str) -> tuple[Any, ...]:
-    """What the slices add to the extension point `to`, loaded, in `order`."""
-    found = sorted((c.order, s.order, c.target) for s in slices() for c in s.contributions if c.to == to)
-    return tuple(load(target) for *_, target in found)
+    """What the slices add to the extension point `to`, loaded, in `order` (stable)."""
+    found = sorted(contributions(to), key=lambda c: c.order)
+    return tuple(load(c.target) if isinstance(c.target, str) else c.target for c in found)
 
 
 def read(name: str) -> Callable[..., Any]:

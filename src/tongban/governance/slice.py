@@ -1,6 +1,7 @@
 """What data governance brings to the app (entry point `tongban.slices`: governance)."""
 
-from tongban.core.slices import Command, Contribution, Slice
+from tongban.core.i18n import N_
+from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
     name="governance",
@@ -17,6 +18,9 @@ SLICE = Slice(
     jobs=("tongban.governance.quality",),
     pack_sections=("tongban.governance.pack_sections",),
     contributions=(
+        Contribution("web.workbench_tiles", Link("quality", N_("Data quality"),
+                                                 N_("Problems found in your department's data, and their rectification"),
+                                                 "/workbench/quality"), 50),
         # The catalog (the data hub's) shows each dataset's quality score and its history.
         Contribution("datahub.quality_scores", "tongban.governance.quality:latest_scores"),
         Contribution("datahub.quality_history", "tongban.governance.quality:score_history"),

@@ -1,6 +1,7 @@
 """What proactive screening brings to the app (entry point `tongban.slices`: screening)."""
 
-from tongban.core.slices import Command, Contribution, Slice
+from tongban.core.i18n import N_
+from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
     name="screening",
@@ -13,6 +14,9 @@ SLICE = Slice(
     jobs=("tongban.screening.jobs",),
     pack_sections=("tongban.screening.pack_sections",),
     contributions=(
+        Contribution("web.workbench_tiles", Link("screening", N_("Screening"),
+                                                 N_("Who may be entitled, visit lists and risk alerts"),
+                                                 "/workbench/screening"), 70),
         # A submitted application for an offered item takes the offer up, in the submission's
         # own transaction (services.applications.submit runs the listeners).
         Contribution("services.application_submitted", "tongban.screening.offers:on_submit"),

@@ -13,7 +13,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -27,11 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tongban.core import slices
 from tongban.core.access import ANONYMOUS, PERMISSIONS, Principal, require, require_any
 from tongban.core.errors import TongbanError
 from tongban.core.i18n import N_, gettext, pick, set_locale
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account, Department, Region, Role
+from tongban.core.slices import Contribution, Link
 from tongban.webkit import csrf
 from tongban.webkit.deps import (
     SESSION_COOKIE,
@@ -64,41 +66,28 @@ WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS
                               if not p.startswith("self.") and p not in ("exchange.read", "open.apply"))
 
 
-@dataclass(frozen=True)
-class Tile:
-    """An entry on a home page. `href=None` means the feature is not built yet (shown as such)."""
-
-    key: str
-    label: str
-    hint: str
-    href: str | None = None
-
-
-PORTAL_TILES = (
-    Tile("apply", N_("I want to apply"), N_("Apply for a service or a one-thing bundle"), "/portal/apply"),
-    Tile("query", N_("I want to check"), N_("Follow your applications and look up records"),
-         "/portal/applications"),
-    Tile("rate", N_("I want to rate"), N_("Rate a service you received")),
-    Tile("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")),
-    Tile("messages", N_("Your messages"), N_("Notices and offers sent to you"), "/portal/messages"),
-    Tile("wallet", N_("Your digital certificates"), N_("Certificates issued to you"), "/portal/wallet"),
-    Tile("data", N_("My data"), N_("Your consents, and who used your data"), "/portal/data"),
-)
-WORKBENCH_TILES = (
-    Tile("persons", N_("Find a person"), N_("Search the registry in your region"), "/workbench/persons"),
-    Tile("tasks", N_("Task queue"), N_("Applications waiting for your department"), "/workbench/tasks"),
-    Tile("counter", N_("Service counter"), N_("File an application for a resident at the window")),
-    Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests"), "/workbench/catalog"),
-    Tile("quality", N_("Data quality"), N_("Problems found in your department's data, and their rectification"),
-         "/workbench/quality"),
-    Tile("audit", N_("Audit trail"), N_("Who read or changed what, and why")),
-    Tile("screening", N_("Screening"), N_("Who may be entitled, visit lists and risk alerts"), "/workbench/screening"),
+# The home pages' tiles: each slice contributes its own (its `slice.py`, to "web.portal_tiles" and
+# "web.workbench_tiles"); the app adds those of features not built yet (no href) in their places.
+PORTAL, WORKBENCH = "web.portal_tiles", "web.workbench_tiles"
+APP_TILES = (
+    Contribution(PORTAL, Link("rate", N_("I want to rate"), N_("Rate a service you received")), 30),
+    Contribution(PORTAL, Link("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")), 40),
+    Contribution(WORKBENCH, Link("counter", N_("Service counter"),
+                                 N_("File an application for a resident at the window")), 30),
+    Contribution(WORKBENCH, Link("audit", N_("Audit trail"), N_("Who read or changed what, and why")), 60),
 )
 COCKPIT_TILES = (
-    Tile("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
-    Tile("alerts", N_("Alerts"), N_("Overdue tasks and unusual patterns")),
-    Tile("map", N_("Map"), N_("Public places and services on one map")),
+    Link("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
+    Link("alerts", N_("Alerts"), N_("Overdue tasks and unusual patterns")),
+    Link("map", N_("Map"), N_("Public places and services on one map")),
 )
+
+
+@cache
+def tiles(page: str) -> tuple[Link, ...]:
+    """The tiles of a home page: the app's and the slices' contributions, in their `order`."""
+    found = [c for c in APP_TILES if c.to == page] + slices.contributions(page)
+    return tuple(c.target for c in sorted(found, key=lambda c: c.order) if isinstance(c.target, Link))
 
 
 def safe_next(value: str | None) -> str | None:
@@ -268,7 +257,7 @@ def portal(request: Request, session: DbSession, principal: SignedIn) -> Respons
     return render(request, "portal.html", {
         "roles": _role_names(session, principal),
         "region": _region_name(session, principal.region_code),
-        "tiles": PORTAL_TILES,
+        "tiles": tiles(PORTAL),
     })
 
 
@@ -280,7 +269,7 @@ def workbench(request: Request, session: DbSession, principal: SignedIn) -> Resp
         "roles": _role_names(session, principal),
         "department": _department_name(session, principal.department_id),
         "region": _region_name(session, principal.region_code),
-        "tiles": WORKBENCH_TILES,
+        "tiles": tiles(WORKBENCH),
     })
 
 
