@@ -33,6 +33,7 @@ run: setup assets i18n
 lint: setup
 	$(PY) -m ruff check src tests scripts benchmarks
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test-sqlite: setup
 	TONGBAN_TEST_DATABASE_URL=sqlite $(PY) -m pytest

@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from tongban.core.access import Principal
 from tongban.core.i18n import LOCALE_DIR, gettext, negotiate
-from tongban.web.templating import normalise_locale, resolve_locale
+from tongban.webkit.templating import normalise_locale, resolve_locale
 
 PO = Path(LOCALE_DIR) / "zh_CN" / "LC_MESSAGES" / "messages.po"
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]")

@@ -61,7 +61,7 @@ def _prepare(url: str, persons: int) -> tuple[Database, Any]:
                              requested_by="bench", status="pending")
         s.add(req)
         s.flush()
-        sharing._approve(s, req, decided_by="bench", reason="bench")
+        sharing.approve_request(s, req, decided_by="bench", reason="bench")
         assert s.scalar(select(Grant.id)) is not None
         principal = identity.principal_for_client(client, "330203")
     return db, principal

@@ -1,74 +1,98 @@
-"""The `tongban` command. Each layer contributes its own sub-commands."""
+"""The `tongban` command, assembled from the extension registry (core.slices).
+
+Each slice declares its commands (name, "module:attribute", help line); distributions outside the
+product add Typer apps through the entry point group `tongban.commands` (e.g. `bench`). Nothing
+is imported until it runs: `tongban --help` lists the declared help lines, `tongban registry …`
+imports the registry's command module alone. That keeps `--help` well under a second of CPU
+where importing every command (Polars, NumPy, SQLAlchemy, Alembic, the benchmarks) took about four.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 import tongban
-from tongban.core import commands as core_commands
-from tongban.core.audit.cli import app as audit_app
-from tongban.core.blobs import app as storage_app
-from tongban.core.jobs import cli as jobs_cli
-from tongban.core.keys_cli import app as keys_app
-from tongban.core.packs.cli import app as pack_app
-from tongban.core.workdays.cli import app as calendar_app
-from tongban.datahub.cli import app as datahub_app
-from tongban.demo import app as demo_app
-from tongban.demo_up import up as demo_up
-from tongban.governance.cli import app as quality_app
-from tongban.governance.cli import dcat_cmd
-from tongban.policy.cli import app as policy_app
-from tongban.registry.cli import app as registry_app
-from tongban.screening.cli import screen as screen_command
-from tongban.services.cli import app as cert_app
+from tongban.core import slices
+from tongban.core.slices import Command
 
-# --- sub-commands of other installed packages ----------------------------------------------------
-# A package adds a sub-command by declaring an entry point in the group `tongban.commands` (name:
-# the sub-command, value: its Typer app), as `tongban-benchmarks` adds `tongban bench`. It is
-# imported only when it is called, so `tongban --help` does not pay for the benchmarks' imports.
-
-COMMANDS_GROUP = "tongban.commands"
+# The app's own commands (the slices' come from their declarations).
+APP_COMMANDS = (
+    Command("serve", "tongban.web.serve:serve", "Serve the web app and the API."),
+    Command("demo", "tongban.demo:app", "The demo region."),
+    Command("up", "tongban.demo_up:up", "Set up and run the demo on http://HOST:PORT.", parent="demo"),
+    Command("generate", "tongban.demo_generate:generate",
+            "Generate a synthetic city of PERSONS residents (same seed and --as-of, same city).", parent="demo"),
+)
 
 
-def _installed_commands() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+def declared() -> list[Command]:
+    """Every command: the app's, then each slice's (lower slices first), then external ones."""
+    return [*APP_COMMANDS, *slices.commands()]
 
 
-class _WithInstalledCommands(TyperGroup):
-    """The built-in commands, then each installed package's, loaded on first use."""
+def to_click(target: Any, name: str) -> Any:
+    """A Typer app as a group (like `add_typer`), a function as one command (like `command`)."""
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer()
+    single.command(name)(target)
+    return typer.main.get_command(single)
 
-    _listing = False  # True while the help lists the commands: name them, do not import them
 
-    def list_commands(self, ctx: Any) -> list[str]:
-        own = super().list_commands(ctx)
-        return own + sorted(n for n in _installed_commands() if n not in own)
+def load_command(command: Command, children: list[Command]) -> Any:
+    """Import `command` and attach the commands other slices put under it (`parent`)."""
+    loaded = to_click(slices.load(command.target), command.name)
+    for child in children:
+        loaded.add_command(to_click(slices.load(child.target), child.name), child.name)
+    return loaded
+
+
+class LazyCommand(TyperCommand):
+    """Stands for a declared command in the listing; the real one is imported when it runs."""
+
+    def __init__(self, command: Command, children: list[Command]) -> None:
+        super().__init__(name=command.name, help=command.help, short_help=command.help)
+        self.command, self.children = command, children
+        self._loaded: Any = None
+
+    def load(self) -> Any:
+        if self._loaded is None:
+            self._loaded = load_command(self.command, self.children)
+        return self._loaded
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        # The context (and so its `invoke`) is the real command's: it parses, helps and runs.
+        return self.load().make_context(info_name, args, parent=parent, **extra)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> Any:
+        return self.load().shell_complete(ctx, incomplete)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: its own commands plus every declared one, each imported on first use."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        commands = declared()
+        children: dict[str, list[Command]] = {}
+        for c in commands:
+            if c.parent:
+                children.setdefault(c.parent, []).append(c)
+        self.lazy = {c.name: LazyCommand(c, children.get(c.name, [])) for c in commands if not c.parent}
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        command = super().get_command(ctx, cmd_name)
-        ep = None if command is not None else _installed_commands().get(cmd_name)
-        if ep is None:
-            return command
-        if self._listing:
-            return TyperGroup(name=cmd_name, help=f"(from {ep.dist.name if ep.dist else ep.value})")
-        loaded: Any = ep.load()
-        command = typer.main.get_command(loaded) if isinstance(loaded, typer.Typer) else loaded
-        command.name = cmd_name
-        return command
+        return self.commands.get(cmd_name) or self.lazy.get(cmd_name)
 
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        self._listing = True
-        try:
-            super().format_help(ctx, formatter)
-        finally:
-            self._listing = False
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self.commands, *(n for n in self.lazy if n not in self.commands)]
 
 
-app = typer.Typer(help="tongban 通办 — digital-society platform", no_args_is_help=True,
-                  cls=_WithInstalledCommands)
+app = typer.Typer(cls=LazyGroup, help="tongban 通办 — digital-society platform", no_args_is_help=True)
 
 
 def _version(value: bool) -> None:
@@ -82,22 +106,3 @@ def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """tongban 通办."""
-
-
-core_commands.register(app)
-app.add_typer(audit_app, name="audit")
-app.add_typer(keys_app, name="keys")
-app.add_typer(jobs_cli.app, name="jobs")
-jobs_cli.register(app)
-app.add_typer(pack_app, name="pack")
-app.add_typer(calendar_app, name="calendar")
-demo_app.command("up")(demo_up)
-app.add_typer(demo_app, name="demo")
-app.add_typer(registry_app, name="registry")
-datahub_app.command("dcat")(dcat_cmd)
-app.add_typer(datahub_app, name="datahub")
-app.add_typer(quality_app, name="quality")
-app.add_typer(policy_app, name="policy")
-app.add_typer(cert_app, name="cert")
-app.add_typer(storage_app, name="storage")
-app.command("screen")(screen_command)

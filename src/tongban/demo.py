@@ -7,44 +7,17 @@ empty database: it loads the demo pack including its cast of fixed logins (docs/
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session
 
-import tongban
 from tongban.core import cliutil
 from tongban.core.config import Settings
 from tongban.core.errors import Forbidden
 from tongban.core.i18n import N_
-from tongban.core.packs.loader import LoadReport, PackError, load_pack
-
-if TYPE_CHECKING:
-    from tongban.registry.generator import Enrolments
+from tongban.core.packs.loader import LoadReport, PackError, load_pack, resolve_pack_dir
 
 app = typer.Typer(help="The demo region.", no_args_is_help=True)
-
-
-def resolve_pack_dir(pack_dir: Path | str) -> Path:
-    """A relative pack folder is taken from the working directory, else from the source checkout."""
-    path = Path(pack_dir)
-    if path.is_absolute() or path.exists():
-        return path
-    checkout = Path(tongban.__file__).resolve().parents[2] / path
-    return checkout if checkout.exists() else path
-
-
-def enrolments_of_pack(pack_dir: Path) -> Enrolments:
-    """The benefits of the pack's `dibao` and `disability_care` policies, for the synthetic city's
-    residents to hold; a policy the pack lacks (or one without a benefit) keeps the demo pack's
-    code. Here, above both, because the registry's generator must not read policies."""
-    from tongban.policy.parse import read_policies
-    from tongban.registry.generator import Enrolments
-
-    benefits = {p.id: p.benefit for p in read_policies(pack_dir).policies if p.benefit}
-    default = Enrolments()
-    return Enrolments(dibao=benefits.get("dibao", default.dibao),
-                      disability_care=benefits.get("disability_care", default.disability_care))
 
 
 def load_demo(session: Session, settings: Settings, *, pack_dir: Path | str | None = None) -> LoadReport:
@@ -74,7 +47,3 @@ def load(
     print_report(report)
     console_note = "demo logins: see docs/demo.md (one password for all: see cast.yaml)"
     cliutil.console.print(console_note)
-
-from tongban.registry.generate_cli import generate  # noqa: E402
-
-app.command("generate")(generate)

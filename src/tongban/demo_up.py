@@ -43,7 +43,7 @@ def up(
         proc = subprocess.Popen([sys.executable, "-m", "tongban", "worker"], env=os.environ.copy())
         console.print(f"job worker started (pid {proc.pid})")
     try:
-        from tongban.core.commands import serve
+        from tongban.web.serve import serve
 
         console.print(f"serving on [bold]http://{host}:{port}[/]  (Ctrl-C to stop)")
         serve(host=host, port=port, workers=1)

@@ -1,12 +1,8 @@
-"""Every table of every layer, for Alembic. Each layer adds its models module here."""
+"""Every table of every slice, for Alembic: each slice names its models module in its declaration
+(core.slices), so this list keeps itself."""
 
-import tongban.core.models  # noqa: F401
-import tongban.datahub.models  # noqa: F401
-import tongban.governance.models  # noqa: F401
-import tongban.policy.models  # noqa: F401
-import tongban.registry.models  # noqa: F401
-import tongban.screening.models  # noqa: F401
-import tongban.services.models  # noqa: F401
+from tongban.core import slices
 from tongban.core.db import Base
 
+slices.load_models()
 metadata = Base.metadata

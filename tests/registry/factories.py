@@ -96,7 +96,7 @@ def make_grant(session: Session, department_id: str, *, dataset_id: str = "ds.pe
                          legal_basis="测试", period_days=days, requested_by="test", status="pending")
     session.add(req)
     session.flush()
-    sharing._approve(session, req, decided_by="test", reason="test")
+    sharing.approve_request(session, req, decided_by="test", reason="test")
 
 
 PACK = Path(__file__).resolve().parents[2] / "packs" / "demo"

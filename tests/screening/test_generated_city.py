@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from tests.services.conftest import DEMO_PASSWORD
 from tongban.core.timeutil import today_local
-from tongban.demo import enrolments_of_pack, load_demo
+from tongban.demo import load_demo
+from tongban.demo_generate import enrolments_of_pack
 from tongban.registry import generator, loader
 from tongban.registry.models import BenefitEnrolment, Person
 from tongban.screening.engine import PolicyEngine, set_engine

@@ -1,5 +1,5 @@
 """Every timeline event kind the code writes has a label (zh and en) on the portal and
-workbench pages. The kinds are read from the source: each `_event(…)`, `_flag(…)` and
+workbench pages. The kinds are read from the source: each `record_event(…)`, `_flag(…)` and
 `ApplicationEvent(kind=…)` call; a kind built with an f-string must be listed below with
 what it expands to, so a new one fails here until it is labelled."""
 
@@ -24,7 +24,7 @@ def _kind_arg(call: ast.Call) -> ast.expr | None:
     name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", None)
     if name == "ApplicationEvent":
         return next((k.value for k in call.keywords if k.arg == "kind"), None)
-    if name in ("_event", "_flag") and len(call.args) >= 4:
+    if name in ("record_event", "_flag") and len(call.args) >= 4:
         return call.args[3]
     return None
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.factories import make_resident, seed_base, token_for, web_login
 from tongban.core.audit.models import AuditEvent
 from tongban.core.identity.models import Account, AuthToken
-from tongban.web.csrf import tokens_match
+from tongban.webkit.csrf import tokens_match
 
 
 def _seed(db):  # type: ignore[no-untyped-def]

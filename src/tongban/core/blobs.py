@@ -41,8 +41,10 @@ class SweepResult:
 
 def blob_columns() -> list[Column[Any]]:
     """Every column marked `info={"blob": True}` in the models (all of them imported)."""
-    import tongban.models  # noqa: F401  (every table is known)
+    from tongban.core import slices
     from tongban.core.db import Base
+
+    slices.load_models()  # every table is known
 
     return [c for t in Base.metadata.sorted_tables for c in t.columns if c.info.get("blob")]
 

@@ -1,4 +1,4 @@
-"""Core commands: `serve`, `migrate`, `user create`, `client create`."""
+"""Core commands: `migrate`, `user …`, `client …` (declared in core/slice.py; `serve` is the app's)."""
 
 from __future__ import annotations
 
@@ -7,28 +7,10 @@ from rich.table import Table
 
 from tongban.core import cliutil, migrate
 from tongban.core.access import PERMISSIONS
-from tongban.core.cliutil import console, fail
+from tongban.core.cliutil import console
 
 user_app = typer.Typer(help="Accounts (residents and staff).", no_args_is_help=True)
 client_app = typer.Typer(help="API clients of departments.", no_args_is_help=True)
-
-
-def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(8000, help="Port."),
-    workers: int = typer.Option(1, min=1, help="Worker processes (PostgreSQL only beyond 1)."),
-) -> None:
-    """Serve the web app and the API."""
-    import uvicorn
-
-    settings = cliutil.settings()
-    if workers > 1 and settings.is_sqlite:
-        fail("SQLite serves one process; use PostgreSQL for --workers > 1.")
-    from tongban.core.logging import configure
-
-    configure(settings.log_level)
-    uvicorn.run("tongban.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_config=None, proxy_headers=True)
 
 
 def migrate_cmd(
@@ -111,10 +93,3 @@ def client_create(
         record(session, actor="system:cli", action="client.create", subject=f"client:{client_id}",
                department_id=department, details={"scopes": sorted(scope)})
     console.print(f"client [bold]{client_id}[/] created; secret (shown once): {secret}")
-
-
-def register(root: typer.Typer) -> None:
-    root.command("serve")(serve)
-    root.command("migrate")(migrate_cmd)
-    root.add_typer(user_app, name="user")
-    root.add_typer(client_app, name="client")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -53,6 +53,21 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def all_tables() -> MetaData:
+    """`Base.metadata` with every slice's tables in it (each slice names its models module in its
+    declaration, core.slices). For code that looks a table up by name (exchange, quality rules,
+    pack checks) without importing the slices that define it."""
+    from tongban.core import slices
+
+    slices.load_models()
+    return Base.metadata
+
+
+def table(name: str) -> Table:
+    """The table `name`, whichever slice defines it (KeyError if none does)."""
+    return all_tables().tables[name]
 
 
 def normalise_url(url: str) -> str:

@@ -10,9 +10,10 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from tongban.datahub import catalog, consent, exchange, sharing
+from tongban.datahub import scores as quality
 from tongban.datahub.models import Grant, SharingRequest
-from tongban.web.deps import CurrentPrincipal, DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["datahub"])
 
@@ -37,20 +38,16 @@ class DatasetOut(BaseModel):
 def search_catalog(session: DbSession, principal: CurrentPrincipal, q: str | None = None, owner: str | None = None,
                    sharing_type: Literal["unconditional", "conditional", "none"] | None = None) -> Page[DatasetOut]:
     """Search the catalog (目录)."""
-    from tongban.governance.quality import latest_scores
-
     rows = catalog.search(session, principal=principal, q=q, owner=owner, sharing=sharing_type)
-    scores = latest_scores(session, [d.id for d in rows])
+    scores = quality.latest(session, [d.id for d in rows])
     return Page(items=[DatasetOut(**catalog.dataset_dict(session, d), quality_score=scores.get(d.id)) for d in rows])
 
 
 @router.get("/catalog/datasets/{dataset_id}", response_model=DatasetOut)
 def get_dataset(dataset_id: str, session: DbSession, principal: CurrentPrincipal) -> DatasetOut:
-    from tongban.governance.quality import latest_scores
-
     catalog.search(session, principal=principal, q=None)  # the same access rule as search
     ds = catalog.get_dataset(session, dataset_id)
-    return DatasetOut(**catalog.dataset_dict(session, ds), quality_score=latest_scores(session, [ds.id]).get(ds.id))
+    return DatasetOut(**catalog.dataset_dict(session, ds), quality_score=quality.latest(session, [ds.id]).get(ds.id))
 
 
 class RequestIn(BaseModel):

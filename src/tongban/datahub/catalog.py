@@ -16,6 +16,11 @@ from tongban.core.i18n import N_, pick
 from tongban.datahub.models import Dataset, DatasetField
 
 
+def find_dataset(session: Session, dataset_id: str) -> Dataset | None:
+    """The catalog entry `dataset_id`, or None (for a caller that shows the id instead)."""
+    return session.get(Dataset, dataset_id)
+
+
 def get_dataset(session: Session, dataset_id: str) -> Dataset:
     ds = session.get(Dataset, dataset_id)
     if ds is None:

@@ -121,7 +121,7 @@ def _exports_holding(session: Session, person_id: int, limit: int) -> list[dict[
     this person (the record's presence is checked now, not at the export's time)."""
     from sqlalchemy import exists
 
-    from tongban.datahub.exchange import _table
+    from tongban.core.db import table as table_named
     from tongban.datahub.models import DataExport, Dataset
 
     out: list[dict[str, Any]] = []
@@ -129,7 +129,7 @@ def _exports_holding(session: Session, person_id: int, limit: int) -> list[dict[
         Dataset.id.in_(select(DataExport.dataset_id).distinct()), Dataset.table_name.is_not(None),
         Dataset.subject_field.is_not(None)))
     for ds in held:
-        table = _table(ds.table_name or "")
+        table = table_named(ds.table_name or "")
         if not session.scalar(select(exists().where(table.c[ds.subject_field or "id"] == person_id))):
             continue
         for e in session.scalars(select(DataExport).where(DataExport.dataset_id == ds.id)

@@ -22,6 +22,7 @@ from tongban.core import access, masking
 from tongban.core.access import Denied, Principal
 from tongban.core.audit.log import record
 from tongban.core.audit.models import AuditEvent
+from tongban.core.db import all_tables
 from tongban.core.errors import Conflict, Invalid, TooManyRequests
 from tongban.core.i18n import N_
 from tongban.core.jobs.queue import enqueue
@@ -69,7 +70,7 @@ rate_limit = RateLimit()
 
 
 def _table(name: str) -> Table:
-    from tongban.models import metadata
+    metadata = all_tables()
 
     return metadata.tables[name]
 

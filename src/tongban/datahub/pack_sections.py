@@ -9,6 +9,7 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from tongban.core import masking
+from tongban.core.db import all_tables
 from tongban.core.packs.loader import Changes, Pack, PackFile, Problem, register_section
 from tongban.core.packs.models import Defines, PackModel, RefersTo, SectionFile, StableId, Text
 from tongban.datahub.models import Dataset, DatasetField
@@ -51,7 +52,7 @@ class DatasetsFile(SectionFile):
 
 
 def _table_columns(name: str) -> set[str] | None:
-    from tongban.models import metadata
+    metadata = all_tables()
 
     table = metadata.tables.get(name)
     return None if table is None else {c.name for c in table.columns}
@@ -86,12 +87,12 @@ def check_datasets(pf: PackFile, pack: Pack) -> Iterator[Problem]:
 
 
 def apply_datasets(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
 
     changes = Changes()
     for pf in files:
         for ds in pf.model.datasets:
-            outcome = _upsert(session, Dataset, ds.id, dict(
+            outcome = upsert(session, Dataset, ds.id, dict(
                 id=ds.id, title_zh=ds.title.zh, title_en=ds.title.en,
                 description_zh=ds.description.zh if ds.description else "",
                 description_en=ds.description.en if ds.description else "",
@@ -103,7 +104,7 @@ def apply_datasets(session: Session, files: list[PackFile], pack: Pack) -> Chang
             session.flush()
             field_changed = False
             for pos, f in enumerate(ds.fields):
-                result = _upsert(session, DatasetField, (ds.id, f.name), dict(
+                result = upsert(session, DatasetField, (ds.id, f.name), dict(
                     dataset_id=ds.id, name=f.name, position=pos, title_zh=f.title.zh, title_en=f.title.en,
                     type=f.type, grade=f.grade, personal=f.personal, mask=f.mask, filterable=f.filterable))
                 field_changed = field_changed or result != "unchanged"
@@ -163,7 +164,7 @@ def apply_grants(session: Session, files: list[PackFile], pack: Pack) -> Changes
                                  period_days=g.days, requested_by=marker, status="pending")
             session.add(req)
             session.flush()
-            sharing._approve(session, req, decided_by=marker, reason="standing agreement of the demo pack")
+            sharing.approve_request(session, req, decided_by=marker, reason="standing agreement of the demo pack")
             changes.count("created")
     return changes
 

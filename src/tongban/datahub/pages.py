@@ -7,9 +7,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from tongban.core.errors import NotFound
 from tongban.datahub import catalog, consent
-from tongban.web.deps import DbSession
-from tongban.web.pages import SignedIn
-from tongban.web.templating import render
+from tongban.datahub import scores as quality
+from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -18,15 +18,14 @@ router = APIRouter(include_in_schema=False)
 def catalog_page(request: Request, session: DbSession, principal: SignedIn, q: str | None = None) -> Response:
     """The catalog (目录): what each department holds, its grades and sharing terms."""
     from tongban.core.timeutil import local
-    from tongban.governance.quality import latest_scores, score_history
 
     rows = catalog.search(session, principal=principal, q=q)
-    scores = latest_scores(session, [d.id for d in rows])
+    scores = quality.latest(session, [d.id for d in rows])
     datasets = []
     for d in rows:
         entry = catalog.dataset_dict(session, d)
         entry["quality_score"] = scores.get(d.id)
-        entry["quality_history"] = [[f"{local(p.at):%m-%d %H:%M}", p.score] for p in score_history(session, d.id)]
+        entry["quality_history"] = [[f"{local(at):%m-%d %H:%M}", score] for at, score in quality.history(session, d.id)]
         datasets.append(entry)
     return render(request, "datahub/catalog.html", {"q": q or "", "datasets": datasets})
 

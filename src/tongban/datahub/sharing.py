@@ -54,11 +54,11 @@ def request_access(
            subject=f"dataset:{ds.id}", department_id=ds.owner_department_id, purpose=req.purpose,
            details={"request": req.id, "fields": req.fields})
     if ds.sharing_type == "unconditional":
-        _approve(session, req, decided_by="system:unconditional", reason="无条件共享")
+        approve_request(session, req, decided_by="system:unconditional", reason="无条件共享")
     return req
 
 
-def _approve(session: Session, req: SharingRequest, *, decided_by: str, reason: str) -> Grant:
+def approve_request(session: Session, req: SharingRequest, *, decided_by: str, reason: str) -> Grant:
     now = utcnow()
     req.status, req.decided_by, req.decided_at, req.decision_reason = "approved", decided_by, now, reason
     req.wait_seconds = int((now - req.created_at).total_seconds())
@@ -103,7 +103,7 @@ def decide(session: Session, *, principal: Principal, request_id: int, approve: 
     if len(reason.strip()) < 2:
         raise Invalid(N_("Give a reason"), field="reason")
     if approve:
-        _approve(session, req, decided_by=principal.actor, reason=reason.strip())
+        approve_request(session, req, decided_by=principal.actor, reason=reason.strip())
     else:
         now = utcnow()
         req.status, req.decided_by, req.decided_at, req.decision_reason = "rejected", principal.actor, now, reason

@@ -14,8 +14,8 @@ from tongban.core.i18n import N_, pick
 from tongban.datahub.catalog import get_dataset
 from tongban.governance import quality
 from tongban.governance.models import QualityIssue, QualityRule, QualityRun
-from tongban.web.deps import CurrentPrincipal, DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["governance"])
 

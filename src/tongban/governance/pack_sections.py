@@ -11,6 +11,7 @@ from pydantic import Field
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tongban.core.db import all_tables
 from tongban.core.packs.loader import Changes, Pack, PackFile, Problem, register_section
 from tongban.core.packs.models import Defines, NonEmpty, PackModel, RefersTo, SectionFile, StableId, Text
 from tongban.governance.models import QualityRule, ServiceHall
@@ -47,7 +48,7 @@ class QualityFile(SectionFile):
 
 
 def _columns(table: str | None) -> set[str] | None:
-    from tongban.models import metadata
+    metadata = all_tables()
 
     t = metadata.tables.get(table or "")
     return None if t is None else {c.name for c in t.columns}
@@ -93,7 +94,7 @@ def check_quality(pf: PackFile, pack: Pack) -> Iterator[Problem]:
 
 
 def apply_quality(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
 
     changes = Changes()
     declared: set[str] = set()
@@ -106,7 +107,7 @@ def apply_quality(session: Session, files: list[PackFile], pack: Pack) -> Change
                     definition[key] = getattr(r, key)
             if r.references is not None:
                 definition["references"] = r.references.model_dump()
-            changes.count(_upsert(session, QualityRule, r.id, dict(
+            changes.count(upsert(session, QualityRule, r.id, dict(
                 id=r.id, dataset_id=r.dataset, kind=r.kind, severity=r.severity, definition=definition,
                 description_zh=r.description.zh, description_en=r.description.en, pack_id=pack.id)))
     # Rules this pack no longer declares are dropped (their issues and history stay).
@@ -141,13 +142,13 @@ class HallsFile(SectionFile):
 
 
 def apply_halls(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
     from tongban.core.timeutil import utcnow
 
     changes = Changes()
     for pf in files:
         for h in pf.model.halls:
-            outcome = _upsert(session, ServiceHall, h.id, dict(
+            outcome = upsert(session, ServiceHall, h.id, dict(
                 id=h.id, name=h.name.zh, name_en=h.name.en, region_code=h.region, address=h.address,
                 opening_hours=h.opening_hours, phone=h.phone, longitude=h.longitude, latitude=h.latitude))
             if outcome != "unchanged":

@@ -12,9 +12,8 @@ from tongban.core.i18n import N_, gettext, pick
 from tongban.governance import opendata, quality
 from tongban.governance.api import download_response, open_dataset_out
 from tongban.governance.models import QualityRule
-from tongban.web.deps import DbSession
-from tongban.web.pages import PagePrincipal, SignedIn
-from tongban.web.templating import render
+from tongban.webkit.deps import DbSession, PagePrincipal, SignedIn
+from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 

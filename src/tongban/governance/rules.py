@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from tongban.core import masking
+from tongban.core.db import all_tables
 from tongban.core.timeutil import utcnow
 
 KINDS = ("not_null", "pattern", "resident_id", "range", "allowed", "unique", "referential", "freshness",
@@ -72,7 +73,7 @@ class RuleSpec:
 
 
 def table_of(name: str) -> Table:
-    from tongban.models import metadata
+    metadata = all_tables()
 
     return metadata.tables[name]
 

@@ -21,8 +21,8 @@ from tongban.registry.schemas import (
     PersonSearch,
     Unmask,
 )
-from tongban.web.deps import CurrentPrincipal, DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["registry"])
 

@@ -105,8 +105,7 @@ class Enrolments:
     """The benefit codes the city's residents already hold: those of the pack's 低保 policy
     (`dibao`) and its care allowance for severe disability (`disability_care`), so that screening
     counts them as enrolled instead of offering the benefit again. The defaults are the demo
-    pack's (a test keeps them so); `tongban.demo.enrolments_of_pack` reads another pack's (the
-    registry knows no policy)."""
+    pack's (a test keeps them so); `tongban.demo_generate.enrolments_of_pack` reads another pack's."""
 
     dibao: str = "assistance.dibao"
     disability_care: str = "disability.care"

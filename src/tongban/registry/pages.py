@@ -13,9 +13,8 @@ from fastapi.responses import Response
 from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, gettext
 from tongban.registry import service
-from tongban.web.deps import DbSession
-from tongban.web.pages import SignedIn
-from tongban.web.templating import render
+from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -18,8 +18,8 @@ from tongban.screening import alerts, offers, runs
 from tongban.screening.engine import policy_engine
 from tongban.screening.explain import explain_case
 from tongban.screening.models import Offer, ScreeningCase, ScreeningRun
-from tongban.web.deps import CurrentPrincipal, DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["screening"])
 

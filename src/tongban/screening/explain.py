@@ -98,7 +98,7 @@ def explain_case(session: Session, *, principal: Any, var_dir: Any, person_id: i
     from tongban.core.errors import Invalid, NotFound
     from tongban.core.i18n import N_
     from tongban.datahub.exchange import basis_for
-    from tongban.registry.models import Person
+    from tongban.registry import reads
     from tongban.screening.engine import policy_engine
     from tongban.screening.models import ScreeningRun
     from tongban.screening.runs import snapshot_dir
@@ -107,7 +107,7 @@ def explain_case(session: Session, *, principal: Any, var_dir: Any, person_id: i
     policies = engine.policies(session)
     if policy_id not in policies:
         raise Invalid(N_("No such policy"), field="policy")
-    person = session.get(Person, person_id)
+    person = reads.person(session, person_id)
     if principal.kind == "resident":
         from tongban.services.family import applicant_person
 

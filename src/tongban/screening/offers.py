@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -17,17 +17,19 @@ from tongban.core import access, masking
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
-from tongban.core.identity.models import Account
 from tongban.core.jobs.queue import enqueue
 from tongban.core.jobs.registry import handler
 from tongban.core.timeutil import today_local, utcnow
 from tongban.datahub.exchange import basis_for, release, subjects_fingerprint
-from tongban.registry.models import Address, Person
+from tongban.registry import reads
 from tongban.screening.engine import PolicyInfo
 from tongban.screening.models import Offer, ScreeningCase, ScreeningRun
 from tongban.services import catalogue
 from tongban.services.models import Application
 from tongban.services.onething import default_choice
+
+if TYPE_CHECKING:
+    from tongban.registry.models import Address
 
 OPEN = ("sent", "seen")
 OFFER_DAYS = 90  # an offer not taken up expires after this many days
@@ -84,13 +86,7 @@ def make_offers(session: Session, *, run: ScreeningRun, cases: Sequence[Screenin
 
 def _accounts(session: Session, person_ids: list[int]) -> dict[int, int]:
     """person id → the active resident account linked to it (by resident ID number)."""
-    out: dict[int, int] = {}
-    for chunk in range(0, len(person_ids), 5000):
-        rows = session.execute(select(Person.id, Account.id).join(Account, Account.id_number == Person.id_number)
-                               .where(Person.id.in_(person_ids[chunk:chunk + 5000]), Account.kind == "resident",
-                                      Account.active.is_(True)))
-        out.update({int(p): int(a) for p, a in rows})
-    return out
+    return reads.resident_accounts(session, person_ids, active_only=True)
 
 
 @handler("screening.notify_offers")
@@ -230,11 +226,13 @@ def visit_list(session: Session, *, principal: access.Principal, region_code: st
     access.require_region(principal, region)
     basis = basis_for(session, principal=principal, dataset_id="ds.person", subject_id=None)
     prefix = access.region_prefix(region or "")
-    rows = session.execute(select(Offer, Person, Address).join(Person, Person.id == Offer.person_id)
-                           .outerjoin(Address, Address.id == Person.address_id)
-                           .where(Offer.channel == "visit", Offer.status.in_(OPEN),
-                                  Offer.region_code.like(prefix + "%"))
-                           .order_by(Offer.region_code, Address.road, Address.number, Offer.id)).all()
+    where = (Offer.channel == "visit", Offer.status.in_(OPEN), Offer.region_code.like(prefix + "%"))
+    people = {p.id: (rank, p, a) for rank, p, a in
+              reads.persons_by_address(session, select(Offer.person_id).where(*where))}
+    offers = [o for o in session.scalars(select(Offer).where(*where)) if o.person_id in people]
+    # The order of the visit: community, then street order (the registry's), then offer.
+    offers.sort(key=lambda o: (o.region_code, people[o.person_id][0], o.id))
+    rows = [(o, people[o.person_id][1], people[o.person_id][2]) for o in offers]
     out = []
     for offer, person, address in rows:
         values, _ = release(basis, {"name": person.name, "phone": person.phone, "birth_date": person.birth_date,

@@ -19,9 +19,8 @@ from tongban.screening import alerts, offers, runs
 from tongban.screening.engine import policy_engine
 from tongban.screening.explain import explain_case
 from tongban.screening.models import ScreeningCase
-from tongban.web.deps import DbSession
-from tongban.web.pages import SignedIn
-from tongban.web.templating import render
+from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -32,8 +32,8 @@ from tongban.services import (
 )
 from tongban.services import queue as staff_queue
 from tongban.services.models import Application, Task
-from tongban.web.deps import CurrentPrincipal, DbSession, commit_now
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession, commit_now
+from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["services"])
 

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -23,14 +23,14 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking, workdays
+from tongban.core import access, masking, slices, workdays
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_
 from tongban.core.keys import Keyring
 from tongban.core.timeutil import WorkCalendar, utcnow
+from tongban.registry import reads
 from tongban.registry.identifiers import validate_resident_id
-from tongban.registry.models import Person
 from tongban.services import (
     catalogue,
     certificates,
@@ -53,8 +53,9 @@ Decision = Literal["approve", "return", "reject"]
 PHONE = re.compile(r"^1\d{10}$")
 
 # Told of each new submission inside its transaction (screening marks the offer it takes up as
-# applied). A layer above services adds itself here; services know nothing of it.
-SUBMIT_LISTENERS: list[Callable[[Session, Application], None]] = []
+# applied): slices above services contribute `fn(session, application)` to this extension point
+# (core.slices); services know nothing of them.
+SUBMITTED = "services.application_submitted"
 _ROUTED = "tongban.routed_tasks"  # session.info key: {application id: the tasks just made}
 
 
@@ -242,7 +243,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
     if consent is not None:
         consent.application_ref = str(app.id)
     if draft:
-        _event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
+        record_event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
         record(session, actor=principal.actor, action="application.draft", subject=f"application:{app.id}",
                region_code=app.region_code, details={"onething": onething_id, "item": item_id,
                                                      "filing": app.filing, "fields": sorted(clean)})
@@ -276,7 +277,7 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
         details |= {"filing": app.filing, "filed_by": principal.actor}
         if app.filing_consent:
             details["consent"] = app.filing_consent
-    _event(session, app, None, "submitted", principal.actor, details, now)
+    record_event(session, app, None, "submitted", principal.actor, details, now)
     record(session, actor=principal.actor, actor_department=principal.department_id, action="application.submit",
            subject=f"application:{app.id}", region_code=app.region_code,
            details={"onething": app.onething_id, "item": app.item_id, "tasks": len(items),
@@ -286,7 +287,7 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
     inbox.notify(session, account_id=app.applicant_account_id, kind="application.submitted",
                  application_id=app.id, params={"onething": app.onething_id, "item": app.item_id,
                                                 "filing": app.filing})
-    for listener in SUBMIT_LISTENERS:
+    for listener in slices.contributed(SUBMITTED):
         listener(session, app)
     session.flush()
 
@@ -318,7 +319,7 @@ def update_draft(session: Session, *, principal: access.Principal, application_i
     now = now or utcnow()
     app.data = clean
     app.version += 1
-    _event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
+    record_event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
     record(session, actor=principal.actor, action="application.draft", subject=f"application:{app.id}",
            region_code=app.region_code, details={"fields": sorted(clean)})
     return app
@@ -476,7 +477,7 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
         elif item.get("notice_days"):  # 公示 before the approval takes effect
             notice.begin(session, app, task, item, now=now, calendar=calendar)
         else:
-            _approve(session, app, task, item, principal=principal, keyring=keyring, now=now)
+            approve_task(session, app, task, item, principal=principal, keyring=keyring, now=now)
     elif decision == "return":
         task.status = "returned"
         inbox.notify(session, account_id=app.applicant_account_id, kind="task.returned", application_id=app.id,
@@ -487,16 +488,16 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
         details["cancelled"] = cancelled
         inbox.notify(session, account_id=app.applicant_account_id, kind="task.rejected", application_id=app.id,
                      params={"item": task.item_id, "reason": reason, "cancelled": cancelled})
-    _event(session, app, task, f"task.{decision}", principal.actor, {**details, "reason": reason}, now)
+    record_event(session, app, task, f"task.{decision}", principal.actor, {**details, "reason": reason}, now)
     record(session, actor=principal.actor, actor_department=principal.department_id, action=f"task.{decision}",
            subject=f"task:{task.id}", department_id=task.department_id, region_code=app.region_code,
            details=details)
-    _advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
+    advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
     session.flush()
     return task
 
 
-def _approve(session: Session, app: Application, task: Task, item: Mapping[str, Any], *,
+def approve_task(session: Session, app: Application, task: Task, item: Mapping[str, Any], *,
              principal: access.Principal, keyring: Keyring, now: dt.datetime) -> None:
     out = item["outputs"]
     produced: dict[str, Any] = {}
@@ -536,7 +537,7 @@ def _issue_pending(session: Session, app: Application, *, keyring: Keyring, acto
             holder_id = app.applicant_person_id
         if holder_id is None:
             continue
-        holder = session.get_one(Person, holder_id)
+        holder = reads.person_that_exists(session, holder_id)
         values = {**app.data, **{k: v for k, v in t.outputs.items() if isinstance(v, str | int)}}
         cert = certificates.issue(session, keyring=keyring, type_id=type_id, holder=holder, values=values,
                                   issue_date=sla.local_date(now), actor=actor, application_id=app.id)
@@ -554,12 +555,12 @@ def _cancel_dependants(session: Session, app: Application, task: Task, now: dt.d
             t.reason = f"prerequisite {task.item_id} rejected"
             t.version += 1
             cancelled.append(t.item_id)
-            _event(session, app, t, "task.cancelled", "system", {"because": task.item_id}, now)
+            record_event(session, app, t, "task.cancelled", "system", {"because": task.item_id}, now)
     return sorted(cancelled)
 
 
-def _advance(session: Session, app: Application, *, principal: access.Principal, keyring: Keyring,
-             now: dt.datetime, calendar: WorkCalendar | None) -> None:
+def advance(session: Session, app: Application, *, principal: access.Principal, keyring: Keyring,
+            now: dt.datetime, calendar: WorkCalendar | None) -> None:
     """Unblock tasks whose prerequisites are all approved (their outputs become its inputs);
     finish the application when every task is finished."""
     tasks = tasks_of(session, app.id)
@@ -575,7 +576,7 @@ def _advance(session: Session, app: Application, *, principal: access.Principal,
         t.version += 1
         sla.start_clock(t, catalogue.current(session).item(t.item_id).definition, now,
                         calendar or workdays.calendar(session))
-        _event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
+        record_event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
     if all(t.status in FINISHED_TASK for t in tasks):
         _issue_pending(session, app, keyring=keyring, actor=principal.actor, now=now, final=True)
         approved = [t.item_id for t in tasks if t.status == "approved"]
@@ -583,7 +584,7 @@ def _advance(session: Session, app: Application, *, principal: access.Principal,
         app.finished_at = now
         app.version += 1
         outcome = {t.item_id: t.status for t in tasks}
-        _event(session, app, None, f"application.{app.status}", "system", {"tasks": outcome}, now)
+        record_event(session, app, None, f"application.{app.status}", "system", {"tasks": outcome}, now)
         record(session, actor=principal.actor, action="application.finish", subject=f"application:{app.id}",
                region_code=app.region_code, details={"status": app.status, "tasks": outcome})
         inbox.notify(session, account_id=app.applicant_account_id, kind="application.finished",
@@ -618,7 +619,7 @@ def withdraw(session: Session, *, principal: access.Principal, application_id: i
     app.status = "withdrawn"
     app.finished_at = now
     app.version += 1
-    _event(session, app, None, "application.withdrawn", principal.actor, {}, now)
+    record_event(session, app, None, "application.withdrawn", principal.actor, {}, now)
     record(session, actor=principal.actor, action="application.withdraw", subject=f"application:{app.id}",
            region_code=app.region_code)
     inbox.notify(session, account_id=app.applicant_account_id, kind="application.withdrawn", application_id=app.id)
@@ -642,13 +643,13 @@ def supplement(session: Session, *, principal: access.Principal, application_id:
     task.status = "ready" if task.step_index == 0 else "claimed"
     task.version += 1
     sla.start_clock(task, item.definition, now, calendar or workdays.calendar(session))
-    _event(session, app, task, "task.supplemented", principal.actor, {"fields": sorted(clean)}, now)
+    record_event(session, app, task, "task.supplemented", principal.actor, {"fields": sorted(clean)}, now)
     record(session, actor=principal.actor, action="task.supplement", subject=f"task:{task.id}",
            department_id=task.department_id, region_code=app.region_code, details={"fields": sorted(clean)})
     return task
 
 
-def _event(session: Session, app: Application, task: Task | None, kind: str, actor: str,
+def record_event(session: Session, app: Application, task: Task | None, kind: str, actor: str,
            details: dict[str, Any], now: dt.datetime) -> None:
     session.add(ApplicationEvent(application_id=app.id, task_id=task.id if task else None, at=now, kind=kind,
                                  actor=actor, details=details))

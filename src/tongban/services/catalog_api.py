@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from tongban.services import catalog
-from tongban.web.deps import DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["catalog"])
 

@@ -75,13 +75,13 @@ def complete_due(session: Session, *, keyring: Keyring, today: dt.date | None = 
         ended = task.notice_ends_on
         task.notice_ends_on = None
         principal = access.SYSTEM_JOBS
-        applications._approve(session, app, task, item, principal=principal, keyring=keyring, now=now)
-        applications._event(session, app, task, "task.notice_completed", principal.actor,
+        applications.approve_task(session, app, task, item, principal=principal, keyring=keyring, now=now)
+        applications.record_event(session, app, task, "task.notice_completed", principal.actor,
                             {"item": task.item_id, "ended_on": ended.isoformat() if ended else None}, now)
         record(session, actor=principal.actor, action="task.notice_complete", subject=f"task:{task.id}",
                department_id=task.department_id, region_code=app.region_code,
                details={"application": app.id, "item": task.item_id})
-        applications._advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
+        applications.advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
         done.append(task.id)
     session.flush()
     return done
@@ -114,7 +114,7 @@ def object_to(session: Session, *, principal: access.Principal, task_id: int, re
     task.notice_ends_on = None
     task.reason = reason
     details = {"application": app.id, "item": task.item_id, "reason": reason}
-    applications._event(session, app, task, "task.objection", principal.actor, details, now)
+    applications.record_event(session, app, task, "task.objection", principal.actor, details, now)
     record(session, actor=principal.actor, actor_department=principal.department_id, action="task.objection",
            subject=f"task:{task.id}", department_id=task.department_id, region_code=app.region_code,
            details={"application": app.id, "item": task.item_id})

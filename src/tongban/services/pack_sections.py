@@ -247,42 +247,42 @@ def _dump(model: PackModel) -> dict[str, Any]:
 
 
 def apply_elements(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
     from tongban.services.models import DataElement
 
     changes = Changes()
     for pf in files:
         for e in pf.model.elements:
-            changes.count(_upsert(session, DataElement, e.id,
+            changes.count(upsert(session, DataElement, e.id,
                                   dict(id=e.id, type=e.type, definition=_dump(e), pack_id=pack.id)))
     return changes
 
 
 def apply_certificate_types(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
     from tongban.services.models import CertificateType
 
     changes = Changes()
     for pf in files:
         for c in pf.model.certificate_types:
-            changes.count(_upsert(session, CertificateType, c.id, dict(id=c.id, definition=_dump(c), pack_id=pack.id)))
+            changes.count(upsert(session, CertificateType, c.id, dict(id=c.id, definition=_dump(c), pack_id=pack.id)))
     return changes
 
 
 def apply_items(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
     from tongban.services.models import ServiceItem
 
     changes = Changes()
     for pf in files:
         it: ItemDecl = pf.model.item
-        changes.count(_upsert(session, ServiceItem, it.id, dict(
+        changes.count(upsert(session, ServiceItem, it.id, dict(
             id=it.id, code=it.code, department_id=it.department, definition=_dump(it), pack_id=pack.id)))
     return changes
 
 
 def apply_onethings(session: Session, files: list[PackFile], pack: Pack) -> Changes:
-    from tongban.core.packs.sections import _upsert
+    from tongban.core.packs.sections import upsert
     from tongban.services.models import OneThing
     from tongban.services.onething import choice_savings
 
@@ -291,7 +291,7 @@ def apply_onethings(session: Session, files: list[PackFile], pack: Pack) -> Chan
         ot: OneThingDecl = pf.model.onething
         definition = _dump(ot)
         savings = choice_savings(definition, {i: _dump(pack.get("item", i)) for i in ot.items}, None)
-        changes.count(_upsert(session, OneThing, ot.id, dict(
+        changes.count(upsert(session, OneThing, ot.id, dict(
             id=ot.id, definition=definition, savings=savings, pack_id=pack.id)))
     return changes
 

@@ -27,9 +27,8 @@ from tongban.core.keys import keyring_for
 from tongban.registry import service as registry
 from tongban.services import applications, inbox, onething, portal, prefill, sla, workbench
 from tongban.services.models import Application, DataElement, OneThing, ServiceItem
-from tongban.web.deps import DbSession
-from tongban.web.pages import SignedIn
-from tongban.web.templating import render
+from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")

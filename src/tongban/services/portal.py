@@ -16,7 +16,7 @@ from tongban.core import access
 from tongban.core.errors import Invalid
 from tongban.core.i18n import N_, pick
 from tongban.core.identity.models import Department
-from tongban.datahub.models import Dataset
+from tongban.datahub import catalog
 from tongban.services import applications, onething
 from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
 
@@ -32,7 +32,7 @@ def prefill_sources(session: Session, elements: Mapping[str, DataElement]) -> li
         src = el.definition.get("prefill")
         if not src:
             continue
-        dataset = session.get(Dataset, src["dataset"])
+        dataset = catalog.find_dataset(session, src["dataset"])
         out.append({"element": el.id, "title": pick(el.definition["name"]),
                     "dataset": pick({"zh": dataset.title_zh, "en": dataset.title_en}) if dataset else src["dataset"],
                     "whose": WHOSE.get(src["of"], src["of"])})

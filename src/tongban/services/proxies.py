@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -23,10 +23,13 @@ from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Account
 from tongban.core.timeutil import utcnow
+from tongban.registry import reads
 from tongban.registry.identifiers import validate_resident_id
-from tongban.registry.models import Guardianship, Person
 from tongban.services import family, onething
 from tongban.services.models import Application, Authorisation
+
+if TYPE_CHECKING:
+    from tongban.registry.models import Person
 
 MAX_DAYS = 366
 CONSENT_METHODS = ("signature", "verbal")
@@ -60,8 +63,7 @@ def _authorisation(session: Session, *, grantor_id: int, proxy_id: int, scopes: 
 
 
 def is_guardian(session: Session, *, guardian_id: int, ward_id: int, today: dt.date) -> bool:
-    g = session.get(Guardianship, (guardian_id, ward_id))
-    return g is not None and (g.valid_to is None or g.valid_to >= today)
+    return reads.guardianship_in_force(session, guardian_id=guardian_id, ward_id=ward_id, today=today)
 
 
 def filer_for(session: Session, *, principal: access.Principal, on_behalf_of: int | None,
@@ -73,7 +75,7 @@ def filer_for(session: Session, *, principal: access.Principal, on_behalf_of: in
     me = family.applicant_person(session, principal.account_id)
     if on_behalf_of is None or on_behalf_of == me.id:
         return Filer(person=me, applicant_account_id=principal.account_id, kind="self")
-    person = session.get(Person, on_behalf_of)
+    person = reads.person(session, on_behalf_of)
     now = utcnow()
     if person is not None and is_guardian(session, guardian_id=me.id, ward_id=person.id, today=now.date()):
         return Filer(person=person, applicant_account_id=_account_of(session, person), kind="guardian")
@@ -95,7 +97,7 @@ def _counter_filer(session: Session, *, principal: access.Principal, counter: Ma
     note = consent.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 500):
         raise Invalid(N_("This value is too long"), field="consent.note")
-    person = session.scalar(select(Person).where(Person.id_number == number))
+    person = reads.person_by_id_number(session, number)
     if person is None:
         raise NotFound(N_("No resident has this ID number"), field="id_number")
     access.require_region(principal, person.region_code)
@@ -129,8 +131,7 @@ def proxy_accounts(session: Session, app: Application) -> set[int]:
     ids = set(proxies)
     if not ids:
         return set()
-    return set(session.scalars(select(Account.id).join(Person, Person.id_number == Account.id_number)
-                               .where(Person.id.in_(ids), Account.kind == "resident")))
+    return set(reads.resident_accounts(session, sorted(ids)).values())
 
 
 # --- the grantor's authorisations -----------------------------------------------------------------
@@ -144,7 +145,7 @@ def authorise(session: Session, *, principal: access.Principal, proxy_id_number:
     if not isinstance(proxy_id_number, str) or not proxy_id_number.strip():
         raise Invalid(N_("This field is required"), field="proxy_id_number")
     number = validate_resident_id(proxy_id_number.strip(), field="proxy_id_number").number
-    proxy = session.scalar(select(Person).where(Person.id_number == number))
+    proxy = reads.person_by_id_number(session, number)
     if proxy is None:
         raise NotFound(N_("No resident has this ID number"), field="proxy_id_number")
     if proxy.id == me.id:
@@ -197,7 +198,7 @@ def revoke(session: Session, *, principal: access.Principal, authorisation_id: i
 
 def authorisation_dict(session: Session, a: Authorisation, direction: str) -> dict[str, Any]:
     """What the grantor and the proxy see: the other party's masked name, the scope and validity."""
-    other = session.get_one(Person, a.proxy_person_id if direction == "given" else a.grantor_person_id)
+    other = reads.person_that_exists(session, a.proxy_person_id if direction == "given" else a.grantor_person_id)
     return {"id": a.id, "direction": direction, "person_id": other.id, "name": masking.name(other.name),
             "scope": a.scope, "valid_until": a.valid_until, "created_at": a.created_at,
             "revoked_at": a.revoked_at, "active": _live(a, utcnow())}

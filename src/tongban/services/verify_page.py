@@ -8,8 +8,8 @@ from fastapi.responses import Response
 from tongban.core.keys import keyring_for
 from tongban.core.timeutil import today_local
 from tongban.services import certificates
-from tongban.web.deps import DbSession
-from tongban.web.templating import render
+from tongban.webkit.deps import DbSession
+from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,7 +17,7 @@ from tongban.core.config import Settings, get_settings
 from tongban.core.db import Database, get_database
 from tongban.core.i18n import negotiate, set_locale
 from tongban.core.logging import request_id_var
-from tongban.web import problems
+from tongban.webkit import problems
 
 log = logging.getLogger("tongban.web")
 
@@ -85,33 +85,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     masking.configure(settings.secret_key)
     problems.install(app)
 
-    from tongban.web.api import auth, health
+    from tongban.core import slices
+    from tongban.web import pages
+    from tongban.web.api import admin, audit, auth, health, keys
 
+    # The app's own routes, then every slice's (its declaration, core.slices), lower slices first.
     app.include_router(health.router)
     app.include_router(auth.router, prefix="/api/v1")
-    for router in _layer_routers():
+    for router in (admin.router, audit.router, keys.router, *slices.routers("api")):
         app.include_router(router, prefix="/api/v1")
-    from tongban.web import pages
-
     pages.install(app)
-    from tongban.registry import pages as registry_pages
-
-    app.include_router(registry_pages.router)
-    from tongban.datahub import pages as datahub_pages
-
-    app.include_router(datahub_pages.router)
-    from tongban.governance import pages as governance_pages
-
-    app.include_router(governance_pages.router)
-    from tongban.services import pages as services_pages
-
-    app.include_router(services_pages.router)
-    from tongban.services import verify_page
-
-    app.include_router(verify_page.router)
-    from tongban.screening import pages as screening_pages
-
-    app.include_router(screening_pages.router)
+    for router in slices.routers("pages"):
+        app.include_router(router)
     app.add_middleware(RequestContext)
     return app
 
@@ -123,17 +108,3 @@ def _fastapi_telemetry() -> TelemetryConfig | None:
     if any(name.startswith("OTEL_") for name in os.environ) or os.environ.get("FASTAPI_OTEL_AUTO_CONFIGURE"):
         return None
     return {"tracing": False, "metrics": False, "logs": False}
-
-
-def _layer_routers() -> list[Any]:
-    """API routers of each layer; a layer adds itself here."""
-    from tongban.datahub import api as datahub_api
-    from tongban.governance import api as governance_api
-    from tongban.registry import api as registry_api
-    from tongban.screening import api as screening_api
-    from tongban.services import api as services_api
-    from tongban.services import catalog_api
-    from tongban.web.api import admin, audit, keys
-
-    return [admin.router, audit.router, keys.router, registry_api.router, datahub_api.router, services_api.router,
-            governance_api.router, catalog_api.router, screening_api.router]

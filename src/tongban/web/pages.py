@@ -2,9 +2,9 @@
 switches, and the three shells the faces grow into — /portal (residents), /workbench (staff)
 and /cockpit (leaders) — plus HTML error pages for browsers.
 
-Later page routers reuse `PagePrincipal` (the caller, with the page language settled),
-`SignedIn` (the same, sending visitors to the login page) and `templating.render`; CSRF is
-enforced for every form by `csrf.CsrfMiddleware`, installed here.
+Page routers of every slice reuse the request kit's `PagePrincipal` (the caller, with the page
+language settled), `SignedIn` (the same, sending visitors to the login page) and
+`templating.render`; CSRF is enforced for every form by `csrf.CsrfMiddleware`, installed here.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -27,16 +27,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tongban.core import slices
 from tongban.core.access import ANONYMOUS, PERMISSIONS, Principal, require, require_any
 from tongban.core.errors import TongbanError
 from tongban.core.i18n import N_, gettext, pick, set_locale
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account, Department, Region, Role
-from tongban.web import csrf
-from tongban.web.deps import SESSION_COOKIE, CurrentPrincipal, DbSession, get_settings
-from tongban.web.templating import (
+from tongban.core.slices import Contribution, Link
+from tongban.webkit import csrf
+from tongban.webkit.deps import (
+    SESSION_COOKIE,
+    DbSession,
+    LoginRedirect,
+    PagePrincipal,
+    SignedIn,
+    get_settings,
+    request_path,
+)
+from tongban.webkit.templating import (
     LOCALE_COOKIE,
     TEXT_SIZE_COOKIE,
+    add_template_dir,
     normalise_locale,
     render,
     render_error,
@@ -46,6 +57,7 @@ from tongban.web.templating import (
 
 log = logging.getLogger("tongban.web")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 PREFERENCE_MAX_AGE = 365 * 24 * 3600
 
 # Any staff-side permission opens the workbench; residents (self.*) and machine clients do not.
@@ -54,80 +66,28 @@ WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS
                               if not p.startswith("self.") and p not in ("exchange.read", "open.apply"))
 
 
-@dataclass(frozen=True)
-class Tile:
-    """An entry on a home page. `href=None` means the feature is not built yet (shown as such)."""
-
-    key: str
-    label: str
-    hint: str
-    href: str | None = None
-
-
-PORTAL_TILES = (
-    Tile("apply", N_("I want to apply"), N_("Apply for a service or a one-thing bundle"), "/portal/apply"),
-    Tile("query", N_("I want to check"), N_("Follow your applications and look up records"),
-         "/portal/applications"),
-    Tile("rate", N_("I want to rate"), N_("Rate a service you received")),
-    Tile("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")),
-    Tile("messages", N_("Your messages"), N_("Notices and offers sent to you"), "/portal/messages"),
-    Tile("wallet", N_("Your digital certificates"), N_("Certificates issued to you"), "/portal/wallet"),
-    Tile("data", N_("My data"), N_("Your consents, and who used your data"), "/portal/data"),
-)
-WORKBENCH_TILES = (
-    Tile("persons", N_("Find a person"), N_("Search the registry in your region"), "/workbench/persons"),
-    Tile("tasks", N_("Task queue"), N_("Applications waiting for your department"), "/workbench/tasks"),
-    Tile("counter", N_("Service counter"), N_("File an application for a resident at the window")),
-    Tile("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests"), "/workbench/catalog"),
-    Tile("quality", N_("Data quality"), N_("Problems found in your department's data, and their rectification"),
-         "/workbench/quality"),
-    Tile("audit", N_("Audit trail"), N_("Who read or changed what, and why")),
-    Tile("screening", N_("Screening"), N_("Who may be entitled, visit lists and risk alerts"), "/workbench/screening"),
+# The home pages' tiles: each slice contributes its own (its `slice.py`, to "web.portal_tiles" and
+# "web.workbench_tiles"); the app adds those of features not built yet (no href) in their places.
+PORTAL, WORKBENCH = "web.portal_tiles", "web.workbench_tiles"
+APP_TILES = (
+    Contribution(PORTAL, Link("rate", N_("I want to rate"), N_("Rate a service you received")), 30),
+    Contribution(PORTAL, Link("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")), 40),
+    Contribution(WORKBENCH, Link("counter", N_("Service counter"),
+                                 N_("File an application for a resident at the window")), 30),
+    Contribution(WORKBENCH, Link("audit", N_("Audit trail"), N_("Who read or changed what, and why")), 60),
 )
 COCKPIT_TILES = (
-    Tile("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
-    Tile("alerts", N_("Alerts"), N_("Overdue tasks and unusual patterns")),
-    Tile("map", N_("Map"), N_("Public places and services on one map")),
+    Link("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
+    Link("alerts", N_("Alerts"), N_("Overdue tasks and unusual patterns")),
+    Link("map", N_("Map"), N_("Public places and services on one map")),
 )
 
 
-# --- page dependencies --------------------------------------------------------------------------
-
-
-async def _page_principal(request: Request, principal: CurrentPrincipal) -> Principal:
-    """The caller, with the page language settled (account > cookie > Accept-Language > zh_CN).
-
-    Async on purpose: the locale set here holds for the rest of the request's task, so the
-    route, its templates and any error handler speak the same language.
-    """
-    locale = resolve_locale(request, principal)
-    set_locale(locale)
-    request.state.locale = locale
-    return principal
-
-
-PagePrincipal = Annotated[Principal, Depends(_page_principal)]
-
-
-class LoginRedirect(Exception):
-    """A visitor opened a page that needs a login: send them to it, then back."""
-
-    def __init__(self, next_path: str) -> None:
-        super().__init__(next_path)
-        self.next_path = next_path
-
-
-async def _signed_in(request: Request, principal: PagePrincipal) -> Principal:
-    if principal.kind == "anonymous":
-        raise LoginRedirect(_request_path(request))
-    return principal
-
-
-SignedIn = Annotated[Principal, Depends(_signed_in)]
-
-
-def _request_path(request: Request) -> str:
-    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+@cache
+def tiles(page: str) -> tuple[Link, ...]:
+    """The tiles of a home page: the app's and the slices' contributions, in their `order`."""
+    found = [c for c in APP_TILES if c.to == page] + slices.contributions(page)
+    return tuple(c.target for c in sorted(found, key=lambda c: c.order) if isinstance(c.target, Link))
 
 
 def safe_next(value: str | None) -> str | None:
@@ -297,7 +257,7 @@ def portal(request: Request, session: DbSession, principal: SignedIn) -> Respons
     return render(request, "portal.html", {
         "roles": _role_names(session, principal),
         "region": _region_name(session, principal.region_code),
-        "tiles": PORTAL_TILES,
+        "tiles": tiles(PORTAL),
     })
 
 
@@ -309,7 +269,7 @@ def workbench(request: Request, session: DbSession, principal: SignedIn) -> Resp
         "roles": _role_names(session, principal),
         "department": _department_name(session, principal.department_id),
         "region": _region_name(session, principal.region_code),
-        "tiles": WORKBENCH_TILES,
+        "tiles": tiles(WORKBENCH),
     })
 
 
@@ -368,7 +328,7 @@ def _html_variant(original: AnyHandler, *, lookup: bool) -> Handler:
         if not wants_html(request) or response.media_type != "application/problem+json":
             return response
         if response.status_code == 401:
-            return _see_other("/login?next=" + quote(_request_path(request), safe="/"))
+            return _see_other("/login?next=" + quote(request_path(request), safe="/"))
         try:
             body = json.loads(bytes(response.body))
             detail = body.get("detail")
@@ -394,6 +354,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
 
 def install(app: FastAPI) -> None:
+    add_template_dir(TEMPLATES_DIR)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(router)
     _install_error_pages(app)

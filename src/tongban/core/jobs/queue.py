@@ -133,7 +133,7 @@ def run(db: Database, job: Claim, *, worker: str) -> str:
         log.warning("job lease lost; its effect was rolled back", extra={"job_id": job.id, "kind": job.kind})
         return "lost"
     except Exception as exc:  # a failing handler: record, back off, retry or give up
-        return _failed(db, job, worker=worker, exc=exc)
+        return mark_failed(db, job, worker=worker, exc=exc)
     finally:
         keeper.stop()
     log.info("job done", extra={"job_id": job.id, "kind": job.kind, "attempt": job.attempts})
@@ -194,7 +194,7 @@ def describe_error(exc: BaseException) -> str:
     return text
 
 
-def _failed(db: Database, job: Claim, *, worker: str, exc: BaseException) -> str:
+def mark_failed(db: Database, job: Claim, *, worker: str, exc: BaseException) -> str:
     error = describe_error(exc)
     dead = job.attempts >= job.max_attempts
     status = "dead" if dead else "queued"

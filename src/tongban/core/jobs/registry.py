@@ -24,16 +24,6 @@ class Schedule:
 
 _schedules: dict[str, Schedule] = {}
 
-# Modules whose import registers the core handlers and schedules.
-CORE_MODULES = (
-    "tongban.core.jobs.builtin",
-    "tongban.core.blobs",
-    "tongban.datahub.exchange",
-    "tongban.governance.quality",
-    "tongban.services.deadlines",
-    "tongban.services.notice",
-    "tongban.screening.jobs",
-)
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -64,5 +54,9 @@ def schedules() -> list[Schedule]:
 
 
 def load_modules(modules: list[str] | tuple[str, ...]) -> None:
-    for name in (*CORE_MODULES, *modules):
+    """Register the handlers and schedules every slice declares (core.slices), then `modules`."""
+    from tongban.core import slices
+
+    slices.load_jobs()
+    for name in modules:
         importlib.import_module(name)

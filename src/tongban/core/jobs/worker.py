@@ -47,7 +47,7 @@ class Worker:
                 break
             for job in claims:
                 if job.attempts > job.max_attempts:
-                    queue._failed(self.db, job, worker=self.id,
+                    queue.mark_failed(self.db, job, worker=self.id,
                                   exc=RuntimeError("the job's worker stopped too many times"))
                     continue
                 queue.run(self.db, job, worker=self.id)

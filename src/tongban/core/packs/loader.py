@@ -9,20 +9,17 @@ validates it, collects the ids it defines and the references it makes (fields ma
 applies the sections in order, in the caller's transaction. Any problem refuses the
 pack whole: `PackError` lists them all, each with file, line, column and the id at fault.
 
-Features add their own sections from a module named `pack_sections.py` anywhere in the
-`tongban` package (found and imported on first use), or from an installed distribution's
-`tongban.pack_sections` entry point.
+Slices add their own sections from the modules their declaration lists (`pack_sections`,
+core.slices; imported on first use), an installed distribution through its own slice.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
-import importlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, get_args
 
@@ -227,15 +224,9 @@ def _discover() -> None:
     if _discovered:
         return
     _discovered = True
-    importlib.import_module("tongban.core.packs.sections")
-    import tongban
+    from tongban.core import slices
 
-    root = Path(tongban.__file__).parent
-    for path in sorted(root.rglob("pack_sections.py")):
-        module = ".".join(("tongban", *path.relative_to(root).with_suffix("").parts))
-        importlib.import_module(module)
-    for ep in entry_points(group="tongban.pack_sections"):
-        ep.load()
+    slices.load_pack_sections()
 
 
 # --- a read pack --------------------------------------------------------------------------
@@ -593,3 +584,14 @@ def current_pack_version(session: Session, pack_id: str | None = None) -> tuple[
 def list_packs(session: Session) -> list[PackRecord]:
     """Every pack version ever loaded, newest first."""
     return list(session.scalars(select(PackRecord).order_by(PackRecord.loaded_at.desc(), PackRecord.id.desc())))
+
+
+def resolve_pack_dir(pack_dir: Path | str) -> Path:
+    """A relative pack folder is taken from the working directory, else from the source checkout."""
+    path = Path(pack_dir)
+    if path.is_absolute() or path.exists():
+        return path
+    import tongban
+
+    checkout = Path(tongban.__file__).resolve().parents[2] / path
+    return checkout if checkout.exists() else path

@@ -30,7 +30,7 @@ from tongban.core.packs.models import CastFile, DepartmentsFile, RegionEntry, Re
 LEVELS = ("province", "city", "county", "street", "community")
 
 
-def _upsert(session: Session, model: type[Any], key: Any, values: dict[str, Any]) -> str:
+def upsert(session: Session, model: type[Any], key: Any, values: dict[str, Any]) -> str:
     """Insert or update one row by primary key; return created | updated | unchanged."""
     row = session.get(model, key)
     if row is None:
@@ -92,7 +92,7 @@ def apply_regions(session: Session, files: list[PackFile], pack: Pack) -> Change
     changes = Changes()
     entries = [r for pf in files for r in pf.model.regions]
     for r in sorted(entries, key=lambda r: LEVELS.index(r.level)):  # parents before children
-        changes.count(_upsert(session, Region, r.code, dict(
+        changes.count(upsert(session, Region, r.code, dict(
             code=r.code, level=r.level, prefix=region_prefix(r.code), parent_code=r.parent,
             name_zh=r.name.zh, name_en=r.name.en)))
         if LEVELS.index(r.level) < len(LEVELS) - 1:
@@ -116,7 +116,7 @@ def apply_departments(session: Session, files: list[PackFile], pack: Pack) -> Ch
     changes = Changes()
     for pf in files:
         for d in pf.model.departments:
-            changes.count(_upsert(session, Department, d.id, dict(
+            changes.count(upsert(session, Department, d.id, dict(
                 id=d.id, name_zh=d.name.zh, name_en=d.name.en, kind=d.kind, region_code=d.region,
                 pack_id=pack.id)))
     return changes
@@ -139,7 +139,7 @@ def apply_roles(session: Session, files: list[PackFile], pack: Pack) -> Changes:
     changes = Changes()
     for pf in files:
         for role in pf.model.roles:
-            changes.count(_upsert(session, Role, role.id, dict(
+            changes.count(upsert(session, Role, role.id, dict(
                 id=role.id, name_zh=role.name.zh, name_en=role.name.en,
                 permissions=list(role.permissions), staff=role.staff)))
     return changes

@@ -9,8 +9,8 @@ from tongban.core import clock
 from tongban.core.i18n import pick
 from tongban.core.identity import admin
 from tongban.core.identity.models import Account, ApiClient, Department, Role
-from tongban.web.deps import CurrentPrincipal, DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

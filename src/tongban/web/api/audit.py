@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from tongban.core.audit.query import EventFilter, list_events
-from tongban.web.deps import CurrentPrincipal, DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

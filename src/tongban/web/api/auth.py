@@ -12,7 +12,7 @@ from tongban.core.errors import Invalid, Locked, NotAuthenticated
 from tongban.core.i18n import N_, pick
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Department, Region, Role
-from tongban.web.deps import CurrentPrincipal, DbSession, get_settings
+from tongban.webkit.deps import CurrentPrincipal, DbSession, get_settings
 
 router = APIRouter(tags=["auth"])
 

@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from tongban.core import access
 from tongban.core.audit.log import record
 from tongban.core.keys import PURPOSES, keyring_for, register_public_keys
-from tongban.web.deps import CurrentPrincipal, DbSession
-from tongban.web.schemas import Page
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["keys"])
 

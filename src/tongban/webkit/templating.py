@@ -23,7 +23,6 @@ from tongban.core.access import ANONYMOUS, Principal
 from tongban.core.i18n import DEFAULT, SUPPORTED, get_locale, negotiate, pick, translations
 from tongban.core.timeutil import local
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 LOCALE_COOKIE = "tongban_locale"
 TEXT_SIZE_COOKIE = "tongban_text"
 PRODUCT_NAME = "通办"
@@ -95,7 +94,9 @@ def _localtime(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def _make_environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        # Empty until the app adds its template folders (`add_template_dir`): the kit knows no
+        # app and no slice, so it cannot know where their templates live.
+        loader=FileSystemLoader([]),
         autoescape=select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -111,12 +112,21 @@ def _make_environment() -> Environment:
 env = _make_environment()
 
 
+def add_template_dir(directory: Path) -> None:
+    """Let pages render templates from `directory` (searched after the folders added before it)."""
+    loader = env.loader
+    assert isinstance(loader, FileSystemLoader)
+    path = str(directory)
+    if path not in loader.searchpath:
+        loader.searchpath.append(path)
+
+
 # --- rendering ----------------------------------------------------------------------------------
 
 
 def base_context(request: Request, principal: Principal | None = None) -> dict[str, Any]:
     """What every page template may use: `locale`, `html_lang`, `principal`, `csrf_token`, …"""
-    from tongban.web import csrf
+    from tongban.webkit import csrf
 
     principal = principal or getattr(request.state, "principal", None) or ANONYMOUS
     locale = page_locale(request)
@@ -147,7 +157,7 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """Render `template` with the shared page context plus `context`."""
-    from tongban.web import csrf
+    from tongban.webkit import csrf
 
     values = base_context(request, principal)
     if context:

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,7 +18,23 @@ from tongban.core import cliutil
 from tongban.core.errors import TongbanError
 from tongban.core.i18n import gettext
 
+if TYPE_CHECKING:
+    from tongban.registry.generator import Enrolments
+
 MAX_INTO_DB = 5_000_000
+
+
+def enrolments_of_pack(pack_dir: Path) -> Enrolments:
+    """The benefits of the pack's `dibao` and `disability_care` policies; a policy the pack
+    lacks (or one without a benefit) keeps the demo pack's code. Here, at the top, because it
+    joins two slices: the registry's generator does not read policies."""
+    from tongban.policy.parse import read_policies
+    from tongban.registry.generator import Enrolments
+
+    benefits = {p.id: p.benefit for p in read_policies(pack_dir).policies if p.benefit}
+    default = Enrolments()
+    return Enrolments(dibao=benefits.get("dibao", default.dibao),
+                      disability_care=benefits.get("disability_care", default.disability_care))
 
 
 def generate(
@@ -30,8 +47,8 @@ def generate(
     force: bool = typer.Option(False, "--force", help="Replace a city already written in --out."),
 ) -> None:
     """Generate a synthetic city of PERSONS residents (same seed and --as-of, same city)."""
+    from tongban.core.packs.loader import resolve_pack_dir
     from tongban.core.timeutil import today_local
-    from tongban.demo import enrolments_of_pack, resolve_pack_dir
     from tongban.registry import loader
     from tongban.registry.generator import MAX_PERSONS, CityConfig, write_parquet
     from tongban.registry.generator import generate as generate_city

@@ -1,4 +1,5 @@
-"""Request dependencies: the unit of work, the caller, the locale."""
+"""Request dependencies: the unit of work, the caller, the locale; for pages, the caller with the
+page language settled (`PagePrincipal`) and the caller who must be signed in (`SignedIn`)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from sqlalchemy.orm import Session
 from tongban.core.access import ANONYMOUS, Principal
 from tongban.core.config import Settings
 from tongban.core.db import Database
+from tongban.core.i18n import set_locale
 from tongban.core.identity import service as identity
 from tongban.core.identity import token_cache
 from tongban.core.security import token_digest
+from tongban.webkit.templating import resolve_locale
 
 SESSION_COOKIE = "tongban_session"
 
@@ -91,10 +94,48 @@ async def _principal_with_locale(principal: Annotated[Principal, Depends(_princi
     """Apply the account's language. Async on purpose: a context variable set in a sync
     dependency stays in its worker thread; set here it holds for the route and its errors."""
     if principal.locale:
-        from tongban.core.i18n import set_locale
-
         set_locale(principal.locale)
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal_with_locale)]
+
+
+# --- page dependencies --------------------------------------------------------------------------
+
+
+async def _page_principal(request: Request, principal: CurrentPrincipal) -> Principal:
+    """The caller, with the page language settled (account > cookie > Accept-Language > zh_CN).
+
+    Async on purpose: the locale set here holds for the rest of the request's task, so the
+    route, its templates and any error handler speak the same language.
+    """
+    locale = resolve_locale(request, principal)
+    set_locale(locale)
+    request.state.locale = locale
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(_page_principal)]
+
+
+class LoginRedirect(Exception):
+    """A visitor opened a page that needs a login: send them to it, then back."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+async def _signed_in(request: Request, principal: PagePrincipal) -> Principal:
+    if principal.kind == "anonymous":
+        raise LoginRedirect(request_path(request))
+    return principal
+
+
+SignedIn = Annotated[Principal, Depends(_signed_in)]
+
+
+def request_path(request: Request) -> str:
+    """The path and query a visitor asked for (where the login page sends them back to)."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")

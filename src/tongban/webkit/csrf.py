@@ -34,7 +34,7 @@ from tongban.core.db import Database
 from tongban.core.errors import Forbidden
 from tongban.core.i18n import N_, gettext, set_locale
 from tongban.core.identity import service as identity
-from tongban.web.deps import SESSION_COOKIE
+from tongban.webkit.deps import SESSION_COOKIE
 
 log = logging.getLogger("tongban.web")
 
@@ -197,7 +197,7 @@ class CsrfMiddleware:
 
 
 def _refusal(request: Request, principal: Principal | None) -> Response:
-    from tongban.web import problems, templating
+    from tongban.webkit import problems, templating
 
     locale = templating.resolve_locale(request, principal)
     set_locale(locale)

@@ -1,0 +1,89 @@
+"""The registry's published read functions: how a scenario (services, screening) reads persons,
+households, guardianships and addresses without touching the registry's tables itself (an
+import-linter contract keeps `registry.models` out of the scenarios). They return the registry's
+records as they are; releasing fields to a caller stays the data hub's decision.
+
+Named in the registry's declaration (registry/slice.py, `reads`) so a slice that may not import
+the registry finds them with `core.slices.read("registry.<name>")`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session
+
+from tongban.core.identity.models import Account
+from tongban.registry.models import Address, Guardianship, Household, HouseholdMember, Person
+
+# One query (not the account with its roles, then the person), built once: this is on every
+# submission, and building a select with a join costs more than running it.
+_PERSON_OF_ACCOUNT = (select(Person).join(Account, Account.id_number == Person.id_number)
+                      .where(Account.id == bindparam("account_id")))
+
+
+def person_of_account(session: Session, account_id: int) -> Person | None:
+    """The registry record linked to an account (by its resident ID number)."""
+    return session.scalar(_PERSON_OF_ACCOUNT, {"account_id": account_id})
+
+
+def person(session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)
+
+
+def person_that_exists(session: Session, person_id: int) -> Person:
+    """A person the caller knows exists (a reference held in its own table); raises otherwise."""
+    return session.get_one(Person, person_id)
+
+
+def person_by_id_number(session: Session, id_number: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.id_number == id_number))
+
+
+def household_of(session: Session, person: Person) -> Household | None:
+    return session.get(Household, person.household_id) if person.household_id else None
+
+
+def household_members(session: Session, household_id: int) -> list[tuple[HouseholdMember, Person]]:
+    """Each member of the household with their person record."""
+    rows = session.execute(select(HouseholdMember, Person).join(Person, Person.id == HouseholdMember.person_id)
+                           .where(HouseholdMember.household_id == household_id)).all()
+    return [(m, p) for m, p in rows]
+
+
+def guardianship_in_force(session: Session, *, guardian_id: int, ward_id: int, today: dt.date) -> bool:
+    g = session.get(Guardianship, (guardian_id, ward_id))
+    return g is not None and (g.valid_to is None or g.valid_to >= today)
+
+
+def resident_accounts(session: Session, person_ids: Sequence[int], *, active_only: bool = False) -> dict[int, int]:
+    """person id → the resident account linked to it (by resident ID number)."""
+    out: dict[int, int] = {}
+    for chunk in range(0, len(person_ids), 5000):
+        q = (select(Person.id, Account.id).join(Account, Account.id_number == Person.id_number)
+             .where(Person.id.in_(person_ids[chunk:chunk + 5000]), Account.kind == "resident"))
+        if active_only:
+            q = q.where(Account.active.is_(True))
+        out.update({int(p): int(a) for p, a in session.execute(q)})
+    return out
+
+
+def persons_by_address(session: Session, person_ids: Iterable[int] | Select[Any]
+                       ) -> list[tuple[int, Person, Address | None]]:
+    """The persons with their addresses, in street order (road, then number; the database's own
+    ordering and collation), each with its rank in that order (equal for one road and number).
+    `person_ids` may be a select of ids, so a long list stays in the database."""
+    ids = person_ids if isinstance(person_ids, Select) else list(person_ids)
+    rows = session.execute(select(Person, Address).outerjoin(Address, Address.id == Person.address_id)
+                           .where(Person.id.in_(ids)).order_by(Address.road, Address.number, Person.id)).all()
+    out: list[tuple[int, Person, Address | None]] = []
+    rank, last = -1, None
+    for p, a in rows:
+        key = (a.road, a.number) if a is not None else None
+        if not out or key != last:
+            rank, last = rank + 1, key
+        out.append((rank, p, a))
+    return out

@@ -1,0 +1,29 @@
+"""What the registry slice brings to the app (entry point `tongban.slices`: registry)."""
+
+from tongban.core.i18n import N_
+from tongban.core.slices import Command, Contribution, Link, Slice
+
+SLICE = Slice(
+    name="registry",
+    order=10,
+    models="tongban.registry.models",
+    api=("tongban.registry.api:router",),
+    pages=("tongban.registry.pages:router",),
+    commands=(Command("registry", "tongban.registry.cli:app", "The base registries."),),
+    pack_sections=("tongban.registry.pack_sections",),
+    reads={name: f"tongban.registry.reads:{name}" for name in (
+        "person_of_account",
+        "person",
+        "person_that_exists",
+        "person_by_id_number",
+        "household_of",
+        "household_members",
+        "guardianship_in_force",
+        "resident_accounts",
+        "persons_by_address",
+    )},
+    contributions=(
+        Contribution("web.workbench_tiles", Link("persons", N_("Find a person"), N_("Search the registry in your region"),
+                                                 "/workbench/persons"), 10),
+    ),
+)

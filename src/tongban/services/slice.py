@@ -1,0 +1,28 @@
+"""What the services slice brings to the app (entry point `tongban.slices`: services)."""
+
+from tongban.core.i18n import N_
+from tongban.core.slices import Command, Contribution, Link, Slice
+
+SLICE = Slice(
+    name="services",
+    order=50,
+    models="tongban.services.models",
+    api=("tongban.services.api:router", "tongban.services.catalog_api:router"),
+    pages=("tongban.services.pages:router", "tongban.services.verify_page:router"),
+    commands=(Command("cert", "tongban.services.cli:app", "Electronic certificates (电子证照)."),),
+    jobs=("tongban.services.deadlines", "tongban.services.notice"),
+    pack_sections=("tongban.services.pack_sections",),
+    contributions=(
+        Contribution("web.portal_tiles", Link("apply", N_("I want to apply"), N_("Apply for a service or a one-thing bundle"),
+                                              "/portal/apply"), 10),
+        Contribution("web.portal_tiles", Link("query", N_("I want to check"),
+                                              N_("Follow your applications and look up records"),
+                                              "/portal/applications"), 20),
+        Contribution("web.portal_tiles", Link("messages", N_("Your messages"), N_("Notices and offers sent to you"),
+                                              "/portal/messages"), 50),
+        Contribution("web.portal_tiles", Link("wallet", N_("Your digital certificates"),
+                                              N_("Certificates issued to you"), "/portal/wallet"), 60),
+        Contribution("web.workbench_tiles", Link("tasks", N_("Task queue"), N_("Applications waiting for your department"),
+                                                 "/workbench/tasks"), 20),
+    ),
+)
