@@ -13,11 +13,18 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.core.identity.models import Account
-from tongban.registry.models import Address, Guardianship, Household, HouseholdMember, Person
+from tongban.registry.models import (
+    Address,
+    BenefitEnrolment,
+    Guardianship,
+    Household,
+    HouseholdMember,
+    Person,
+)
 
 # One query (not the account with its roles, then the person), built once: this is on every
 # submission, and building a select with a join costs more than running it.
@@ -87,3 +94,14 @@ def persons_by_address(session: Session, person_ids: Iterable[int] | Select[Any]
             rank, last = rank + 1, key
         out.append((rank, p, a))
     return out
+
+
+def enrolments_in_force(session: Session, codes: Sequence[str], as_of: dt.date) -> list[tuple[str, str, int]]:
+    """(subject kind, benefit code, subject id) of every enrolment in one of `codes` in force on
+    `as_of` (started, not ended): who already holds a benefit, for screening."""
+    if not codes:
+        return []
+    q = select(BenefitEnrolment.subject_kind, BenefitEnrolment.benefit_code, BenefitEnrolment.subject_id).where(
+        BenefitEnrolment.benefit_code.in_(list(codes)), BenefitEnrolment.start_date <= as_of,
+        or_(BenefitEnrolment.end_date.is_(None), BenefitEnrolment.end_date >= as_of))
+    return [(str(k), str(c), int(s)) for k, c, s in session.execute(q)]

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import access
 from tongban.core.audit.log import record
 from tongban.core.timeutil import utcnow
-from tongban.registry.models import BenefitEnrolment
+from tongban.registry import reads
 from tongban.screening.engine import Engine, PolicyInfo
 from tongban.screening.models import ScreeningRun
 
@@ -101,12 +101,8 @@ def with_enrolment(session: Session, frame: pl.LazyFrame, policies: dict[str, Po
     persons beforehand, so no window over the whole frame is needed."""
     codes = sorted({p.benefit for p in policies.values() if p.benefit})
     held: dict[tuple[str, str], list[int]] = {}
-    if codes:
-        for kind, code, sid in session.execute(select(
-                BenefitEnrolment.subject_kind, BenefitEnrolment.benefit_code, BenefitEnrolment.subject_id).where(
-                BenefitEnrolment.benefit_code.in_(codes), BenefitEnrolment.start_date <= as_of,
-                or_(BenefitEnrolment.end_date.is_(None), BenefitEnrolment.end_date >= as_of))):
-            held.setdefault((code, kind), []).append(int(sid))
+    for kind, code, sid in reads.enrolments_in_force(session, codes, as_of):
+        held.setdefault((code, kind), []).append(sid)
     cols = []
     for pid, info in policies.items():
         persons = held.get((info.benefit or "", "person"), [])
