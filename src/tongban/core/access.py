@@ -159,6 +159,12 @@ def can_act_for_department(principal: Principal, department_id: str | None) -> b
     )
 
 
+def owns_data(principal: Principal, owner_department_id: str | None) -> bool:
+    """The data hub's owner rule, decided once: the department that owns a dataset reads it in
+    full — and so does the platform admin, who operates the hub (its reads are audited alike)."""
+    return can_act_for_department(principal, owner_department_id)
+
+
 def require_department(principal: Principal, department_id: str | None) -> None:
     """Staff act only for their own department (platform admins for any)."""
     if not can_act_for_department(principal, department_id):
