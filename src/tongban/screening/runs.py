@@ -118,7 +118,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
     policies = engine.policies(session)
     ids = check_request(session, req, policies)
     parquet = parse_source(req.source)
-    region = req.region_code or (None if principal.is_platform_admin else principal.region_code)
+    region = req.region_code or access.home_region(principal)
     needed = engine.fields_needed(ids)
     bases = require_screening(session, principal, region, needed)
     as_of = req.as_of or today_local()

@@ -386,7 +386,7 @@ def get_application(session: Session, *, principal: access.Principal, applicatio
     if app is None:
         raise NotFound(N_("No such application"))
     override = not can_read(session, principal, app)
-    if override and not (principal.is_platform_admin and not parties_only and app.status != "draft"):
+    if override and not (access.may_override_application_read(principal) and not parties_only and app.status != "draft"):
         raise access.Denied(N_("You are not allowed to see this application"), principal=principal,
                             action="application.read")
     if audit and principal.kind != "resident":
@@ -441,7 +441,7 @@ def decidable_by(session: Session, principal: access.Principal) -> Any:
     theirs and its level (street 受理, county 审批 …) is their region's — so a district officer's
     ready queue does not list the street's steps. None (no condition) for platform admins and
     department admins (who reassign the whole department's tasks)."""
-    if principal.is_platform_admin or "task.reassign" in principal.permissions:
+    if access.decides_every_step(principal):
         return None
     level = access.region_level(principal.region_code) if principal.region_code else None
     by_step: dict[int, list[str]] = {}
@@ -468,9 +468,7 @@ def queue(session: Session, *, principal: access.Principal, status: str = "ready
         raise Invalid(N_("Unknown status"), field="status")
     q = (select(Task, Application).join(Application, Application.id == Task.application_id)
          .where(Task.status.in_(statuses)).order_by(Task.id).limit(limit + 1))
-    if not principal.is_platform_admin:
-        q = q.where(Task.department_id == principal.department_id)
-        q = q.where(Application.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
+    q = q.where(access.scope(principal, region=Application.region_code, department=Task.department_id))
     if statuses == DECIDABLE and (mine := decidable_by(session, principal)) is not None:
         q = q.where(mine)
     after = _decode_cursor(cursor)
