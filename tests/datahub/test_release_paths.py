@@ -173,3 +173,25 @@ def test_suppression_example_and_threshold_check() -> None:
     assert shown["330203"] == 40 and shown["330203002"] == 15
     with pytest.raises(ValueError):
         suppress(counts, threshold=0)
+
+
+def test_the_suppression_threshold_is_a_pack_setting(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from tests.registry.factories import PACK
+    from tongban.core.packs.loader import load_pack
+    from tongban.datahub.release import DEFAULT_MIN_COUNT, min_count
+
+    with db.unit_of_work() as s:
+        load_pack(s, PACK)
+        assert min_count(s, "ds.person") == DEFAULT_MIN_COUNT  # the demo pack keeps the default
+    pack = tmp_path / "pack"
+    shutil.copytree(PACK, pack)
+    text = (pack / "datasets.yaml").read_text(encoding="utf-8")
+    (pack / "datasets.yaml").write_text(text.replace("\ndatasets:\n", "\naggregates: {min_count: 5}\ndatasets:\n", 1),
+                                        encoding="utf-8")
+    manifest = (pack / "pack.yaml").read_text(encoding="utf-8")
+    (pack / "pack.yaml").write_text(manifest.replace('version: "1.0.0"', 'version: "1.0.1"'), encoding="utf-8")
+    with db.unit_of_work() as s:
+        load_pack(s, pack)
+        assert min_count(s, "ds.person") == 5

@@ -221,6 +221,14 @@ def _parents(codes: list[str]) -> dict[str, str | None]:
     return out
 
 
+def min_count(session: Any, dataset_id: str) -> int:
+    """The suppression threshold of aggregates over a dataset: the pack's `aggregates.min_count`."""
+    from tongban.datahub.models import Dataset
+
+    ds = session.get(Dataset, dataset_id)
+    return ds.min_count if ds is not None else DEFAULT_MIN_COUNT
+
+
 def suppress(counts: Mapping[str, int], *, threshold: int = DEFAULT_MIN_COUNT) -> dict[str, int | None]:
     """Counts per region at several levels (a region's count is the sum of its children's),
     with small counts suppressed (None): every count 0 < n < threshold (primary), then, so no
