@@ -108,12 +108,17 @@ def test_every_path_releases_the_same_values_for_the_same_basis(  # type: ignore
 
         queried, exported = via_query(), via_export()
         want = {pid: expected(pid) for pid in raw}
+        try:  # a bulk read stands on the department's own basis; consent opens one subject's rows only
+            level = exchange.dataset_basis(s, principal=_client(department), ds=s.get_one(Dataset, "ds.person"))
+        except Denied:
+            level = None
+        bulk = level is not None and (level.kind != "grant" or set(fields) <= level.grant_fields)
         if kind == "consent-only":
             assert exported is None  # an export needs ownership or a grant
             assert queried == ({hub["a"]: want[hub["a"]]} if want[hub["a"]] is not None else None)
         else:
             assert queried == exported
-            assert queried == (None if any(w is None for w in want.values()) else want)
+            assert queried == (want if bulk else None)
             if unshared:
                 assert (queried is None) == (kind != "owner")
         # The staff read of a person, for a stated purpose, through the data hub.

@@ -251,6 +251,10 @@ def query(
     else:
         basis = found
         withheld = [f for f in fields if basis.kind == "grant" and f not in basis.grant_fields]
+        subject_value = filter.get(subject_col) if subject_col else None
+        if withheld and isinstance(subject_value, int) and consenting(
+                session, department_id=principal.department_id, dataset_id=ds.id, person_ids=[subject_value]):
+            basis, withheld = basis.with_consent(), []  # one consenting subject: their consent covers it
         if withheld:
             raise Denied(N_("Your grant does not cover the field %(name)s"), principal=principal,
                          action=f"exchange:{ds.id}:{withheld[0]}", name=withheld[0])
