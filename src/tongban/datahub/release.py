@@ -129,8 +129,7 @@ class Basis:
     @property
     def any_clear(self) -> bool:
         """May anything be shown in clear for a stated purpose?"""
-        return any(self.outcome(n, purpose=True) == CLEAR for n, f in self.catalog.items() if f.grade == 3) or (
-            self.kind != "grant" and self.kind in ("owner", "consent", "party"))
+        return any(self.outcome(n, purpose=True) == CLEAR for n, f in self.catalog.items() if f.grade >= 3)
 
     def with_consent(self) -> Basis:
         """The basis for a row whose subject consented: consent, unless the caller owns the data."""
