@@ -234,7 +234,7 @@ def _principal(db, username: str):  # type: ignore[no-untyped-def]
 
 def test_read_person_returns_only_the_fields_asked_for_and_audits_them(db, keyed):  # type: ignore[no-untyped-def]
     from tongban.core.errors import Invalid
-    from tongban.registry import service
+    from tongban.datahub import persons as service
 
     ids = _seed(db)
     officer = _principal(db, "officer.mca")
@@ -255,7 +255,7 @@ def test_read_person_returns_only_the_fields_asked_for_and_audits_them(db, keyed
 
 def test_hukou_bound_reads_let_the_hukou_region_read_a_person_living_elsewhere(db, keyed):  # type: ignore[no-untyped-def]
     from tongban.core.access import Denied
-    from tongban.registry import service
+    from tongban.datahub import persons as service
 
     ids = _seed(db)
     with db.unit_of_work() as s:

@@ -145,6 +145,43 @@ def can_act_in_region(principal: Principal, region_code: str | None) -> bool:
     return in_subtree(region_code, principal.region_code)
 
 
+def within(column: Any, region_code: str | None) -> Any:
+    """The SQL form of `in_subtree`: `column` (a region code) is `region_code` or below it.
+    No region → no rows (fail-closed)."""
+    from sqlalchemy import false
+
+    if not region_code:
+        return false()
+    return column.startswith(region_prefix(region_code), autoescape=True)
+
+
+def home_region(principal: Principal) -> str | None:
+    """The region a caller's work defaults to: their own; None (everywhere) for a platform admin."""
+    return None if principal.is_platform_admin else principal.region_code
+
+
+def scope(principal: Principal, *, region: Any = None, department: Any = None) -> Any:
+    """THE row scope of every list and query, as a SQL condition: `region` (a region-code
+    column) within the caller's subtree, `department` (a department column) the caller's own.
+
+    One fail-closed rule: a caller without a region (or without a department, when a department
+    column is given) sees nothing. A platform admin sees every row."""
+    from sqlalchemy import and_, false, true
+
+    if principal.is_platform_admin:
+        return true()
+    conditions = []
+    if region is not None:
+        if principal.kind not in ("staff", "client") or not principal.region_code:
+            return false()
+        conditions.append(within(region, principal.region_code))
+    if department is not None:
+        if not principal.department_id:
+            return false()
+        conditions.append(department == principal.department_id)
+    return and_(true(), *conditions)
+
+
 def require_region(principal: Principal, region_code: str | None) -> None:
     """Staff act only within their own region's subtree."""
     if not can_act_in_region(principal, region_code):
@@ -153,10 +190,28 @@ def require_region(principal: Principal, region_code: str | None) -> None:
         )
 
 
+# What a resident may hold: any other permission is a part of government's work.
+PUBLIC_PERMISSIONS = frozenset({"self.read", "self.apply", "open.apply"})
+
+
+def require_government(principal: Principal, *, action: str) -> None:
+    """What is shared inside government (the full catalog, its internal DCAT export): refused
+    unless the caller holds a permission of government work, not only a resident's."""
+    require_login(principal)
+    if not principal.permissions - PUBLIC_PERMISSIONS:
+        raise Denied(N_("You are not allowed to do this"), principal=principal, action=action)
+
+
 def can_act_for_department(principal: Principal, department_id: str | None) -> bool:
     return principal.is_platform_admin or (
         principal.department_id is not None and principal.department_id == department_id
     )
+
+
+def owns_data(principal: Principal, owner_department_id: str | None) -> bool:
+    """The data hub's owner rule, decided once: the department that owns a dataset reads it in
+    full — and so does the platform admin, who operates the hub (its reads are audited alike)."""
+    return can_act_for_department(principal, owner_department_id)
 
 
 def require_department(principal: Principal, department_id: str | None) -> None:
@@ -204,6 +259,16 @@ def can_read_application(principal: Principal, *, applicant_account_id: int | No
             principal.account_id == applicant_account_id or principal.account_id in proxy_account_ids)
     return (principal.kind == "staff" and principal.department_id in department_ids
             and can_act_in_region(principal, region_code))
+
+
+def may_override_application_read(principal: Principal) -> bool:
+    """A platform admin reads any (non-draft) application through the API, audited as an override."""
+    return principal.is_platform_admin
+
+
+def decides_every_step(principal: Principal) -> bool:
+    """Platform and department admins (who reassign) see every step of their department's tasks."""
+    return principal.is_platform_admin or "task.reassign" in principal.permissions
 
 
 def require_step_role(principal: Principal, role: str) -> None:

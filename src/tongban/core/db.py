@@ -97,6 +97,8 @@ PING_AFTER_IDLE_SECONDS = 1.0  # a pooled connection idle this long is pinged be
 
 def make_engine(url: str, **kw: Any) -> Engine:
     url = normalise_url(url)
+    # Statement values never go into an error message or a log line: they may be personal data.
+    kw.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = make_url(url).database
         if path and path != ":memory:":

@@ -1,9 +1,8 @@
 """The exchange gateway: reads of shared data, checked against the grant (or the subject's
 consent) field by field, masked by grade, rate-limited per client, and audited once per call.
 
-Masking rules: L1 and L2 are returned as they are; L3 is masked unless the grant allows it in
-clear text (or the subject consented); L4 is returned only for rows whose subject consented —
-otherwise it is withheld (null).
+What is released of each field is decided in one place, `datahub.release` (the table is in
+docs/datahub.md); the basis (owner, grant, consent) is found here, once, by `dataset_basis`.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from tongban.core.timeutil import utcnow
 from tongban.datahub.catalog import FIELD_NAME, check_fields, fields_of, get_dataset
 from tongban.datahub.consent import consenting
 from tongban.datahub.models import DataUse
+from tongban.datahub.release import Basis, Field, release_exprs, release_record
 from tongban.datahub.sharing import active_grant
 
 MAX_LIMIT = 10_000
@@ -84,13 +84,7 @@ def _cursor(value: str | None) -> int:
         raise Invalid(N_("The cursor is not valid"), field="cursor") from None
 
 
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    grade: int
-    mask: str | None
-    filterable: bool
-
+_Field = Field  # the catalog fields as the release decision reads them
 
 _fields_cache: dict[tuple[str, Any], dict[str, _Field]] = {}
 
@@ -107,83 +101,56 @@ def _catalog_fields(session: Session, dataset_id: str, version: Any) -> dict[str
     return found
 
 
-def _mask_expr(f: _Field) -> pl.Expr:
-    return masking.mask_expr(f.mask, f.name)
-
-
-def _owner_grant(ds: Any, catalog: dict[str, _Field]) -> Any:
-    """What the owning department may read of its own dataset: every field, in clear."""
-    from types import SimpleNamespace
-
-    return SimpleNamespace(id=f"owner:{ds.id}", fields=list(catalog), clear_fields=list(catalog))
-
-
 # --- the staff read path: one subject, the same basis and masking rules ----------------------
 
 
-@dataclass(frozen=True)
-class Basis:
-    """Why the caller may see a subject's record in a dataset: ownership, a grant or consent."""
+def _refuse(principal: Principal, ds_id: str, action: str = "exchange") -> Denied:
+    return Denied(N_("Your department holds no grant for this dataset"), principal=principal,
+                  action=f"{action}:{ds_id}")
 
-    dataset_id: str
-    catalog: dict[str, _Field]
-    owner: bool
-    grant_fields: frozenset[str]
-    clear_fields: frozenset[str]
-    consented: bool
 
-    @property
-    def any_clear(self) -> bool:
-        return self.owner or self.consented or bool(self.clear_fields)
+def dataset_basis(session: Session, *, principal: Principal, ds: Any, action: str = "exchange") -> Basis | None:
+    """The caller's department's standing right to a dataset: owner, a live grant, or None.
+
+    The owner rule (`core.access.owns_data`) and the unshared rule (不予共享: the owner's alone)
+    are decided here, once, for every path: query, export and staff reads."""
+    catalog = _catalog_fields(session, ds.id, ds.updated_at)
+    terms = {"dataset_id": ds.id, "catalog": catalog, "sharing_type": ds.sharing_type,
+             "opening_type": ds.opening_type}
+    if access.owns_data(principal, ds.owner_department_id):
+        return Basis(kind="owner", **terms)
+    if ds.sharing_type == "none":
+        raise Denied(N_("This dataset is not shared (不予共享)"), principal=principal, action=f"{action}:{ds.id}")
+    grant = active_grant(session, dataset_id=ds.id, department_id=principal.department_id)
+    if grant is None:
+        return None
+    return Basis(kind="grant", grant_fields=frozenset(grant.fields), clear_fields=frozenset(grant.clear_fields),
+                 grant_id=grant.id, **terms)
 
 
 def basis_for(session: Session, *, principal: Principal, dataset_id: str, subject_id: int | None) -> Basis:
     """The caller's department's right to this dataset (and this subject): owner, grant, or consent.
 
-    The registry's staff read path calls this, so staff pages pass the same checks as exchange
-    clients. Refused (and audited by the web layer) when there is none.
-    """
+    The data hub's staff reads (`datahub.persons`) and screening call this, so staff pages pass
+    the same checks as exchange clients. Refused (and audited by the web layer) when there is none."""
     from tongban.datahub.models import Dataset
 
     ds = session.get(Dataset, dataset_id)
     if ds is None:
-        raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
-                     action=f"exchange:{dataset_id}")
-    catalog = _catalog_fields(session, ds.id, ds.updated_at)
-    owner = principal.is_platform_admin or principal.department_id == ds.owner_department_id
-    grant = None if owner else active_grant(session, dataset_id=ds.id, department_id=principal.department_id)
-    consented = bool(subject_id is not None and not owner and consenting(
-        session, department_id=principal.department_id, dataset_id=ds.id, person_ids=[subject_id]))
-    if not (owner or grant is not None or consented):
-        raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
-                     action=f"exchange:{ds.id}")
-    return Basis(dataset_id=ds.id, catalog=catalog, owner=owner,
-                 grant_fields=frozenset(grant.fields) if grant else frozenset(),
-                 clear_fields=frozenset(grant.clear_fields) if grant else frozenset(), consented=consented)
+        raise _refuse(principal, dataset_id)
+    basis = dataset_basis(session, principal=principal, ds=ds)
+    if subject_id is not None and (basis is None or basis.kind == "grant") and consenting(
+            session, department_id=principal.department_id, dataset_id=ds.id, person_ids=[subject_id]):
+        return (basis or Basis(kind="consent", dataset_id=ds.id, catalog=_catalog_fields(session, ds.id, ds.updated_at),
+                               sharing_type=ds.sharing_type, opening_type=ds.opening_type)).with_consent()
+    if basis is None:
+        raise _refuse(principal, ds.id)
+    return basis
 
 
 def release(basis: Basis, values: dict[str, Any], *, clear: bool) -> tuple[dict[str, Any], bool]:
-    """Apply the basis to one record: fields not covered → None; L4 only to the owner or with
-    consent; L3 masked unless `clear` (a stated purpose) and the basis allows it in clear.
-    Returns the released values and whether anything was masked or withheld."""
-    out: dict[str, Any] = {}
-    hidden = False
-    full = basis.owner or basis.consented
-    for name, value in values.items():
-        f = basis.catalog.get(name)
-        if f is None:
-            out[name] = value
-            continue
-        if not (full or name in basis.grant_fields) or (f.grade == 4 and not full):
-            out[name] = None
-            hidden = hidden or value is not None
-        elif f.grade == 3 and not (clear and (full or name in basis.clear_fields)):
-            fn = masking.MASKS.get(f.mask or "")
-            out[name] = (fn(value if f.mask == "year" else str(value)) if fn else "***") if value is not None else None
-            hidden = hidden or value is not None
-        else:
-            out[name] = value
-    return out, hidden
+    """One record released on `basis` (`clear`: a purpose was stated) — `datahub.release`."""
+    return release_record(basis, values, purpose=clear)
 
 
 def read_on_consent(session: Session, *, principal: Principal, consent: Any, dataset_id: str, record_id: int,
@@ -206,9 +173,9 @@ def read_on_consent(session: Session, *, principal: Principal, consent: Any, dat
     table = _table(ds.table_name)
     row = session.execute(select(*[table.c[f] for f in fields]).where(table.c.id == record_id)).first()
     raw = {f: (v.isoformat() if hasattr(v, "isoformat") else v) for f, v in zip(fields, row or (), strict=False)}
-    basis = Basis(dataset_id=ds.id, catalog=catalog, owner=False, grant_fields=frozenset(),
-                  clear_fields=frozenset(), consented=True)
-    values, _ = release(basis, raw, clear=True)
+    basis = Basis(kind="consent", dataset_id=ds.id, catalog=catalog, sharing_type=ds.sharing_type,
+                  opening_type=ds.opening_type)
+    values, _ = release_record(basis, raw, purpose=True)
     kind = {"person": "person", "household": "household"}.get(ds.table_name, ds.table_name)
     event = record(session, actor=principal.actor, actor_department=principal.department_id, action=action,
                    subject=masking.subject(kind, record_id), department_id=ds.owner_department_id,
@@ -222,6 +189,17 @@ def read_on_consent(session: Session, *, principal: Principal, consent: Any, dat
             "event_id": event.id, "department_id": principal.department_id, "dataset_id": ds.id,
             "purpose": purpose, "subjects": [subject_person_id]})
     return values
+
+
+def basis_label(basis: Basis) -> str:
+    """How the audit chain names a basis: owner, grant:<id>, consent."""
+    return f"grant:{basis.grant_id}" if basis.kind == "grant" else basis.kind
+
+
+def consent_matters(basis: Basis, fields: list[str]) -> bool:
+    """Would a subject's consent release any of these fields otherwise than `basis` does?"""
+    alt = basis.with_consent()
+    return any(basis.outcome(f, purpose=True) != alt.outcome(f, purpose=True) for f in fields if f in basis.catalog)
 
 
 def subjects_fingerprint(person_ids: list[int]) -> str:
@@ -245,8 +223,6 @@ def query(
     if not rate_limit.take(principal.actor):
         raise TooManyRequests(N_("Too many requests; slow down"))
     ds = get_dataset(session, dataset_id)
-    if ds.sharing_type == "none":
-        raise Denied(N_("This dataset is not shared (不予共享)"), principal=principal, action=f"exchange:{ds.id}")
     if ds.table_name is None:
         raise Conflict(N_("This dataset cannot be read through the exchange"), field="dataset_id")
     if len((purpose or "").strip()) < 4:
@@ -263,30 +239,26 @@ def query(
         if not isinstance(value, (str, int, bool)):
             raise Invalid(N_("A filter value must be a single value"), field=f"filter.{key}")
 
-    grant = active_grant(session, dataset_id=ds.id, department_id=principal.department_id)
+    found = dataset_basis(session, principal=principal, ds=ds)
     subject_col = ds.subject_field
-    consent_subjects: set[int] = set()
-    if principal.department_id == ds.owner_department_id:
-        grant = _owner_grant(ds, catalog)  # the owner reads its own data in full
-        basis = "owner"
-    elif grant is not None:
-        missing = [f for f in fields if f not in grant.fields]
-        if missing:
-            raise Denied(N_("Your grant does not cover the field %(name)s"), principal=principal,
-                         action=f"exchange:{ds.id}:{missing[0]}", name=missing[0])
-        basis = f"grant:{grant.id}"
-    else:
+    if found is None:
         # No grant: only the data of one subject who consented to this department.
         subject_value = filter.get(subject_col) if subject_col else None
-        if subject_value is None or not isinstance(subject_value, int):
-            raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
-                         action=f"exchange:{ds.id}")
-        consent_subjects = consenting(session, department_id=principal.department_id, dataset_id=ds.id,
-                                      person_ids=[subject_value])
-        if not consent_subjects:
-            raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
-                         action=f"exchange:{ds.id}")
-        basis = "consent"
+        if (subject_value is None or not isinstance(subject_value, int) or not consenting(
+                session, department_id=principal.department_id, dataset_id=ds.id, person_ids=[subject_value])):
+            raise _refuse(principal, ds.id)
+        basis = Basis(kind="consent", dataset_id=ds.id, catalog=catalog, sharing_type=ds.sharing_type,
+                      opening_type=ds.opening_type)
+    else:
+        basis = found
+        withheld = [f for f in fields if basis.kind == "grant" and f not in basis.grant_fields]
+        subject_value = filter.get(subject_col) if subject_col else None
+        if withheld and isinstance(subject_value, int) and consenting(
+                session, department_id=principal.department_id, dataset_id=ds.id, person_ids=[subject_value]):
+            basis, withheld = basis.with_consent(), []  # one consenting subject: their consent covers it
+        if withheld:
+            raise Denied(N_("Your grant does not cover the field %(name)s"), principal=principal,
+                         action=f"exchange:{ds.id}:{withheld[0]}", name=withheld[0])
 
     table = _table(ds.table_name)
     wanted = list(dict.fromkeys([*fields, "id", *([subject_col] if subject_col else [])]))
@@ -299,29 +271,18 @@ def query(
     frame = pl.DataFrame([tuple(r) for r in raw], schema=wanted, orient="row", infer_schema_length=None)
 
     subjects: list[int] = frame[subject_col].drop_nulls().cast(pl.Int64).to_list() if subject_col else []
-    if grant is not None and any(catalog[f].grade == 4 for f in fields):
-        consent_subjects = consenting(session, department_id=principal.department_id, dataset_id=ds.id,
-                                      person_ids=subjects)
-    clear = set(grant.clear_fields) if grant is not None else set(catalog)
-    consented = (pl.col(subject_col).is_in(sorted(consent_subjects)) if subject_col and consent_subjects
-                 else pl.lit(False))
-    exprs = []
-    for name in fields:
-        f = catalog[name]
-        if f.grade == 4:
-            exprs.append(pl.when(consented).then(pl.col(name)).otherwise(None).alias(name))
-        elif f.grade == 3 and name not in clear:
-            exprs.append(pl.when(consented).then(pl.col(name).cast(pl.String))
-                         .otherwise(_mask_expr(f)).alias(name))
-        else:
-            exprs.append(pl.col(name))
-    rows = frame.select(exprs).to_dicts() if frame.height else []
+    consented = None
+    if subject_col and basis.kind == "grant" and consent_matters(basis, fields):
+        # Rows whose subject consented are released on the consent (docs/datahub.md).
+        chosen = consenting(session, department_id=principal.department_id, dataset_id=ds.id, person_ids=subjects)
+        consented = pl.col(subject_col).is_in(sorted(chosen)) if chosen else None
+    rows = frame.select(release_exprs(basis, fields, purpose=True, consented=consented)).to_dicts() if frame.height else []
 
     unique_subjects = sorted(set(subjects))
     event = record(session, actor=principal.actor, actor_department=principal.department_id,
                    action="exchange.query", subject=f"dataset:{ds.id}", department_id=ds.owner_department_id,
                    purpose=purpose.strip(), details={
-                       "dataset": ds.id, "fields": fields, "rows": len(rows), "basis": basis,
+                       "dataset": ds.id, "fields": fields, "rows": len(rows), "basis": basis_label(basis),
                        "subjects": len(unique_subjects),
                        # A keyed fingerprint of exactly which subjects were read; the per-subject
                        # pseudonyms go to the data-use index (written by a job) and can be checked against it.
@@ -332,7 +293,7 @@ def query(
             "event_id": event.id, "department_id": principal.department_id, "dataset_id": ds.id,
             "purpose": purpose.strip(), "subjects": unique_subjects})
     next_cursor = base64.urlsafe_b64encode(str(raw[-1]._mapping["id"]).encode()).decode() if more and raw else None
-    return QueryResult(rows=rows, next_cursor=next_cursor, event=event, basis=basis)
+    return QueryResult(rows=rows, next_cursor=next_cursor, event=event, basis=basis_label(basis))
 
 
 @handler("datahub.data_use")

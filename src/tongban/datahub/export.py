@@ -2,7 +2,7 @@
 
 What screening runs read. The source is the dataset's table (streamed in chunks) or its Parquet
 folder (scanned lazily, so a 10-million-person city never sits in memory whole); the masking
-rules are the exchange's, applied as Polars expressions; the file goes to the export folder and
+rules are the release decision's (`datahub.release`), applied as Polars expressions; the file goes to the export folder and
 is registered, with the audit event that records the read.
 """
 
@@ -27,9 +27,9 @@ from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.timeutil import utcnow
 from tongban.datahub.catalog import check_fields, get_dataset
-from tongban.datahub.exchange import _catalog_fields, _mask_expr, _table
+from tongban.datahub.exchange import _catalog_fields, _table, basis_label, consent_matters, dataset_basis
 from tongban.datahub.models import Consent, DataExport
-from tongban.datahub.sharing import active_grant
+from tongban.datahub.release import release_exprs
 
 CHUNK = 200_000
 
@@ -65,36 +65,24 @@ def export(
         raise Invalid(N_("State the purpose (at least 4 characters)"), field="purpose")
     catalog = _catalog_fields(session, ds.id, ds.updated_at)
     check_fields(fields, catalog)
-    owner = principal.department_id == ds.owner_department_id
-    if ds.sharing_type == "none" and not owner:
-        raise Denied(N_("This dataset is not shared (不予共享)"), principal=principal, action=f"export:{ds.id}")
-    grant = None if owner else active_grant(session, dataset_id=ds.id, department_id=principal.department_id)
-    if not owner and grant is None:
+    basis = dataset_basis(session, principal=principal, ds=ds, action="export")
+    if basis is None:
         raise Denied(N_("Your department holds no grant for this dataset"), principal=principal,
                      action=f"export:{ds.id}")
-    if grant is not None:
-        missing = [f for f in fields if f not in grant.fields]
-        if missing:
-            raise Denied(N_("Your grant does not cover the field %(name)s"), principal=principal,
-                         action=f"export:{ds.id}:{missing[0]}", name=missing[0])
-    clear = set(catalog) if owner else set(grant.clear_fields if grant else [])
+    missing = [f for f in fields if basis.kind == "grant" and f not in basis.grant_fields]
+    if missing:
+        raise Denied(N_("Your grant does not cover the field %(name)s"), principal=principal,
+                     action=f"export:{ds.id}:{missing[0]}", name=missing[0])
     subject_col = ds.subject_field
-    consented: list[int] = []
-    if subject_col and any(catalog[f].grade == 4 for f in fields) and not owner:
+    consented = None
+    if subject_col and basis.kind == "grant" and consent_matters(basis, fields):
+        # The rows of subjects who consented are released on their consent, as in `query`.
         now = utcnow()
-        consented = list(session.scalars(select(Consent.person_id).where(
+        chosen = sorted(set(session.scalars(select(Consent.person_id).where(
             Consent.grantee_department_id == principal.department_id, Consent.dataset_id == ds.id,
-            Consent.withdrawn_at.is_(None), Consent.valid_from <= now, Consent.valid_to > now)))
-    is_consented = pl.col(subject_col).is_in(consented) if subject_col and consented else pl.lit(owner)
-    exprs = []
-    for name in fields:
-        f = catalog[name]
-        if f.grade == 4:
-            exprs.append(pl.when(is_consented).then(pl.col(name)).otherwise(None).alias(name))
-        elif f.grade == 3 and name not in clear:
-            exprs.append(_mask_expr(f).alias(name))
-        else:
-            exprs.append(pl.col(name))
+            Consent.withdrawn_at.is_(None), Consent.valid_from <= now, Consent.valid_to > now))))
+        consented = pl.col(subject_col).is_in(chosen) if chosen else None
+    exprs = release_exprs(basis, fields, purpose=True, consented=consented)
 
     export_id = uuid.uuid4().hex
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +109,7 @@ def export(
     event = record(session, actor=principal.actor, actor_department=principal.department_id,
                    action="exchange.export", subject=f"dataset:{ds.id}", department_id=ds.owner_department_id,
                    purpose=purpose.strip(), details={"dataset": ds.id, "fields": fields, "rows": rows,
-                                                      "basis": "owner" if owner else f"grant:{grant.id}",  # type: ignore[union-attr]
+                                                      "basis": basis_label(basis),
                                                       "export": export_id,
                                                       "subjects_hmac": fingerprint.hexdigest()[:32]})
     session.flush()

@@ -37,6 +37,8 @@ class Dataset(Base):
     pack_id: Mapped[str | None] = mapped_column(String(64))
     # DCAT-AP theme: a code of the EU data-theme vocabulary (SOCI, GOVE, ECON, …); migration 0013
     theme: Mapped[str | None] = mapped_column(String(8))
+    # Aggregates over the dataset suppress counts below this (the pack's `aggregates.min_count`); 0021
+    min_count: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

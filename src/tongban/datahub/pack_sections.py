@@ -47,7 +47,13 @@ class DatasetDecl(PackModel):
     fields: list[FieldDecl] = Field(min_length=1)
 
 
+class AggregateSettings(PackModel):
+    # Counts (and sums) below this are suppressed in aggregates (datahub.release.suppress).
+    min_count: int = Field(10, ge=2, le=1000)
+
+
 class DatasetsFile(SectionFile):
+    aggregates: AggregateSettings = Field(default_factory=AggregateSettings)
     datasets: list[DatasetDecl]
 
 
@@ -99,7 +105,7 @@ def apply_datasets(session: Session, files: list[PackFile], pack: Pack) -> Chang
                 owner_department_id=ds.owner, source_system=ds.source_system,
                 update_frequency=ds.update_frequency, sharing_type=ds.sharing, legal_basis=ds.legal_basis,
                 opening_type=ds.opening, version=ds.version, table_name=ds.table, parquet_path=ds.parquet,
-                subject_field=ds.subject_field, theme=ds.theme,
+                subject_field=ds.subject_field, theme=ds.theme, min_count=pf.model.aggregates.min_count,
                 pack_id=pack.id))
             session.flush()
             field_changed = False

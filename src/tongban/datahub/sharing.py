@@ -79,8 +79,7 @@ def pending_for_steward(session: Session, *, principal: Principal) -> list[Shari
 
     q = (select(SharingRequest).join(Dataset, Dataset.id == SharingRequest.dataset_id)
          .where(SharingRequest.status == "pending"))
-    if not principal.is_platform_admin:
-        q = q.where(Dataset.owner_department_id == principal.department_id)
+    q = q.where(access.scope(principal, department=Dataset.owner_department_id))
     return list(session.scalars(q.order_by(SharingRequest.id)))
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from tongban.core.i18n import N_, pick
+from tongban.core.i18n import pick
 from tongban.datahub.catalog import get_dataset
 from tongban.governance import quality
 from tongban.governance.models import QualityIssue, QualityRule, QualityRun
@@ -284,9 +284,7 @@ def _dcat_scope(principal: Any, scope: str) -> bool:
     from tongban.core import access
 
     if scope == "internal":
-        access.require_login(principal)
-        if principal.kind not in ("staff", "client"):
-            raise access.Denied(N_("You are not allowed to do this"), principal=principal, action="catalog.internal")
+        access.require_government(principal, action="catalog.internal")
         return False
     return True
 

@@ -143,8 +143,7 @@ def applications_for(session: Session, *, principal: Principal, pending_only: bo
     q = select(OpenApplication)
     if principal.has("catalog.steward"):
         q = q.join(Dataset, Dataset.id == OpenApplication.dataset_id)
-        if not principal.is_platform_admin:
-            q = q.where(Dataset.owner_department_id == principal.department_id)
+        q = q.where(access.scope(principal, department=Dataset.owner_department_id))
     else:
         access.require(principal, "open.apply")
         q = q.where(OpenApplication.account_id == principal.account_id)

@@ -212,8 +212,8 @@ def list_issues(session: Session, *, principal: Principal, status: str | None = 
     if status is not None and status not in ("reported", "rectifying", "verifying", "closed", "open"):
         raise Invalid(N_("Unknown status"), field="status")
     q = select(QualityIssue)
-    if held != "quality.run" and not principal.is_platform_admin:
-        q = q.where(QualityIssue.department_id == principal.department_id)
+    if held != "quality.run":
+        q = q.where(access.scope(principal, department=QualityIssue.department_id))
     if status == "open":
         q = q.where(QualityIssue.status != "closed")
     elif status:

@@ -31,7 +31,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tongban.core import masking
 from tongban.core.db import all_tables
 from tongban.core.timeutil import utcnow
 
@@ -199,15 +198,11 @@ def _freshness(session: Session, spec: RuleSpec) -> Outcome:
 
 
 def _masked(spec: RuleSpec, name: str, value: Any) -> Any:
-    """A sample value as a report may show it: L3 masked, L4 withheld, L1–L2 as they are."""
-    if value is None:
-        return None
-    grade, mask = spec.grades.get(name, (1, None))
-    if grade >= 4:
-        return "***"
-    if grade == 3:
-        fn = masking.MASKS.get(mask or "")
-        return fn(value if mask == "year" else str(value)) if fn else "***"
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    return value
+    """A sample value as a report may show it: the release decision's display on a grant of
+    every field without clear text (`datahub.release`) — L1–L2 as they are, L3 masked, L4 withheld."""
+    from tongban.datahub.release import Basis, Field, release_value
+
+    basis = Basis(kind="grant", dataset_id=None, grant_fields=frozenset(spec.grades),
+                  catalog={n: Field(n, grade, mask) for n, (grade, mask) in spec.grades.items()})
+    shown = release_value(basis, name, value, purpose=False)
+    return shown.isoformat() if isinstance(shown, dt.date | dt.datetime) else shown

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from tongban.datahub import persons
 from tongban.registry import service
 from tongban.registry.schemas import (
     CertificateOut,
@@ -30,7 +31,7 @@ router = APIRouter(tags=["registry"])
 @router.post("/registry/persons/search", response_model=Page[PersonOut])
 def search(body: PersonSearch, session: DbSession, principal: CurrentPrincipal) -> Page[PersonOut]:
     """Staff: find people in your region (masked). Criteria go in the body."""
-    rows = service.search_persons(session, principal=principal, **body.model_dump())
+    rows = persons.search_persons(session, principal=principal, **body.model_dump())
     return Page(items=[PersonOut(**r) for r in rows])
 
 
@@ -41,7 +42,7 @@ def person(
     hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
 ) -> PersonOut:
     """Staff: one person in your region, masked. The read is audited."""
-    return PersonOut(**service.read_person(session, principal=principal, person_id=person_id, fields=fields,
+    return PersonOut(**persons.read_person(session, principal=principal, person_id=person_id, fields=fields,
                                            hukou_bound=hukou_bound))
 
 
@@ -51,14 +52,14 @@ def person_unmasked(
     hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
 ) -> PersonOut:
     """Staff: one person in clear, for a stated purpose written to the audit chain."""
-    return PersonOut(**service.read_person(session, principal=principal, person_id=person_id,
+    return PersonOut(**persons.read_person(session, principal=principal, person_id=person_id,
                                            purpose=body.purpose, fields=body.fields, hukou_bound=hukou_bound))
 
 
 @router.get("/registry/persons/{person_id}/household", response_model=HouseholdOut)
 def household(person_id: int, session: DbSession, principal: CurrentPrincipal) -> HouseholdOut:
     """Staff: a person's household, masked."""
-    return HouseholdOut(**service.read_household(session, principal=principal, person_id=person_id))
+    return HouseholdOut(**persons.read_household(session, principal=principal, person_id=person_id))
 
 
 @router.get("/me/record", response_model=PersonOut)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, gettext
+from tongban.datahub import persons
 from tongban.registry import service
 from tongban.webkit.deps import DbSession, SignedIn
 from tongban.webkit.templating import render
@@ -82,7 +83,7 @@ def search_submit(
         return _render(request, "registry/search.html", {"results": None, "form": form,
                                                         "error": Invalid(field="birth_date")}, status_code=422)
     try:
-        results = service.search_persons(session, principal=principal, id_number=id_number or None,
+        results = persons.search_persons(session, principal=principal, id_number=id_number or None,
                                          name=name or None, birth_date=born, road=road or None,
                                          number=number or None)
     except Invalid as exc:
@@ -93,7 +94,7 @@ def search_submit(
 
 @router.get("/workbench/persons/{person_id}")
 def person_page(request: Request, session: DbSession, principal: SignedIn, person_id: int) -> Response:
-    person = service.read_person(session, principal=principal, person_id=person_id)
+    person = persons.read_person(session, principal=principal, person_id=person_id)
     return _render(request, "registry/person.html", {"person": person, "error": None})
 
 
@@ -102,8 +103,8 @@ def person_unmask(request: Request, session: DbSession, principal: SignedIn, per
                   purpose: str = Form("")) -> Response:
     """The full record, for a stated purpose that goes into the audit chain."""
     try:
-        person = service.read_person(session, principal=principal, person_id=person_id, purpose=purpose)
+        person = persons.read_person(session, principal=principal, person_id=person_id, purpose=purpose)
     except Invalid as exc:
-        person = service.read_person(session, principal=principal, person_id=person_id)
+        person = persons.read_person(session, principal=principal, person_id=person_id)
         return _render(request, "registry/person.html", {"person": person, "error": exc}, status_code=422)
     return _render(request, "registry/person.html", {"person": person, "error": None, "purpose": purpose})

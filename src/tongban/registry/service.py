@@ -1,24 +1,19 @@
-"""The registry's one read path, search, the resident's own view and corrections.
+"""The registry's raw records, the resident's own view and corrections.
 
-Every read of a person's data by staff goes through `read_person` (and `search_persons`,
-`read_household`, which use the same checks): permission and region are checked in
-`core.access`, fields are masked by default through `core.masking`, unmasked only for a stated
-purpose, and every read is written to the audit chain under a keyed pseudonym of the person.
-The data hub will make this same path grant- and consent-aware; nothing else reads the
-registry tables for staff.
+Staff reads of persons are the data hub's (`datahub.persons`: basis, release decision, audit);
+this module keeps the raw, unreleased functions it calls and never imports the hub.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
-from tongban.core.access import Denied, Principal
+from tongban.core.access import Principal
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
@@ -39,7 +34,7 @@ MIN_PURPOSE = 4
 MAX_RESULTS = 50
 
 
-def _address_text(session: Session, address_id: int | None, *, masked: bool) -> str | None:
+def address_text(session: Session, address_id: int | None, *, masked: bool) -> str | None:
     if address_id is None:
         return None
     a = session.get(Address, address_id)
@@ -62,7 +57,7 @@ def person_dict(session: Session, p: Person, *, masked: bool) -> dict[str, Any]:
         "phone": masking.phone(p.phone) if masked else p.phone,
         "hukou_region_code": p.hukou_region_code,
         "region_code": p.region_code,
-        "address": _address_text(session, p.address_id, masked=masked),
+        "address": address_text(session, p.address_id, masked=masked),
         "alive": p.alive,
         "death_date": p.death_date.isoformat() if p.death_date else None,
         "marital_status": p.marital_status,
@@ -75,7 +70,7 @@ def person_dict(session: Session, p: Person, *, masked: bool) -> dict[str, Any]:
     }
 
 
-def _check_purpose(purpose: str | None) -> str | None:
+def check_purpose(purpose: str | None) -> str | None:
     if purpose is None:
         return None
     purpose = purpose.strip()
@@ -84,97 +79,25 @@ def _check_purpose(purpose: str | None) -> str | None:
     return purpose
 
 
-def _get_person(session: Session, person_id: int) -> Person:
+def get_person(session: Session, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound(N_("No such person"))
     return person
 
 
-PERSON_DATASET = "ds.person"
-# The fields a staff read may name in `fields` (`id` always comes back).
+# The fields of a person record (`id` always comes with them).
 PERSON_FIELDS = ("id_number", "name", "sex", "birth_date", "phone", "hukou_region_code", "region_code", "address",
                  "alive", "death_date", "marital_status", "disability_type", "disability_grade",
                  "employment_status", "student_status", "household_id")
 
 
-def _released(session: Session, basis: Any, person: Person, *, clear: bool,
-              fields: list[str] | None = None) -> dict[str, Any]:
-    """A person as the caller may see them: the exchange's rules for the `ds.person` dataset,
-    restricted to `fields` when given (the rest come back as None)."""
-    from tongban.datahub.exchange import release
-
-    raw = person_dict(session, person, masked=False)
-    raw.pop("masked")
-    wanted = {k: v for k, v in raw.items() if fields is None or k == "id" or k in fields}
-    out, hidden = release(basis, wanted, clear=clear)
-    if "address" in out:
-        # The address follows the name's treatment (it is as identifying as the name).
-        name_shown = release(basis, {"name": person.name}, clear=clear)[0]["name"]
-        if name_shown != person.name:
-            out["address"] = _address_text(session, person.address_id, masked=True)
-            hidden = hidden or out["address"] != raw["address"]
-    return {**dict.fromkeys(raw), **out, "masked": hidden}
-
-
-def _check_fields(fields: Sequence[str] | None) -> list[str] | None:
-    if fields is None:
-        return None
-    unknown = [f for f in fields if f not in PERSON_FIELDS]
-    if unknown or not fields:
-        raise Invalid(N_("Unknown field"), field="fields")
-    return sorted(set(fields))
-
-
-def read_person(
-    session: Session, *, principal: Principal, person_id: int, purpose: str | None = None,
-    fields: Sequence[str] | None = None, hukou_bound: bool = False,
-) -> dict[str, Any]:
-    """THE staff read of one person. In order:
-
-    1. permission `person.read`;
-    2. region: the person's residence in the caller's subtree (`hukou_bound` reads — hukou
-       services — also allow staff of the person's hukou region); refusals are audited by
-       `core.access` as `access.denied`;
-    3. the purpose, when clear text is asked for (≥ MIN_PURPOSE characters);
-    4. the department's basis for `ds.person` — ownership of the dataset, a live grant, or the
-       person's consent (`datahub.exchange.basis_for`: the seam where sharing and consent rules
-       live); a purpose without a clear-text right is refused;
-    5. one audit event `person.read` (subject = keyed pseudonym; purpose; details: unmasked,
-       fields, basis) in the caller's transaction;
-    6. the record, masked unless a purpose was stated, limited to `fields` when given.
-    """
-    from tongban.datahub.exchange import basis_for
-
-    access.require(principal, "person.read")
-    person = _get_person(session, person_id)
-    if not (access.can_act_in_region(principal, person.region_code)
-            or (hukou_bound and access.can_act_in_region(principal, person.hukou_region_code))):
-        access.require_region(principal, person.region_code)
-    purpose = _check_purpose(purpose)
-    fields = _check_fields(fields)
-    basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=person.id)
-    if purpose is not None and not basis.any_clear:
-        raise Denied(N_("Your department's grant does not allow this data in clear text"),
-                     principal=principal, action=f"clear:{PERSON_DATASET}")
-    record(session, actor=principal.actor, actor_department=principal.department_id, action="person.read",
-           subject=masking.subject("person", person.id), region_code=person.region_code, purpose=purpose,
-           details={"unmasked": purpose is not None, "fields": fields or "all", "basis": _basis_name(basis),
-                    **({"hukou_bound": True} if hukou_bound else {})})
-    return _released(session, basis, person, clear=purpose is not None, fields=fields)
-
-
-def _basis_name(basis: Any) -> str:
-    return "owner" if basis.owner else "consent" if basis.consented else "grant"
-
-
-def search_persons(
-    session: Session, *, principal: Principal, id_number: str | None = None, name: str | None = None,
-    birth_date: dt.date | None = None, region_code: str | None = None, road: str | None = None,
-    number: str | None = None,
-) -> list[dict[str, Any]]:
-    """Find people in the caller's region by ID number, by name and birth date, or by address."""
-    access.require(principal, "person.read")
+def person_search(
+    *, id_number: str | None = None, name: str | None = None, birth_date: dt.date | None = None,
+    region_code: str | None = None, road: str | None = None, number: str | None = None,
+) -> tuple[Select[Person], list[str]]:
+    """The raw query behind a staff search (unscoped, unreleased: `datahub.persons` scopes it to
+    the caller's region and releases what it finds) and the kinds of criteria it uses."""
     q = select(Person)
     kinds: list[str] = []
     if id_number:
@@ -194,26 +117,14 @@ def search_persons(
             q = q.where(Address.number == number.strip())
         kinds.append("address")
     if region_code:
-        q = q.where(Person.region_code.startswith(access.region_prefix(region_code), autoescape=True))
+        q = q.where(access.within(Person.region_code, region_code))
         kinds.append("region")
     if not kinds or kinds == ["region"]:
         raise Invalid(N_("Give an ID number, a name with a birth date, or an address"), field="id_number")
-    if not principal.is_platform_admin:
-        if principal.region_code is None:
-            access.require_region(principal, None)
-        q = q.where(Person.region_code.startswith(access.region_prefix(principal.region_code or ""),
-                                                  autoescape=True))
-    from tongban.datahub.exchange import basis_for
-
-    basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=None)
-    people = list(session.scalars(q.order_by(Person.id).limit(MAX_RESULTS)))
-    # Which kinds of criteria, never their values: the audit chain holds no ID numbers or names.
-    record(session, actor=principal.actor, actor_department=principal.department_id, action="person.search",
-           details={"criteria": kinds, "count": len(people), "basis": _basis_name(basis)})
-    return [_released(session, basis, p, clear=False) for p in people]
+    return q, kinds
 
 
-def _household_members(session: Session, household_id: int) -> list[tuple[HouseholdMember, Person]]:
+def household_members(session: Session, household_id: int) -> list[tuple[HouseholdMember, Person]]:
     rows = session.execute(
         select(HouseholdMember, Person).join(Person, Person.id == HouseholdMember.person_id)
         .where(HouseholdMember.household_id == household_id).order_by(Person.birth_date)
@@ -221,39 +132,10 @@ def _household_members(session: Session, household_id: int) -> list[tuple[Househ
     return [(m, p) for m, p in rows]
 
 
-def _household_dict(session: Session, household: Household, members: list[dict[str, Any]]) -> dict[str, Any]:
+def household_dict(session: Session, household: Household, members: list[dict[str, Any]]) -> dict[str, Any]:
     return {"id": household.id, "household_number": household.household_number,
             "region_code": household.region_code, "housing_area_m2": household.housing_area_m2,
             "vehicles": household.vehicles, "members": members}
-
-
-def read_household(
-    session: Session, *, principal: Principal, person_id: int, purpose: str | None = None
-) -> dict[str, Any]:
-    """A person's household, through the same checks; each member's read is audited. Members
-    living outside the caller's region are listed with their relationship only."""
-    from tongban.datahub.exchange import basis_for
-
-    read_person(session, principal=principal, person_id=person_id, purpose=purpose)
-    person = _get_person(session, person_id)
-    if person.household_id is None:
-        raise NotFound(N_("This person belongs to no registered household"))
-    household = session.get_one(Household, person.household_id)
-    members = []
-    for m, p in _household_members(session, household.id):
-        if p.id != person.id and not access.can_act_in_region(principal, p.region_code):
-            # A member living outside the caller's region: listed (the household has them), nothing shown.
-            members.append({"relationship": m.relationship, **dict.fromkeys(person_dict(session, p, masked=True)),
-                            "id": p.id, "masked": True})
-            continue
-        basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=p.id)
-        if p.id != person.id:
-            record(session, actor=principal.actor, actor_department=principal.department_id,
-                   action="person.read", subject=masking.subject("person", p.id), region_code=p.region_code,
-                   purpose=_check_purpose(purpose), details={"unmasked": purpose is not None, "via": "household",
-                                                             "basis": _basis_name(basis)})
-        members.append({"relationship": m.relationship, **_released(session, basis, p, clear=purpose is not None)})
-    return _household_dict(session, household, members)
 
 
 # --- the resident's own record ----------------------------------------------------------------
@@ -286,12 +168,12 @@ def my_household(session: Session, *, principal: Principal) -> dict[str, Any]:
            details={"what": "household"})
     # Members see each other's names (they share the 户口簿) but not each other's full ID numbers.
     members = []
-    for m, p in _household_members(session, household.id):
+    for m, p in household_members(session, household.id):
         d = person_dict(session, p, masked=p.id != person.id)
         if p.id != person.id:
             d["name"] = p.name
         members.append({"relationship": m.relationship, **d})
-    return _household_dict(session, household, members)
+    return household_dict(session, household, members)
 
 
 def wards(session: Session, person: Person) -> list[Person]:
@@ -396,8 +278,7 @@ def my_corrections(session: Session, *, principal: Principal) -> list[Correction
 def correction_queue(session: Session, *, principal: Principal, status: str = "open") -> list[CorrectionRequest]:
     access.require(principal, "person.read")
     q = select(CorrectionRequest).where(CorrectionRequest.status == status)
-    if not principal.is_platform_admin:
-        q = q.where(CorrectionRequest.department_id == principal.department_id)
+    q = q.where(access.scope(principal, department=CorrectionRequest.department_id))
     return list(session.scalars(q.order_by(CorrectionRequest.id)))
 
 
@@ -410,7 +291,7 @@ def decide_correction(
     if cr is None:
         raise NotFound()
     access.require_department(principal, cr.department_id)
-    person = _get_person(session, cr.person_id)
+    person = get_person(session, cr.person_id)
     access.require_region(principal, person.region_code)
     if cr.status != "open":
         raise Conflict(N_("This request has already been decided"))

@@ -64,9 +64,11 @@ def worklist(session: Session, *, principal: access.Principal, status: str | Non
         raise Invalid(N_("Choose one of the listed values"), field="status")
     if not 1 <= limit <= 500:
         raise Invalid(N_("The limit must be between 1 and 500"), field="limit")
-    region = region_code or principal.region_code or ""
-    access.require_region(principal, region)
-    q = select(RiskAlert).where(RiskAlert.region_code.like(access.region_prefix(region) + "%"))
+    if region_code is not None:
+        access.require_region(principal, region_code)
+    q = select(RiskAlert).where(access.scope(principal, region=RiskAlert.region_code))
+    if region_code is not None:
+        q = q.where(access.within(RiskAlert.region_code, region_code))
     if status is not None:
         q = q.where(RiskAlert.status == status)
     alerts = list(session.scalars(q.order_by(RiskAlert.id).limit(limit)))

@@ -85,8 +85,7 @@ def cases(run_id: int, session: DbSession, principal: CurrentPrincipal, policy: 
     q = select(ScreeningCase).where(ScreeningCase.run_id == run.id)
     if policy is not None:
         q = q.where(ScreeningCase.policy_id == policy)
-    if not principal.is_platform_admin:
-        q = q.where(ScreeningCase.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
+    q = q.where(access.scope(principal, region=ScreeningCase.region_code))
     return Page(items=[{"id": c.id, "policy_id": c.policy_id, "person_id": c.person_id,
                         "subject": masking.subject("person", c.person_id), "region_code": c.region_code,
                         "criteria": c.criteria, "amount_fen": c.amount_fen, "newly_eligible": c.newly_eligible}

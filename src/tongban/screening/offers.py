@@ -225,8 +225,8 @@ def visit_list(session: Session, *, principal: access.Principal, region_code: st
     region = region_code or principal.region_code
     access.require_region(principal, region)
     basis = basis_for(session, principal=principal, dataset_id="ds.person", subject_id=None)
-    prefix = access.region_prefix(region or "")
-    where = (Offer.channel == "visit", Offer.status.in_(OPEN), Offer.region_code.like(prefix + "%"))
+    where = (Offer.channel == "visit", Offer.status.in_(OPEN), access.scope(principal, region=Offer.region_code),
+             access.within(Offer.region_code, region))
     people = {p.id: (rank, p, a) for rank, p, a in
               reads.persons_by_address(session, select(Offer.person_id).where(*where))}
     offers = [o for o in session.scalars(select(Offer).where(*where)) if o.person_id in people]

@@ -58,9 +58,8 @@ def screening_page(request: Request, session: DbSession, principal: SignedIn, ru
     if run is not None:
         counts = [c for c in runs.counts(session, principal=principal, run=run, level=9)
                   if titles.get(c["policy_id"]) and c["policy_id"] in run.policy_ids]
-        prefix = access.region_prefix(principal.region_code or "") if not principal.is_platform_admin else ""
         cases = list(session.scalars(select(ScreeningCase).where(
-            ScreeningCase.run_id == run.id, ScreeningCase.region_code.like(prefix + "%"))
+            ScreeningCase.run_id == run.id, access.scope(principal, region=ScreeningCase.region_code))
             .order_by(ScreeningCase.policy_id, ScreeningCase.id).limit(200)))
         regions = sorted({c["region_name"] or c["region_code"] for c in counts})
         policies = sorted({c["policy_id"] for c in counts if c["eligible"]})

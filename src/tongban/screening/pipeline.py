@@ -37,7 +37,7 @@ def in_region(region: str | None, column: str = "region_code") -> pl.Expr:
     """The rows whose `column` lies in `region` (every row when None)."""
     if not region:
         return pl.lit(True)
-    # scope: see core.access
+    # A region the caller asked for (and was allowed: core.access.scope); the Polars form of `within`.
     return pl.col(column).cast(pl.String).str.starts_with(access.region_prefix(region))
 
 

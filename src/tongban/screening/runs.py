@@ -101,10 +101,7 @@ def require_screening(session: Session, principal: access.Principal, region_code
              for ds in sorted({d for d, _ in fields})}
     for ds, name in sorted(fields):
         basis = bases[ds]
-        f = basis.catalog.get(name)
-        covered = basis.owner or (name in basis.grant_fields and (f is None or f.grade < 4
-                                                                  or name in basis.clear_fields))
-        if not covered:
+        if not basis.computable(name):  # the release decision's rule for bulk computations
             raise access.Denied(N_("Your department's grant on %(dataset)s does not cover the field %(name)s, "
                                    "which the policies read"), principal=principal,
                                 action=f"exchange:{ds}:{name}", field="policy", dataset=ds, name=name)
@@ -124,7 +121,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
     policies = engine.policies(session)
     ids = check_request(session, req, policies)
     parquet = parse_source(req.source)
-    region = req.region_code or (None if principal.is_platform_admin else principal.region_code)
+    region = req.region_code or access.home_region(principal)
     needed = engine.fields_needed(ids)
     bases = require_screening(session, principal, region, needed)
     hashes = engine.policy_hashes(session, ids)  # refused when the files are not the loaded pack's

@@ -146,7 +146,7 @@ def evaluate_lazy(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.dat
     registered (docs/policy.md), as `tongban policy eval --region` does."""
     wide = _evaluate_all(policies, source, as_of=as_of, backend=backend)
     if region_prefix:
-        # scope: see core.access
+        # A region the caller asked for (and was allowed: core.access.scope); the Polars form of `within`.
         wide = wide.filter(pl.col("region_code").cast(pl.String).str.starts_with(region_prefix))
     return wide
 

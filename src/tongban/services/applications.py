@@ -386,7 +386,7 @@ def get_application(session: Session, *, principal: access.Principal, applicatio
     if app is None:
         raise NotFound(N_("No such application"))
     override = not can_read(session, principal, app)
-    if override and not (principal.is_platform_admin and not parties_only and app.status != "draft"):
+    if override and not (access.may_override_application_read(principal) and not parties_only and app.status != "draft"):
         raise access.Denied(N_("You are not allowed to see this application"), principal=principal,
                             action="application.read")
     if audit and principal.kind != "resident":

@@ -46,7 +46,7 @@ def decidable_by(session: Session, principal: access.Principal) -> Any:
     theirs and its level (street 受理, county 审批 …) is their region's — so a district officer's
     ready queue does not list the street's steps. None (no condition) for platform admins and
     department admins (who reassign the whole department's tasks)."""
-    if principal.is_platform_admin or "task.reassign" in principal.permissions:
+    if access.decides_every_step(principal):
         return None
     level = access.region_level(principal.region_code) if principal.region_code else None
     by_step: dict[int, list[str]] = {}
@@ -62,12 +62,8 @@ def decidable_by(session: Session, principal: access.Principal) -> Any:
 
 
 def _scoped(q: Any, principal: access.Principal) -> Any:
-    """The caller's department, in the caller's region."""
-    if principal.is_platform_admin:
-        return q
-    q = q.where(Task.department_id == principal.department_id)
-    # scope: see core.access
-    return q.where(Application.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
+    """The caller's department, in the caller's region (the access layer's one row scope)."""
+    return q.where(access.scope(principal, region=Application.region_code, department=Task.department_id))
 
 
 def _waiting(session: Session, principal: access.Principal, q: Any) -> Any:

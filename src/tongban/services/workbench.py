@@ -17,13 +17,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking, workdays
+from tongban.core import access, workdays
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account
 from tongban.core.timeutil import utcnow
+from tongban.datahub import release
 from tongban.services import applications, onething, sla
 from tongban.services import queue as staff_queue
 from tongban.services.models import Application, ApplicationEvent, DataElement, Task
@@ -41,11 +42,7 @@ def _require_staff_view(principal: access.Principal) -> None:
 
 
 def _scoped(q: Any, principal: access.Principal) -> Any:
-    if principal.is_platform_admin:
-        return q
-    q = q.where(Task.department_id == principal.department_id)
-    # scope: see core.access
-    return q.where(Application.region_code.like(access.region_prefix(principal.region_code or "-") + "%"))
+    return q.where(access.scope(principal, region=Application.region_code, department=Task.department_id))
 
 
 @dataclass
@@ -74,7 +71,8 @@ def queue(session: Session, *, principal: access.Principal, tab: str, today: dt.
         item = onething.get_item(session, task.item_id).definition
         out.append(QueueRow(task=task, application=app, item_title=pick(item["title"]),
                             step_title=pick(item["steps"][task.step_index]["title"]),
-                            applicant=masking.name(_account_name(session, names, app.applicant_account_id)),
+                            applicant=_shown("name", _account_name(session, names, app.applicant_account_id),
+                                             "name", unmasked=False)[0],
                             assignee=_account_name(session, names, task.assignee_account_id),
                             clock=sla.clock(task, today, calendar)))
     return out, page.counts, page.next_cursor
@@ -110,9 +108,14 @@ def element_mask(element: Mapping[str, Any], element_id: str) -> str | None:
     return None
 
 
-def _masked(mask: str, value: Any) -> Any:
-    fn = masking.MASKS.get(mask)
-    return fn(value) if fn is not None else "***"
+def _shown(field_id: str, value: Any, mask: str | None, *, unmasked: bool) -> tuple[Any, bool]:
+    """A form value as the officer deciding the application sees it: the release decision for a
+    party (`datahub.release`) — a value with a display mask is L3 (masked until unmasked for a
+    stated purpose), the rest as they are. Returns the value shown and whether it was masked."""
+    basis = release.Basis(kind="party", dataset_id=None,
+                          catalog={field_id: release.Field(field_id, 3 if mask else 1, mask)})
+    shown = release.release_value(basis, field_id, value, purpose=unmasked)
+    return shown, shown != value
 
 
 def get_task(session: Session, *, principal: access.Principal, task_id: int) -> tuple[Task, Application]:
@@ -156,11 +159,8 @@ def task_fields(session: Session, *, principal: access.Principal, task: Task, ap
                purpose=purpose, details={"task": task.id, "field": unmask})
     out = []
     for field_id, title, value, mask, spec in rows:
-        shown = value
-        masked = mask is not None and value not in (None, "") and field_id != unmask
-        if masked:
-            shown = _masked(str(mask), value)
-        elif spec.get("enum_labels") and isinstance(value, str):
+        shown, masked = _shown(field_id, value, mask, unmasked=field_id == unmask)
+        if not masked and spec.get("enum_labels") and isinstance(value, str):
             shown = pick(spec["enum_labels"].get(value)) or value
         out.append({"id": field_id, "title": title, "value": shown, "masked": masked})
     return out

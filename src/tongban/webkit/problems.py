@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tongban.core.access import Denied
 from tongban.core.errors import PROBLEM_BASE, TongbanError
 from tongban.core.i18n import N_, gettext
+from tongban.core.logging import scrubbed_traceback
 
 log = logging.getLogger("tongban.web")
 MEDIA = "application/problem+json"
@@ -83,7 +84,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        # Scrubbed before logging: a driver's message may carry the statement's values (an ID number).
+        log.error("unhandled error", extra={"path": request.url.path, "error": scrubbed_traceback(exc)})
         return problem(500, "internal", gettext("Something went wrong on our side"),
                        instance=request.url.path)
 

@@ -56,8 +56,6 @@ def list_staff(session: Session, *, principal: Principal, department_id: str) ->
 
 
 def _check_grantable(session: Session, principal: Principal, role_ids: list[str]) -> None:
-    if principal.is_platform_admin:
-        return
     for role_id in role_ids:
         role = session.get(Role, role_id)
         if role is None:

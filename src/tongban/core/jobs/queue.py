@@ -14,12 +14,11 @@ import datetime as dt
 import logging
 import random
 import threading
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tongban.core.db import Database
@@ -27,6 +26,7 @@ from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.jobs import registry
 from tongban.core.jobs.models import Job, JobSchedule
+from tongban.core.logging import describe_error
 from tongban.core.timeutil import utcnow
 
 log = logging.getLogger("tongban.jobs")
@@ -173,25 +173,6 @@ class _LeaseKeeper(threading.Thread):
     def stop(self) -> None:
         self.finished.set()
         self.join()
-
-
-def describe_error(exc: BaseException) -> str:
-    """The exception's type and the first line of its message, for `last_error`.
-
-    Never the payload, and never what a database driver appends to its message: SQLAlchemy adds
-    the statement's parameters and PostgreSQL a `DETAIL: Key (…)=(…)` line, either of which may
-    carry personal data.
-    """
-    if isinstance(exc, StatementError) and exc.orig is not None:
-        inner: BaseException = exc.orig
-        text = f"{type(exc).__name__} ({type(inner).__name__}): {str(inner).strip()}"
-    else:
-        text = f"{type(exc).__name__}: {str(exc).strip()}"
-    text = text.splitlines()[0][:500] if text else type(exc).__name__
-    frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    if frame:
-        text += f" (at {frame[0].filename.rsplit('/', 1)[-1]}:{frame[0].lineno})"
-    return text
 
 
 def mark_failed(db: Database, job: Claim, *, worker: str, exc: BaseException) -> str:
