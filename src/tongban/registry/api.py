@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from tongban.core.ids import Id
 from tongban.registry import service
 from tongban.registry.schemas import (
     CertificateOut,
@@ -36,7 +37,7 @@ def search(body: PersonSearch, session: DbSession, principal: CurrentPrincipal) 
 
 @router.get("/registry/persons/{person_id}", response_model=PersonOut)
 def person(
-    person_id: int, session: DbSession, principal: CurrentPrincipal,
+    person_id: Id, session: DbSession, principal: CurrentPrincipal,
     fields: Annotated[list[PersonField] | None, Query(description="Only these fields.")] = None,
     hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
 ) -> PersonOut:
@@ -47,7 +48,7 @@ def person(
 
 @router.post("/registry/persons/{person_id}/unmask", response_model=PersonOut)
 def person_unmasked(
-    person_id: int, body: Unmask, session: DbSession, principal: CurrentPrincipal,
+    person_id: Id, body: Unmask, session: DbSession, principal: CurrentPrincipal,
     hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
 ) -> PersonOut:
     """Staff: one person in clear, for a stated purpose written to the audit chain."""
@@ -56,7 +57,7 @@ def person_unmasked(
 
 
 @router.get("/registry/persons/{person_id}/household", response_model=HouseholdOut)
-def household(person_id: int, session: DbSession, principal: CurrentPrincipal) -> HouseholdOut:
+def household(person_id: Id, session: DbSession, principal: CurrentPrincipal) -> HouseholdOut:
     """Staff: a person's household, masked."""
     return HouseholdOut(**service.read_household(session, principal=principal, person_id=person_id))
 
@@ -100,7 +101,7 @@ def correction_queue(session: DbSession, principal: CurrentPrincipal,
 
 
 @router.post("/registry/corrections/{request_id}/decision", response_model=CorrectionOut)
-def decide(request_id: int, body: DecisionIn, session: DbSession, principal: CurrentPrincipal) -> CorrectionOut:
+def decide(request_id: Id, body: DecisionIn, session: DbSession, principal: CurrentPrincipal) -> CorrectionOut:
     cr = service.decide_correction(session, principal=principal, request_id=request_id,
                                    approve=body.decision == "approve", reason=body.reason)
     return CorrectionOut(**service.correction_dict(cr))

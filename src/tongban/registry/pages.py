@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, gettext
+from tongban.core.ids import Id
 from tongban.registry import service
 from tongban.web.deps import DbSession
 from tongban.web.pages import SignedIn
@@ -93,13 +94,13 @@ def search_submit(
 
 
 @router.get("/workbench/persons/{person_id}")
-def person_page(request: Request, session: DbSession, principal: SignedIn, person_id: int) -> Response:
+def person_page(request: Request, session: DbSession, principal: SignedIn, person_id: Id) -> Response:
     person = service.read_person(session, principal=principal, person_id=person_id)
     return _render(request, "registry/person.html", {"person": person, "error": None})
 
 
 @router.post("/workbench/persons/{person_id}/unmask")
-def person_unmask(request: Request, session: DbSession, principal: SignedIn, person_id: int,
+def person_unmask(request: Request, session: DbSession, principal: SignedIn, person_id: Id,
                   purpose: str = Form("")) -> Response:
     """The full record, for a stated purpose that goes into the audit chain."""
     try:

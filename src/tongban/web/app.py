@@ -112,6 +112,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.screening import pages as screening_pages
 
     app.include_router(screening_pages.router)
+    from tongban.web.boundary import TextBoundary
+
+    app.add_middleware(TextBoundary)  # inside RequestContext (locale set), before CSRF reads a form
     app.add_middleware(RequestContext)
     return app
 
