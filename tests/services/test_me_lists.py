@@ -36,7 +36,7 @@ def walk(client, headers, path: str, limit: int) -> list[dict[str, Any]]:  # typ
 def test_my_applications_page_through_every_application_once_as_summaries(client, login, demo) -> None:  # type: ignore[no-untyped-def]
     zhang = login("resident.zhang")
     made = []
-    for i in range(7):
+    for _ in range(7):
         resp = client.post("/api/v1/applications", headers=zhang,
                            json={"onething_id": "onething.birth", "draft": True, "data": {"child_name": "张小明"}})
         assert resp.status_code == 201, resp.text

@@ -466,6 +466,7 @@ def objection(task_id: Id, body: ObjectionIn, session: DbSession, principal: Cur
 
 class WalletCertificate(BaseModel):
     id: int
+    public_id: str  # what its QR code and public verify links carry
     type_code: str
     type_name: str
     number: str
@@ -499,7 +500,7 @@ def my_certificates(session: DbSession, principal: CurrentPrincipal, limit: Limi
     out = []
     for c in rows:
         doc = certificates.document(c)
-        out.append(WalletCertificate(id=c.id, type_code=c.type_code, type_name=doc["type_name"], number=c.number,
+        out.append(WalletCertificate(id=c.id, public_id=c.public_id, type_code=c.type_code, type_name=doc["type_name"], number=c.number,
                                      issuer_name=c.issuer_name, issue_date=doc["issue_date"],
                                      valid_to=doc["valid_to"], status=c.status,
                                      holder={"relation": holders[c.holder_id], "person_id": c.holder_id,
@@ -549,11 +550,24 @@ def revocations(request: Request, session: DbSession) -> dict[str, Any]:
     return certificates.revocation_list(session, keyring=keyring_for(request.app.state.settings))
 
 
+@router.get("/certificates/public/{public_id}/verify")
+def verify_public(public_id: str, request: Request, session: DbSession) -> dict[str, Any]:
+    """Anyone may check a certificate by its public id (the one in its QR code): signature,
+    revocation, expiry, type, number and issuer (no personal data returned)."""
+    cert = certificates.by_public_ref(session, public_id) if not public_id.isdigit() else None
+    if cert is None:
+        raise NotFound(N_("No such certificate"))
+    return {**certificates.verify_online(session, keyring=keyring_for(request.app.state.settings),
+                                         certificate_id=cert.id, today=today_local()), "public_id": cert.public_id}
+
+
 @router.get("/certificates/{certificate_id}/verify")
-def verify(certificate_id: Id, request: Request, session: DbSession) -> dict[str, Any]:
-    """Anyone may check a certificate: signature, revocation, expiry (no personal data returned)."""
-    return certificates.verify_online(session, keyring=keyring_for(request.app.state.settings),
-                                      certificate_id=certificate_id, today=today_local())
+def verify(certificate_id: Id, request: Request, session: DbSession, sig: str | None = None) -> dict[str, Any]:
+    """Check a certificate by its sequential id (kept for old clients): only `valid`,
+    `signature_valid` and `status`, unless `sig` is the certificate's own signature as on its
+    QR code — ids can be walked. Use `/certificates/public/{public_id}/verify`."""
+    return certificates.verify_by_number(session, keyring=keyring_for(request.app.state.settings),
+                                         certificate_id=certificate_id, sig=sig, today=today_local())
 
 
 # --- inbox --------------------------------------------------------------------------------------
