@@ -181,3 +181,17 @@ def test_reasons_and_corrections_follow_the_free_text_and_name_rules(client, log
     refused(client.post("/api/v1/workbench/tasks/1/decision", headers=login("officer.health"),
                         json={"decision": "reject", "reason": "材料\u202e不全", "version": 1}), "reason")
     assert count(demo, CorrectionRequest) == 0
+
+
+def test_an_officers_outputs_follow_their_data_elements_rules(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    from tests.services.test_more_onethings import WANG, apply, decide
+
+    wang = login("resident.wang")
+    app = apply(client, wang, "onething.disability", WANG, "outputs-1")
+    decide(client, login("officer.disabled.yuehu"), app["id"], "item.disability-card")
+    federation = login("officer.disabled")
+    bad = decide(client, federation, app["id"], "item.disability-card", expect=422,
+                 outputs={"disability_grade": "<img src=x onerror=alert(1)>"})
+    assert bad["field"] == "outputs.disability_grade"
+    card = decide(client, federation, app["id"], "item.disability-card", outputs={"disability_grade": "2"})
+    assert card["status"] == "approved"

@@ -513,12 +513,16 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
     reason = (reason or "").strip() or None
     if decision != "approve" and reason is None:
         raise Invalid(N_("Give the reason for the resident"), field="reason")
-    if reason is not None and len(reason) > 500:
-        raise Invalid(N_("This value is too long"), field="reason")
+    if reason is not None:
+        text.free_text(reason, field="reason", max_length=500)
     outputs = dict(outputs or {})
     for key in outputs:
         if key not in item["outputs"].get("decision_fields", []):
             raise Invalid(N_("This item has no such output"), field=f"outputs.{key}")
+        # An output is a data element's value like a form's (it is printed on certificates).
+        element = session.get(DataElement, key)
+        if element is not None and outputs[key] is not None:
+            outputs[key] = _clean_value(element.definition, outputs[key], f"outputs.{key}")
     if app.status not in OPEN_APPLICATION:
         raise Conflict(N_("This application is no longer open"), field="status")
     if task.status not in DECIDABLE:

@@ -2,7 +2,7 @@
 links (QR codes) instead of the sequential id, so the links cannot be enumerated. Existing
 certificates get one too; their numeric links already printed keep verifying (with less shown).
 
-Revision ID: 0021_harden_certificate_public_id
+Revision ID: 0021_harden_cert_public_id
 Revises: 0020_merge
 Create Date: 2026-12-06
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_harden_certificate_public_id"
+revision: str = "0021_harden_cert_public_id"
 down_revision: str | Sequence[str] | None = "0020_merge"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
