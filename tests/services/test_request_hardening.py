@@ -161,13 +161,24 @@ def test_free_text_refuses_control_and_bidi_characters_and_overlong_values(clien
 
 
 def test_free_text_keeps_markup_and_emoji_as_text_and_pages_escape_it(client, login, demo) -> None:  # type: ignore[no-untyped-def]
-    zhang = login("resident.zhang")
-    address = "<img src=x onerror=alert(1)> 解放南路128号 🏠"
-    resp = submit(client, zhang, birth_data(mailing_address=address))
+    from tests.services.test_pages import as_user, task_of
+
+    place = "<img src=x onerror=alert(1)>宁波市妇女儿童医院 🏥"
+    resp = submit(client, login("resident.zhang"), birth_data(child_birth_place=place))
     assert resp.status_code == 201, resp.text
-    assert resp.json()["data"]["mailing_address"] == address
-    page = client.get(f"/portal/applications/{resp.json()['id']}", headers=zhang)
-    assert "<img src=x" not in page.text
+    assert resp.json()["data"]["child_birth_place"] == place  # text, kept as typed
+    as_user(client, "officer.health")
+    page = client.get(f"/workbench/tasks/{task_of(resp.json(), 'item.birth-certificate')['id']}")
+    assert page.status_code == 200
+    assert "&lt;img src=x onerror=alert(1)&gt;宁波市妇女儿童医院 🏥" in page.text and "<img src=x" not in page.text
+
+
+def test_ids_beyond_64_bits_on_pages_are_refused_not_500(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    from tests.services.test_pages import as_user
+
+    as_user(client, "resident.zhang")
+    assert client.get(f"/portal/applications/{BIG}").status_code == 422
+    assert client.get(f"/portal/apply/onething.birth/form?consent_id={BIG}").status_code == 404
 
 
 def test_reasons_and_corrections_follow_the_free_text_and_name_rules(client, login, demo) -> None:  # type: ignore[no-untyped-def]

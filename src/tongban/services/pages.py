@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 from tongban.core import access
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_, gettext, pick
-from tongban.core.ids import Id
+from tongban.core.ids import Id, valid_id
 from tongban.core.keys import keyring_for
 from tongban.core.timeutil import today_local
 from tongban.registry import service as registry
@@ -210,9 +210,12 @@ def _form_data(form: FormData, elements: dict[str, DataElement]) -> dict[str, An
 
 def _consent_id(raw: Any) -> int | None:
     try:
-        return int(raw) if raw not in (None, "") else None
+        value = int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):
         raise NotFound(N_("No such consent"), field="consent_id") from None
+    if value is not None and not valid_id(value):  # no row has it, and the driver cannot take it
+        raise NotFound(N_("No such consent"), field="consent_id")
+    return value
 
 
 def _chosen(ot: OneThing, raw: list[str] | None) -> list[str] | None:
