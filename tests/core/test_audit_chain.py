@@ -144,6 +144,50 @@ def test_verify_command_exit_codes(db, cli, tmp_path):  # type: ignore[no-untype
     assert "sequence 4" in r.output
 
 
+def _rewrite_whole_chain(db) -> None:  # type: ignore[no-untyped-def]
+    """What someone with write access to the database can do: change an event and recompute
+    every hash after it, and the head, so that the chain alone is consistent again."""
+    with db.engine.begin() as conn:
+        conn.execute(update(AuditEvent).where(AuditEvent.seq == 1).values(actor="account:999"))
+        prev = chain.GENESIS
+        for row in conn.execute(select(AuditEvent).order_by(AuditEvent.seq)).all():
+            h = chain.link_hash(prev, row, row.seq)
+            conn.execute(update(AuditEvent).where(AuditEvent.id == row.id).values(prev_hash=prev, hash=h))
+            prev = h
+        conn.execute(update(AuditHead).values(hash=prev))
+
+
+@pytest.mark.parametrize("checkpoints", ["deleted", "emptied"])
+def test_verify_fails_on_a_rewritten_chain_without_its_checkpoints(db, cli, tmp_path, checkpoints):  # type: ignore[no-untyped-def]
+    chain.disable_checkpoints()
+    _append(db, 4)
+    assert cli("audit", "checkpoint").exit_code == 0
+    cp = tmp_path / "var" / "audit" / "checkpoints.jsonl"
+    assert cp.read_text().strip()
+    _rewrite_whole_chain(db)
+    caught = cli("audit", "verify")
+    assert caught.exit_code == 1 and "differs" in caught.output  # the signed checkpoint catches it
+    if checkpoints == "deleted":
+        cp.unlink()
+    else:
+        cp.write_text("")
+    r = cli("audit", "verify")
+    said = " ".join(r.output.split())  # the console wraps long lines
+    assert r.exit_code == 1, said
+    assert "NOT verified" in said and "no signed checkpoint" in said and "--allow-no-checkpoints" in said
+    # Only the operator's explicit word accepts the chain on its hashes alone, and it says so loudly.
+    allowed = cli("audit", "verify", "--allow-no-checkpoints")
+    assert allowed.exit_code == 0, allowed.output
+    said = " ".join(allowed.output.split())
+    assert "WARNING: no signed checkpoint" in said and "intact: 4 events" in said
+
+
+def test_verify_of_an_empty_chain_needs_no_checkpoint(db, cli):  # type: ignore[no-untyped-def]
+    chain.disable_checkpoints()
+    r = cli("audit", "verify")
+    assert r.exit_code == 0, r.output
+
+
 @pytest.mark.pg
 def test_eight_threads_200_appends_leave_one_chain(db, cp_file, ring):  # type: ignore[no-untyped-def]
     if db.is_sqlite:

@@ -115,7 +115,7 @@ def test_reimport_changes_nothing_and_an_edit_updates(base, tmp_path):  # type: 
 
 def test_interrupted_import_leaves_no_partial_batch(base, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     ids = [id_number_for(dt.date(1970 + i, 7, 7), "M") for i in range(5)]
-    rows = [[n, f"周{i}", "M", f"{1970 + i}-07-07", "", "330203", "330203001001", "married"]
+    rows = [[n, "周" + "一二三四五"[i], "M", f"{1970 + i}-07-07", "", "330203", "330203001001", "married"]
             for i, n in enumerate(ids)]
     src = _persons_csv(tmp_path / "persons.csv", rows)
     real_writer = importer.write_batch

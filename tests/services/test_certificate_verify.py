@@ -26,7 +26,10 @@ def test_the_holder_gets_a_qr_code_of_the_verify_url(client, login, demo, settin
     resp = client.get(f"/api/v1/certificates/{cert_id}/qr.svg", headers=login("resident.zhang"))
     assert resp.status_code == 200 and resp.headers["content-type"] == "image/svg+xml"
     assert resp.content == certificates.qr_svg("http://testserver" + _path(demo, cert_id))
-    assert _path(demo, cert_id).startswith(f"/verify/{cert_id}?sig=")
+    with demo.unit_of_work() as s:
+        public_id = s.get_one(Certificate, cert_id).public_id
+    assert _path(demo, cert_id).startswith(f"/verify/{public_id}?sig=")  # opaque, not the sequential id
+    assert len(public_id) == 32 and not public_id.isdigit()
     assert client.get(f"/api/v1/certificates/{cert_id}/qr.svg", headers=login("resident.chen")).status_code == 404
     assert client.get(f"/api/v1/certificates/{cert_id}/qr.svg").status_code == 401
 
@@ -84,3 +87,57 @@ def test_the_revocation_list_is_public_signed_and_checked_offline(client, login,
     assert cli("cert", "verify", str(doc_file), "--revocations", str(rl_file)).exit_code not in (0, 1)
     doc_file.write_text(json.dumps({**doc, "holder": "王五"}, ensure_ascii=False))
     assert cli("cert", "verify", str(doc_file)).exit_code == 1
+
+
+def _legacy_path(demo, cert_id: int) -> str:  # type: ignore[no-untyped-def]
+    """The link QR codes printed before public ids carried: the numeric id and the signature."""
+    return f"/verify/{cert_id}?" + _path(demo, cert_id).split("?", 1)[1]
+
+
+def test_numeric_links_already_printed_keep_verifying_but_show_nothing_without_their_code(client, demo, settings) -> None:  # type: ignore[no-untyped-def]
+    cert_id = _issued(demo, settings)
+    old_code = client.get(_legacy_path(demo, cert_id))
+    assert 'data-state="valid"' in old_code.text and "张*" in old_code.text
+    walked = client.get(f"/verify/{cert_id}")  # enumerating ids without their codes
+    assert 'data-state="invalid"' in walked.text and "张*" not in walked.text
+    with demo.unit_of_work() as s:
+        number = s.get_one(Certificate, cert_id).number
+    assert number not in walked.text and number in old_code.text
+
+
+def test_the_numeric_api_check_tells_only_validity_without_the_signature(client, demo, settings) -> None:  # type: ignore[no-untyped-def]
+    cert_id = _issued(demo, settings)
+    bare = client.get(f"/api/v1/certificates/{cert_id}/verify").json()
+    assert bare == {"valid": True, "signature_valid": True, "status": "valid"}  # no type, number, issuer
+    sig = _path(demo, cert_id).split("sig=", 1)[1]
+    full = client.get(f"/api/v1/certificates/{cert_id}/verify?sig={sig}").json()
+    assert full["valid"] is True and full["number"] and full["type"] and full["public_id"]
+    by_public = client.get(f"/api/v1/certificates/public/{full['public_id']}/verify")
+    assert by_public.status_code == 200 and by_public.json()["number"] == full["number"]
+    assert client.get("/api/v1/certificates/public/0123456789abcdef0123456789abcdef/verify").status_code == 404
+    assert client.get(f"/api/v1/certificates/public/{cert_id}/verify").status_code == 404  # not by number
+
+
+def test_the_migration_gives_existing_certificates_a_public_id(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    import pytest
+    from sqlalchemy import exc, text
+
+    from tongban.core import migrate
+    from tongban.core.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(db, "0020_merge")
+    with db.engine.begin() as conn:
+        for n in ("A1", "A2"):
+            conn.execute(text("INSERT INTO certificate (holder_kind, holder_id, type_code, number, issuer_name, "
+                              "issue_date, status, data, created_at) VALUES ('person', 1, 'cert.x', :n, 'x', "
+                              ":d, 'valid', '{}', :d)"), {"n": n, "d": dt.date(2026, 1, 1)})
+    migrate.upgrade(db)
+    with db.engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(text("SELECT public_id FROM certificate"))]
+    assert len(ids) == 2 and len(set(ids)) == 2 and all(len(i) == 32 and not i.isdigit() for i in ids)
+    with db.engine.begin() as conn, pytest.raises(exc.IntegrityError):
+        conn.execute(text("UPDATE certificate SET public_id = :p"), {"p": ids[0]})  # unique
+    db.dispose()

@@ -61,7 +61,7 @@ PAGES = {
     "/login": Page("/login", frozenset({"anonymous"}), entry=True),
     "/open": Page("/open", EVERYONE),
     "/open/datasets/{dataset_id}.{fmt}": Page("/open/datasets/ds.service-halls.csv", EVERYONE),
-    "/verify/{certificate_id}": Page("/verify/999999?sig=AAAA", EVERYONE),
+    "/verify/{ref}": Page("/verify/999999?sig=AAAA", EVERYONE),
     "/cockpit": Page("/cockpit", frozenset({"leader.haishu", ADMIN})),
     "/portal": Page("/portal", RESIDENTS),
     "/portal/record": Page("/portal/record", RESIDENTS),

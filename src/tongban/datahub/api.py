@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from tongban.core.ids import Id
+from tongban.core.text import FreeText
 from tongban.datahub import catalog, consent, exchange, sharing
 from tongban.datahub import scores as quality
 from tongban.datahub.models import Grant, SharingRequest
@@ -54,7 +56,7 @@ class RequestIn(BaseModel):
     dataset_id: str
     fields: list[str]
     clear_fields: list[str] = []
-    purpose: str = Field(max_length=500)
+    purpose: FreeText = Field(max_length=500)
     legal_basis: str = Field(max_length=500)
     period_days: int
 
@@ -84,7 +86,7 @@ class RequestOut(BaseModel):
 
 class DecisionIn(BaseModel):
     decision: Literal["approve", "reject"]
-    reason: str = Field(max_length=500)
+    reason: FreeText = Field(max_length=500)
 
 
 class GrantOut(BaseModel):
@@ -106,7 +108,7 @@ class GrantOut(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText = Field(min_length=1, max_length=500)
 
 
 @router.post("/catalog/requests", response_model=RequestOut, status_code=201)
@@ -122,7 +124,7 @@ def pending_requests(session: DbSession, principal: CurrentPrincipal) -> Page[Re
 
 
 @router.post("/catalog/requests/{request_id}/decision", response_model=RequestOut)
-def decide_request(request_id: int, body: DecisionIn, session: DbSession, principal: CurrentPrincipal) -> RequestOut:
+def decide_request(request_id: Id, body: DecisionIn, session: DbSession, principal: CurrentPrincipal) -> RequestOut:
     return RequestOut.of(sharing.decide(session, principal=principal, request_id=request_id,
                                         approve=body.decision == "approve", reason=body.reason))
 
@@ -133,12 +135,12 @@ def grants(session: DbSession, principal: CurrentPrincipal) -> Page[GrantOut]:
 
 
 @router.post("/catalog/grants/{grant_id}/revoke", response_model=GrantOut)
-def revoke_grant(grant_id: int, body: RevokeIn, session: DbSession, principal: CurrentPrincipal) -> GrantOut:
+def revoke_grant(grant_id: Id, body: RevokeIn, session: DbSession, principal: CurrentPrincipal) -> GrantOut:
     return GrantOut.of(sharing.revoke(session, principal=principal, grant_id=grant_id, reason=body.reason))
 
 
 class QueryIn(BaseModel):
-    purpose: str = Field(max_length=500)
+    purpose: FreeText = Field(max_length=500)
     fields: list[str]
     filter: dict[str, Any] = {}
     cursor: str | None = None
@@ -167,7 +169,7 @@ def exchange_query(dataset_id: str, body: QueryIn, request: Request, session: Db
 
 
 class ExportIn(BaseModel):
-    purpose: str = Field(max_length=500)
+    purpose: FreeText = Field(max_length=500)
     fields: list[str]
 
 
@@ -214,7 +216,7 @@ def export_file(export_id: str, session: DbSession, principal: CurrentPrincipal)
 class ConsentIn(BaseModel):
     department_id: str
     dataset_id: str
-    purpose: str = Field(max_length=500)
+    purpose: FreeText = Field(max_length=500)
     days: int = 30
     application_ref: str | None = Field(None, max_length=64)
 
@@ -252,7 +254,7 @@ def give_consent(body: ConsentIn, session: DbSession, principal: CurrentPrincipa
 
 
 @router.post("/me/consents/{consent_id}/withdraw", response_model=ConsentOut)
-def withdraw_consent(consent_id: int, session: DbSession, principal: CurrentPrincipal) -> ConsentOut:
+def withdraw_consent(consent_id: Id, session: DbSession, principal: CurrentPrincipal) -> ConsentOut:
     return ConsentOut(**consent.consent_dict(consent.withdraw(session, principal=principal, consent_id=consent_id)))
 
 

@@ -26,6 +26,7 @@ from tongban.core.errors import Conflict, Invalid, TooManyRequests
 from tongban.core.i18n import N_
 from tongban.core.jobs.queue import enqueue
 from tongban.core.jobs.registry import handler
+from tongban.core.paging import decode_cursor
 from tongban.core.timeutil import utcnow
 from tongban.datahub.catalog import FIELD_NAME, check_fields, fields_of, get_dataset
 from tongban.datahub.consent import consenting
@@ -76,12 +77,7 @@ def _table(name: str) -> Table:
 
 
 def _cursor(value: str | None) -> int:
-    if not value:
-        return 0
-    try:
-        return int(base64.urlsafe_b64decode(value.encode()).decode())
-    except ValueError:
-        raise Invalid(N_("The cursor is not valid"), field="cursor") from None
+    return decode_cursor(value) or 0  # the shared format; a malformed or out-of-range one is 422
 
 
 _Field = Field  # the catalog fields as the release decision reads them

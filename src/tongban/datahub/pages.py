@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tongban.core.errors import NotFound
+from tongban.core.ids import Id
 from tongban.datahub import catalog, consent
 from tongban.datahub import scores as quality
 from tongban.webkit.deps import DbSession, SignedIn
@@ -42,6 +43,6 @@ def my_data_page(request: Request, session: DbSession, principal: SignedIn) -> R
 
 
 @router.post("/portal/data/consents/{consent_id}/withdraw")
-def withdraw_page(request: Request, session: DbSession, principal: SignedIn, consent_id: int) -> Response:
+def withdraw_page(request: Request, session: DbSession, principal: SignedIn, consent_id: Id) -> Response:
     consent.withdraw(session, principal=principal, consent_id=consent_id)
     return RedirectResponse("/portal/data", status_code=303)

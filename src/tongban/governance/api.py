@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from tongban.core.i18n import pick
+from tongban.core.ids import Id
+from tongban.core.text import FreeText
 from tongban.datahub.catalog import get_dataset
 from tongban.governance import quality
 from tongban.governance.models import QualityIssue, QualityRule, QualityRun
@@ -90,7 +92,7 @@ class IssueOut(BaseModel):
 class TransitionIn(BaseModel):
     action: str = Field(description="acknowledge (反馈 → 整改, with a plan) | submit (整改 → 核验) | "
                                     "verify (核验: re-check the rule; closed if it passes, else back to 整改)")
-    plan: str | None = Field(None, max_length=2000)
+    plan: FreeText | None = Field(None, max_length=2000)
 
 
 class ScorePointOut(BaseModel):
@@ -123,7 +125,7 @@ def start_run(body: RunIn, session: DbSession, principal: CurrentPrincipal) -> R
 
 
 @router.get("/quality/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, session: DbSession, principal: CurrentPrincipal) -> RunOut:
+def get_run(run_id: Id, session: DbSession, principal: CurrentPrincipal) -> RunOut:
     run, results = quality.get_run(session, principal=principal, run_id=run_id)
     return RunOut.of(run, results)
 
@@ -137,12 +139,12 @@ def issues(session: DbSession, principal: CurrentPrincipal, status: str | None =
 
 
 @router.get("/quality/issues/{issue_id}", response_model=IssueOut)
-def issue(issue_id: int, session: DbSession, principal: CurrentPrincipal) -> IssueOut:
+def issue(issue_id: Id, session: DbSession, principal: CurrentPrincipal) -> IssueOut:
     return IssueOut.of(quality.get_issue(session, principal=principal, issue_id=issue_id))
 
 
 @router.post("/quality/issues/{issue_id}/transitions", response_model=IssueOut)
-def transition(issue_id: int, body: TransitionIn, session: DbSession, principal: CurrentPrincipal) -> IssueOut:
+def transition(issue_id: Id, body: TransitionIn, session: DbSession, principal: CurrentPrincipal) -> IssueOut:
     """One step of 反馈 → 整改 → 核验 → closed; an illegal step is 409."""
     return IssueOut.of(quality.transition(session, principal=principal, issue_id=issue_id, action=body.action,
                                           plan=body.plan))
@@ -198,8 +200,8 @@ def open_dataset_out(session: Any, ds: Any) -> OpenDatasetOut:
 
 class ApplicationIn(BaseModel):
     dataset_id: str = Field(max_length=64)
-    purpose: str = Field(max_length=500)
-    organisation: str | None = Field(None, max_length=200)
+    purpose: FreeText = Field(max_length=500)
+    organisation: FreeText | None = Field(None, max_length=200)
     accept_terms: bool = False
 
 
@@ -224,7 +226,7 @@ class ApplicationOut(BaseModel):
 
 class DecisionIn(BaseModel):
     decision: Literal["approve", "reject"]
-    reason: str = Field(max_length=500)
+    reason: FreeText = Field(max_length=500)
 
 
 @router.get("/open/datasets", response_model=Page[OpenDatasetOut])
@@ -268,7 +270,7 @@ def open_applications(session: DbSession, principal: CurrentPrincipal, pending: 
 
 
 @router.post("/open/applications/{application_id}/decision", response_model=ApplicationOut)
-def open_decide(application_id: int, body: DecisionIn, session: DbSession,
+def open_decide(application_id: Id, body: DecisionIn, session: DbSession,
                 principal: CurrentPrincipal) -> ApplicationOut:
     from tongban.governance import opendata
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tongban.core.i18n import N_, gettext, pick
+from tongban.core.ids import Id
 from tongban.governance import opendata, quality
 from tongban.governance.api import download_response, open_dataset_out
 from tongban.governance.models import QualityRule
@@ -39,7 +40,7 @@ def quality_page(request: Request, session: DbSession, principal: SignedIn, stat
 
 
 @router.post("/workbench/quality/{issue_id}/{action}")
-def quality_action(request: Request, session: DbSession, principal: SignedIn, issue_id: int, action: str,
+def quality_action(request: Request, session: DbSession, principal: SignedIn, issue_id: Id, action: str,
                    plan: Annotated[str | None, Form()] = None) -> Response:
     quality.transition(session, principal=principal, issue_id=issue_id, action=action, plan=plan)
     return RedirectResponse(f"/workbench/quality#issue-{issue_id}", status_code=303)

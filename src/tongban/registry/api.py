@@ -1,15 +1,16 @@
-"""Registry API: staff search and person view through the one read path; residents' own record.
+"""Registry API: residents' own record, wallet and corrections (staff read persons through the data
+hub: `datahub.persons_api`).
 
 ID numbers travel only in request bodies, never in paths or query strings.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from tongban.datahub import persons
+from tongban.core.ids import Id
 from tongban.registry import service
 from tongban.registry.schemas import (
     CertificateOut,
@@ -17,49 +18,12 @@ from tongban.registry.schemas import (
     CorrectionOut,
     DecisionIn,
     HouseholdOut,
-    PersonField,
     PersonOut,
-    PersonSearch,
-    Unmask,
 )
 from tongban.webkit.deps import CurrentPrincipal, DbSession
 from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["registry"])
-
-
-@router.post("/registry/persons/search", response_model=Page[PersonOut])
-def search(body: PersonSearch, session: DbSession, principal: CurrentPrincipal) -> Page[PersonOut]:
-    """Staff: find people in your region (masked). Criteria go in the body."""
-    rows = persons.search_persons(session, principal=principal, **body.model_dump())
-    return Page(items=[PersonOut(**r) for r in rows])
-
-
-@router.get("/registry/persons/{person_id}", response_model=PersonOut)
-def person(
-    person_id: int, session: DbSession, principal: CurrentPrincipal,
-    fields: Annotated[list[PersonField] | None, Query(description="Only these fields.")] = None,
-    hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
-) -> PersonOut:
-    """Staff: one person in your region, masked. The read is audited."""
-    return PersonOut(**persons.read_person(session, principal=principal, person_id=person_id, fields=fields,
-                                           hukou_bound=hukou_bound))
-
-
-@router.post("/registry/persons/{person_id}/unmask", response_model=PersonOut)
-def person_unmasked(
-    person_id: int, body: Unmask, session: DbSession, principal: CurrentPrincipal,
-    hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
-) -> PersonOut:
-    """Staff: one person in clear, for a stated purpose written to the audit chain."""
-    return PersonOut(**persons.read_person(session, principal=principal, person_id=person_id,
-                                           purpose=body.purpose, fields=body.fields, hukou_bound=hukou_bound))
-
-
-@router.get("/registry/persons/{person_id}/household", response_model=HouseholdOut)
-def household(person_id: int, session: DbSession, principal: CurrentPrincipal) -> HouseholdOut:
-    """Staff: a person's household, masked."""
-    return HouseholdOut(**persons.read_household(session, principal=principal, person_id=person_id))
 
 
 @router.get("/me/record", response_model=PersonOut)
@@ -101,7 +65,7 @@ def correction_queue(session: DbSession, principal: CurrentPrincipal,
 
 
 @router.post("/registry/corrections/{request_id}/decision", response_model=CorrectionOut)
-def decide(request_id: int, body: DecisionIn, session: DbSession, principal: CurrentPrincipal) -> CorrectionOut:
+def decide(request_id: Id, body: DecisionIn, session: DbSession, principal: CurrentPrincipal) -> CorrectionOut:
     cr = service.decide_correction(session, principal=principal, request_id=request_id,
                                    approve=body.decision == "approve", reason=body.reason)
     return CorrectionOut(**service.correction_dict(cr))

@@ -34,10 +34,12 @@ from sqlalchemy import Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tongban.core import text
 from tongban.core.db import Database
 from tongban.core.errors import Invalid, TongbanError
 from tongban.core.i18n import N_, gettext
 from tongban.core.identity.models import Region
+from tongban.core.text import FreeText, PersonName
 from tongban.core.timeutil import utcnow
 from tongban.registry.identifiers import validate_resident_id, validate_uscc
 from tongban.registry.models import BenefitEnrolment, Household, IncomeRecord, LegalEntity, Person
@@ -58,7 +60,7 @@ class _Row(BaseModel):
 
 class PersonRow(_Row):
     id_number: str = Field(max_length=18)
-    name: str = Field(min_length=1, max_length=50)
+    name: PersonName = Field(min_length=1, max_length=50)
     sex: str = Field(pattern="^[MF]$")
     birth_date: dt.date
     phone: str | None = Field(None, pattern=r"^1\d{10}$")
@@ -75,7 +77,7 @@ class PersonRow(_Row):
 
 
 class HouseholdRow(_Row):
-    household_number: str = Field(min_length=1, max_length=20)
+    household_number: FreeText = Field(min_length=1, max_length=20)
     region_code: str = Field(pattern=r"^\d{12}$")
     housing_area_m2: int | None = Field(None, ge=0, le=100000)
     vehicles: int = Field(0, ge=0, le=1000)
@@ -83,7 +85,7 @@ class HouseholdRow(_Row):
 
 class EntityRow(_Row):
     uscc: str = Field(max_length=18)
-    name: str = Field(min_length=1, max_length=200)
+    name: FreeText = Field(min_length=1, max_length=200)
     entity_type: str = Field(pattern="^(company|individual|social_org|institution|government)$")
     region_code: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$")
     status: str = Field("active", pattern="^(active|revoked|cancelled)$")
@@ -341,7 +343,7 @@ _VALIDATION_MESSAGES = {
     "int_parsing": N_("Enter a whole number"), "int_from_float": N_("Enter a whole number"),
     "int_type": N_("Enter a whole number"), "greater_than_equal": N_("The value is too small"),
     "less_than_equal": N_("The value is too large"), "bool_parsing": N_("Enter true or false"),
-    "bool_type": N_("Enter true or false"),
+    "bool_type": N_("Enter true or false"), **text.VALIDATION_MESSAGES,
 }
 
 

@@ -7,6 +7,7 @@ The column names here are also the column names of the synthetic city's Parquet 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -180,6 +181,14 @@ class BenefitEnrolment(Base):
     amount_fen: Mapped[int | None] = mapped_column(BigInteger)  # monthly amount, where there is one
 
 
+def new_public_id() -> str:
+    """A certificate's public id: 128 random bits as 32 hex digits, never all digits (so a verify
+    link tells it from an old numeric id). Verify links carry it, not the sequential id."""
+    while (token := secrets.token_hex(16)).isdigit():
+        pass
+    return token
+
+
 class Certificate(Base):
     """电子证照 in a holder's wallet (GB/T 36901–36906 core fields)."""
 
@@ -187,6 +196,7 @@ class Certificate(Base):
     __table_args__ = (UniqueConstraint("type_code", "number"), Index("ix_cert_holder", "holder_kind", "holder_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     holder_kind: Mapped[str] = mapped_column(String(10))  # person | entity
     holder_id: Mapped[int] = mapped_column(BigInteger)
     type_code: Mapped[str] = mapped_column(String(64))  # e.g. cert.birth-medical

@@ -1,18 +1,13 @@
-"""Registry pages: the resident's own record (我要查) and the workbench's person search and view.
-
-They call the same service functions as the API, so the same checks, masking and audit apply.
-"""
+"""Registry pages: the resident's own record (我要查). The workbench's person search and view are
+the data hub's (`datahub.persons_pages`), which decides what staff see of a record."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tongban.core.errors import Invalid, NotFound
+from tongban.core.errors import NotFound
 from tongban.core.i18n import N_, gettext
-from tongban.datahub import persons
 from tongban.registry import service
 from tongban.webkit.deps import DbSession, SignedIn
 from tongban.webkit.templating import render
@@ -59,52 +54,3 @@ def my_record_page(request: Request, session: DbSession, principal: SignedIn) ->
         wallet = service.my_wallet(session, principal=principal)
     return _render(request, "registry/my_record.html", {"person": person, "household": household,
                                                        "wallet": wallet})
-
-
-@router.get("/workbench/persons")
-def search_page(request: Request, principal: SignedIn) -> Response:
-    from tongban.core.access import require
-
-    require(principal, "person.read")
-    return _render(request, "registry/search.html", {"results": None, "form": {}, "error": None})
-
-
-@router.post("/workbench/persons")
-def search_submit(
-    request: Request, session: DbSession, principal: SignedIn,
-    id_number: str = Form(""), name: str = Form(""), birth_date: str = Form(""), road: str = Form(""),
-    number: str = Form(""),
-) -> Response:
-    """Search by the criteria in the form body (never in the URL)."""
-    form = {"name": name, "birth_date": birth_date, "road": road, "number": number}
-    try:
-        born = dt.date.fromisoformat(birth_date) if birth_date.strip() else None
-    except ValueError:
-        return _render(request, "registry/search.html", {"results": None, "form": form,
-                                                        "error": Invalid(field="birth_date")}, status_code=422)
-    try:
-        results = persons.search_persons(session, principal=principal, id_number=id_number or None,
-                                         name=name or None, birth_date=born, road=road or None,
-                                         number=number or None)
-    except Invalid as exc:
-        return _render(request, "registry/search.html", {"results": None, "form": form, "error": exc},
-                      status_code=422)
-    return _render(request, "registry/search.html", {"results": results, "form": form, "error": None})
-
-
-@router.get("/workbench/persons/{person_id}")
-def person_page(request: Request, session: DbSession, principal: SignedIn, person_id: int) -> Response:
-    person = persons.read_person(session, principal=principal, person_id=person_id)
-    return _render(request, "registry/person.html", {"person": person, "error": None})
-
-
-@router.post("/workbench/persons/{person_id}/unmask")
-def person_unmask(request: Request, session: DbSession, principal: SignedIn, person_id: int,
-                  purpose: str = Form("")) -> Response:
-    """The full record, for a stated purpose that goes into the audit chain."""
-    try:
-        person = persons.read_person(session, principal=principal, person_id=person_id, purpose=purpose)
-    except Invalid as exc:
-        person = persons.read_person(session, principal=principal, person_id=person_id)
-        return _render(request, "registry/person.html", {"person": person, "error": exc}, status_code=422)
-    return _render(request, "registry/person.html", {"person": person, "error": None, "purpose": purpose})

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tongban.core.text import FreeText
+
 # The fields of a person a staff read may ask for (`fields`); `id` and `masked` always come back.
 PersonField = Literal[
     "id_number", "name", "sex", "birth_date", "phone", "hukou_region_code", "region_code", "address", "alive",
@@ -63,10 +65,10 @@ class PersonSearch(BaseModel):
     model_config = {"extra": "forbid"}
 
     id_number: str | None = Field(None, max_length=18, description="Exact resident ID number.")
-    name: str | None = Field(None, max_length=50)
+    name: FreeText | None = Field(None, max_length=50)
     birth_date: dt.date | None = None
-    road: str | None = Field(None, max_length=100)
-    number: str | None = Field(None, max_length=20)
+    road: FreeText | None = Field(None, max_length=100)
+    number: FreeText | None = Field(None, max_length=20)
     region_code: str | None = Field(None, pattern=r"^\d{6}(\d{3}){0,2}$",
                                     description="Narrow to a district, street or community (in your region).")
 
@@ -76,7 +78,7 @@ class Unmask(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    purpose: str = Field(min_length=1, max_length=500, description="Why the full record is needed (audited).")
+    purpose: FreeText = Field(min_length=1, max_length=500, description="Why the full record is needed (audited).")
     fields: list[PersonField] | None = Field(
         None, description="Only these fields (minimum necessary); all the basis allows when omitted.")
 
@@ -100,8 +102,9 @@ class CorrectionIn(BaseModel):
 
     field: str = Field(description="name, phone, marital_status, disability_type, disability_grade or "
                                    "employment_status.")
-    requested_value: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=500)
+    requested_value: FreeText = Field(min_length=1, max_length=200, description=(
+        "The new value; a name follows the person-name rule (docs/packs.md, Character rules)."))
+    reason: FreeText = Field(min_length=1, max_length=500)
 
 
 class CorrectionOut(BaseModel):
@@ -121,4 +124,4 @@ class DecisionIn(BaseModel):
     model_config = {"extra": "forbid"}
 
     decision: Literal["approve", "reject"]
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText = Field(min_length=1, max_length=500)

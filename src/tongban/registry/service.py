@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking
+from tongban.core import access, masking, text
 from tongban.core.access import Principal
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
@@ -107,7 +107,8 @@ def person_search(
     if name or birth_date:
         if not (name and birth_date):
             raise Invalid(N_("Search by name needs the birth date too"), field="birth_date" if name else "name")
-        q = q.where(Person.name == name.strip(), Person.birth_date == birth_date)
+        # a name is stored in its normal form (one kind of middle dot …), so it is searched in it
+        q = q.where(Person.name == (text.normalise_name(name) or name.strip()), Person.birth_date == birth_date)
         kinds.append("name+birth_date")
     if road or number:
         if not road:
@@ -224,8 +225,9 @@ DISABILITY = {"visual", "hearing", "speech", "physical", "intellectual", "mental
 
 def _check_value(field_name: str, value: str) -> str:
     value = value.strip()
+    if field_name == "name":  # the person-name rule of the data elements (docs/packs.md)
+        return text.person_name(value, field="requested_value", max_length=50)
     ok = {
-        "name": 1 <= len(value) <= 50,
         "phone": value.isdigit() and len(value) == 11 and value.startswith("1"),
         "marital_status": value in MARITAL,
         "disability_type": value in DISABILITY,
@@ -244,7 +246,8 @@ def request_correction(
     person = own_person(session, principal=principal)
     if field not in CORRECTION_OWNERS:
         raise Invalid(N_("This field cannot be corrected here"), field="field")
-    value = _check_value(field, requested_value)
+    value = _check_value(field, text.free_text(requested_value, field="requested_value", max_length=200))
+    text.free_text(reason, field="reason", max_length=500)
     if len(reason.strip()) < MIN_PURPOSE:
         raise Invalid(N_("Tell us why (at least 4 characters)"), field="reason")
     suffix = "." + CORRECTION_OWNERS[field]
@@ -295,6 +298,7 @@ def decide_correction(
     access.require_region(principal, person.region_code)
     if cr.status != "open":
         raise Conflict(N_("This request has already been decided"))
+    text.free_text(reason, field="reason", max_length=500)
     if len(reason.strip()) < MIN_PURPOSE:
         raise Invalid(N_("Give a reason (at least 4 characters)"), field="reason")
     if approve:

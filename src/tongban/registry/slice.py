@@ -1,7 +1,6 @@
 """What the registry slice brings to the app (entry point `tongban.slices`: registry)."""
 
-from tongban.core.i18n import N_
-from tongban.core.slices import Command, Contribution, Link, Slice
+from tongban.core.slices import Command, Slice
 
 SLICE = Slice(
     name="registry",
@@ -22,8 +21,4 @@ SLICE = Slice(
         "resident_accounts",
         "persons_by_address",
     )},
-    contributions=(
-        Contribution("web.workbench_tiles", Link("persons", N_("Find a person"), N_("Search the registry in your region"),
-                                                 "/workbench/persons"), 10),
-    ),
 )

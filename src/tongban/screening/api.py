@@ -13,6 +13,8 @@ from sqlalchemy import select
 from tongban.core import access, masking
 from tongban.core.errors import Invalid
 from tongban.core.i18n import N_, pick
+from tongban.core.ids import Id, Version
+from tongban.core.text import FreeText
 from tongban.datahub.exchange import basis_for
 from tongban.screening import alerts, offers, runs
 from tongban.screening.engine import policy_engine
@@ -59,14 +61,14 @@ def list_runs(session: DbSession, principal: CurrentPrincipal) -> Page[dict[str,
 
 
 @router.get("/screening/runs/{run_id}")
-def get_run(run_id: int, session: DbSession, principal: CurrentPrincipal, level: int = 6) -> dict[str, Any]:
+def get_run(run_id: Id, session: DbSession, principal: CurrentPrincipal, level: int = 6) -> dict[str, Any]:
     """A run and its counts per policy and region (level: 6 county, 9 street, 12 community)."""
     run = runs.get_run(session, principal=principal, run_id=run_id)
     return {**run_dict(run), "counts": runs.counts(session, principal=principal, run=run, level=level)}
 
 
 @router.get("/screening/runs/{run_id}/compare")
-def compare(run_id: int, request: Request, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+def compare(run_id: Id, request: Request, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """Newly eligible and no longer eligible since the previous run (the 退出 review list)."""
     run = runs.get_run(session, principal=principal, run_id=run_id)
     return {"run_id": run.id, "previous_run_id": run.previous_run_id,
@@ -74,7 +76,7 @@ def compare(run_id: int, request: Request, session: DbSession, principal: Curren
 
 
 @router.get("/screening/runs/{run_id}/cases")
-def cases(run_id: int, session: DbSession, principal: CurrentPrincipal, policy: str | None = None,
+def cases(run_id: Id, session: DbSession, principal: CurrentPrincipal, policy: str | None = None,
           limit: int = 100) -> Page[dict[str, Any]]:
     """The eligible-but-not-enrolled of a run in the caller's region (subjects pseudonymised;
     open a case's explanation for the criteria)."""
@@ -93,8 +95,8 @@ def cases(run_id: int, session: DbSession, principal: CurrentPrincipal, policy: 
 
 
 @router.get("/screening/explanations")
-def explanation(person_id: int, policy: str, request: Request, session: DbSession, principal: CurrentPrincipal,
-                run_id: int | None = None) -> dict[str, Any]:
+def explanation(person_id: Id, policy: str, request: Request, session: DbSession, principal: CurrentPrincipal,
+                run_id: Id | None = None) -> dict[str, Any]:
     """Each criterion met or missed, with the actual value and the threshold in force."""
     return explain_case(session, principal=principal, var_dir=_var_dir(request), person_id=person_id,
                         policy_id=policy, run_id=run_id)
@@ -122,7 +124,7 @@ def my_offers(session: DbSession, principal: CurrentPrincipal, all: bool = False
 
 
 @router.post("/me/offers/{offer_id}/seen")
-def offer_seen(offer_id: int, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+def offer_seen(offer_id: Id, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     return offer_dict(offers.see(session, principal=principal, offer_id=offer_id), _titles(session))
 
 
@@ -131,13 +133,13 @@ class AcceptIn(BaseModel):
 
 
 @router.post("/me/offers/{offer_id}/accept")
-def offer_accept(offer_id: int, body: AcceptIn, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+def offer_accept(offer_id: Id, body: AcceptIn, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """一键申办: what to open (the one-thing's form, prefilled with your consent) and how to submit."""
     return offers.accept(session, principal=principal, offer_id=offer_id, consent=body.consent)
 
 
 @router.post("/me/offers/{offer_id}/decline")
-def offer_decline(offer_id: int, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+def offer_decline(offer_id: Id, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     return offer_dict(offers.decline(session, principal=principal, offer_id=offer_id), _titles(session))
 
 
@@ -155,7 +157,7 @@ class VisitIn(BaseModel):
 
 
 @router.post("/screening/offers/{offer_id}/visit")
-def record_visit(offer_id: int, body: VisitIn, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+def record_visit(offer_id: Id, body: VisitIn, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     return offer_dict(offers.record_visit(session, principal=principal, offer_id=offer_id, outcome=body.outcome),
                       _titles(session))
 
@@ -178,12 +180,12 @@ def alert_list(session: DbSession, principal: CurrentPrincipal, status: str | No
 
 
 class AlertActionIn(BaseModel):
-    version: int | None = None
-    note: str | None = None
+    version: Version | None = None
+    note: FreeText | None = None
 
 
 @router.post("/screening/alerts/{alert_id}/{action}")
-def alert_action(alert_id: int, action: str, body: AlertActionIn, session: DbSession,
+def alert_action(alert_id: Id, action: str, body: AlertActionIn, session: DbSession,
                  principal: CurrentPrincipal) -> dict[str, Any]:
     """acknowledge or close an alert (closing says how it was handled)."""
     alert = alerts.act(session, principal=principal, alert_id=alert_id, action=action, version=body.version,

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tongban.core import access
 from tongban.core.errors import Invalid, TongbanError
 from tongban.core.i18n import N_, gettext, pick
+from tongban.core.ids import Id
 from tongban.screening import alerts, offers, runs
 from tongban.screening.engine import policy_engine
 from tongban.screening.explain import explain_case
@@ -45,7 +46,7 @@ def _page(request: Request, template: str, context: dict[str, Any], **kw: Any) -
 
 
 @router.get("/workbench/screening")
-def screening_page(request: Request, session: DbSession, principal: SignedIn, run_id: int | None = None,
+def screening_page(request: Request, session: DbSession, principal: SignedIn, run_id: Id | None = None,
                    error: str | None = None) -> Response:
     """筛查: the latest run (or `run_id`), its counts by street, the not-enrolled, and the alerts."""
     access.require(principal, "person.read")
@@ -90,8 +91,8 @@ def start_run_page(request: Request, session: DbSession, principal: SignedIn, as
 
 
 @router.get("/workbench/screening/explain")
-def explain_page(request: Request, session: DbSession, principal: SignedIn, person_id: int, policy: str,
-                 run_id: int | None = None) -> Response:
+def explain_page(request: Request, session: DbSession, principal: SignedIn, person_id: Id, policy: str,
+                 run_id: Id | None = None) -> Response:
     access.require(principal, "person.read")  # a staff page: a resident's own reasons are on the offer page
     found = explain_case(session, principal=principal, var_dir=request.app.state.settings.var_dir,
                          person_id=person_id, policy_id=policy, run_id=run_id)
@@ -99,7 +100,7 @@ def explain_page(request: Request, session: DbSession, principal: SignedIn, pers
 
 
 @router.post("/workbench/screening/alerts/{alert_id}/{action}")
-def alert_action_page(request: Request, session: DbSession, principal: SignedIn, alert_id: int, action: str,
+def alert_action_page(request: Request, session: DbSession, principal: SignedIn, alert_id: Id, action: str,
                       version: int = Form(...), note: str = Form("")) -> Response:
     alerts.act(session, principal=principal, alert_id=alert_id, action=action, version=version, note=note)
     return RedirectResponse("/workbench/screening#alerts", status_code=303)
@@ -114,7 +115,7 @@ def visits_page(request: Request, session: DbSession, principal: SignedIn, regio
 
 
 @router.post("/workbench/screening/visits/{offer_id}")
-def visit_outcome_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int,
+def visit_outcome_page(request: Request, session: DbSession, principal: SignedIn, offer_id: Id,
                        outcome: str = Form(...)) -> Response:
     offers.record_visit(session, principal=principal, offer_id=offer_id, outcome=outcome)
     return RedirectResponse("/workbench/screening/visits", status_code=303)
@@ -131,7 +132,7 @@ def entitled_card(request: Request, session: DbSession, principal: SignedIn) -> 
 
 
 @router.get("/portal/offers/{offer_id}")
-def offer_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int) -> Response:
+def offer_page(request: Request, session: DbSession, principal: SignedIn, offer_id: Id) -> Response:
     """An offer: why you may be entitled (your own data), and one click to apply."""
     offer = offers.see(session, principal=principal, offer_id=offer_id)
     try:
@@ -144,7 +145,7 @@ def offer_page(request: Request, session: DbSession, principal: SignedIn, offer_
 
 
 @router.post("/portal/offers/{offer_id}/accept")
-def offer_accept_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int,
+def offer_accept_page(request: Request, session: DbSession, principal: SignedIn, offer_id: Id,
                       consent: str = Form("")) -> Response:
     opened = offers.accept(session, principal=principal, offer_id=offer_id, consent=consent == "yes")
     offer = offers.see(session, principal=principal, offer_id=offer_id)
@@ -153,7 +154,7 @@ def offer_accept_page(request: Request, session: DbSession, principal: SignedIn,
 
 
 @router.post("/portal/offers/{offer_id}/apply")
-async def offer_apply_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int) -> Response:
+async def offer_apply_page(request: Request, session: DbSession, principal: SignedIn, offer_id: Id) -> Response:
     """Submit the offered one-thing or item with the (prefilled, checked) form."""
     from tongban.services import applications
 
@@ -172,7 +173,7 @@ async def offer_apply_page(request: Request, session: DbSession, principal: Sign
 
 
 @router.post("/portal/offers/{offer_id}/decline")
-def offer_decline_page(request: Request, session: DbSession, principal: SignedIn, offer_id: int) -> Response:
+def offer_decline_page(request: Request, session: DbSession, principal: SignedIn, offer_id: Id) -> Response:
     offers.decline(session, principal=principal, offer_id=offer_id)
     return RedirectResponse("/portal", status_code=303)
 

@@ -14,8 +14,11 @@ from tongban.core import access, clock, workdays
 from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, pick
 from tongban.core.identity.models import Department
+from tongban.core.ids import Id, Version
 from tongban.core.keys import keyring_for
+from tongban.core.paging import DEFAULT_LIMIT, Limit, decode_cursor, page_of
 from tongban.core.storage import storage_for
+from tongban.core.text import FreeText
 from tongban.registry.models import Certificate, Guardianship
 from tongban.services import (
     applications,
@@ -89,7 +92,7 @@ class FormOut(BaseModel):
 
 
 @router.get("/onethings/{onething_id}/form", response_model=FormOut, response_model_by_alias=True)
-def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, consent_id: int | None = None,
+def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, consent_id: Id | None = None,
          items_: list[str] | None = Query(None, alias="items")) -> FormOut:
     """The merged form (each data element once) of the chosen `items` (repeat the parameter; the
     default choice without it), prefilled only with a consent given for it, with its savings."""
@@ -120,8 +123,8 @@ def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, cons
 
 
 class CounterConsentIn(BaseModel):
-    method: str
-    note: str | None = None
+    method: str = Field(max_length=40)
+    note: FreeText | None = Field(None, max_length=500)
 
 
 class ApplicationIn(BaseModel):
@@ -129,9 +132,9 @@ class ApplicationIn(BaseModel):
     item_id: str | None = None
     items: list[str] | None = None  # a one-thing's items chosen (its optional / choose_one ones)
     data: dict[str, Any] = {}
-    consent_id: int | None = None
+    consent_id: Id | None = None
     draft: bool = False  # save as a draft: only the fields given are checked, nothing is routed
-    on_behalf_of: int | None = None  # 代办: the person id of a grantor or ward
+    on_behalf_of: Id | None = None  # 代办: the person id of a grantor or ward
     id_number: str | None = None  # 一窗受理: the resident a counter officer files for …
     consent: CounterConsentIn | None = None  # … and how they agreed
 
@@ -246,29 +249,56 @@ def submit(body: ApplicationIn, response: Response, session: DbSession, principa
     return out
 
 
-@router.get("/me/applications", response_model=Page[ApplicationOut])
-def my_applications(session: DbSession, principal: CurrentPrincipal) -> Page[ApplicationOut]:
+class ApplicationSummary(BaseModel):
+    """An application in a list: what a list shows. The whole application (data, tasks,
+    timeline) is at `/applications/{id}` (docs/api-conventions.md: lists return summaries)."""
+
+    id: int
+    status: str
+    onething_id: str | None
+    item_id: str | None
+    title: str  # the one-thing's or the item's, in the caller's language
+    submitted_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    filing: str = "self"  # self | proxy | guardian | counter
+
+
+def _application_summary(session: Any, app: Application) -> ApplicationSummary:
+    cat = catalogue.current(session)
+    if app.onething_id:
+        title = pick(cat.onething(app.onething_id).definition["title"])
+    else:
+        title = pick(cat.item(app.item_id).definition["title"]) if app.item_id else ""
+    return ApplicationSummary(id=app.id, status=app.status, onething_id=app.onething_id, item_id=app.item_id,
+                              title=title, submitted_at=app.submitted_at, finished_at=app.finished_at,
+                              filing=app.filing)
+
+
+@router.get("/me/applications", response_model=Page[ApplicationSummary])
+def my_applications(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+                    cursor: str | None = None) -> Page[ApplicationSummary]:
+    """Your applications (for you, and those you filed for others), newest first, as summaries."""
     access.require(principal, "self.read")
-    return Page(items=[_application_out(session, a, with_timeline=False)
-                       for a in applications.mine(session, principal=principal)])
+    rows, next_cursor = applications.mine(session, principal=principal, limit=limit, cursor=cursor)
+    return Page(items=[_application_summary(session, a) for a in rows], next_cursor=next_cursor)
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationOut)
-def get_application(application_id: int, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
+def get_application(application_id: Id, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
     """The application with its tasks and timeline: for the applicant and the departments involved."""
     app = applications.get_application(session, principal=principal, application_id=application_id)
     return _application_out(session, app, with_timeline=True)
 
 
 @router.put("/applications/{application_id}", response_model=ApplicationOut)
-def update_draft(application_id: int, body: DraftIn, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
+def update_draft(application_id: Id, body: DraftIn, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
     """Change a draft's form data (only its owner; only the fields given are checked)."""
     app = applications.update_draft(session, principal=principal, application_id=application_id, data=body.data)
     return _application_out(session, app, with_timeline=True)
 
 
 @router.post("/applications/{application_id}/submit", response_model=ApplicationOut, status_code=201)
-def submit_draft(application_id: int, response: Response, session: DbSession, principal: CurrentPrincipal,
+def submit_draft(application_id: Id, response: Response, session: DbSession, principal: CurrentPrincipal,
                  idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> ApplicationOut:
     """Submit a draft: the whole form and the required materials are checked, then it is routed."""
     app, created = applications.submit_draft(session, principal=principal, application_id=application_id,
@@ -293,9 +323,9 @@ class MaterialOut(BaseModel):
 
 
 @router.post("/applications/{application_id}/materials", response_model=MaterialOut, status_code=201)
-async def add_material(application_id: int, request: Request, session: DbSession, principal: CurrentPrincipal,
+async def add_material(application_id: Id, request: Request, session: DbSession, principal: CurrentPrincipal,
                        material_id: str = Form(...), file: UploadFile | None = File(None),
-                       certificate_id: int | None = Form(None)) -> MaterialOut:
+                       certificate_id: Id | None = Form(None)) -> MaterialOut:
     """Attach a material (multipart): a `file` (PDF, JPEG or PNG, checked by content) or the
     `certificate_id` of a wallet certificate accepted in its place."""
     if (file is None) == (certificate_id is None):
@@ -313,14 +343,14 @@ async def add_material(application_id: int, request: Request, session: DbSession
 
 
 @router.get("/applications/{application_id}/materials", response_model=Page[MaterialOut])
-def list_materials(application_id: int, session: DbSession, principal: CurrentPrincipal) -> Page[MaterialOut]:
+def list_materials(application_id: Id, session: DbSession, principal: CurrentPrincipal) -> Page[MaterialOut]:
     """The application's materials, for its parties (staff reads are audited)."""
     rows = materials.list_materials(session, principal=principal, application_id=application_id)
     return Page(items=[MaterialOut(**materials.material_dict(r)) for r in rows])
 
 
 @router.get("/applications/{application_id}/materials/{material_row_id}")
-def download_material(application_id: int, material_row_id: int, request: Request, session: DbSession,
+def download_material(application_id: Id, material_row_id: Id, request: Request, session: DbSession,
                       principal: CurrentPrincipal) -> Response:
     """Download an uploaded material (for the application's parties; staff reads are audited)."""
     row, data = materials.open_material(session, storage=storage_for(request.app.state.settings),
@@ -369,14 +399,14 @@ def my_authorisations(session: DbSession, principal: CurrentPrincipal) -> Page[A
 
 
 @router.delete("/me/authorisations/{authorisation_id}", response_model=AuthorisationOut)
-def revoke_authorisation(authorisation_id: int, session: DbSession, principal: CurrentPrincipal) -> AuthorisationOut:
+def revoke_authorisation(authorisation_id: Id, session: DbSession, principal: CurrentPrincipal) -> AuthorisationOut:
     """Withdraw an authorisation you gave, effective at once."""
     a = proxies.revoke(session, principal=principal, authorisation_id=authorisation_id)
     return AuthorisationOut(**proxies.authorisation_dict(session, a, "given"))
 
 
 @router.post("/applications/{application_id}/withdraw", response_model=ApplicationOut)
-def withdraw(application_id: int, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
+def withdraw(application_id: Id, session: DbSession, principal: CurrentPrincipal) -> ApplicationOut:
     app = applications.withdraw(session, principal=principal, application_id=application_id)
     return _application_out(session, app, with_timeline=True)
 
@@ -386,7 +416,7 @@ class SupplementIn(BaseModel):
 
 
 @router.post("/applications/{application_id}/tasks/{task_id}/supplement", response_model=TaskOut)
-def supplement(application_id: int, task_id: int, body: SupplementIn, session: DbSession,
+def supplement(application_id: Id, task_id: Id, body: SupplementIn, session: DbSession,
                principal: CurrentPrincipal) -> TaskOut:
     """补正: answer a returned task; its clock restarts."""
     task = applications.supplement(session, principal=principal, application_id=application_id, task_id=task_id,
@@ -409,13 +439,13 @@ def workbench_tasks(session: DbSession, principal: CurrentPrincipal, status: str
 
 class DecisionIn(BaseModel):
     decision: Literal["approve", "return", "reject"]
-    reason: str | None = Field(None, max_length=500)
+    reason: FreeText | None = Field(None, max_length=500)
     outputs: dict[str, Any] = {}
-    version: int
+    version: Version
 
 
 @router.post("/workbench/tasks/{task_id}/decision", response_model=TaskOut)
-def decide(task_id: int, body: DecisionIn, request: Request, session: DbSession,
+def decide(task_id: Id, body: DecisionIn, request: Request, session: DbSession,
            principal: CurrentPrincipal) -> TaskOut:
     """Approve (this step), return for 补正, or reject, on the version you read (409 if stale)."""
     task = applications.decide(session, principal=principal, task_id=task_id, decision=body.decision,
@@ -427,12 +457,12 @@ def decide(task_id: int, body: DecisionIn, request: Request, session: DbSession,
 
 
 class ObjectionIn(BaseModel):
-    reason: str = Field(max_length=500)
-    version: int
+    reason: FreeText = Field(max_length=500)
+    version: Version
 
 
 @router.post("/workbench/tasks/{task_id}/objection", response_model=TaskOut)
-def objection(task_id: int, body: ObjectionIn, session: DbSession, principal: CurrentPrincipal) -> TaskOut:
+def objection(task_id: Id, body: ObjectionIn, session: DbSession, principal: CurrentPrincipal) -> TaskOut:
     """Record an objection (异议) raised during a task's 公示: it goes back to its last review step."""
     task = notice.object_to(session, principal=principal, task_id=task_id, reason=body.reason, version=body.version)
     return _task_out(session, task)
@@ -443,6 +473,7 @@ def objection(task_id: int, body: ObjectionIn, session: DbSession, principal: Cu
 
 class WalletCertificate(BaseModel):
     id: int
+    public_id: str  # what its QR code and public verify links carry
     type_code: str
     type_name: str
     number: str
@@ -463,32 +494,35 @@ def _wallet_holders(session: Any, principal: access.Principal) -> dict[int, str]
 
 
 @router.get("/me/certificates", response_model=Page[WalletCertificate])
-def my_certificates(session: DbSession, principal: CurrentPrincipal) -> Page[WalletCertificate]:
-    """你的数字证件: your certificates and your wards' (a parent sees the newborn's)."""
+def my_certificates(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+                    cursor: str | None = None) -> Page[WalletCertificate]:
+    """你的数字证件: your certificates and your wards' (a parent sees the newborn's), oldest first."""
     access.require(principal, "self.read")
     holders = _wallet_holders(session, principal)
-    rows = session.scalars(select(Certificate).where(Certificate.holder_kind == "person",
-                                                     Certificate.holder_id.in_(holders))
-                           .order_by(Certificate.id))
+    q = select(Certificate).where(Certificate.holder_kind == "person", Certificate.holder_id.in_(holders))
+    if (after := decode_cursor(cursor)) is not None:
+        q = q.where(Certificate.id > after)
+    rows, next_cursor = page_of(list(session.scalars(q.order_by(Certificate.id).limit(limit + 1))), limit,
+                                key=lambda c: c.id)
     out = []
     for c in rows:
         doc = certificates.document(c)
-        out.append(WalletCertificate(id=c.id, type_code=c.type_code, type_name=doc["type_name"], number=c.number,
+        out.append(WalletCertificate(id=c.id, public_id=c.public_id, type_code=c.type_code, type_name=doc["type_name"], number=c.number,
                                      issuer_name=c.issuer_name, issue_date=doc["issue_date"],
                                      valid_to=doc["valid_to"], status=c.status,
                                      holder={"relation": holders[c.holder_id], "person_id": c.holder_id,
                                              "name": doc["holder"]},
                                      data=doc["data"]))
-    return Page(items=out)
+    return Page(items=out, next_cursor=next_cursor)
 
 
 @router.get("/me/certificates/{certificate_id}/document")
-def certificate_document(certificate_id: int, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+def certificate_document(certificate_id: Id, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """The signed document, for the holder or a guardian to keep and show (verifiable offline)."""
     return certificates.document(_held(session, principal, certificate_id))
 
 
-def _held(session: Any, principal: access.Principal, certificate_id: int) -> Certificate:
+def _held(session: Any, principal: access.Principal, certificate_id: Id) -> Certificate:
     access.require(principal, "self.read")
     cert = session.get(Certificate, certificate_id)
     if cert is None or cert.holder_kind != "person" or cert.holder_id not in _wallet_holders(session, principal):
@@ -497,7 +531,7 @@ def _held(session: Any, principal: access.Principal, certificate_id: int) -> Cer
 
 
 @router.get("/certificates/{certificate_id}/qr.svg")
-def certificate_qr(certificate_id: int, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
+def certificate_qr(certificate_id: Id, request: Request, session: DbSession, principal: CurrentPrincipal) -> Response:
     """The certificate's QR code (for the holder or a guardian): the public verify URL with its signature."""
     cert = _held(session, principal, certificate_id)
     url = request.app.state.settings.public_base(str(request.base_url)) + certificates.verify_path(cert)
@@ -505,11 +539,11 @@ def certificate_qr(certificate_id: int, request: Request, session: DbSession, pr
 
 
 class RevokeIn(BaseModel):
-    reason: str = Field(max_length=500)
+    reason: FreeText = Field(max_length=500)
 
 
 @router.post("/certificates/{certificate_id}/revoke")
-def revoke_certificate(certificate_id: int, body: RevokeIn, request: Request, session: DbSession,
+def revoke_certificate(certificate_id: Id, body: RevokeIn, request: Request, session: DbSession,
                        principal: CurrentPrincipal) -> dict[str, Any]:
     """Revoke (注销) a certificate: staff of the issuing department, with the reason."""
     certificates.revoke(session, principal=principal, certificate_id=certificate_id, reason=body.reason)
@@ -523,18 +557,33 @@ def revocations(request: Request, session: DbSession) -> dict[str, Any]:
     return certificates.revocation_list(session, keyring=keyring_for(request.app.state.settings))
 
 
+@router.get("/certificates/public/{public_id}/verify")
+def verify_public(public_id: str, request: Request, session: DbSession) -> dict[str, Any]:
+    """Anyone may check a certificate by its public id (the one in its QR code): signature,
+    revocation, expiry, type, number and issuer (no personal data returned)."""
+    cert = certificates.by_public_ref(session, public_id) if not public_id.isdigit() else None
+    if cert is None:
+        raise NotFound(N_("No such certificate"))
+    return {**certificates.verify_online(session, keyring=keyring_for(request.app.state.settings),
+                                         certificate_id=cert.id, today=clock.today()), "public_id": cert.public_id}
+
+
 @router.get("/certificates/{certificate_id}/verify")
-def verify(certificate_id: int, request: Request, session: DbSession) -> dict[str, Any]:
-    """Anyone may check a certificate: signature, revocation, expiry (no personal data returned)."""
-    return certificates.verify_online(session, keyring=keyring_for(request.app.state.settings),
-                                      certificate_id=certificate_id, today=clock.today())
+def verify(certificate_id: Id, request: Request, session: DbSession, sig: str | None = None) -> dict[str, Any]:
+    """Check a certificate by its sequential id (kept for old clients): only `valid`,
+    `signature_valid` and `status`, unless `sig` is the certificate's own signature as on its
+    QR code — ids can be walked. Use `/certificates/public/{public_id}/verify`."""
+    return certificates.verify_by_number(session, keyring=keyring_for(request.app.state.settings),
+                                         certificate_id=certificate_id, sig=sig, today=clock.today())
 
 
 # --- inbox --------------------------------------------------------------------------------------
 
 
 @router.get("/me/messages", response_model=Page[dict[str, Any]])
-def my_messages(session: DbSession, principal: CurrentPrincipal) -> Page[dict[str, Any]]:
+def my_messages(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+                cursor: str | None = None) -> Page[dict[str, Any]]:
     """你的消息: notices about your applications, newest first."""
-    return Page(items=[inbox.message_dict(m) for m in inbox.my_messages(session, principal=principal)])
+    rows, next_cursor = inbox.my_messages(session, principal=principal, limit=limit, cursor=cursor)
+    return Page(items=[inbox.message_dict(m) for m in rows], next_cursor=next_cursor)
 

@@ -23,10 +23,11 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking, slices, workdays
+from tongban.core import access, masking, paging, slices, text, workdays
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_
+from tongban.core.ids import MAX_ID
 from tongban.core.keys import Keyring
 from tongban.core.timeutil import WorkCalendar, utcnow
 from tongban.registry import reads
@@ -91,6 +92,8 @@ def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid(N_("Enter a whole number"), field=field)
+        if not -MAX_ID - 1 <= value <= MAX_ID:  # what a 64-bit column, JSON and the policies hold
+            raise Invalid(N_("This number is out of range"), field=field)
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -99,6 +102,9 @@ def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
     if not isinstance(value, str):
         raise Invalid(N_("Enter text"), field=field)
     value = value.strip()
+    if element.get("format") == "person_name":  # the data element's character rule decides
+        return text.person_name(value, field=field, max_length=element.get("max_length"))
+    value = text.free_text(value, field=field, max_length=element.get("max_length"))
     if kind == "date":
         try:
             day = dt.date.fromisoformat(value)
@@ -111,8 +117,6 @@ def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
         if value not in element["enum"]:
             raise Invalid(N_("Choose one of the listed values"), field=field)
         return value
-    if element.get("max_length") and len(value) > element["max_length"]:
-        raise Invalid(N_("This value is too long"), field=field)
     if element.get("format") == "resident_id":
         return validate_resident_id(value, field=field).number
     if element.get("format") == "phone" and not PHONE.match(value):
@@ -407,12 +411,19 @@ def can_read(session: Session, principal: access.Principal, app: Application) ->
                                        proxy_account_ids=proxy_accounts)
 
 
-def mine(session: Session, *, principal: access.Principal, limit: int = 50) -> list[Application]:
-    """The caller's applications: those for them (not others' drafts) and those they filed."""
+def mine(session: Session, *, principal: access.Principal, limit: int = paging.DEFAULT_LIMIT,
+         cursor: str | None = None) -> tuple[list[Application], str | None]:
+    """The caller's applications, newest first, one page: those for them (not others' drafts)
+    and those they filed; with the cursor of the next page (None on the last)."""
     access.require(principal, "self.read")
-    return list(session.scalars(select(Application).where(or_(
+    paging.check_limit(limit)
+    q = select(Application).where(or_(
         and_(Application.applicant_account_id == principal.account_id, Application.status != "draft"),
-        Application.filed_by_account_id == principal.account_id)).order_by(Application.id.desc()).limit(limit)))
+        Application.filed_by_account_id == principal.account_id))
+    if (before := paging.decode_cursor(cursor)) is not None:
+        q = q.where(Application.id < before)
+    rows = list(session.scalars(q.order_by(Application.id.desc()).limit(limit + 1)))
+    return paging.page_of(rows, limit, key=lambda a: a.id)
 
 
 def timeline(session: Session, application_id: int) -> list[ApplicationEvent]:
@@ -441,12 +452,16 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
     reason = (reason or "").strip() or None
     if decision != "approve" and reason is None:
         raise Invalid(N_("Give the reason for the resident"), field="reason")
-    if reason is not None and len(reason) > 500:
-        raise Invalid(N_("This value is too long"), field="reason")
+    if reason is not None:
+        text.free_text(reason, field="reason", max_length=500)
     outputs = dict(outputs or {})
     for key in outputs:
         if key not in item["outputs"].get("decision_fields", []):
             raise Invalid(N_("This item has no such output"), field=f"outputs.{key}")
+        # An output is a data element's value like a form's (it is printed on certificates).
+        element = session.get(DataElement, key)
+        if element is not None and outputs[key] is not None:
+            outputs[key] = _clean_value(element.definition, outputs[key], f"outputs.{key}")
     if app.status not in OPEN_APPLICATION:
         raise Conflict(N_("This application is no longer open"), field="status")
     if task.status not in DECIDABLE:

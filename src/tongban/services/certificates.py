@@ -139,11 +139,20 @@ def verify_online(session: Session, *, keyring: Keyring, certificate_id: int,
 
 
 def verify_path(cert: Certificate) -> str:
-    """The public verify page of a certificate, carrying its signature so the page can check that
-    the code was made from the certificate as issued (a code copied onto another paper fails)."""
+    """The public verify page of a certificate, by its opaque public id (the sequential id would
+    let anyone walk every certificate), carrying its signature so the page can check that the
+    code was made from the certificate as issued (a code copied onto another paper fails)."""
     signature = (cert.data or {}).get("signature") or ""
     sig = base64.urlsafe_b64encode(base64.b64decode(signature)).decode().rstrip("=") if signature else ""
-    return f"/verify/{cert.id}?sig={sig}"
+    return f"/verify/{cert.public_id}?sig={sig}"
+
+
+def by_public_ref(session: Session, ref: str) -> Certificate | None:
+    """The certificate a verify link names: its opaque public id, or — on codes printed before
+    public ids existed — its numeric id. None when there is none."""
+    if ref.isdigit():
+        return session.get(Certificate, int(ref)) if len(ref) <= 18 else None
+    return session.scalar(select(Certificate).where(Certificate.public_id == ref)) if len(ref) <= 32 else None
 
 
 def qr_svg(url: str) -> bytes:
@@ -169,19 +178,37 @@ def signature_matches(cert: Certificate, sig: str | None) -> bool:
         return False
 
 
-def public_view(session: Session, *, keyring: Keyring, certificate_id: int, sig: str | None,
+def public_view(session: Session, *, keyring: Keyring, ref: str, sig: str | None,
                 today: dt.date) -> dict[str, Any]:
     """What the public verify page shows: valid / invalid / revoked / expired and the minimum
-    about the holder (a masked name). Unknown ids and codes that do not match read "invalid"."""
-    cert = session.get(Certificate, certificate_id)
+    about the holder (a masked name). Unknown ids and codes that do not match read "invalid",
+    with nothing about the certificate (the page shows details only for a matching code)."""
+    cert = by_public_ref(session, ref)
     if cert is None:
         return {"state": "invalid", "found": False}
-    result = verify_online(session, keyring=keyring, certificate_id=certificate_id, today=today)
+    result = verify_online(session, keyring=keyring, certificate_id=cert.id, today=today)
     state = ("invalid" if not (result["signature_valid"] and signature_matches(cert, sig))
              else result["status"] if result["status"] != "valid" else "valid")
+    if state == "invalid":  # a code that does not match learns nothing of the certificate
+        return {"state": "invalid", "found": False}
     view = {**result, "state": state, "found": True, "holder": masking.name((cert.data or {}).get("holder"))}
     view.pop("kid", None)
     return view
+
+
+LEGACY_FIELDS = ("valid", "signature_valid", "status")
+
+
+def verify_by_number(session: Session, *, keyring: Keyring, certificate_id: int, sig: str | None,
+                     today: dt.date) -> dict[str, Any]:
+    """The API check by sequential id (what old clients and codes printed before public ids use).
+    Ids can be walked, so without the certificate's own signature (`sig`, as on its QR code) it
+    answers only whether the certificate is valid — not its type, number, issuer or dates."""
+    result = verify_online(session, keyring=keyring, certificate_id=certificate_id, today=today)
+    cert = session.get_one(Certificate, certificate_id)
+    if signature_matches(cert, sig):
+        return {**result, "public_id": cert.public_id}
+    return {k: result[k] for k in LEGACY_FIELDS}
 
 
 def _issuing_department(session: Session, cert: Certificate) -> str | None:

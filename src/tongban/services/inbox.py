@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core import access
+from tongban.core import access, paging
 from tongban.core.audit.log import record
 from tongban.core.errors import NotFound
 from tongban.core.i18n import N_, gettext
@@ -47,13 +47,16 @@ def message_dict(m: InboxMessage) -> dict[str, Any]:
             "params": m.params, "created_at": m.created_at, "read_at": m.read_at}
 
 
-def my_messages(session: Session, *, principal: access.Principal, limit: int = 50,
-                before_id: int | None = None) -> list[InboxMessage]:
+def my_messages(session: Session, *, principal: access.Principal, limit: int = paging.DEFAULT_LIMIT,
+                cursor: str | None = None) -> tuple[list[InboxMessage], str | None]:
+    """The caller's messages, newest first, one page, and the cursor of the next (None on the last)."""
     access.require(principal, "self.read")
+    paging.check_limit(limit)
     q = select(InboxMessage).where(InboxMessage.account_id == principal.account_id)
-    if before_id is not None:
-        q = q.where(InboxMessage.id < before_id)
-    return list(session.scalars(q.order_by(InboxMessage.id.desc()).limit(limit)))
+    if (before := paging.decode_cursor(cursor)) is not None:
+        q = q.where(InboxMessage.id < before)
+    rows = list(session.scalars(q.order_by(InboxMessage.id.desc()).limit(limit + 1)))
+    return paging.page_of(rows, limit, key=lambda m: m.id)
 
 
 def mark_read(session: Session, *, principal: access.Principal, message_id: int) -> InboxMessage:

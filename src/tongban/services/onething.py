@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, pick
+from tongban.core.text import FREE_TEXT_MAX
 from tongban.services.models import DataElement, OneThing, ServiceItem
 
 # --- the graph ----------------------------------------------------------------------------------
@@ -215,12 +216,13 @@ def _property(element: Mapping[str, Any], label: Mapping[str, str] | None, used_
         prop["type"] = kind
     else:
         prop["type"] = "string"
-        if element.get("max_length"):
-            prop["maxLength"] = element["max_length"]
+        prop["maxLength"] = element.get("max_length") or FREE_TEXT_MAX
         if element.get("format") == "resident_id":
             prop.update(pattern=r"^\d{17}[\dXx]$", **{"x-format": "resident_id"})
         elif element.get("format") == "phone":
             prop.update(pattern=r"^1\d{10}$", **{"x-format": "phone"})
+        elif element.get("format") == "person_name":
+            prop["x-format"] = "person_name"
     if element.get("help"):
         prop["description"] = pick(element["help"])
     return prop

@@ -20,7 +20,9 @@ from tongban.core.workdays import on_schedule_loaded
 from tongban.services.domains import DomainId, LifeEventId
 
 ElementType = Literal["string", "date", "enum", "integer", "boolean"]
-ElementFormat = Literal["resident_id", "phone"]
+# The character rule of a string element (tongban.core.text): `person_name` for names; any other
+# string element is free text. `resident_id` and `phone` are checked by their own formats.
+ElementFormat = Literal["resident_id", "phone", "person_name"]
 ElementId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 
 

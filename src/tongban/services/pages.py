@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 from tongban.core import access, clock, workdays
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_, gettext, pick
+from tongban.core.ids import Id, valid_id
 from tongban.core.keys import keyring_for
 from tongban.registry import service as registry
 from tongban.services import applications, inbox, onething, portal, prefill, sla, workbench
@@ -208,9 +209,12 @@ def _form_data(form: FormData, elements: dict[str, DataElement]) -> dict[str, An
 
 def _consent_id(raw: Any) -> int | None:
     try:
-        return int(raw) if raw not in (None, "") else None
+        value = int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):
         raise NotFound(N_("No such consent"), field="consent_id") from None
+    if value is not None and not valid_id(value):  # no row has it, and the driver cannot take it
+        raise NotFound(N_("No such consent"), field="consent_id")
+    return value
 
 
 def _chosen(ot: OneThing, raw: list[str] | None) -> list[str] | None:
@@ -236,7 +240,7 @@ def _choice_view(session: Session, ot: OneThing, items: list[ServiceItem]) -> di
 
 
 def _render_form(request: Request, session: DbSession, principal: access.Principal, ot: OneThing,
-                 items: list[ServiceItem], elements: dict[str, DataElement], *, consent_id: int | None,
+                 items: list[ServiceItem], elements: dict[str, DataElement], *, consent_id: Id | None,
                  values: dict[str, Any] | None = None, prefilled: dict[str, dict[str, Any]] | None = None,
                  errors: dict[str, str] | None = None, key: str | None = None, status_code: int = 200) -> Response:
     fields = _fields(session, items, elements, values or {}, prefilled or {}, errors or {})
@@ -350,7 +354,7 @@ def _application_title(session: Session, app: Application) -> str:
     return pick(onething.get_item(session, str(app.item_id)).definition["title"])
 
 
-def _application_page(request: Request, session: Session, principal: access.Principal, application_id: int, *,
+def _application_page(request: Request, session: Session, principal: access.Principal, application_id: Id, *,
                       errors: dict[int, TongbanError] | None = None, values: dict[str, Any] | None = None,
                       status_code: int = 200) -> Response:
     access.require(principal, "self.read")
@@ -366,15 +370,15 @@ def _application_page(request: Request, session: Session, principal: access.Prin
 
 
 @router.get("/portal/applications/{application_id}")
-def application_page(request: Request, session: DbSession, principal: SignedIn, application_id: int) -> Response:
+def application_page(request: Request, session: DbSession, principal: SignedIn, application_id: Id) -> Response:
     """The application's progress, department by department, with 补正 and withdrawal."""
     return _application_page(request, session, principal, application_id)
 
 
 @router.post("/portal/applications/{application_id}/tasks/{task_id}/supplement")
 def supplement_submit(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
-                      application_id: int,
-                            task_id: int) -> Response:
+                      application_id: Id,
+                            task_id: Id) -> Response:
     """补正: answer a returned task with the fields it asks again."""
     access.require(principal, "self.apply")
     app = applications.get_application(session, principal=principal, application_id=application_id,
@@ -394,7 +398,7 @@ def supplement_submit(request: Request, session: DbSession, principal: SignedIn,
 
 
 @router.get("/portal/applications/{application_id}/withdraw")
-def withdraw_confirm(request: Request, session: DbSession, principal: SignedIn, application_id: int) -> Response:
+def withdraw_confirm(request: Request, session: DbSession, principal: SignedIn, application_id: Id) -> Response:
     """Withdrawing is asked once more, on its own page, before it happens."""
     access.require(principal, "self.apply")
     app = applications.get_application(session, principal=principal, application_id=application_id,
@@ -403,7 +407,7 @@ def withdraw_confirm(request: Request, session: DbSession, principal: SignedIn, 
 
 
 @router.post("/portal/applications/{application_id}/withdraw")
-def withdraw_submit(request: Request, session: DbSession, principal: SignedIn, application_id: int) -> Response:
+def withdraw_submit(request: Request, session: DbSession, principal: SignedIn, application_id: Id) -> Response:
     _, exc = _attempt(session, lambda: applications.withdraw(session, principal=principal,
                                                              application_id=application_id))
     if exc is not None:
@@ -427,14 +431,15 @@ def wallet_page(request: Request, session: DbSession, principal: SignedIn) -> Re
 
 
 @router.get("/portal/messages")
-def messages_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
-    """你的消息: notices about your applications, newest first."""
-    rows = [inbox.message_dict(m) for m in inbox.my_messages(session, principal=principal)]
-    return _render(request, "services/messages.html", {"messages": rows})
+def messages_page(request: Request, session: DbSession, principal: SignedIn, cursor: str | None = None) -> Response:
+    """你的消息: notices about your applications, newest first, a page at a time."""
+    rows, next_cursor = inbox.my_messages(session, principal=principal, cursor=cursor)
+    return _render(request, "services/messages.html", {"messages": [inbox.message_dict(m) for m in rows],
+                                                       "next_cursor": next_cursor})
 
 
 @router.post("/portal/messages/{message_id}/read")
-def message_read(request: Request, session: DbSession, principal: SignedIn, message_id: int) -> Response:
+def message_read(request: Request, session: DbSession, principal: SignedIn, message_id: Id) -> Response:
     message = inbox.mark_read(session, principal=principal, message_id=message_id)
     if request.headers.get("hx-request"):
         return _render(request, "services/_message.html", {"m": inbox.message_dict(message)})
@@ -499,7 +504,7 @@ def _decision_fields(session: Session, item: dict[str, Any]) -> list[dict[str, s
     return out
 
 
-def _task_page(request: Request, session: Session, principal: access.Principal, task_id: int, *,
+def _task_page(request: Request, session: Session, principal: access.Principal, task_id: Id, *,
                unmask: str | None = None, purpose: str | None = None, error: TongbanError | None = None,
                form: dict[str, Any] | None = None, status_code: int = 200) -> Response:
     task, app = workbench.get_task(session, principal=principal, task_id=task_id)
@@ -522,13 +527,13 @@ def _task_page(request: Request, session: Session, principal: access.Principal, 
 
 
 @router.get("/workbench/tasks/{task_id}")
-def task_page(request: Request, session: DbSession, principal: SignedIn, task_id: int) -> Response:
+def task_page(request: Request, session: DbSession, principal: SignedIn, task_id: Id) -> Response:
     """The task: the application's data (masked), the review steps, decide, reassign, history."""
     return _task_page(request, session, principal, task_id)
 
 
 @router.post("/workbench/tasks/{task_id}/unmask")
-def task_unmask(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, task_id: int) -> Response:
+def task_unmask(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, task_id: Id) -> Response:
     """One field in clear, for a purpose recorded in the audit chain."""
     field, purpose = str(form.get("field") or ""), str(form.get("purpose") or "")
     workbench.get_task(session, principal=principal, task_id=task_id)
@@ -541,7 +546,7 @@ def task_unmask(request: Request, session: DbSession, principal: SignedIn, form:
 
 
 @router.post("/workbench/tasks/{task_id}/decision")
-def task_decide(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, task_id: int) -> Response:
+def task_decide(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, task_id: Id) -> Response:
     """Approve / return / reject on the version read; a stale version is explained, not a crash."""
     task, _app = workbench.get_task(session, principal=principal, task_id=task_id)
     item = onething.get_item(session, task.item_id).definition
@@ -567,7 +572,7 @@ def task_decide(request: Request, session: DbSession, principal: SignedIn, form:
 
 @router.post("/workbench/tasks/{task_id}/reassign")
 def task_reassign(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
-                  task_id: int) -> Response:
+                  task_id: Id) -> Response:
     """分派: the department's administrator gives the task to another officer."""
     try:
         to_id, version = int(str(form.get("assignee"))), int(str(form.get("version")))

@@ -14,9 +14,10 @@ from tongban.webkit.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/verify/{certificate_id}")
-def verify_page(certificate_id: int, request: Request, session: DbSession, sig: str | None = None) -> Response:
-    """Valid, invalid, revoked or expired, with the type, number, issuer and the holder's masked name."""
+@router.get("/verify/{ref}")
+def verify_page(ref: str, request: Request, session: DbSession, sig: str | None = None) -> Response:
+    """Valid, invalid, revoked or expired, with the type, number, issuer and the holder's masked
+    name. `ref` is the certificate's opaque public id, or its numeric id on codes printed before."""
     view = certificates.public_view(session, keyring=keyring_for(request.app.state.settings),
-                                    certificate_id=certificate_id, sig=sig, today=today_local())
+                                    ref=ref, sig=sig, today=today_local())
     return render(request, "services/verify.html", {"v": view}, headers={"X-Robots-Tag": "noindex"})

@@ -97,6 +97,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     pages.install(app)
     for router in slices.routers("pages"):
         app.include_router(router)
+    from tongban.web.boundary import TextBoundary
+
+    app.add_middleware(TextBoundary)  # inside RequestContext (locale set), before CSRF reads a form
     app.add_middleware(RequestContext)
     return app
 

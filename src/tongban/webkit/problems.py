@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tongban.core import text
 from tongban.core.access import Denied
 from tongban.core.errors import PROBLEM_BASE, TongbanError
 from tongban.core.i18n import N_, gettext
@@ -47,6 +48,9 @@ VALIDATION_MESSAGES = {
     "string_too_long": N_("This value is too long"),
     "int_parsing": N_("Enter a whole number"),
     "json_invalid": N_("The request body is not valid JSON"),
+    "greater_than_equal": N_("The value is too small"),
+    "less_than_equal": N_("The value is too large"),
+    **text.VALIDATION_MESSAGES,
 }
 
 

@@ -289,6 +289,7 @@ class Verdict:
     first_bad_seq: int | None = None
     reason: str | None = None
     seconds: float = 0.0
+    anchored_to: int = 0  # the newest sequence number a good signed checkpoint vouches for
 
     def fail(self, seq: int, reason: str) -> None:
         if self.first_bad_seq is None or seq < self.first_bad_seq:
@@ -341,6 +342,7 @@ def verify(engine: Engine, *, checkpoint_file: Path | None, keyring: Keyring | N
             if progress is not None:
                 progress(1)
     last = expected - 1
+    verdict.anchored_to = newest_cp
     if verdict.ok:
         if newest_cp > last:
             verdict.fail(last + 1, f"events {last + 1}–{newest_cp} are missing (signed checkpoint at {newest_cp})")

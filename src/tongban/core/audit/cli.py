@@ -12,8 +12,17 @@ app = typer.Typer(help="The audit chain.", no_args_is_help=True)
 
 
 @app.command("verify")
-def verify_cmd(seal_first: bool = typer.Option(False, "--seal", help="Seal pending events first.")) -> None:
-    """Check every link, hash and signed checkpoint; exit 1 naming the first bad sequence number."""
+def verify_cmd(
+    seal_first: bool = typer.Option(False, "--seal", help="Seal pending events first."),
+    allow_no_checkpoints: bool = typer.Option(
+        False, "--allow-no-checkpoints",
+        help="Accept a chain no signed checkpoint vouches for (its hashes alone prove nothing)."),
+) -> None:
+    """Check every link, hash and signed checkpoint; exit 1 naming the first bad sequence number.
+
+    A chain of events with no signed checkpoint fails too: anyone who can write the database
+    can rewrite every event and recompute every hash, and only a checkpoint signed with a key
+    the database does not hold tells that apart (docs/operator.md, "Audit chain")."""
     from tongban.core.audit import chain
     from tongban.core.audit.models import AuditEvent
     from tongban.core.keys import keyring_for
@@ -31,6 +40,14 @@ def verify_cmd(seal_first: bool = typer.Option(False, "--seal", help="Seal pendi
     note = f"; {verdict.unsealed} events not sealed yet" if verdict.unsealed else ""
     if not verdict.ok:
         fail(f"audit chain broken at sequence {verdict.first_bad_seq}: {verdict.reason}", cliutil.EXIT_FAILED)
+    if verdict.checked and not verdict.anchored_to:
+        where = settings.audit_checkpoint_file
+        if not allow_no_checkpoints:
+            fail(f"audit chain NOT verified: {verdict.checked} events but no signed checkpoint in {where}; "
+                 "the chain could have been rewritten with recomputed hashes. Restore the checkpoint file, "
+                 "or pass --allow-no-checkpoints to accept the chain on its hashes alone.", cliutil.EXIT_FAILED)
+        console.print(f"[bold red]WARNING: no signed checkpoint in {where}: the hashes alone cannot show "
+                      "that the chain was not rewritten (--allow-no-checkpoints).[/bold red]")
     console.print(f"audit chain intact: {verdict.checked} events, {verdict.checkpoints} signed checkpoints, "
                   f"{verdict.seconds:.2f} s{note}")
 

@@ -19,7 +19,24 @@ from tongban.core.timeutil import utcnow
 
 
 def canonical_json(data: Any) -> str:
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    """Sorted-key JSON. An integer beyond 64 bits (orjson's range) is written as its decimal
+    string, so whatever a caller sent can still be described in an audit event or hashed."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_big_ints_as_text(data), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _big_ints_as_text(data: Any) -> Any:
+    if isinstance(data, bool):
+        return data
+    if isinstance(data, int) and not -(2**63) <= data < 2**64:
+        return str(data)
+    if isinstance(data, dict):
+        return {k: _big_ints_as_text(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_big_ints_as_text(v) for v in data]
+    return data
 
 
 def record(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from dataclasses import dataclass
 
@@ -13,8 +12,7 @@ from tongban.core import access
 from tongban.core.access import Principal
 from tongban.core.audit.log import record
 from tongban.core.audit.models import AuditEvent
-from tongban.core.errors import Invalid
-from tongban.core.i18n import N_
+from tongban.core.paging import decode_cursor, encode_cursor
 
 
 @dataclass
@@ -26,19 +24,6 @@ class EventFilter:
     department_id: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
-
-
-def _decode_cursor(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid(N_("The cursor is not valid"), field="cursor") from None
-
-
-def encode_cursor(event_id: int) -> str:
-    return base64.urlsafe_b64encode(str(event_id).encode()).decode()
 
 
 def list_events(
@@ -59,7 +44,7 @@ def list_events(
         q = q.where(AuditEvent.at >= f.since)
     if f.until is not None:
         q = q.where(AuditEvent.at < f.until)
-    after = _decode_cursor(cursor)
+    after = decode_cursor(cursor)
     if after is not None:
         q = q.where(AuditEvent.id < after)
     rows = list(session.scalars(q.order_by(AuditEvent.id.desc()).limit(limit + 1)))

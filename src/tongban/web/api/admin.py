@@ -9,6 +9,7 @@ from tongban.core import clock
 from tongban.core.i18n import pick
 from tongban.core.identity import admin
 from tongban.core.identity.models import Account, ApiClient, Department, Role
+from tongban.core.ids import Id
 from tongban.webkit.deps import CurrentPrincipal, DbSession
 from tongban.webkit.schemas import Page
 
@@ -136,14 +137,14 @@ def create_staff(body: StaffIn, session: DbSession, principal: CurrentPrincipal)
 
 
 @router.patch("/staff/{account_id}", response_model=StaffOut)
-def update_staff(account_id: int, body: StaffPatch, session: DbSession, principal: CurrentPrincipal) -> StaffOut:
+def update_staff(account_id: Id, body: StaffPatch, session: DbSession, principal: CurrentPrincipal) -> StaffOut:
     account = admin.update_staff(session, principal=principal, account_id=account_id,
                                  **body.model_dump(exclude_unset=True))
     return StaffOut.of(account)
 
 
 @router.post("/accounts/{account_id}/unlock", response_model=StaffOut)
-def unlock(account_id: int, session: DbSession, principal: CurrentPrincipal) -> StaffOut:
+def unlock(account_id: Id, session: DbSession, principal: CurrentPrincipal) -> StaffOut:
     return StaffOut.of(admin.unlock_account(session, principal=principal, account_id=account_id))
 
 

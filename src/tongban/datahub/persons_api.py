@@ -1,0 +1,53 @@
+"""Staff reads of persons (search, one person, a household) — served by the data hub, which
+decides what each caller sees of the registry's records (`datahub.persons`), masks and audits.
+
+ID numbers travel only in request bodies, never in paths or query strings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from tongban.core.ids import Id
+from tongban.datahub import persons
+from tongban.registry.schemas import HouseholdOut, PersonField, PersonOut, PersonSearch, Unmask
+from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.schemas import Page
+
+router = APIRouter(tags=["registry"])
+
+
+@router.post("/registry/persons/search", response_model=Page[PersonOut])
+def search(body: PersonSearch, session: DbSession, principal: CurrentPrincipal) -> Page[PersonOut]:
+    """Staff: find people in your region (masked). Criteria go in the body."""
+    rows = persons.search_persons(session, principal=principal, **body.model_dump())
+    return Page(items=[PersonOut(**r) for r in rows])
+
+
+@router.get("/registry/persons/{person_id}", response_model=PersonOut)
+def person(
+    person_id: Id, session: DbSession, principal: CurrentPrincipal,
+    fields: Annotated[list[PersonField] | None, Query(description="Only these fields.")] = None,
+    hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
+) -> PersonOut:
+    """Staff: one person in your region, masked. The read is audited."""
+    return PersonOut(**persons.read_person(session, principal=principal, person_id=person_id, fields=fields,
+                                           hukou_bound=hukou_bound))
+
+
+@router.post("/registry/persons/{person_id}/unmask", response_model=PersonOut)
+def person_unmasked(
+    person_id: Id, body: Unmask, session: DbSession, principal: CurrentPrincipal,
+    hukou_bound: Annotated[bool, Query(description="A hukou service: staff of the hukou region may read.")] = False,
+) -> PersonOut:
+    """Staff: one person in clear, for a stated purpose written to the audit chain."""
+    return PersonOut(**persons.read_person(session, principal=principal, person_id=person_id,
+                                           purpose=body.purpose, fields=body.fields, hukou_bound=hukou_bound))
+
+
+@router.get("/registry/persons/{person_id}/household", response_model=HouseholdOut)
+def household(person_id: Id, session: DbSession, principal: CurrentPrincipal) -> HouseholdOut:
+    """Staff: a person's household, masked."""
+    return HouseholdOut(**persons.read_household(session, principal=principal, person_id=person_id))
