@@ -22,7 +22,8 @@ def test_every_slice_is_registered_once_lower_slices_first() -> None:
 def test_every_declared_reference_resolves() -> None:
     for s in slices.slices():
         named = [c.target for c in s.contributions if isinstance(c.target, str)]
-        for target in (*s.api, *s.pages, *(c.target for c in s.commands), *named, *s.reads.values()):
+        for target in (*s.api, *s.pages, *(c.target for c in s.commands), *named, *s.reads.values(),
+                       *s.writes.values()):
             assert slices.load(target) is not None, (s.name, target)
         for module in (*s.jobs, *s.pack_sections, *([s.models] if s.models else [])):
             assert slices.load(module) is not None, (s.name, module)
@@ -53,6 +54,24 @@ def test_a_published_read_function_is_found_by_name() -> None:
     assert slices.read("registry.household_of") is reads.household_of
     with pytest.raises(KeyError):
         slices.read("registry.no_such_read")
+
+
+def test_a_published_write_function_is_found_by_name_and_takes_its_arguments_by_keyword() -> None:
+    """A write changes another slice's tables: its arguments are named, never positional
+    (only the session is), so a caller cannot swap a guardian for a ward."""
+    import inspect
+
+    from tongban.registry import writes
+
+    assert slices.write("registry.register_birth") is writes.register_birth
+    with pytest.raises(KeyError):
+        slices.write("registry.household_of")  # a read is not a write
+    published = [(s.name, n, slices.write(f"{s.name}.{n}")) for s in slices.slices() for n in s.writes]
+    assert {(s, n) for s, n, _ in published} >= {("registry", "register_birth"), ("datahub", "give_scoped_consent")}
+    for slice_name, name, function in published:
+        positional = [p.name for p in inspect.signature(function).parameters.values()
+                      if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        assert positional in ([], ["session"]), (slice_name, name, positional)
 
 
 def test_every_declared_help_line_is_the_commands_own() -> None:

@@ -13,7 +13,9 @@ distribution) adds one entry point.
 `to` names the point as `"<owner>.<what>"`, the owner collects them with `contributed()`. The
 owner never imports the contributor, so a lower slice can show or run what a higher one adds.
 `reads` are the read functions a slice publishes for slices that may not import it (peers);
-`read()` finds one by name.
+`read()` finds one by name. `writes` are its write functions (keyword-only, no commit: the
+caller owns the transaction; each audits what it changes): what a scenario may change in the
+slice's tables, the only way it does; `write()` finds one by name.
 
 Commands of the installed distributions outside the product (e.g. the benchmarks) come from the
 entry point group `tongban.commands`: name → a Typer app, added under that name.
@@ -82,6 +84,7 @@ class Slice:
     jobs: tuple[str, ...] = ()  # modules whose import registers job handlers and schedules
     pack_sections: tuple[str, ...] = ()  # modules whose import registers pack sections
     reads: Mapping[str, str] = field(default_factory=dict)  # published name → "module:function"
+    writes: Mapping[str, str] = field(default_factory=dict)  # published name → "module:function"
     contributions: tuple[Contribution, ...] = ()
 
 
@@ -169,9 +172,18 @@ def contributed(to: str) -> tuple[Any, ...]:
 
 def read(name: str) -> Callable[..., Any]:
     """A published read function, `"<slice>.<name>"` (e.g. `"registry.household_of"`)."""
+    return _published(name, "reads")
+
+
+def write(name: str) -> Callable[..., Any]:
+    """A published write function, `"<slice>.<name>"` (e.g. `"registry.register_birth"`)."""
+    return _published(name, "writes")
+
+
+def _published(name: str, kind: str) -> Callable[..., Any]:
     slice_name, _, function = name.partition(".")
-    target = get(slice_name).reads.get(function)
+    target = getattr(get(slice_name), kind).get(function)
     if target is None:
-        raise KeyError(f"slice {slice_name!r} publishes no read function {function!r}")
+        raise KeyError(f"slice {slice_name!r} publishes no {kind[:-1]} function {function!r}")
     loaded: Callable[..., Any] = load(target)
     return loaded

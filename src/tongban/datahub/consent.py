@@ -52,6 +52,22 @@ def give(
     return consent
 
 
+def give_scoped(session: Session, *, person_id: int, scope: str, purpose: str, valid_from: dt.datetime,
+                valid_to: dt.datetime) -> Consent:
+    """A consent scoped to one scenario (e.g. a one-thing's prefill, 一键授权), for no one
+    department or dataset: the scenario checks the scope and audits the giving (it knows the
+    purpose it was given for). Flushed, not committed."""
+    consent = Consent(person_id=person_id, grantee_department_id=None, dataset_id=None, scope=scope,
+                      purpose=purpose, valid_from=valid_from, valid_to=valid_to, created_at=valid_from)
+    session.add(consent)
+    session.flush()
+    return consent
+
+
+def by_id(session: Session, consent_id: int) -> Consent | None:
+    return session.get(Consent, consent_id)
+
+
 def mine(session: Session, *, principal: Principal) -> list[Consent]:
     from tongban.registry.service import own_person
 

@@ -12,6 +12,8 @@ SLICE = Slice(
     commands=(Command("datahub", "tongban.datahub.cli:app", "The data hub: catalog, sharing requests, grants."),),
     jobs=("tongban.datahub.exchange",),
     pack_sections=("tongban.datahub.pack_sections",),
+    reads={"consent": "tongban.datahub.consent:by_id"},
+    writes={"give_scoped_consent": "tongban.datahub.consent:give_scoped"},
     contributions=(
         Contribution("web.workbench_tiles", Link("persons", N_("Find a person"), N_("Search the registry in your region"),
                                                  "/workbench/persons"), 10),

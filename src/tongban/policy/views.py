@@ -283,7 +283,11 @@ def registry_snapshot(session: Session, *, as_of: dt.date, months: int = INCOME_
     columns are null, and income or assets are not queried when no policy reads them."""
     from sqlalchemy import func, select
 
-    from tongban.registry.models import AssetRecord, Household, IncomeRecord, MedicalSettlement, Person
+    from tongban.registry.reads import view_tables
+
+    # The registry's tables, named by the registry for this in-place path (the views' own
+    # aggregate selects need the columns, not records one by one).
+    Person, Household, IncomeRecord, AssetRecord, MedicalSettlement = view_tables()  # noqa: N806
 
     def wanted(view: str, name: str) -> bool:
         return fields is None or name in _KEYS.get(view, ()) or name in fields.get(view, ()) or (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -19,10 +19,14 @@ from sqlalchemy.orm import Session
 from tongban.core.identity.models import Account
 from tongban.registry.models import (
     Address,
+    AssetRecord,
     BenefitEnrolment,
+    Certificate,
     Guardianship,
     Household,
     HouseholdMember,
+    IncomeRecord,
+    MedicalSettlement,
     Person,
 )
 
@@ -105,3 +109,66 @@ def enrolments_in_force(session: Session, codes: Sequence[str], as_of: dt.date) 
         BenefitEnrolment.benefit_code.in_(list(codes)), BenefitEnrolment.start_date <= as_of,
         or_(BenefitEnrolment.end_date.is_(None), BenefitEnrolment.end_date >= as_of))
     return [(str(k), str(c), int(s)) for k, c, s in session.execute(q)]
+
+
+def household_heads(session: Session, household_ids: Sequence[int]) -> dict[int, int]:
+    """household id → its head's person id (households without a head are left out)."""
+    heads: dict[int, int] = {}
+    for chunk in range(0, len(household_ids), 5000):
+        heads.update({int(i): int(h) for i, h in session.execute(select(Household.id, Household.head_person_id)
+                      .where(Household.id.in_(household_ids[chunk:chunk + 5000]))) if h is not None})
+    return heads
+
+
+def wards_of(session: Session, guardian_id: int) -> list[int]:
+    """The person ids of the guardian's wards (any guardianship on record, as wallets show them)."""
+    return list(session.scalars(select(Guardianship.ward_person_id).where(Guardianship.guardian_person_id == guardian_id)))
+
+
+def guardians_of(session: Session, ward_id: int) -> list[int]:
+    return list(session.scalars(select(Guardianship.guardian_person_id).where(Guardianship.ward_person_id == ward_id)))
+
+
+def id_numbers(session: Session, person_ids: Iterable[int]) -> list[str]:
+    """The resident ID numbers of the persons."""
+    return list(session.scalars(select(Person.id_number).where(Person.id.in_(list(person_ids)))))
+
+
+def certificate(session: Session, certificate_id: int) -> Certificate | None:
+    return session.get(Certificate, certificate_id)
+
+
+def certificate_that_exists(session: Session, certificate_id: int) -> Certificate:
+    return session.get_one(Certificate, certificate_id)
+
+
+def certificate_by_public_id(session: Session, public_id: str) -> Certificate | None:
+    return session.scalar(select(Certificate).where(Certificate.public_id == public_id))
+
+
+def certificates_by_id(session: Session, certificate_ids: Iterable[int]) -> dict[int, Certificate]:
+    ids = sorted(set(certificate_ids))
+    return {c.id: c for c in session.scalars(select(Certificate).where(Certificate.id.in_(ids)))} if ids else {}
+
+
+def certificates_held(session: Session, holder_ids: Iterable[int], *, after: int | None, limit: int) -> list[Certificate]:
+    """The persons' certificates (a wallet), in id order after `after`, at most `limit`."""
+    q = select(Certificate).where(Certificate.holder_kind == "person", Certificate.holder_id.in_(list(holder_ids)))
+    if after is not None:
+        q = q.where(Certificate.id > after)
+    return list(session.scalars(q.order_by(Certificate.id).limit(limit)))
+
+
+class ViewTables(NamedTuple):
+    """The registry tables the policy views read in place (the hub's sanctioned bulk path,
+    docs/datahub.md): mapped classes, for the views' own aggregate selects."""
+
+    person: type[Person]
+    household: type[Household]
+    income: type[IncomeRecord]
+    assets: type[AssetRecord]
+    medical: type[MedicalSettlement]
+
+
+def view_tables() -> ViewTables:
+    return ViewTables(Person, Household, IncomeRecord, AssetRecord, MedicalSettlement)

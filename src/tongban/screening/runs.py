@@ -26,7 +26,7 @@ from tongban.core.i18n import N_
 from tongban.core.identity.models import Region
 from tongban.core.timeutil import today_local
 from tongban.datahub.exchange import basis_for, subjects_fingerprint
-from tongban.registry.models import Household
+from tongban.registry import reads as registry_reads
 from tongban.screening.engine import BACKENDS, OUTCOME_SCHEMA, Engine, PolicyInfo, policy_engine
 from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
 from tongban.screening.pipeline import (
@@ -243,10 +243,8 @@ def _write_cases(session: Session, run: ScreeningRun, outcomes: pl.DataFrame,
     household_ids = found.filter(pl.col("policy_id").is_in([p for p, i in policies.items() if i.unit == "household"]))
     heads: dict[int, int] = {}
     if household_ids.height:
-        hh = sorted({int(h) for h in household_ids["household_id"].drop_nulls().to_list()})
-        for chunk in range(0, len(hh), 5000):
-            heads.update({int(i): int(h) for i, h in session.execute(select(Household.id, Household.head_person_id)
-                          .where(Household.id.in_(hh[chunk:chunk + 5000]))) if h is not None})
+        heads = registry_reads.household_heads(
+            session, sorted({int(h) for h in household_ids["household_id"].drop_nulls().to_list()}))
     previously: set[tuple[str, int]] = set()
     if run.previous_run_id is not None:
         prev_path = outcomes_path(var_dir, run.previous_run_id)

@@ -4,7 +4,7 @@ workbench, the wallet's certificates and their verification, the resident's inbo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
@@ -19,7 +19,7 @@ from tongban.core.keys import keyring_for
 from tongban.core.paging import DEFAULT_LIMIT, Limit, decode_cursor, page_of
 from tongban.core.storage import storage_for
 from tongban.core.text import FreeText
-from tongban.registry.models import Certificate, Guardianship
+from tongban.registry import reads as registry_reads
 from tongban.services import (
     applications,
     catalogue,
@@ -37,6 +37,9 @@ from tongban.services import queue as staff_queue
 from tongban.services.models import Application, Task
 from tongban.webkit.deps import CurrentPrincipal, DbSession, commit_now
 from tongban.webkit.schemas import Page
+
+if TYPE_CHECKING:  # the record type only: the registry's read functions fetch it
+    from tongban.registry.models import Certificate
 
 router = APIRouter(tags=["services"])
 
@@ -488,7 +491,7 @@ class WalletCertificate(BaseModel):
 def _wallet_holders(session: Any, principal: access.Principal) -> dict[int, str]:
     me = family.applicant_person(session, principal.account_id)
     holders = {me.id: "self"}
-    wards = session.scalars(select(Guardianship.ward_person_id).where(Guardianship.guardian_person_id == me.id))
+    wards = registry_reads.wards_of(session, me.id)
     holders.update({w: "ward" for w in wards})
     return holders
 
@@ -499,11 +502,8 @@ def my_certificates(session: DbSession, principal: CurrentPrincipal, limit: Limi
     """你的数字证件: your certificates and your wards' (a parent sees the newborn's), oldest first."""
     access.require(principal, "self.read")
     holders = _wallet_holders(session, principal)
-    q = select(Certificate).where(Certificate.holder_kind == "person", Certificate.holder_id.in_(holders))
-    if (after := decode_cursor(cursor)) is not None:
-        q = q.where(Certificate.id > after)
-    rows, next_cursor = page_of(list(session.scalars(q.order_by(Certificate.id).limit(limit + 1))), limit,
-                                key=lambda c: c.id)
+    held = registry_reads.certificates_held(session, holders, after=decode_cursor(cursor), limit=limit + 1)
+    rows, next_cursor = page_of(held, limit, key=lambda c: c.id)
     out = []
     for c in rows:
         doc = certificates.document(c)
@@ -524,7 +524,7 @@ def certificate_document(certificate_id: Id, session: DbSession, principal: Curr
 
 def _held(session: Any, principal: access.Principal, certificate_id: Id) -> Certificate:
     access.require(principal, "self.read")
-    cert = session.get(Certificate, certificate_id)
+    cert = registry_reads.certificate(session, certificate_id)
     if cert is None or cert.holder_kind != "person" or cert.holder_id not in _wallet_holders(session, principal):
         raise NotFound(N_("No such certificate"))
     return cert

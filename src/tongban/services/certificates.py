@@ -13,7 +13,7 @@ import base64
 import datetime as dt
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -29,9 +29,12 @@ from tongban.core.i18n import N_
 from tongban.core.identity.models import Account, Department
 from tongban.core.keys import Keyring
 from tongban.core.timeutil import utcnow
-from tongban.registry.models import Certificate, Guardianship, Person
+from tongban.registry import reads, writes
 from tongban.services import inbox
 from tongban.services.models import CertificateRevocation, CertificateType
+
+if TYPE_CHECKING:  # the record types only; the registry's functions do the reading and writing
+    from tongban.registry.models import Certificate, Person
 
 DOCUMENT_FIELDS = ("identifier", "type", "type_name", "number", "holder", "holder_code", "holder_code_type",
                    "issuer", "issuer_code", "issue_date", "valid_from", "valid_to", "data")
@@ -55,17 +58,15 @@ def issue(session: Session, *, keyring: Keyring, type_id: str, holder: Person, v
     if definition.get("valid_years"):
         valid_to = issue_date.replace(year=issue_date.year + int(definition["valid_years"]))
     surface = {f: values.get(f) for f in definition.get("fields", [])}
-    cert = Certificate(holder_kind="person", holder_id=holder.id, type_code=type_id, number=number,
-                       issuer_name=issuer.name_zh, issuer_code=definition.get("issuer_code"),
-                       issue_date=issue_date, valid_from=issue_date, valid_to=valid_to, status="valid",
-                       data={})
+    cert = writes.new_certificate(holder_id=holder.id, type_code=type_id, number=number,
+                                  issuer_name=issuer.name_zh, issuer_code=definition.get("issuer_code"),
+                                  issue_date=issue_date, valid_to=valid_to)
     doc = _document(cert, type_name=definition["title"]["zh"], holder_name=holder.name,
                     holder_code=holder.id_number, surface=surface)
     kid, signature = keyring.sign("certificate", canonical(doc))
     cert.data = {"type_name": doc["type_name"], "holder": holder.name, "holder_code": holder.id_number,
                  "surface": surface, "application_id": application_id, "kid": kid, "signature": signature}
-    session.add(cert)
-    session.flush()
+    writes.put_in_wallet(session, certificate=cert)
     record(session, actor=actor, action="certificate.issue", subject=masking.subject("person", holder.id),
            department_id=issuer.id, details={"certificate": cert.id, "type": type_id, "kid": kid,
                                              "application": application_id})
@@ -121,7 +122,7 @@ def _signed_by(data: bytes, kid: Any, signature: Any, public_keys: Mapping[str, 
 def verify_online(session: Session, *, keyring: Keyring, certificate_id: int,
                   today: dt.date) -> dict[str, Any]:
     """What a verifier sees: valid only if the signature holds, it is not revoked and not expired."""
-    cert = session.get(Certificate, certificate_id)
+    cert = reads.certificate(session, certificate_id)
     if cert is None:
         raise NotFound(N_("No such certificate"))
     doc = document(cert)
@@ -151,8 +152,8 @@ def by_public_ref(session: Session, ref: str) -> Certificate | None:
     """The certificate a verify link names: its opaque public id, or — on codes printed before
     public ids existed — its numeric id. None when there is none."""
     if ref.isdigit():
-        return session.get(Certificate, int(ref)) if len(ref) <= 18 else None
-    return session.scalar(select(Certificate).where(Certificate.public_id == ref)) if len(ref) <= 32 else None
+        return reads.certificate(session, int(ref)) if len(ref) <= 18 else None
+    return reads.certificate_by_public_id(session, ref) if len(ref) <= 32 else None
 
 
 def qr_svg(url: str) -> bytes:
@@ -205,7 +206,7 @@ def verify_by_number(session: Session, *, keyring: Keyring, certificate_id: int,
     Ids can be walked, so without the certificate's own signature (`sig`, as on its QR code) it
     answers only whether the certificate is valid — not its type, number, issuer or dates."""
     result = verify_online(session, keyring=keyring, certificate_id=certificate_id, today=today)
-    cert = session.get_one(Certificate, certificate_id)
+    cert = reads.certificate_that_exists(session, certificate_id)
     if signature_matches(cert, sig):
         return {**result, "public_id": cert.public_id}
     return {k: result[k] for k in LEGACY_FIELDS}
@@ -220,7 +221,7 @@ def revoke(session: Session, *, principal: access.Principal, certificate_id: int
            now: dt.datetime | None = None) -> Certificate:
     """Revoke (注销) a certificate: staff of the issuing department, with the reason."""
     access.require(principal, "task.decide")
-    cert = session.get(Certificate, certificate_id)
+    cert = reads.certificate(session, certificate_id)
     if cert is None:
         raise NotFound(N_("No such certificate"))
     access.require_department(principal, _issuing_department(session, cert))
@@ -232,7 +233,7 @@ def revoke(session: Session, *, principal: access.Principal, certificate_id: int
     if cert.status == "revoked":
         raise Conflict(N_("This certificate is already revoked"), field="status")
     now = now or utcnow()
-    cert.status = "revoked"
+    writes.revoke_certificate(certificate=cert)
     session.add(CertificateRevocation(certificate_id=cert.id, department_id=principal.department_id or "",
                                       reason=reason, revoked_by=principal.actor, revoked_at=now))
     session.flush()
@@ -250,17 +251,15 @@ def _wallet_accounts(session: Session, cert: Certificate) -> list[int]:
     (a newborn), each guardian's."""
     if cert.holder_kind != "person":
         return []
-    people = [cert.holder_id, *session.scalars(select(Guardianship.guardian_person_id)
-                                               .where(Guardianship.ward_person_id == cert.holder_id))]
-    numbers = list(session.scalars(select(Person.id_number).where(Person.id.in_(people))))
+    numbers = reads.id_numbers(session, [cert.holder_id, *reads.guardians_of(session, cert.holder_id)])
     return sorted(session.scalars(select(Account.id).where(Account.kind == "resident",
                                                            Account.id_number.in_(numbers))))
 
 
 def _revocations_body(session: Session, now: dt.datetime) -> dict[str, Any]:
-    rows = session.execute(select(CertificateRevocation, Certificate)
-                           .join(Certificate, Certificate.id == CertificateRevocation.certificate_id)
-                           .order_by(CertificateRevocation.certificate_id)).all()
+    revocations = list(session.scalars(select(CertificateRevocation).order_by(CertificateRevocation.certificate_id)))
+    certs = reads.certificates_by_id(session, [r.certificate_id for r in revocations])
+    rows = [(r, certs[r.certificate_id]) for r in revocations if r.certificate_id in certs]
     return {"issued_at": now.isoformat(), "revoked": [
         {"id": c.id, "identifier": f"{c.type_code}:{c.issuer_code or '-'}:{c.number}", "type": c.type_code,
          "number": c.number, "revoked_at": r.revoked_at.isoformat()} for r, c in rows]}

@@ -21,7 +21,7 @@ from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.storage import Storage
 from tongban.core.timeutil import utcnow
-from tongban.registry.models import Certificate, Guardianship
+from tongban.registry import reads as registry_reads
 from tongban.services import onething
 from tongban.services.models import Application, ApplicationMaterial, ServiceItem
 
@@ -133,9 +133,9 @@ def attach_certificate(session: Session, *, principal: access.Principal, applica
     app, decl = _for_upload(session, principal, application_id, material_id)
     if not decl.get("certificate"):
         raise Invalid(N_("This material cannot be given by a certificate"), field="certificate_id")
-    cert = session.get(Certificate, certificate_id)
-    holders = {app.applicant_person_id} | set(session.scalars(
-        select(Guardianship.ward_person_id).where(Guardianship.guardian_person_id == app.applicant_person_id)))
+    cert = registry_reads.certificate(session, certificate_id)
+    applicant = app.applicant_person_id
+    holders = {applicant} | (set(registry_reads.wards_of(session, applicant)) if applicant is not None else set())
     if cert is None or cert.holder_kind != "person" or cert.holder_id not in holders:
         raise access.Denied(N_("This certificate is not in the applicant's wallet"), principal=principal,
                             action="material.certificate", field="certificate_id")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,13 @@ from tongban.core.audit.log import record
 from tongban.core.errors import NotFound
 from tongban.core.i18n import N_
 from tongban.core.timeutil import utcnow
+from tongban.datahub import consent as consents
 from tongban.datahub.exchange import read_on_consent
-from tongban.datahub.models import Consent
 from tongban.services import family
 from tongban.services.models import DataElement, OneThing
+
+if TYPE_CHECKING:  # the record type only: the hub's consent functions make and find it
+    from tongban.datahub.models import Consent
 
 READABLE = {"ds.person": ("person", {"name", "id_number", "phone", "sex", "birth_date"}),
             "ds.household": ("household", {"household_number"})}
@@ -37,11 +40,9 @@ def give_consent(session: Session, *, principal: access.Principal, onething: One
     access.require(principal, "self.apply")
     person = family.applicant_person(session, principal.account_id)
     now = utcnow()
-    consent = Consent(person_id=person.id, grantee_department_id=None, dataset_id=None, scope=onething.id,
-                      purpose=f"{PURPOSE} {onething.id}", valid_from=now,
-                      valid_to=now + dt.timedelta(days=VALID_DAYS), created_at=now)
-    session.add(consent)
-    session.flush()
+    consent = consents.give_scoped(session, person_id=person.id, scope=onething.id,
+                                   purpose=f"{PURPOSE} {onething.id}", valid_from=now,
+                                   valid_to=now + dt.timedelta(days=VALID_DAYS))
     record(session, actor=principal.actor, action="consent.give", subject=masking.subject("person", person.id),
            purpose=PURPOSE, region_code=person.region_code,
            details={"consent": consent.id, "scope": onething.id, "days": VALID_DAYS})
@@ -50,7 +51,7 @@ def give_consent(session: Session, *, principal: access.Principal, onething: One
 
 def live_consent(session: Session, *, principal: access.Principal, consent_id: int, onething_id: str) -> Consent:
     """The caller's own live consent for this one-thing (404 naming `consent_id` otherwise)."""
-    consent = session.get(Consent, consent_id)
+    consent = consents.by_id(session, consent_id)
     person = family.applicant_person(session, principal.account_id) if consent is not None else None
     now = utcnow()
     if (consent is None or person is None or consent.person_id != person.id or consent.scope != onething_id
