@@ -4,9 +4,12 @@ message in the caller's language."""
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -58,7 +61,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TongbanError)
     async def _tongban_error(request: Request, exc: TongbanError) -> Response:
         if isinstance(exc, Denied):
-            _record_denial(request, exc)
+            # A database write: never on the event loop (under SQLite it may wait for the write
+            # lock, and every other request, /healthz too, would wait with it).
+            await run_in_threadpool(_record_denial, request.app.state.db, exc, path=request.url.path,
+                                    method=request.method)
         message = gettext(exc.message)
         if exc.params:
             message = message % exc.params
@@ -94,16 +100,41 @@ def install(app: FastAPI) -> None:
                        instance=request.url.path)
 
 
-def _record_denial(request: Request, exc: Denied) -> None:
-    """A refusal is audited in its own transaction: the request's own one is rolled back."""
+DENIAL_ATTEMPTS = 3  # each waits up to the database's lock timeout (SQLite: busy_timeout)
+_pending: deque[tuple[Any, dict[str, Any]]] = deque(maxlen=10_000)
+_pending_lock = threading.Lock()
+
+
+def _record_denial(db: Any, exc: Denied, *, path: str, method: str) -> None:
+    """A refusal is audited in its own transaction: the request's own one is rolled back.
+
+    Runs in a worker thread. A write that cannot get the lock is retried; one that still fails is
+    kept in memory and written before the next refusal's, so a busy database delays the record
+    instead of losing it (a process that stops first loses them: that is logged)."""
+    p = exc.principal
+    event = {"actor": p.actor, "actor_department": p.department_id,
+             "details": {"needed": exc.action, "path": path, "method": method}}
+    with _pending_lock:
+        _pending.append((db, event))
+    flush_denials()
+
+
+def flush_denials() -> int:
+    """Write every refusal still waiting; return how many are left (0 when all are in)."""
     from tongban.core.audit.log import record
 
-    db = request.app.state.db
-    p = exc.principal
-    try:
-        with db.unit_of_work() as session:
-            record(session, actor=p.actor, actor_department=p.department_id, action="access.denied",
-                   outcome="denied", details={"needed": exc.action, "path": request.url.path,
-                                              "method": request.method})
-    except Exception:  # the refusal stands even if auditing it fails; the failure is logged
-        log.exception("could not audit a denial")
+    with _pending_lock:
+        for _ in range(len(_pending)):
+            db, event = _pending[0]
+            for attempt in range(DENIAL_ATTEMPTS):
+                try:
+                    with db.unit_of_work() as session:
+                        record(session, action="access.denied", outcome="denied", **event)
+                    break
+                except Exception:  # locked or away: try again, then keep it for the next time
+                    if attempt == DENIAL_ATTEMPTS - 1:
+                        log.exception("could not audit a denial yet; it is kept and retried",
+                                      extra={"waiting": len(_pending)})
+                        return len(_pending)
+            _pending.popleft()
+        return 0
