@@ -386,6 +386,7 @@ def get_application(session: Session, *, principal: access.Principal, applicatio
     Every read by anyone but the applicant's side (staff of a department in it, a platform admin,
     an API client) is recorded in the audit chain as `application.read`, in the caller's
     transaction; a caller that records its own, narrower read (a material) passes `audit=False`."""
+    access.require_login(principal)  # a stranger learns nothing, not even whether the id exists
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound(N_("No such application"))

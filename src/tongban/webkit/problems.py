@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tongban.core import text
 from tongban.core.access import Denied
-from tongban.core.errors import PROBLEM_BASE, TongbanError
+from tongban.core.errors import PROBLEM_BASE, NotAuthenticated, TongbanError
 from tongban.core.i18n import N_, gettext
 from tongban.core.logging import scrubbed_traceback
 
@@ -60,7 +60,11 @@ VALIDATION_MESSAGES = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(TongbanError)
     async def _tongban_error(request: Request, exc: TongbanError) -> Response:
-        if isinstance(exc, Denied):
+        if isinstance(exc, Denied) and exc.principal.kind == "anonymous":
+            # Nobody signed in: the answer is "log in", never a refusal (nor an audit row any
+            # stranger could write by the thousand).
+            exc = NotAuthenticated()
+        elif isinstance(exc, Denied):
             # A database write: never on the event loop (under SQLite it may wait for the write
             # lock, and every other request, /healthz too, would wait with it).
             await run_in_threadpool(_record_denial, request.app.state.db, exc, path=request.url.path,
@@ -68,8 +72,12 @@ def install(app: FastAPI) -> None:
         message = gettext(exc.message)
         if exc.params:
             message = message % exc.params
-        return problem(exc.status, exc.type_, gettext(exc.title), message, instance=request.url.path,
-                       field=exc.field)
+        response = problem(exc.status, exc.type_, gettext(exc.title), message, instance=request.url.path,
+                           field=exc.field)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:  # a throttled caller is told how long to wait (RFC 9110)
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
