@@ -309,7 +309,7 @@ def _own_draft(session: Session, principal: access.Principal, application_id: in
     if app is None or app.filed_by_account_id != principal.account_id or app.status != "draft":
         if app is not None and app.filed_by_account_id == principal.account_id:
             raise Conflict(N_("This application is no longer a draft"), field="status")
-        raise NotFound(N_("No such application"))
+        raise access.NotYours(N_("No such application"), principal=principal, action="application.draft")
     return app
 
 
@@ -616,7 +616,7 @@ def _own_application(session: Session, principal: access.Principal, application_
     app = session.get(Application, application_id)
     if app is None or not (app.applicant_account_id == principal.account_id or (
             app.filing in ("proxy", "guardian") and app.filed_by_account_id == principal.account_id)):
-        raise NotFound(N_("No such application"))
+        raise access.NotYours(N_("No such application"), principal=principal, action="application.own")
     return app
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tongban.core import text
-from tongban.core.access import Denied
+from tongban.core.access import Denied, NotYours
 from tongban.core.errors import PROBLEM_BASE, NotAuthenticated, TongbanError
 from tongban.core.i18n import N_, gettext
 from tongban.core.logging import scrubbed_traceback
@@ -64,7 +64,7 @@ def install(app: FastAPI) -> None:
             # Nobody signed in: the answer is "log in", never a refusal (nor an audit row any
             # stranger could write by the thousand).
             exc = NotAuthenticated()
-        elif isinstance(exc, Denied):
+        elif isinstance(exc, (Denied, NotYours)):
             # A database write: never on the event loop (under SQLite it may wait for the write
             # lock, and every other request, /healthz too, would wait with it).
             await run_in_threadpool(_record_denial, request.app.state.db, exc, path=request.url.path,
@@ -113,7 +113,7 @@ _pending: deque[tuple[Any, dict[str, Any]]] = deque(maxlen=10_000)
 _pending_lock = threading.Lock()
 
 
-def _record_denial(db: Any, exc: Denied, *, path: str, method: str) -> None:
+def _record_denial(db: Any, exc: Denied | NotYours, *, path: str, method: str) -> None:
     """A refusal is audited in its own transaction: the request's own one is rolled back.
 
     Runs in a worker thread. A write that cannot get the lock is retried; one that still fails is
@@ -121,7 +121,7 @@ def _record_denial(db: Any, exc: Denied, *, path: str, method: str) -> None:
     instead of losing it (a process that stops first loses them: that is logged)."""
     p = exc.principal
     event = {"actor": p.actor, "actor_department": p.department_id,
-             "details": {"needed": exc.action, "path": path, "method": method}}
+             "details": {"needed": exc.action, "path": path, "method": method, "status": exc.status}}
     with _pending_lock:
         _pending.append((db, event))
     flush_denials()
