@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tongban.core.errors import Forbidden, NotAuthenticated
+from tongban.core.errors import Forbidden, NotAuthenticated, NotFound
 from tongban.core.i18n import N_
 
 # The permission vocabulary. Packs bundle these into roles; unknown codes are refused at load.
@@ -107,6 +107,17 @@ SYSTEM_JOBS = Principal(kind="system", username="jobs")
 
 class Denied(Forbidden):
     """A refusal that the web layer records in the audit chain (in its own transaction)."""
+
+    def __init__(self, message: str, *, principal: Principal, action: str, **params: Any) -> None:
+        super().__init__(message, **params)
+        self.principal = principal
+        self.action = action
+
+
+class NotYours(NotFound):
+    """A resident named an object that is not theirs, or none at all: one answer for both, 404
+    "no such …", so a caller cannot tell which ids exist; and, like `Denied`, recorded in the
+    audit chain (`access.denied`) by the web layer, whether the object exists or not."""
 
     def __init__(self, message: str, *, principal: Principal, action: str, **params: Any) -> None:
         super().__init__(message, **params)

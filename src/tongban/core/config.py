@@ -39,8 +39,10 @@ class Settings(BaseSettings):
     )
     token_ttl_seconds: int = Field(3600, ge=60)
     session_ttl_seconds: int = Field(8 * 3600, ge=60)
-    lockout_threshold: int = Field(5, ge=1, description="Failed logins before an account locks.")
-    lockout_minutes: int = Field(15, ge=1)
+    rate_limit_storage: str = Field(
+        "memory://", description="Where login throttling counts (core.throttle): memory:// for one process, "
+        "redis://host:6379 when several processes serve one site.",
+    )
     default_locale: str = "zh_CN"
     log_level: str = "INFO"
     cookie_secure: bool = Field(False, description="Set true behind HTTPS.")

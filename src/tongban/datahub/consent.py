@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import masking
-from tongban.core.access import Principal
+from tongban.core.access import NotYours, Principal
 from tongban.core.audit.log import record
 from tongban.core.audit.models import AuditEvent
-from tongban.core.errors import Conflict, Invalid, NotFound
+from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Department
 from tongban.core.timeutil import utcnow
@@ -81,7 +81,7 @@ def withdraw(session: Session, *, principal: Principal, consent_id: int) -> Cons
     person = own_person(session, principal=principal)
     consent = session.get(Consent, consent_id)
     if consent is None or consent.person_id != person.id:
-        raise NotFound()
+        raise NotYours(N_("No such consent"), principal=principal, action="consent.withdraw")
     if consent.withdrawn_at is not None:
         raise Conflict(N_("This consent is already withdrawn"))
     consent.withdrawn_at = utcnow()

@@ -526,7 +526,7 @@ def _held(session: Any, principal: access.Principal, certificate_id: Id) -> Cert
     access.require(principal, "self.read")
     cert = registry_reads.certificate(session, certificate_id)
     if cert is None or cert.holder_kind != "person" or cert.holder_id not in _wallet_holders(session, principal):
-        raise NotFound(N_("No such certificate"))
+        raise access.NotYours(N_("No such certificate"), principal=principal, action="certificate.held")
     return cert
 
 

@@ -309,7 +309,7 @@ def _own_draft(session: Session, principal: access.Principal, application_id: in
     if app is None or app.filed_by_account_id != principal.account_id or app.status != "draft":
         if app is not None and app.filed_by_account_id == principal.account_id:
             raise Conflict(N_("This application is no longer a draft"), field="status")
-        raise NotFound(N_("No such application"))
+        raise access.NotYours(N_("No such application"), principal=principal, action="application.draft")
     return app
 
 
@@ -386,6 +386,7 @@ def get_application(session: Session, *, principal: access.Principal, applicatio
     Every read by anyone but the applicant's side (staff of a department in it, a platform admin,
     an API client) is recorded in the audit chain as `application.read`, in the caller's
     transaction; a caller that records its own, narrower read (a material) passes `audit=False`."""
+    access.require_login(principal)  # a stranger learns nothing, not even whether the id exists
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound(N_("No such application"))
@@ -615,7 +616,7 @@ def _own_application(session: Session, principal: access.Principal, application_
     app = session.get(Application, application_id)
     if app is None or not (app.applicant_account_id == principal.account_id or (
             app.filing in ("proxy", "guardian") and app.filed_by_account_id == principal.account_id)):
-        raise NotFound(N_("No such application"))
+        raise access.NotYours(N_("No such application"), principal=principal, action="application.own")
     return app
 
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from tongban.core import access, paging
 from tongban.core.audit.log import record
-from tongban.core.errors import NotFound
 from tongban.core.i18n import N_, gettext
 from tongban.core.timeutil import utcnow
 from tongban.services.models import InboxMessage
@@ -64,7 +63,7 @@ def mark_read(session: Session, *, principal: access.Principal, message_id: int)
     access.require(principal, "self.read")
     message = session.get(InboxMessage, message_id)
     if message is None or message.account_id != principal.account_id:
-        raise NotFound(N_("No such message"))
+        raise access.NotYours(N_("No such message"), principal=principal, action="message.read")
     if message.read_at is None:
         message.read_at = utcnow()
         record(session, actor=principal.actor, action="message.read", subject=f"message:{message.id}")

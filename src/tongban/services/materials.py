@@ -90,7 +90,7 @@ def _for_upload(session: Session, principal: access.Principal, application_id: i
     own = app is not None and (app.filed_by_account_id == principal.account_id or (
         app.status != "draft" and app.applicant_account_id == principal.account_id))
     if app is None or not own:
-        raise NotFound(N_("No such application"))
+        raise access.NotYours(N_("No such application"), principal=principal, action="application.material")
     if app.status not in EDITABLE:
         raise Conflict(N_("This application is no longer open"), field="status")
     decl = declared(_items(session, app)).get(material_id)

@@ -187,7 +187,7 @@ def revoke(session: Session, *, principal: access.Principal, authorisation_id: i
     me = family.applicant_person(session, principal.account_id)
     a = session.get(Authorisation, authorisation_id)
     if a is None or a.grantor_person_id != me.id:
-        raise NotFound(N_("No such authorisation"))
+        raise access.NotYours(N_("No such authorisation"), principal=principal, action="authorisation.revoke")
     if a.revoked_at is not None:
         raise Conflict(N_("This authorisation is already revoked"), field="status")
     a.revoked_at = utcnow()

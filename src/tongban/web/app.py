@@ -84,6 +84,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     masking.configure(settings.secret_key)
     problems.install(app)
+    from tongban.core.throttle import Throttle
+
+    # One per app: memory:// counts for this process; redis:// is shared by every process.
+    app.state.throttle = Throttle(settings.rate_limit_storage)
 
     from tongban.core import slices
     from tongban.web import pages
@@ -92,8 +96,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # The app's own routes, then every slice's (its declaration, core.slices), lower slices first.
     app.include_router(health.router)
     app.include_router(auth.router, prefix="/api/v1")
+    from fastapi import Depends
+
+    from tongban.webkit.deps import writes_need_login
+
     for router in (admin.router, audit.router, keys.router, *slices.routers("api")):
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", dependencies=[Depends(writes_need_login)])
     pages.install(app)
     for router in slices.routers("pages"):
         app.include_router(router)

@@ -34,6 +34,7 @@ from tongban.core.i18n import N_, gettext, pick, set_locale
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account, Department, Region, Role
 from tongban.core.slices import Contribution, Link
+from tongban.core.throttle import Throttle
 from tongban.webkit import csrf
 from tongban.webkit.deps import (
     SESSION_COOKIE,
@@ -180,16 +181,19 @@ def login(
     if missing:
         return render(request, "login.html", {**form, "error": gettext(N_("This field is required")),
                                               "error_field": missing}, status_code=422, principal=ANONYMOUS)
-    outcome = identity.login_password(session, username=username, password=password,
-                                      threshold=settings.lockout_threshold,
-                                      lockout_minutes=settings.lockout_minutes)
+    guard: Throttle = request.app.state.throttle
+    source, name = (request.client.host if request.client else "unknown"), f"password:{username}"
+    guard.check_login(account=name, source=source)
+    outcome = identity.login_password(session, username=username, password=password)
     if outcome.failure is not None or outcome.account is None:
         # The failure count and its audit event must survive the refusal: commit them now.
         session.commit()
+        guard.failed_login(account=name, source=source)
         status, message = LOGIN_FAILURES.get(outcome.failure or "", LOGIN_FAILURES["bad-credentials"])
         field = None if outcome.failure == "locked" else "password"
         return render(request, "login.html", {**form, "error": gettext(message), "error_field": field},
                       status_code=status, principal=ANONYMOUS)
+    guard.succeeded_login(account=name, source=source)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         identity.revoke_token(session, old)  # a new login never reuses an older session

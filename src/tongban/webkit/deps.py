@@ -4,12 +4,13 @@ page language settled (`PagePrincipal`) and the caller who must be signed in (`S
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from tongban.core import access
 from tongban.core.access import ANONYMOUS, Principal
 from tongban.core.config import Settings
 from tongban.core.db import Database
@@ -99,6 +100,29 @@ async def _principal_with_locale(principal: Annotated[Principal, Depends(_princi
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal_with_locale)]
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def writes_need_login(request: Request, principal: CurrentPrincipal) -> None:
+    """Every API write needs a signed-in caller (logging in is on a router of its own).
+
+    Declared on the API routers, so it is solved before the route's body model is validated:
+    an anonymous POST is told 401, not 422 about a body nobody may send."""
+    if request.method in _WRITES:
+        access.require_login(principal)
+
+
+def needs(*permissions: str) -> Any:
+    """A route dependency: the caller must be signed in and hold one of `permissions`. Solved
+    before the body is validated, so a caller without the right is told 403 (audited), not 422;
+    the service still checks (this is the early answer, not the only guard)."""
+
+    async def _needs(principal: CurrentPrincipal) -> None:
+        access.require_login(principal)
+        access.require_any(principal, *permissions)
+
+    return Depends(_needs)
 
 
 # --- page dependencies --------------------------------------------------------------------------

@@ -4,16 +4,19 @@ message in the caller's language."""
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tongban.core import text
-from tongban.core.access import Denied
-from tongban.core.errors import PROBLEM_BASE, TongbanError
+from tongban.core.access import Denied, NotYours
+from tongban.core.errors import PROBLEM_BASE, NotAuthenticated, TongbanError
 from tongban.core.i18n import N_, gettext
 from tongban.core.logging import scrubbed_traceback
 
@@ -57,13 +60,24 @@ VALIDATION_MESSAGES = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(TongbanError)
     async def _tongban_error(request: Request, exc: TongbanError) -> Response:
-        if isinstance(exc, Denied):
-            _record_denial(request, exc)
+        if isinstance(exc, Denied) and exc.principal.kind == "anonymous":
+            # Nobody signed in: the answer is "log in", never a refusal (nor an audit row any
+            # stranger could write by the thousand).
+            exc = NotAuthenticated()
+        elif isinstance(exc, (Denied, NotYours)):
+            # A database write: never on the event loop (under SQLite it may wait for the write
+            # lock, and every other request, /healthz too, would wait with it).
+            await run_in_threadpool(_record_denial, request.app.state.db, exc, path=request.url.path,
+                                    method=request.method)
         message = gettext(exc.message)
         if exc.params:
             message = message % exc.params
-        return problem(exc.status, exc.type_, gettext(exc.title), message, instance=request.url.path,
-                       field=exc.field)
+        response = problem(exc.status, exc.type_, gettext(exc.title), message, instance=request.url.path,
+                           field=exc.field)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:  # a throttled caller is told how long to wait (RFC 9110)
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -94,16 +108,41 @@ def install(app: FastAPI) -> None:
                        instance=request.url.path)
 
 
-def _record_denial(request: Request, exc: Denied) -> None:
-    """A refusal is audited in its own transaction: the request's own one is rolled back."""
+DENIAL_ATTEMPTS = 3  # each waits up to the database's lock timeout (SQLite: busy_timeout)
+_pending: deque[tuple[Any, dict[str, Any]]] = deque(maxlen=10_000)
+_pending_lock = threading.Lock()
+
+
+def _record_denial(db: Any, exc: Denied | NotYours, *, path: str, method: str) -> None:
+    """A refusal is audited in its own transaction: the request's own one is rolled back.
+
+    Runs in a worker thread. A write that cannot get the lock is retried; one that still fails is
+    kept in memory and written before the next refusal's, so a busy database delays the record
+    instead of losing it (a process that stops first loses them: that is logged)."""
+    p = exc.principal
+    event = {"actor": p.actor, "actor_department": p.department_id,
+             "details": {"needed": exc.action, "path": path, "method": method, "status": exc.status}}
+    with _pending_lock:
+        _pending.append((db, event))
+    flush_denials()
+
+
+def flush_denials() -> int:
+    """Write every refusal still waiting; return how many are left (0 when all are in)."""
     from tongban.core.audit.log import record
 
-    db = request.app.state.db
-    p = exc.principal
-    try:
-        with db.unit_of_work() as session:
-            record(session, actor=p.actor, actor_department=p.department_id, action="access.denied",
-                   outcome="denied", details={"needed": exc.action, "path": request.url.path,
-                                              "method": request.method})
-    except Exception:  # the refusal stands even if auditing it fails; the failure is logged
-        log.exception("could not audit a denial")
+    with _pending_lock:
+        for _ in range(len(_pending)):
+            db, event = _pending[0]
+            for attempt in range(DENIAL_ATTEMPTS):
+                try:
+                    with db.unit_of_work() as session:
+                        record(session, action="access.denied", outcome="denied", **event)
+                    break
+                except Exception:  # locked or away: try again, then keep it for the next time
+                    if attempt == DENIAL_ATTEMPTS - 1:
+                        log.exception("could not audit a denial yet; it is kept and retried",
+                                      extra={"waiting": len(_pending)})
+                        return len(_pending)
+            _pending.popleft()
+        return 0

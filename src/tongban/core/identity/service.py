@@ -31,17 +31,17 @@ def _check_lock(subject: Account | ApiClient, now: dt.datetime) -> bool:
     return subject.locked_until is not None and subject.locked_until > now
 
 
-def _fail(subject: Account | ApiClient, *, threshold: int, minutes: int, now: dt.datetime) -> None:
+def _fail(subject: Account | ApiClient) -> None:
+    # Counted for the operator's view only. Failures never lock the account: that would let any
+    # stranger lock anyone out. Guessing is throttled per account and source (core.throttle).
     subject.failed_logins += 1
-    if subject.failed_logins >= threshold:
-        subject.locked_until = now + dt.timedelta(minutes=minutes)
-        subject.failed_logins = 0
 
 
 def login_password(
-    session: Session, *, username: str, password: str, threshold: int, lockout_minutes: int
+    session: Session, *, username: str, password: str
 ) -> LoginOutcome:
-    """Check a username and password; count failures and lock after `threshold` in a row."""
+    """Check a username and password. An account locked by an operator stays locked; failures
+    are counted but lock nothing (the caller throttles them per account and source)."""
     now = utcnow()
     account = session.scalar(select(Account).where(Account.username == username))
     if account is None:
@@ -54,11 +54,10 @@ def login_password(
                details={"reason": "locked"})
         return LoginOutcome(failure="locked")
     if not security.verify_password(account.password_hash, password):
-        _fail(account, threshold=threshold, minutes=lockout_minutes, now=now)
-        locked = account.locked_until is not None and account.locked_until > now
+        _fail(account)
         record(session, actor=f"account:{account.id}", action="auth.login", outcome="failed",
-               details={"reason": "bad-password", "locked": locked})
-        return LoginOutcome(failure="locked" if locked else "bad-credentials")
+               details={"reason": "bad-password"})
+        return LoginOutcome(failure="bad-credentials")
     if not account.active:
         record(session, actor=f"account:{account.id}", action="auth.login", outcome="denied",
                details={"reason": "inactive"})
@@ -73,7 +72,7 @@ def login_password(
 
 
 def login_client(
-    session: Session, *, client_id: str, client_secret: str, threshold: int, lockout_minutes: int
+    session: Session, *, client_id: str, client_secret: str
 ) -> LoginOutcome:
     now = utcnow()
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
@@ -87,7 +86,7 @@ def login_client(
                details={"reason": "locked"})
         return LoginOutcome(failure="locked")
     if not security.verify_password(client.secret_hash, client_secret):
-        _fail(client, threshold=threshold, minutes=lockout_minutes, now=now)
+        _fail(client)
         record(session, actor=f"client:{client.client_id}", action="auth.client", outcome="failed",
                details={"reason": "bad-secret"})
         return LoginOutcome(failure="bad-credentials")

@@ -10,7 +10,7 @@ from tongban.core.i18n import pick
 from tongban.core.identity import admin
 from tongban.core.identity.models import Account, ApiClient, Department, Role
 from tongban.core.ids import Id
-from tongban.webkit.deps import CurrentPrincipal, DbSession
+from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
 from tongban.webkit.schemas import Page
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -105,7 +105,7 @@ def departments(session: DbSession, principal: CurrentPrincipal) -> Page[Departm
     return Page(items=[DepartmentOut.of(d) for d in admin.list_departments(session, principal=principal)])
 
 
-@router.post("/departments", response_model=DepartmentOut, status_code=201)
+@router.post("/departments", response_model=DepartmentOut, status_code=201, dependencies=[needs("platform.admin")])
 def create_department(body: DepartmentIn, session: DbSession, principal: CurrentPrincipal) -> DepartmentOut:
     from tongban.core.errors import Invalid
     from tongban.core.i18n import N_
@@ -130,13 +130,13 @@ def staff(department_id: str, session: DbSession, principal: CurrentPrincipal) -
                                                                   department_id=department_id)])
 
 
-@router.post("/staff", response_model=StaffOut, status_code=201)
+@router.post("/staff", response_model=StaffOut, status_code=201, dependencies=[needs("staff.manage")])
 def create_staff(body: StaffIn, session: DbSession, principal: CurrentPrincipal) -> StaffOut:
     account = admin.create_staff(session, principal=principal, **body.model_dump())
     return StaffOut.of(account)
 
 
-@router.patch("/staff/{account_id}", response_model=StaffOut)
+@router.patch("/staff/{account_id}", response_model=StaffOut, dependencies=[needs("staff.manage")])
 def update_staff(account_id: Id, body: StaffPatch, session: DbSession, principal: CurrentPrincipal) -> StaffOut:
     account = admin.update_staff(session, principal=principal, account_id=account_id,
                                  **body.model_dump(exclude_unset=True))
@@ -153,7 +153,7 @@ def clients(session: DbSession, principal: CurrentPrincipal) -> Page[ClientOut]:
     return Page(items=[ClientOut.of(c) for c in admin.list_clients(session, principal=principal)])
 
 
-@router.post("/clients", response_model=ClientCreated, status_code=201)
+@router.post("/clients", response_model=ClientCreated, status_code=201, dependencies=[needs("platform.admin")])
 def create_client(body: ClientIn, session: DbSession, principal: CurrentPrincipal) -> ClientCreated:
     client, secret = admin.create_client(session, principal=principal, **body.model_dump())
     return ClientCreated(**ClientOut.of(client).model_dump(), client_secret=secret)

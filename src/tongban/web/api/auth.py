@@ -12,6 +12,7 @@ from tongban.core.errors import Invalid, Locked, NotAuthenticated
 from tongban.core.i18n import N_, pick
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Department, Region, Role
+from tongban.core.throttle import Throttle
 from tongban.webkit.deps import CurrentPrincipal, DbSession, get_settings
 
 router = APIRouter(tags=["auth"])
@@ -35,27 +36,34 @@ def token(
 ) -> TokenResponse:
     """OAuth 2-style token endpoint: a password grant (residents, staff) or client credentials."""
     settings = get_settings(request)
-    kw = {"threshold": settings.lockout_threshold, "lockout_minutes": settings.lockout_minutes}
+    if grant_type not in ("password", "client_credentials"):
+        raise Invalid(N_("Unsupported grant type"), field="grant_type")
+    guard: Throttle = request.app.state.throttle
+    source = request.client.host if request.client else "unknown"
+    name = f"{grant_type}:{username if grant_type == 'password' else client_id}"
+    guard.check_login(account=name, source=source)
     if grant_type == "password":
         if not username:
             raise Invalid(N_("This field is required"), field="username")
         if not password:
             raise Invalid(N_("This field is required"), field="password")
-        outcome = identity.login_password(session, username=username, password=password, **kw)
+        outcome = identity.login_password(session, username=username, password=password)
     elif grant_type == "client_credentials":
         if not client_id:
             raise Invalid(N_("This field is required"), field="client_id")
         if not client_secret:
             raise Invalid(N_("This field is required"), field="client_secret")
-        outcome = identity.login_client(session, client_id=client_id, client_secret=client_secret, **kw)
+        outcome = identity.login_client(session, client_id=client_id, client_secret=client_secret)
     else:
         raise Invalid(N_("Unsupported grant type"), field="grant_type")
     if outcome.failure is not None:
         # The failure count and its audit event must survive: commit them, then refuse.
         session.commit()
+        guard.failed_login(account=name, source=source)
         if outcome.failure == "locked":
             raise Locked(N_("Too many failed attempts; the account is locked for a while"))
         raise NotAuthenticated(N_("Wrong username or password"))
+    guard.succeeded_login(account=name, source=source)
     secret, _row = identity.issue_token(
         session, kind="bearer", ttl_seconds=settings.token_ttl_seconds,
         account=outcome.account, client=outcome.client,

@@ -1,0 +1,64 @@
+"""Brute-force throttling, counted with the `limits` library.
+
+Failed logins are counted per account *and* source address, with back-off (several windows, each
+longer and wider than the last), and per source across all accounts. Nothing a stranger does can
+lock somebody else out: the owner, signing in from their own address, is never counted with the
+stranger's failures. The counters live in `TONGBAN_RATE_LIMIT_STORAGE`: `memory://` for one
+process, `redis://host:6379` when several processes serve the same site (they must share them).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse_many
+from limits.storage import Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from tongban.core.errors import TooManyRequests
+from tongban.core.i18n import N_
+
+# Back-off for one account from one source: 5 a minute, then 10 in 15 minutes, then 20 a day.
+ACCOUNT_SOURCE = parse_many("5/minute;10/15 minutes;20/day")
+# One source hammering many accounts.
+SOURCE = parse_many("30/minute;200/hour")
+
+
+class RateLimited(TooManyRequests):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(N_("Too many failed attempts from here; try again later"))
+        self.retry_after = max(1, retry_after)
+
+
+class Throttle:
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        storage = storage_from_string(uri)
+        if not isinstance(storage, Storage):  # an async:// URI: the login path is synchronous
+            raise ValueError(f"rate limit storage must be synchronous: {uri!r}")
+        self.storage = storage
+        self.limiter = MovingWindowRateLimiter(self.storage)
+
+    def _checks(self, *, account: str, source: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+        return ([(item, ("login", account, source)) for item in ACCOUNT_SOURCE]
+                + [(item, ("login-source", source)) for item in SOURCE])
+
+    def check_login(self, *, account: str, source: str) -> None:
+        """Raise `RateLimited` (429, with how long to wait) if this source may not try now."""
+        wait = 0.0
+        for item, keys in self._checks(account=account, source=source):
+            if not self.limiter.test(item, *keys):
+                reset = self.limiter.get_window_stats(item, *keys).reset_time
+                wait = max(wait, reset - time.time())
+        if wait > 0:
+            raise RateLimited(math.ceil(wait))
+
+    def failed_login(self, *, account: str, source: str) -> None:
+        for item, keys in self._checks(account=account, source=source):
+            self.limiter.hit(item, *keys)
+
+    def succeeded_login(self, *, account: str, source: str) -> None:
+        """The owner got in from here: their own earlier slips no longer count against them."""
+        for item in ACCOUNT_SOURCE:
+            self.limiter.clear(item, "login", account, source)
