@@ -71,9 +71,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=tongban.__version__,
         description="One front door for residents, one workbench for departments, one data hub beneath.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below from /static, under the Content-Security-Policy
         redoc_url=None,
     )
+    _install_api_docs(app)
     app.state.settings = settings
     app.state.db = db
     from tongban.core.audit.chain import configure_checkpoints, set_seal_mode
@@ -98,10 +99,41 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for router in slices.routers("pages"):
         app.include_router(router)
     from tongban.web.boundary import TextBoundary
+    from tongban.webkit.headers import SecurityHeaders
 
     app.add_middleware(TextBoundary)  # inside RequestContext (locale set), before CSRF reads a form
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
     return app
+
+
+API_DOCS_HTML = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title} · API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui.css">
+<script src="/static/vendor/swagger-ui-bundle.js" defer></script>
+<script src="/static/js/api-docs.js" defer></script>
+</head>
+<body><div id="swagger-ui" data-openapi-url="{openapi_url}"></div></body>
+</html>
+"""
+
+
+def _install_api_docs(app: FastAPI) -> None:
+    """Swagger UI from the package's own /static (npm's swagger-ui-dist, copied by
+    scripts/build_assets.py), not a public CDN that an offline government network cannot reach;
+    started from a file, not FastAPI's inline script, which the Content-Security-Policy refuses."""
+    from html import escape
+
+    from fastapi.responses import HTMLResponse
+
+    html = API_DOCS_HTML.format(title=escape(app.title), openapi_url=escape(app.openapi_url or ""))
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(html)
 
 
 def _fastapi_telemetry() -> TelemetryConfig | None:
