@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(8 * 3600, ge=60)
     lockout_threshold: int = Field(5, ge=1, description="Failed logins before an account locks.")
     lockout_minutes: int = Field(15, ge=1)
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body (bytes), refused with 413 before it is read; "
+        "material uploads may take the largest size a pack may declare (50 MB) plus the multipart envelope."
+    )
     default_locale: str = "zh_CN"
     log_level: str = "INFO"
     cookie_secure: bool = Field(False, description="Set true behind HTTPS.")

@@ -102,6 +102,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.webkit.headers import SecurityHeaders
 
     app.add_middleware(TextBoundary)  # inside RequestContext (locale set), before CSRF reads a form
+    from tongban.webkit.limits import BodyLimit
+
+    # Size limits first (after RequestContext sets the locale), before anything reads a body.
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
     return app

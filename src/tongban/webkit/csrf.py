@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 from tongban.core.access import Principal
 from tongban.core.db import Database
@@ -185,7 +186,14 @@ class CsrfMiddleware:
             body = await _read_body(receive)
             if body is None:
                 return
-            supplied = await _form_token(scope, body)
+            try:
+                supplied = await _form_token(scope, body)
+            except HTTPException as exc:  # a form over the parser's limits (multipart: fields, part size)
+                from tongban.webkit.limits import form_limits_detail, too_large
+
+                log.info("form refused", extra={"route": request.url.path, "reason": str(exc.detail)})
+                await too_large(scope, form_limits_detail())(scope, receive, send)
+                return
             receive = _replay(body, receive)
         if tokens_match(expected, supplied):
             await self.app(scope, receive, send)
