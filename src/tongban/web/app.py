@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         redoc_url=None,
     )
     _install_api_docs(app)
+    _document_problems(app)
     app.state.settings = settings
     app.state.db = db
     from tongban.core.audit.chain import configure_checkpoints, set_seal_mode
@@ -91,10 +92,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.web.api import admin, audit, auth, health, keys
 
     # The app's own routes, then every slice's (its declaration, core.slices), lower slices first.
+    from tongban.webkit.schemas import PROBLEM_RESPONSES
+
     app.include_router(health.router)
-    app.include_router(auth.router, prefix="/api/v1")
-    for router in (admin.router, audit.router, keys.router, *slices.routers("api")):
-        app.include_router(router, prefix="/api/v1")
+    # Every API operation documents the problems it can answer (issue #18 item 8).
+    for router in (auth.router, admin.router, audit.router, keys.router, *slices.routers("api")):
+        app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     pages.install(app)
     for router in slices.routers("pages"):
         app.include_router(router)
@@ -123,6 +126,19 @@ API_DOCS_HTML = """<!doctype html>
 <body><div id="swagger-ui" data-openapi-url="{openapi_url}"></div></body>
 </html>
 """
+
+
+def _document_problems(app: FastAPI) -> None:
+    from tongban.webkit.schemas import add_problem_schema
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_problem_schema(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_api_docs(app: FastAPI) -> None:

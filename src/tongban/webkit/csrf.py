@@ -188,11 +188,16 @@ class CsrfMiddleware:
                 return
             try:
                 supplied = await _form_token(scope, body)
-            except HTTPException as exc:  # a form over the parser's limits (multipart: fields, part size)
-                from tongban.webkit.limits import form_limits_detail, too_large
+            except HTTPException as exc:  # the form parser refused it: over its limits, or malformed
+                from tongban.webkit import limits, problems
 
                 log.info("form refused", extra={"route": request.url.path, "reason": str(exc.detail)})
-                await too_large(scope, form_limits_detail())(scope, receive, send)
+                if "maximum" in str(exc.detail).lower():  # Starlette's "Too many fields…"/"…exceeded maximum size…"
+                    refusal = limits.too_large(scope, limits.form_limits_detail())
+                else:
+                    refusal = problems.problem(400, "bad-request", gettext(N_("Bad request")),
+                                               instance=request.url.path)
+                await refusal(scope, receive, send)
                 return
             receive = _replay(body, receive)
         if tokens_match(expected, supplied):

@@ -4,6 +4,7 @@ message in the caller's language."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ MEDIA = "application/problem+json"
 def problem(
     status: int, type_: str, title: str, detail: str | None = None, *, instance: str | None = None,
     field: str | None = None, errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": PROBLEM_BASE + type_, "title": title, "status": status}
     if detail:
@@ -34,7 +36,7 @@ def problem(
         body["field"] = field
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=MEDIA)
+    return JSONResponse(body, status_code=status, media_type=MEDIA, headers=headers)
 
 
 def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -81,10 +83,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: N_("Not found"), 405: N_("Method not allowed"), 401: N_("Please log in")}
+        titles = {404: N_("Not found"), 405: N_("Method not allowed"), 401: N_("Please log in"),
+                  413: N_("The request is too large")}
         title = gettext(titles.get(exc.status_code, N_("Bad request")))
-        return problem(exc.status_code, {404: "not-found", 405: "method-not-allowed"}.get(
-            exc.status_code, "http-error"), title, instance=request.url.path)
+        # Every type is one docs/api-conventions.md lists; the exception's headers (405: Allow) go along.
+        type_ = {401: "not-authenticated", 404: "not-found", 405: "method-not-allowed",
+                 413: "too-large"}.get(exc.status_code, "bad-request")
+        return problem(exc.status_code, type_, title, instance=request.url.path, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
