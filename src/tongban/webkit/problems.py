@@ -52,6 +52,8 @@ VALIDATION_MESSAGES = {
     "json_invalid": N_("The request body is not valid JSON"),
     "greater_than_equal": N_("The value is too small"),
     "less_than_equal": N_("The value is too large"),
+    # An enum in the schema (issue #18 item 8): the caller's language, not pydantic's English.
+    "literal_error": N_("Unknown value: use one of those the API document lists"),
     **text.VALIDATION_MESSAGES,
 }
 
