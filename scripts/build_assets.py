@@ -8,6 +8,9 @@ VENDOR = ROOT / "src" / "tongban" / "web" / "static" / "vendor"
 FILES = {
     "node_modules/htmx.org/dist/htmx.min.js": "htmx.min.js",
     "node_modules/echarts/dist/echarts.min.js": "echarts.min.js",
+    # The API docs page (/api/v1/docs) is served from here, not a public CDN: offline networks.
+    "node_modules/swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui-bundle.js",
+    "node_modules/swagger-ui-dist/swagger-ui.css": "swagger-ui.css",
 }
 
 VENDOR.mkdir(parents=True, exist_ok=True)

@@ -118,7 +118,17 @@ def client(app):  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     with TestClient(app) as c:
+        # Every response any test sees carries the security headers (issue #18 item 12).
+        c.event_hooks["response"].append(_assert_security_headers)
         yield c
+
+
+def _assert_security_headers(response) -> None:  # type: ignore[no-untyped-def]
+    from tongban.webkit.headers import SECURITY_HEADERS
+
+    for name, value in SECURITY_HEADERS:
+        assert response.headers.get(name.decode()) == value.decode(), (
+            f"{response.request.method} {response.request.url.path}: {name.decode()} missing")
 
 
 @pytest.fixture()

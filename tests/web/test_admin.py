@@ -162,3 +162,18 @@ def test_unlock_after_lockout(db, client):  # type: ignore[no-untyped-def]
     r = client.post(f"/api/v1/admin/accounts/{acc_id}/unlock", headers=token_for(client, "admin.mca"))
     assert r.status_code == 200 and r.json()["locked"] is False
     token_for(client, "officer.mca")
+
+
+def test_departments_and_roles_are_for_staff_admins_only(db, client):  # type: ignore[no-untyped-def]
+    """Issue #18 item 9: residents could list every department and every role's permissions."""
+    _seed(db)
+    resident, officer, root = (token_for(client, u) for u in ("li.na", "officer.mca", "root"))
+    for url in ("/api/v1/admin/departments", "/api/v1/admin/roles"):
+        assert client.get(url).status_code == 401, url
+        refused = client.get(url, headers=resident)
+        assert refused.status_code == 403, url
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "permissions" not in refused.text
+        for allowed in (officer, root):
+            ok = client.get(url, headers=allowed)
+            assert ok.status_code == 200 and ok.json()["items"], url

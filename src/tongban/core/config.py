@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         "memory://", description="Where login throttling counts (core.throttle): memory:// for one process, "
         "redis://host:6379 when several processes serve one site.",
     )
+    max_body_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest request body (bytes), refused with 413 before it is read; "
+        "material uploads may take the largest size a pack may declare (50 MB) plus the multipart envelope."
+    )
     default_locale: str = "zh_CN"
     log_level: str = "INFO"
     cookie_secure: bool = Field(False, description="Set true behind HTTPS.")

@@ -144,7 +144,7 @@ class QueryIn(BaseModel):
     fields: list[str]
     filter: dict[str, Any] = {}
     cursor: str | None = None
-    limit: int = 100
+    limit: int = Field(100, ge=1, le=exchange.MAX_LIMIT)
 
 
 class QueryOut(BaseModel):

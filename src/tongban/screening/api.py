@@ -4,9 +4,9 @@ cockpit, and the risk-alert worklist. Routers stay thin: parse, call the service
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -59,9 +59,12 @@ def start_run(body: RunIn, request: Request, session: DbSession, principal: Curr
 def list_runs(session: DbSession, principal: CurrentPrincipal) -> Page[dict[str, Any]]:
     return Page(items=[run_dict(r) for r in runs.list_runs(session, principal=principal)])
 
+# The region levels the services accept (6 county, 9 street, 12 community), in the document too.
+Level = Literal[6, 9, 12]
+
 
 @router.get("/screening/runs/{run_id}")
-def get_run(run_id: Id, session: DbSession, principal: CurrentPrincipal, level: int = 6) -> dict[str, Any]:
+def get_run(run_id: Id, session: DbSession, principal: CurrentPrincipal, level: Level = 6) -> dict[str, Any]:
     """A run and its counts per policy and region (level: 6 county, 9 street, 12 community)."""
     run = runs.get_run(session, principal=principal, run_id=run_id)
     return {**run_dict(run), "counts": runs.counts(session, principal=principal, run=run, level=level)}
@@ -77,7 +80,7 @@ def compare(run_id: Id, request: Request, session: DbSession, principal: Current
 
 @router.get("/screening/runs/{run_id}/cases")
 def cases(run_id: Id, session: DbSession, principal: CurrentPrincipal, policy: str | None = None,
-          limit: int = 100) -> Page[dict[str, Any]]:
+          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[dict[str, Any]]:
     """The eligible-but-not-enrolled of a run in the caller's region (subjects pseudonymised;
     open a case's explanation for the criteria)."""
     run = runs.get_run(session, principal=principal, run_id=run_id)
@@ -163,7 +166,7 @@ def record_visit(offer_id: Id, body: VisitIn, session: DbSession, principal: Cur
 
 
 @router.get("/screening/take-up")
-def take_up(session: DbSession, principal: CurrentPrincipal, level: int = 6) -> Page[dict[str, Any]]:
+def take_up(session: DbSession, principal: CurrentPrincipal, level: Level = 6) -> Page[dict[str, Any]]:
     """Offers and take-up rate per policy and region, for the cockpit."""
     return Page(items=offers.take_up(session, principal=principal, level=level))
 

@@ -234,7 +234,10 @@ def _application_out(session: Any, app: Application, *, with_timeline: bool) -> 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
 def submit(body: ApplicationIn, response: Response, session: DbSession, principal: CurrentPrincipal,
-           idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> ApplicationOut:
+           idempotency_key: str | None = Header(
+               None, alias="Idempotency-Key", max_length=200,
+               description="Required unless `draft` is true (a draft gets one of its own); 422 without it.")
+           ) -> ApplicationOut:
     """Submit once (一次提交), or save a draft (`"draft": true`). File for a grantor or ward with
     `on_behalf_of`; a counter officer files for a resident with `id_number` and `consent`.
     A repeat with the same Idempotency-Key answers 200 with the same application."""
@@ -302,7 +305,8 @@ def update_draft(application_id: Id, body: DraftIn, session: DbSession, principa
 
 @router.post("/applications/{application_id}/submit", response_model=ApplicationOut, status_code=201)
 def submit_draft(application_id: Id, response: Response, session: DbSession, principal: CurrentPrincipal,
-                 idempotency_key: str | None = Header(None, alias="Idempotency-Key")) -> ApplicationOut:
+                 idempotency_key: str = Header(alias="Idempotency-Key", min_length=1, max_length=200)
+                 ) -> ApplicationOut:
     """Submit a draft: the whole form and the required materials are checked, then it is routed."""
     app, created = applications.submit_draft(session, principal=principal, application_id=application_id,
                                              idempotency_key=idempotency_key)
@@ -432,7 +436,7 @@ def supplement(application_id: Id, task_id: Id, body: SupplementIn, session: DbS
 
 @router.get("/workbench/tasks", response_model=Page[TaskOut])
 def workbench_tasks(session: DbSession, principal: CurrentPrincipal, status: str = "ready", tab: str = "ready",
-                    limit: int = 50, cursor: str | None = None) -> Page[TaskOut]:
+                    limit: Limit = DEFAULT_LIMIT, cursor: str | None = None) -> Page[TaskOut]:
     """Your department's queue (in your region); `ready` = waiting for a decision (of those, the
     steps you may decide), in `tab` (ready, mine, near_due, overdue) as on the workbench page."""
     page = staff_queue.queue(session, principal=principal, today=clock.today(), tab=tab, status=status,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from tongban.services import catalog
+from tongban.services.domains import DomainId, LifeEventId
 from tongban.webkit.deps import DbSession
 from tongban.webkit.schemas import Page
 
@@ -27,7 +28,7 @@ def list_life_events() -> Page[dict[str, Any]]:
 
 
 @router.get("/catalog/items", response_model=Page[dict[str, Any]])
-def search_items(session: DbSession, domain: str | None = None, life_event: str | None = None,
+def search_items(session: DbSession, domain: DomainId | None = None, life_event: LifeEventId | None = None,
                  q: str | None = None) -> Page[dict[str, Any]]:
     """Service items (事项), filtered by `domain`, `life_event` and a text `q` (title, guide or code)."""
     return Page(items=catalog.search_items(session, domain=domain, life_event=life_event, q=q))

@@ -71,9 +71,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=tongban.__version__,
         description="One front door for residents, one workbench for departments, one data hub beneath.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below from /static, under the Content-Security-Policy
         redoc_url=None,
     )
+    _install_api_docs(app)
+    _document_problems(app)
     app.state.settings = settings
     app.state.db = db
     from tongban.core.audit.chain import configure_checkpoints, set_seal_mode
@@ -94,22 +96,75 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.web.api import admin, audit, auth, health, keys
 
     # The app's own routes, then every slice's (its declaration, core.slices), lower slices first.
+    from tongban.webkit.schemas import PROBLEM_RESPONSES
+
     app.include_router(health.router)
-    app.include_router(auth.router, prefix="/api/v1")
     from fastapi import Depends
 
     from tongban.webkit.deps import writes_need_login
 
+    # Every API operation documents the problems it can answer (issue #18 item 8); every write needs
+    # a signed-in caller before its body is validated (item 5) — but signing in itself.
+    app.include_router(auth.router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     for router in (admin.router, audit.router, keys.router, *slices.routers("api")):
-        app.include_router(router, prefix="/api/v1", dependencies=[Depends(writes_need_login)])
+        app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES,
+                           dependencies=[Depends(writes_need_login)])
     pages.install(app)
     for router in slices.routers("pages"):
         app.include_router(router)
     from tongban.web.boundary import TextBoundary
+    from tongban.webkit.headers import SecurityHeaders
 
     app.add_middleware(TextBoundary)  # inside RequestContext (locale set), before CSRF reads a form
+    from tongban.webkit.limits import BodyLimit
+
+    # Size limits first (after RequestContext sets the locale), before anything reads a body.
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext)
     return app
+
+
+API_DOCS_HTML = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title} · API</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui.css">
+<script src="/static/vendor/swagger-ui-bundle.js" defer></script>
+<script src="/static/js/api-docs.js" defer></script>
+</head>
+<body><div id="swagger-ui" data-openapi-url="{openapi_url}"></div></body>
+</html>
+"""
+
+
+def _document_problems(app: FastAPI) -> None:
+    from tongban.webkit.schemas import add_problem_schema
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_problem_schema(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _install_api_docs(app: FastAPI) -> None:
+    """Swagger UI from the package's own /static (npm's swagger-ui-dist, copied by
+    scripts/build_assets.py), not a public CDN that an offline government network cannot reach;
+    started from a file, not FastAPI's inline script, which the Content-Security-Policy refuses."""
+    from html import escape
+
+    from fastapi.responses import HTMLResponse
+
+    html = API_DOCS_HTML.format(title=escape(app.title), openapi_url=escape(app.openapi_url or ""))
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return HTMLResponse(html)
 
 
 def _fastapi_telemetry() -> TelemetryConfig | None:

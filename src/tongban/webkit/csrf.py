@@ -28,6 +28,7 @@ from typing import Any
 import anyio
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 from tongban.core.access import Principal
 from tongban.core.db import Database
@@ -185,7 +186,19 @@ class CsrfMiddleware:
             body = await _read_body(receive)
             if body is None:
                 return
-            supplied = await _form_token(scope, body)
+            try:
+                supplied = await _form_token(scope, body)
+            except HTTPException as exc:  # the form parser refused it: over its limits, or malformed
+                from tongban.webkit import limits, problems
+
+                log.info("form refused", extra={"route": request.url.path, "reason": str(exc.detail)})
+                if "maximum" in str(exc.detail).lower():  # Starlette's "Too many fields…"/"…exceeded maximum size…"
+                    refusal = limits.too_large(scope, limits.form_limits_detail())
+                else:
+                    refusal = problems.problem(400, "bad-request", gettext(N_("Bad request")),
+                                               instance=request.url.path)
+                await refusal(scope, receive, send)
+                return
             receive = _replay(body, receive)
         if tokens_match(expected, supplied):
             await self.app(scope, receive, send)

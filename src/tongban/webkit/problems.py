@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,7 @@ MEDIA = "application/problem+json"
 def problem(
     status: int, type_: str, title: str, detail: str | None = None, *, instance: str | None = None,
     field: str | None = None, errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": PROBLEM_BASE + type_, "title": title, "status": status}
     if detail:
@@ -37,7 +39,7 @@ def problem(
         body["field"] = field
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=MEDIA)
+    return JSONResponse(body, status_code=status, media_type=MEDIA, headers=headers)
 
 
 def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -53,6 +55,8 @@ VALIDATION_MESSAGES = {
     "json_invalid": N_("The request body is not valid JSON"),
     "greater_than_equal": N_("The value is too small"),
     "less_than_equal": N_("The value is too large"),
+    # An enum in the schema (issue #18 item 8): the caller's language, not pydantic's English.
+    "literal_error": N_("Unknown value: use one of those the API document lists"),
     **text.VALIDATION_MESSAGES,
 }
 
@@ -95,10 +99,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        titles = {404: N_("Not found"), 405: N_("Method not allowed"), 401: N_("Please log in")}
+        titles = {404: N_("Not found"), 405: N_("Method not allowed"), 401: N_("Please log in"),
+                  413: N_("The request is too large")}
         title = gettext(titles.get(exc.status_code, N_("Bad request")))
-        return problem(exc.status_code, {404: "not-found", 405: "method-not-allowed"}.get(
-            exc.status_code, "http-error"), title, instance=request.url.path)
+        # Every type is one docs/api-conventions.md lists; the exception's headers (405: Allow) go along.
+        type_ = {401: "not-authenticated", 404: "not-found", 405: "method-not-allowed",
+                 413: "too-large"}.get(exc.status_code, "bad-request")
+        return problem(exc.status_code, type_, title, instance=request.url.path, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -17,10 +17,14 @@ from tongban.core.i18n import N_
 from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account, ApiClient, Department, Region, Role
 
+# Who may read the platform's departments and roles: those who administer staff.
+STAFF_ADMIN = ("staff.read", "staff.manage", "platform.admin")
+
 
 def list_departments(session: Session, *, principal: Principal) -> list[Department]:
-    """Departments are public within the platform: any signed-in staff member or client may list them."""
-    access.require_login(principal)
+    """The department list is an operator's view (issue #18 item 9: residents could read it):
+    staff who read or manage staff, and platform admins."""
+    access.require_any(principal, *STAFF_ADMIN)
     return list(session.scalars(select(Department).order_by(Department.region_code, Department.id)))
 
 
@@ -40,7 +44,8 @@ def create_department(
 
 
 def list_roles(session: Session, *, principal: Principal) -> list[Role]:
-    access.require_login(principal)
+    """Every role with its permissions: what an attacker would map first, so operators only."""
+    access.require_any(principal, *STAFF_ADMIN)
     return list(session.scalars(select(Role).order_by(Role.id)))
 
 

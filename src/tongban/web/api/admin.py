@@ -29,9 +29,16 @@ class DepartmentOut(BaseModel):
         return cls(id=d.id, name=pick(names), name_i18n=names, kind=d.kind, region_code=d.region_code)
 
 
+class BilingualName(BaseModel):
+    """Both languages, each required (tongban speaks zh-CN first, English complete)."""
+
+    zh: str = Field(min_length=1, max_length=200)
+    en: str = Field(min_length=1, max_length=200)
+
+
 class DepartmentIn(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{2,63}$")
-    name: dict[str, str] = Field(description='{"zh": …, "en": …}')
+    name: BilingualName
     kind: str = Field("government", pattern="^(government|street_office|utility|agency)$")
     region_code: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$")
 
@@ -107,13 +114,8 @@ def departments(session: DbSession, principal: CurrentPrincipal) -> Page[Departm
 
 @router.post("/departments", response_model=DepartmentOut, status_code=201, dependencies=[needs("platform.admin")])
 def create_department(body: DepartmentIn, session: DbSession, principal: CurrentPrincipal) -> DepartmentOut:
-    from tongban.core.errors import Invalid
-    from tongban.core.i18n import N_
-
-    if not body.name.get("zh") or not body.name.get("en"):
-        raise Invalid(N_("Both a Chinese and an English name are required"), field="name")
-    dept = admin.create_department(session, principal=principal, id=body.id, name_zh=body.name["zh"],
-                                   name_en=body.name["en"], region_code=body.region_code, kind=body.kind)
+    dept = admin.create_department(session, principal=principal, id=body.id, name_zh=body.name.zh,
+                                   name_en=body.name.en, region_code=body.region_code, kind=body.kind)
     return DepartmentOut.of(dept)
 
 

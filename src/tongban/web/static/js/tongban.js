@@ -17,6 +17,10 @@
       event.detail.isError = false;
     }
   });
+  /* A print button (data-print): wired here, as the Content-Security-Policy refuses onclick=. */
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
   /* Move focus to an error summary so screen readers announce it after a failed form. */
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
