@@ -43,7 +43,9 @@ def test_visit_list_is_printable_for_the_grid_worker(client, city: City) -> None
     client.post("/logout", data={"csrf_token": _csrf(client.get("/workbench").text)})
     web_login(client, "grid.nanmen", DEMO_PASSWORD)
     visits = client.get("/workbench/screening/visits")
-    assert visits.status_code == 200 and "丁一" in visits.text and "@media print" in visits.text
+    assert visits.status_code == 200 and "丁一" in visits.text and 'class="print-table"' in visits.text
+    # The print rules live in the stylesheet (no inline <style> under the CSP).
+    assert "@media print" in client.get("/static/css/tongban.css").text
 
 
 def test_resident_card_offer_and_one_click_apply(client, city: City) -> None:  # type: ignore[no-untyped-def]

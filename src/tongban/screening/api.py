@@ -4,7 +4,7 @@ cockpit, and the risk-alert worklist. Routers stay thin: parse, call the service
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -59,8 +59,9 @@ def start_run(body: RunIn, request: Request, session: DbSession, principal: Curr
 def list_runs(session: DbSession, principal: CurrentPrincipal) -> Page[dict[str, Any]]:
     return Page(items=[run_dict(r) for r in runs.list_runs(session, principal=principal)])
 
-# The region levels the services accept (6 county, 9 street, 12 community), in the document too.
-Level = Literal[6, 9, 12]
+# The region levels the services accept (6 county, 9 street, 12 community), in the document too:
+# 6–12 in steps of 3 is exactly those three. (A Literal of ints would refuse the query string "12".)
+Level = Annotated[int, Query(ge=6, le=12, multiple_of=3, description="Region level: 6 county, 9 street, 12 community.")]
 
 
 @router.get("/screening/runs/{run_id}")

@@ -111,8 +111,12 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # Scrubbed before logging: a driver's message may carry the statement's values (an ID number).
         log.error("unhandled error", extra={"path": request.url.path, "error": scrubbed_traceback(exc)})
+        # Starlette answers this from its outermost middleware, outside SecurityHeaders: set them here.
+        from tongban.webkit.headers import SECURITY_HEADERS
+
         return problem(500, "internal", gettext("Something went wrong on our side"),
-                       instance=request.url.path)
+                       instance=request.url.path,
+                       headers={k.decode("latin-1"): v.decode("latin-1") for k, v in SECURITY_HEADERS})
 
 
 DENIAL_ATTEMPTS = 3  # each waits up to the database's lock timeout (SQLite: busy_timeout)
