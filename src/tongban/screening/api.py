@@ -61,7 +61,8 @@ def list_runs(session: DbSession, principal: CurrentPrincipal) -> Page[dict[str,
 
 # The region levels the services accept (6 county, 9 street, 12 community), in the document too:
 # 6–12 in steps of 3 is exactly those three. (A Literal of ints would refuse the query string "12".)
-Level = Annotated[int, Query(ge=6, le=12, multiple_of=3, description="Region level: 6 county, 9 street, 12 community.")]
+Level = Annotated[int, Query(ge=6, le=12, multiple_of=3, json_schema_extra={"enum": [6, 9, 12]},
+                              description="Region level: 6 county, 9 street, 12 community.")]
 
 
 @router.get("/screening/runs/{run_id}")
