@@ -110,3 +110,16 @@ def test_a_district_officer_lists_only_steps_they_can_decide_and_decides_each(cl
         r = client.post(f"/api/v1/workbench/tasks/{t['id']}/decision", headers=district,
                         json={"decision": "return", "reason": "请补充材料", "version": t["version"]})
         assert r.status_code == 200, (t, r.text)
+
+
+def test_a_queue_cursor_that_is_no_task_id_is_refused_naming_the_cursor(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    """The queue pages with the shared cursor (core.paging): a cursor for an id beyond 64 bits, or
+    one this server did not make, is a 422 naming `cursor` — not a database error."""
+    import base64
+
+    officer = login("officer.health")
+    for raw in (str(2**64), "t12", "-5"):
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+        r = client.get(f"/api/v1/workbench/tasks?cursor={cursor}", headers=officer)
+        assert r.status_code == 422 and r.json()["field"] == "cursor", (raw, r.text)
+    assert client.get("/api/v1/workbench/tasks?cursor=%%%", headers=officer).json()["field"] == "cursor"

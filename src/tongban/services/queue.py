@@ -10,7 +10,6 @@ same rules as `sla.clock`, which the page shows per row.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from tongban.core import access
+from tongban.core import access, paging
 from tongban.core.errors import Invalid
 from tongban.core.i18n import N_
 from tongban.core.timeutil import DEFAULT_CALENDAR, WorkCalendar
@@ -28,7 +27,6 @@ from tongban.services.models import Application, Task
 
 TABS = ("ready", "mine", "near_due", "overdue")
 STATUSES = ("ready", "blocked", "claimed", "returned", "public_notice", "approved", "rejected", "cancelled")
-MAX_LIMIT = 200
 
 
 @dataclass
@@ -105,9 +103,8 @@ def queue(session: Session, *, principal: access.Principal, today: dt.date, tab:
         raise Invalid(N_("Unknown queue tab"), field="tab")
     if status not in STATUSES:
         raise Invalid(N_("Unknown status"), field="status")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(N_("limit must be between 1 and 200"), field="limit")
-    after = _decode_cursor(cursor)
+    paging.check_limit(limit)
+    after = paging.decode_cursor(cursor)
     tabs = _tab_conditions(session, principal, today, calendar)
     counts = _counts(session, principal, tabs)
     if status == "ready":
@@ -120,8 +117,8 @@ def queue(session: Session, *, principal: access.Principal, today: dt.date, tab:
     if after is not None:
         q = q.where(Task.id > after)
     rows = [(r[0], r[1]) for r in session.execute(q.order_by(Task.id).limit(limit + 1))]
-    next_cursor = _encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
-    return QueuePage(rows=rows[:limit], next_cursor=next_cursor, counts=counts)
+    page, next_cursor = paging.page_of(rows, limit, key=lambda row: row[0].id)
+    return QueuePage(rows=page, next_cursor=next_cursor, counts=counts)
 
 
 def _counts(session: Session, principal: access.Principal, tabs: dict[str, Any]) -> dict[str, int]:
@@ -131,19 +128,3 @@ def _counts(session: Session, principal: access.Principal, tabs: dict[str, Any])
              for name, cond in tabs.items() if cond is not None]
     row = session.execute(_waiting(session, principal, select(*cols).select_from(Task))).one()
     return {name: int(row._mapping[name] or 0) for name in TABS}
-
-
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"t{last_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> int | None:
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not raw.startswith("t"):
-            raise ValueError(raw)
-        return int(raw[1:])
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid(N_("The cursor is not valid"), field="cursor") from None
