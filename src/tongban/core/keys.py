@@ -112,6 +112,20 @@ class Keyring:
         assert isinstance(key, Ed25519PrivateKey)
         return kid, base64.b64encode(key.sign(data)).decode()
 
+    def private_key(self, purpose: str) -> tuple[str, Ed25519PrivateKey]:
+        """The purpose's active key id and private key, loaded once, for a caller that signs in
+        bulk (e.g. issuing codes): `sign` reads the key file on every call."""
+        kid = self.active_kid(purpose)
+        return kid, self.load_private(kid)
+
+    def load_private(self, kid: str) -> Ed25519PrivateKey:
+        if not _safe_kid(kid):
+            raise ValueError(f"bad key id {kid!r}")
+        key = serialization.load_pem_private_key((self.dir / f"{kid}.key").read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"key {kid} is not an Ed25519 key")
+        return key
+
     def verify(self, kid: str, data: bytes, signature: str) -> bool:
         key = self.public_key(kid)
         if key is None:

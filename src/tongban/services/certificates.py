@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core import access, clock, masking
+from tongban.core import access, clock, masking, slices
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
@@ -35,6 +35,8 @@ from tongban.services.models import CertificateRevocation, CertificateType
 
 if TYPE_CHECKING:  # the record types only; the registry's functions do the reading and writing
     from tongban.registry.models import Certificate, Person
+
+REVOCATIONS = "services.revocations"  # the extension point: revoked entries of other slices
 
 DOCUMENT_FIELDS = ("identifier", "type", "type_name", "number", "holder", "holder_code", "holder_code_type",
                    "issuer", "issuer_code", "issue_date", "valid_from", "valid_to", "data")
@@ -260,9 +262,14 @@ def _revocations_body(session: Session, now: dt.datetime) -> dict[str, Any]:
     revocations = list(session.scalars(select(CertificateRevocation).order_by(CertificateRevocation.certificate_id)))
     certs = reads.certificates_by_id(session, [r.certificate_id for r in revocations])
     rows = [(r, certs[r.certificate_id]) for r in revocations if r.certificate_id in certs]
-    return {"issued_at": now.isoformat(), "revoked": [
+    revoked: list[dict[str, Any]] = [
         {"id": c.id, "identifier": f"{c.type_code}:{c.issuer_code or '-'}:{c.number}", "type": c.type_code,
-         "number": c.number, "revoked_at": r.revoked_at.isoformat()} for r, c in rows]}
+         "number": c.number, "revoked_at": r.revoked_at.isoformat()} for r, c in rows]
+    # What other slices revoke goes into the same signed list (e.g. codes: `services.revocations`,
+    # a function of the session returning entries with a distinct `identifier` each).
+    for entries in slices.contributed(REVOCATIONS):
+        revoked.extend(entries(session))
+    return {"issued_at": now.isoformat(), "revoked": revoked}
 
 
 def _revocations_bytes(body: Mapping[str, Any]) -> bytes:

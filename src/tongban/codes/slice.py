@@ -1,0 +1,21 @@
+"""What codes bring to the app (entry point `tongban.slices`: codes)."""
+
+from tongban.core.i18n import N_
+from tongban.core.slices import Command, Contribution, Link, Slice
+
+SLICE = Slice(
+    name="codes",
+    order=70,
+    models="tongban.codes.models",
+    api=("tongban.codes.api:router",),
+    pages=("tongban.codes.pages:router",),
+    commands=(Command("codes", "tongban.codes.cli:app", "Codes (码): 浙农码, 安心码, 人才码, 出租房一码通 — issue, verify."),),
+    pack_sections=("tongban.codes.pack_sections",),
+    contributions=(
+        # Revoked codes go into the signed revocation list the certificates publish.
+        Contribution("services.revocations", "tongban.codes.service:revoked_entries"),
+        Contribution("web.workbench_tiles", Link("codes", N_("Codes"),
+                                                 N_("Codes your department issued: issue, check and revoke"),
+                                                 "/workbench/codes"), 60),
+    ),
+)
