@@ -210,7 +210,7 @@ def _matches(rule: Mapping[str, Any], value: Any, today: dt.date) -> bool:
     if op in ("before_today", "within_days"):
         if not isinstance(value, dt.date):
             value = dt.date.fromisoformat(str(value))
-        return value < today if op == "before_today" else today <= value <= today + dt.timedelta(days=int(want))
+        return value < today if op == "before_today" else today <= value <= today + dt.timedelta(days=int(want or 0))
     if isinstance(value, dt.date) and isinstance(want, str):
         want = dt.date.fromisoformat(want)
     if op == "eq":
@@ -289,8 +289,8 @@ def scan(session: Session, *, keyring: Keyring, code: str, today: dt.date | None
                                                                           "en": row.issuer_department_id},
         "issued_at": payload.issued_at.isoformat(), "card": public_card(session, ct, row.subject_id)}
     if row.revoked_at is not None:
-        reason = row.revoke_reason or ""
-        return {**view, "state": "revoked", "colour": "red", "reason": {"zh": reason, "en": reason},
+        said = row.revoke_reason or ""
+        return {**view, "state": "revoked", "colour": "red", "reason": {"zh": said, "en": said},
                 "revoked_at": row.revoked_at.isoformat()}
     colour, reason = live_status(session, ct, row.subject_id, today=today)
     return {**view, "colour": colour, "reason": reason}

@@ -16,6 +16,6 @@ SLICE = Slice(
         Contribution("services.revocations", "tongban.codes.service:revoked_entries"),
         Contribution("web.workbench_tiles", Link("codes", N_("Codes"),
                                                  N_("Codes your department issued: issue, check and revoke"),
-                                                 "/workbench/codes"), 60),
+                                                 "/workbench/codes"), 90),
     ),
 )
