@@ -57,7 +57,10 @@ def test_internal_export_lists_closed_datasets_for_staff_only(city, client):  # 
 def test_csv_export_and_the_cli(city, client, cli):  # type: ignore[no-untyped-def]
     rows = list(csv.DictReader(io.StringIO(client.get("/api/v1/catalog/dcat.csv").text)))
     by_id = {r["identifier"]: r for r in rows}
-    assert set(by_id) == {"ds.entity", "ds.household", "ds.service-halls"}
+    # the codes' public cards (issue #29) are open too
+    cards = {"ds.agri.farm-card", "ds.agri.product-card", "ds.hrss.domestic-worker-card", "ds.hrss.talent-card",
+             "ds.housing.flat-card"}
+    assert set(by_id) == {"ds.entity", "ds.household", "ds.service-halls", *cards}
     assert by_id["ds.service-halls"]["access_rights"] == "PUBLIC"
     assert by_id["ds.household"]["download_urls"] == ""  # only after an approved application
     out = cli("datahub", "dcat", "--format", "jsonld")

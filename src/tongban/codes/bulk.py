@@ -31,9 +31,15 @@ def _init(keys_dir: str, kid: str) -> None:
     _KEY = Keyring(Path(keys_dir)).load_private(kid)
 
 
-def _sign(task: tuple[str, str, int, str, list[int]]) -> list[tuple[str, int, str, int, str, str]]:
-    type_id, issuer, epoch, kid, subjects = task
-    return service.sign_subjects(_KEY, type_id=type_id, issuer=issuer, epoch=epoch, kid=kid, subjects=subjects)
+Rows = list[tuple[str, int, str, int, str, str]]
+
+
+def _sign(task: tuple[str, str, int, str, list[int], bool]) -> tuple[Rows, bytes | None, list[int]]:
+    """A worker's batch: the rows — or, for COPY, the block the parent writes as it is (one
+    bytes object crosses the process boundary, not thousands of tuples) — and the subjects."""
+    type_id, issuer, epoch, kid, subjects, block = task
+    rows = service.sign_subjects(_KEY, type_id=type_id, issuer=issuer, epoch=epoch, kid=kid, subjects=subjects)
+    return ([], service.copy_block(rows), subjects) if block else (rows, None, subjects)
 
 
 @dataclass
@@ -70,31 +76,34 @@ def issue_bulk(db: Database, *, keyring: Keyring, principal: Principal, type_id:
     if on_start:
         on_start(len(pending))
 
-    def tasks() -> Iterator[tuple[str, str, int, str, list[int]]]:
+    copy = method == "copy" or (method == "auto" and not db.is_sqlite)
+
+    def tasks() -> Iterator[tuple[str, str, int, str, list[int], bool]]:
         for i in range(0, len(pending), batch):
-            yield ct_id, issuer, int(clock.now().timestamp()), kid, pending[i:i + batch]
+            yield ct_id, issuer, int(clock.now().timestamp()), kid, pending[i:i + batch], copy
 
     procs = max(1, processes or processes_default())
     issued = batches = 0
 
-    def commit(rows: list[tuple[str, int, str, int, str, str]]) -> None:
+    def commit(rows: Rows, block: bytes | None, subjects: list[int]) -> None:
         nonlocal issued, batches
         with db.unit_of_work() as s:
-            service.store(s, rows, method=method)
+            service.store(s, rows, method="copy" if copy else "insert", block=block)
             service.record_batch(s, actor=principal.actor, ct=s.get_one(service.CodeType, ct_id), dataset_id=ds_id,
-                                 kid=kid, rows=rows)
-        issued += len(rows)
+                                 kid=kid, subjects=subjects)
+        issued += len(subjects)
         batches += 1
         if progress:
-            progress(len(rows))
+            progress(len(subjects))
 
     if procs == 1 or len(pending) <= batch:
+        global _KEY
+        _KEY = key
         for task in tasks():
-            commit(service.sign_subjects(key, type_id=task[0], issuer=task[1], epoch=task[2], kid=task[3],
-                                         subjects=task[4]))
+            commit(*_sign(task))
     else:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(procs, initializer=_init, initargs=(str(keyring.dir), kid)) as pool:
-            for rows in pool.imap(_sign, tasks()):
-                commit(rows)
+            for rows, block, subjects in pool.imap(_sign, tasks()):
+                commit(rows, block, subjects)
     return Result(issued=issued, already=already, batches=batches, dataset=ds_id)

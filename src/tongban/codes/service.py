@@ -110,32 +110,42 @@ def sign_subjects(key: Any, *, type_id: str, issuer: str, epoch: int, kid: str,
     return rows
 
 
-def store(session: Session, rows: Sequence[tuple[str, int, str, int, str, str]], *, method: str = "auto") -> None:
+def copy_block(rows: Sequence[tuple[str, int, str, int, str, str]]) -> bytes:
+    """The rows in COPY's text format. No value can hold a tab, newline or backslash: ids, digits,
+    key ids and base64url (the payload's parser refuses anything else), so nothing is escaped."""
+    return "".join("\t".join(map(str, r)) + "\n" for r in rows).encode()
+
+
+COPY_SQL = ("COPY code_issued (type_id, subject_id, issuer_department_id, issued_epoch, kid, signature)"
+            " FROM STDIN")
+
+
+def store(session: Session, rows: Sequence[tuple[str, int, str, int, str, str]], *, method: str = "auto",
+          block: bytes | None = None) -> None:
     """Store signed codes in `session`'s transaction: COPY on PostgreSQL (`method="copy"`, the
-    default there), or one multi-row INSERT (`"insert"`, SQLite's way)."""
-    if not rows:
+    default there; `block`, when given instead of `rows`, is `copy_block(rows)` made by the
+    signer), or one multi-row INSERT (`"insert"`, SQLite's way)."""
+    if not rows and not block:
         return
     conn = session.connection()
     if method == "auto":
         method = "copy" if conn.dialect.name == "postgresql" else "insert"
     if method == "copy":
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-                "COPY code_issued (type_id, subject_id, issuer_department_id, issued_epoch, kid, signature)"
-                " FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with raw.cursor() as cur, cur.copy(COPY_SQL) as copy:  # type: ignore[union-attr]
+            copy.write(block if block is not None else copy_block(rows))
         return
     session.execute(insert(IssuedCode), [dict(zip(COPY_COLUMNS, r, strict=True)) for r in rows])
 
 
 def record_batch(session: Session, *, actor: str, ct: CodeType, dataset_id: str, kid: str,
-                 rows: Sequence[tuple[Any, ...]]) -> None:
-    """The one audit event of a batch of codes issued."""
+                 subjects: Sequence[int]) -> None:
+    """The one audit event of a batch of codes issued (to `subjects`, in id order)."""
     record(session, actor=actor, actor_department=ct.issuer_department_id, action="code.issue",
            subject=f"code_type:{ct.id}", department_id=ct.issuer_department_id,
-           details={"type": ct.id, "dataset": dataset_id, "count": len(rows), "kid": kid,
-                    "first_subject": rows[0][1] if rows else None, "last_subject": rows[-1][1] if rows else None})
+           details={"type": ct.id, "dataset": dataset_id, "count": len(subjects), "kid": kid,
+                    "first_subject": subjects[0] if subjects else None,
+                    "last_subject": subjects[-1] if subjects else None})
 
 
 def issue_one(session: Session, *, keyring: Keyring, principal: Principal, type_id: str,
@@ -154,7 +164,7 @@ def issue_one(session: Session, *, keyring: Keyring, principal: Principal, type_
     rows = sign_subjects(key, type_id=ct.id, issuer=ct.issuer_department_id, epoch=int(utcnow().timestamp()),
                          kid=kid, subjects=[subject_id])
     store(session, rows, method="insert")
-    record_batch(session, actor=principal.actor, ct=ct, dataset_id=ds.id, kid=kid, rows=rows)
+    record_batch(session, actor=principal.actor, ct=ct, dataset_id=ds.id, kid=kid, subjects=[subject_id])
     return session.scalars(select(IssuedCode).where(IssuedCode.type_id == ct.id,
                                                     IssuedCode.subject_id == subject_id)).one()
 
