@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from sqlalchemy.orm import Session
 
-from tongban.core import cliutil
+from tongban.core import cliutil, slices
 from tongban.core.config import Settings
 from tongban.core.errors import Forbidden
 from tongban.core.i18n import N_
@@ -19,13 +19,20 @@ from tongban.core.packs.loader import LoadReport, PackError, load_pack, resolve_
 
 app = typer.Typer(help="The demo region.", no_args_is_help=True)
 
+DEMO_LOADED = "demo.loaded"  # the extension point: slices' demo data, after the pack
+
 
 def load_demo(session: Session, settings: Settings, *, pack_dir: Path | str | None = None) -> LoadReport:
     """Load the demo pack and its cast in `session`'s transaction; only in demo mode. Idempotent."""
     if not settings.demo:
         raise Forbidden(N_("The demo cast is loaded only in demo mode (TONGBAN_DEMO=1)"))
-    return load_pack(session, resolve_pack_dir(pack_dir or settings.pack_dir), include_demo=True,
-                     actor="system:demo")
+    report = load_pack(session, resolve_pack_dir(pack_dir or settings.pack_dir), include_demo=True,
+                       actor="system:demo")
+    # What the slices add to the demo once the pack is in (e.g. codes: generated subjects and
+    # their codes): `demo.loaded` contributions, each `(session, settings) -> None`, idempotent.
+    for seed in slices.contributed(DEMO_LOADED):
+        seed(session, settings)
+    return report
 
 
 @app.command("load")

@@ -243,3 +243,24 @@ def test_generated_rows_are_deterministic() -> None:
         assert list(demo_data.rows(kind, 20, seed=3, farms=5))[10:] == list(
             demo_data.rows(kind, 20, seed=3, start=11, farms=5))
     assert list(demo_data.rows("talent", 5, seed=3)) != list(demo_data.rows("talent", 5, seed=4))
+
+
+def test_the_demo_load_brings_subjects_and_their_codes_once(db, settings, clock) -> None:  # type: ignore[no-untyped-def]
+    from tongban.codes.demo_data import DEMO_SUBJECTS
+    from tongban.demo import load_demo
+
+    with db.unit_of_work() as s:
+        load_demo(s, settings)
+    with db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(IssuedCode)) == 5 * DEMO_SUBJECTS
+        events = s.scalar(select(func.count()).select_from(AuditEvent))
+        code = service.code_string(s.scalars(select(IssuedCode).limit(1)).one())
+    with db.unit_of_work() as s:
+        load_demo(s, settings)
+    with db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(IssuedCode)) == 5 * DEMO_SUBJECTS
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == events
+    with db.unit_of_work() as s:
+        from tongban.core.keys import keyring_for
+
+        assert service.scan(s, keyring=keyring_for(settings), code=code)["state"] == "valid"

@@ -136,3 +136,28 @@ def generate(session: Session, counts: dict[str, int], *, seed: int = 29,
                 progress(kind, len(batch))
         added[kind] = n
     return added
+
+
+DEMO_SUBJECTS = 40  # of each kind, in the demo `tongban demo load` makes
+
+
+def seed_demo(session: Session, settings: Any) -> None:
+    """The demo's codes (a `demo.loaded` contribution): DEMO_SUBJECTS generated subjects of each
+    kind and a code for each, issued by each type's department. Idempotent."""
+    from tongban.codes import service
+    from tongban.core.keys import keyring_for
+    from tongban.core.timeutil import utcnow
+
+    generate(session, {k: DEMO_SUBJECTS for k in KINDS})
+    session.flush()
+    keyring = keyring_for(settings)
+    for ct in service.code_types(session):
+        _, table = service.subject_dataset(session, ct)
+        pending = service.pending_subjects(session, ct, table)
+        if not pending:
+            continue
+        kid, key = keyring.private_key("code")
+        rows = service.sign_subjects(key, type_id=ct.id, issuer=ct.issuer_department_id,
+                                     epoch=int(utcnow().timestamp()), kid=kid, subjects=pending)
+        service.store(session, rows, method="insert")
+        service.record_batch(session, actor="system:demo", ct=ct, dataset_id=ct.dataset_id, kid=kid, subjects=pending)

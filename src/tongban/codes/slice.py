@@ -14,6 +14,8 @@ SLICE = Slice(
     contributions=(
         # Revoked codes go into the signed revocation list the certificates publish.
         Contribution("services.revocations", "tongban.codes.service:revoked_entries"),
+        # `tongban demo load`: generated subjects of every code type, each with its code.
+        Contribution("demo.loaded", "tongban.codes.demo_data:seed_demo"),
         Contribution("web.workbench_tiles", Link("codes", N_("Codes"),
                                                  N_("Codes your department issued: issue, check and revoke"),
                                                  "/workbench/codes"), 90),
