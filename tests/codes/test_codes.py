@@ -264,3 +264,29 @@ def test_the_demo_load_brings_subjects_and_their_codes_once(db, settings, clock)
         from tongban.core.keys import keyring_for
 
         assert service.scan(s, keyring=keyring_for(settings), code=code)["state"] == "valid"
+
+
+def test_the_cli_generates_issues_in_bulk_and_resumes(db, cli, clock) -> None:  # type: ignore[no-untyped-def]
+    from tests.codes.conftest import PACK
+    from tongban.core.packs.loader import load_pack
+
+    with db.unit_of_work() as s:
+        load_pack(s, PACK)
+    made = cli("codes", "generate", "--count", "30")
+    assert made.exit_code == 0, made.output
+    assert "rented_flat: 30 rows added" in made.output
+    assert "rented_flat: 0 rows added" in cli("codes", "generate", "--count", "30").output
+    first = cli("codes", "issue", "--type", "code.rented-flat", "--from", "ds.housing.flat-card", "--limit", "12",
+                "--batch", "5")
+    assert first.exit_code == 0, first.output
+    assert "12 codes issued from ds.housing.flat-card in 3 batches (0 held a code already)" in first.output
+    rest = cli("codes", "issue", "--type", "code.rented-flat", "--processes", "2", "--batch", "5")
+    assert rest.exit_code == 0, rest.output
+    assert "18 codes issued" in rest.output and "(12 held a code already)" in rest.output
+    wrong = cli("codes", "issue", "--type", "code.rented-flat", "--from", "ds.hrss.talents")
+    assert wrong.exit_code == 2 and "from:" in wrong.output
+    assert cli("codes", "issue", "--type", "code.nothing").exit_code == 2
+    with db.unit_of_work() as s:
+        assert s.scalar(select(func.count(func.distinct(IssuedCode.subject_id)))) == 30
+    listed = cli("codes", "types")
+    assert listed.exit_code == 0 and "code.domestic-worker" in listed.output

@@ -20,7 +20,10 @@ def types() -> None:
     """The code types loaded from packs."""
     from tongban.codes import service
 
-    table = Table("type", "title", "issuer", "dataset")
+    table = Table()
+    table.add_column("type", no_wrap=True)
+    for name in ("title", "issuer", "dataset"):
+        table.add_column(name)
     with cliutil.unit_of_work() as s:
         for ct in service.code_types(s):
             table.add_row(ct.id, f"{ct.family_zh} · {ct.title_zh}", ct.issuer_department_id, ct.dataset_id)
