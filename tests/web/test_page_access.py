@@ -62,6 +62,7 @@ PAGES = {
     "/open": Page("/open", EVERYONE),
     "/open/datasets/{dataset_id}.{fmt}": Page("/open/datasets/ds.service-halls.csv", EVERYONE),
     "/verify/{ref}": Page("/verify/999999?sig=AAAA", EVERYONE),
+    "/c/{code}": Page("/c/not-a-code-we-issued", EVERYONE),  # a code's scan page: anyone
     "/cockpit": Page("/cockpit", frozenset({"leader.haishu", ADMIN})),
     "/portal": Page("/portal", RESIDENTS),
     "/portal/record": Page("/portal/record", RESIDENTS),
@@ -93,6 +94,7 @@ PAGES = {
     "/workbench/tasks/export.xlsx": Page("/workbench/tasks/export.xlsx", OFFICERS),
     "/workbench/tasks/{task_id}": Page("/workbench/tasks/{task_id}", frozenset({"officer.health", ADMIN})),
     "/workbench/dashboard": Page("/workbench/dashboard", OFFICERS),
+    "/workbench/codes": Page("/workbench/codes", OFFICERS),  # the codes the department issued
 }
 
 

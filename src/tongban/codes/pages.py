@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tongban.codes import service
+from tongban.core import access
 from tongban.core.errors import TongbanError
 from tongban.core.i18n import gettext
 from tongban.core.ids import Id
@@ -36,7 +37,7 @@ def workbench(request: Request, session: DbSession, principal: SignedIn, type: s
     rows, next_cursor = service.department_codes(session, principal=principal, type_id=type or None, limit=50,
                                                  cursor=cursor)
     types = [t for t in service.code_types(session)
-             if principal.is_platform_admin or t.issuer_department_id == principal.department_id]
+             if access.can_act_for_department(principal, t.issuer_department_id)]
     return render(request, "codes/workbench.html", {
         "codes": [service.code_dict(r) for r in rows], "next_cursor": next_cursor, "types": types,
         "type": type or "", "error": error})

@@ -361,9 +361,7 @@ def department_codes(session: Session, *, principal: Principal, type_id: str | N
                      cursor: str | None) -> tuple[list[IssuedCode], str | None]:
     """The codes the caller's department issued, newest first, paged."""
     access.require(principal, "task.decide")
-    q = select(IssuedCode)
-    if not principal.is_platform_admin:
-        q = q.where(IssuedCode.issuer_department_id == principal.department_id)
+    q = select(IssuedCode).where(access.scope(principal, department=IssuedCode.issuer_department_id))
     if type_id:
         q = q.where(IssuedCode.type_id == type_id)
     after = decode_cursor(cursor)
