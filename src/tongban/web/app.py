@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     pages.install(app)
     for router in slices.routers("pages"):
         app.include_router(router)
-    from tongban.web.boundary import TextBoundary
+    from tongban.webkit.boundary import TextBoundary
     from tongban.webkit.headers import SecurityHeaders
 
     app.add_middleware(TextBoundary)  # inside RequestContext (locale set), before CSRF reads a form
