@@ -57,6 +57,7 @@ VALIDATION_MESSAGES = {
     "less_than_equal": N_("The value is too large"),
     # An enum in the schema (issue #18 item 8): the caller's language, not pydantic's English.
     "literal_error": N_("Unknown value: use one of those the API document lists"),
+    "too_long": N_("Too many items"),
     **text.VALIDATION_MESSAGES,
 }
 
