@@ -143,7 +143,8 @@ def _own(session: Session, principal: access.Principal, offer_id: int) -> Offer:
     access.require(principal, "self.read")
     offer = session.get(Offer, offer_id)
     if offer is None or offer.account_id is None or offer.account_id != principal.account_id:
-        raise NotFound(N_("No such offer"))
+        # Another's offer or none: one answer, audited either way (issue #18 item 6).
+        raise access.NotYours(N_("No such offer"), principal=principal, action="offer.own")
     return offer
 
 
