@@ -24,7 +24,8 @@ from tongban.core.i18n import N_
 ACCOUNT_SOURCE = parse_many("5/minute;10/15 minutes;20/day")
 # One source hammering many accounts.
 SOURCE = parse_many("30/minute;200/hour")
-# Requests refused 401 (nobody signed in) from one source: a stranger probing URLs or ids.
+# Requests refused 401 (nobody signed in) from one source: a stranger probing URLs or ids
+# (the default of `TONGBAN_ANONYMOUS_RATE_LIMIT`).
 ANONYMOUS = parse_many("60/minute;600/hour")
 
 
@@ -35,8 +36,9 @@ class RateLimited(TooManyRequests):
 
 
 class Throttle:
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, *, anonymous: str | None = None) -> None:
         self.uri = uri
+        self.anonymous = parse_many(anonymous) if anonymous else ANONYMOUS
         storage = storage_from_string(uri)
         if not isinstance(storage, Storage):  # an async:// URI: the login path is synchronous
             raise ValueError(f"rate limit storage must be synchronous: {uri!r}")
@@ -66,7 +68,7 @@ class Throttle:
         are then answered 429 with how long to wait). Nothing is written anywhere else: an
         anonymous refusal is never audited, so a stranger cannot fill the audit chain either."""
         wait = 0.0
-        for item in ANONYMOUS:
+        for item in self.anonymous:
             if not self.limiter.hit(item, "anonymous-401", source):
                 reset = self.limiter.get_window_stats(item, "anonymous-401", source).reset_time
                 wait = max(wait, reset - time.time())

@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.core.throttle import Throttle
 
     # One per app: memory:// counts for this process; redis:// is shared by every process.
-    app.state.throttle = Throttle(settings.rate_limit_storage)
+    app.state.throttle = Throttle(settings.rate_limit_storage, anonymous=settings.anonymous_rate_limit)
 
     from tongban.core import slices
     from tongban.web import pages
