@@ -3,6 +3,8 @@ departments, the standard roles and accounts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from tongban.core.access import PERMISSIONS
@@ -87,3 +89,26 @@ def web_login(client, username: str, password: str = "password-123"):  # type: i
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
                        follow_redirects=False)
+
+
+def refusals(db) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Every refusal audited so far, one dict per chained `access.denied` event (its details and
+    actor), after closing the windows still open: repeated refusals of one actor and action in
+    a minute are one event with a `count` (tongban.core.audit.denials)."""
+    import json
+
+    from sqlalchemy import select
+
+    from tongban.core.audit.denials import close_expired
+    from tongban.core.audit.models import AuditEvent
+
+    with db.unit_of_work() as s:
+        close_expired(s, everything=True)
+    with db.unit_of_work() as s:
+        return [{"actor": e.actor, "outcome": e.outcome, **json.loads(e.details)} for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "access.denied").order_by(AuditEvent.id))]
+
+
+def refusal_count(db) -> int:  # type: ignore[no-untyped-def]
+    """How many refusals were audited (the sum of the coalesced events' counts)."""
+    return sum(int(e.get("count", 1)) for e in refusals(db))

@@ -233,6 +233,21 @@ def test_pack_check_prints_a_summary(cli) -> None:  # type: ignore[no-untyped-de
     assert "demo.haishu" in r.output and "10 role(s)" in r.output
 
 
+def test_pack_check_prints_the_policy_analysis_warnings(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue #18: a parameter left without a value somewhere loads, but `pack check` says so
+    (as `policy check` does), with file and line; still exit 0."""
+    r = cli("pack", "check", str(DEMO))  # the demo's dibao_standard has regional values only
+    assert r.exit_code == 0, r.output
+    assert "warning: policies/assistance.yaml:13:5: [dibao_standard] no value for everywhere" in r.output
+    assert "1 warning(s)" in r.output
+    pack = copy_demo(tmp_path)
+    edit(pack / "policies" / "assistance.yaml", '      - {region: "3302", from: 2025-01-01, value: 1195}',
+         '      - {region: "3302", from: 2025-01-01, value: 1195}\n      - {from: 2025-01-01, value: 1195}')
+    r = cli("pack", "check", str(pack))
+    assert r.exit_code == 0, r.output
+    assert "warning" not in r.output
+
+
 def test_pack_check_lists_problems_with_file_and_line_and_exits_2(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     pack = copy_demo(tmp_path)
     edit(pack / "roles.yaml", "permissions: [cockpit.view]", "permissions: [cockpit.view, cockpit.fly]")

@@ -45,3 +45,13 @@ def test_redis_storage_shared_by_two_processes() -> None:
         one.failed_login(account=account, source="203.0.113.9")
     with pytest.raises(RateLimited):
         two.check_login(account=account, source="203.0.113.9")
+
+
+def test_anonymous_refusals_are_throttled_per_source_at_the_configured_rate() -> None:
+    guard = Throttle("memory://", anonymous="3/minute")
+    for _ in range(3):
+        guard.refused_anonymous(source="203.0.113.9")
+    with pytest.raises(RateLimited) as refused:
+        guard.refused_anonymous(source="203.0.113.9")
+    assert 0 < refused.value.retry_after <= 60
+    guard.refused_anonymous(source="198.51.100.3")  # another source is counted on its own

@@ -189,6 +189,20 @@ def test_bad_query_input_names_the_field(hub, client):  # type: ignore[no-untype
     assert r.json()["field"] == "purpose"
 
 
+def test_filter_values_are_bounded_and_a_bad_one_is_named(hub, client):  # type: ignore[no-untyped-def]
+    """Issue #18 item 7: a filter is at most 20 conditions of at most 200 characters or a 64-bit
+    integer each; beyond that a 422 naming the field, never a query built from it."""
+    _grant(client, ["id", "region_code"])
+    h = {**_client_token(client, "mca-screening", hub["secret"]), "Accept-Language": "en"}
+    many = _query(client, h, ["id"], filter={f"f{i}": 1 for i in range(21)})
+    assert (many.status_code, many.json()["field"]) == (422, "filter")
+    long = _query(client, h, ["id"], filter={"id": "1" * 201})
+    assert (long.status_code, long.json()["field"]) == (422, "filter.id")
+    huge = _query(client, h, ["id"], filter={"id": 2**64})
+    assert (huge.status_code, huge.json()["field"]) == (422, "filter.id")
+    assert _query(client, h, ["id"], filter={"id": hub["a"]}).status_code == 200
+
+
 def test_rate_limit_per_client(hub, client, monkeypatch):  # type: ignore[no-untyped-def]
     _grant(client, ["id"])
     monkeypatch.setattr(exchange, "rate_limit", exchange.RateLimit(capacity=2, per_second=0.001))

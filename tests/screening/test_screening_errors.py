@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import refusals
 from tests.screening.conftest import PASSWORD, City
 from tests.services.conftest import DEMO_PASSWORD
 from tongban.screening.models import Offer, ScreeningRun
@@ -64,7 +65,11 @@ def test_offers_explanations_and_alerts_are_guarded(client, city: City) -> None:
         offer_id = s.scalar(select(Offer.id).where(Offer.person_id == city.under))
     over = _token(client, "resident.over", PASSWORD)
     # another resident's offer does not exist for them
-    assert client.post(f"/api/v1/me/offers/{offer_id}/accept", json={"consent": True}, headers=over).status_code == 404
+    missing = client.post("/api/v1/me/offers/999999/accept", json={"consent": True}, headers=over)
+    theirs = client.post(f"/api/v1/me/offers/{offer_id}/accept", json={"consent": True}, headers=over)
+    assert theirs.status_code == missing.status_code == 404 and theirs.json()["title"] == missing.json()["title"]
+    # both refusals audited (one event for the first, the second counted with it: tests.factories.refusals)
+    assert sum(e["count"] for e in refusals(client.app.state.db) if e["needed"] == "offer.own") == 2
     # staff of another district neither see explanations nor alerts of Haishu
     jiangbei = _token(client, "officer.jiangbei")
     assert client.get(f"/api/v1/screening/explanations?person_id={city.under}&policy=dibao",

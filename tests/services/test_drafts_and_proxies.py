@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from tests.factories import refusals
 from tests.services.conftest import CHEN_CHILD_ID, LI_ID, ZHANG_ID, birth_data, person_id
 from tongban.core.audit.models import AuditEvent
 from tongban.services.models import Application, Authorisation, Task
@@ -43,7 +44,7 @@ def test_a_draft_keeps_partial_data_routes_nothing_and_is_seen_only_by_its_owner
     assert count(demo, Task) == 0
     assert client.get(f"/api/v1/applications/{draft['id']}", headers=zhang).status_code == 200
     for other in ("resident.li", "resident.chen", "officer.health"):
-        assert client.get(f"/api/v1/applications/{draft['id']}", headers=login(other)).status_code == 403
+        assert client.get(f"/api/v1/applications/{draft['id']}", headers=login(other)).status_code == 404
     assert [a["id"] for a in client.get("/api/v1/me/applications", headers=zhang).json()["items"]] == [draft["id"]]
     assert client.get("/api/v1/workbench/tasks", headers=login("officer.health")).json()["items"] == []
 
@@ -109,7 +110,7 @@ def test_an_authorised_proxy_files_for_the_grantor_who_sees_it(client, login, de
     assert seen["timeline"][0]["details"]["filing"] == "proxy"
     [audit] = events(demo, "application.submit")
     assert audit["filing"] == "proxy" and audit["filed_by"] == audit["actor"] == app["filed_by"]
-    assert client.get(f"/api/v1/applications/{app['id']}", headers=login("resident.chen")).status_code == 403
+    assert client.get(f"/api/v1/applications/{app['id']}", headers=login("resident.chen")).status_code == 404
 
 
 def test_a_revoked_or_narrower_authorisation_does_not_let_the_proxy_file(client, login, demo) -> None:  # type: ignore[no-untyped-def]
@@ -191,7 +192,7 @@ def test_a_counter_officer_saves_a_draft_attaches_a_scan_and_submits_it(client, 
                 consent={"method": "verbal", "note": "本人到场口头同意"})
     assert resp.status_code == 201 and resp.json()["status"] == "draft" and resp.json()["filing"] == "counter"
     app_id = resp.json()["id"]
-    assert client.get(f"/api/v1/applications/{app_id}", headers=zhang).status_code == 403  # the officer's draft
+    assert client.get(f"/api/v1/applications/{app_id}", headers=zhang).status_code == 404  # the officer's draft
     scan = client.post(f"/api/v1/applications/{app_id}/materials", headers=officer, data={"material_id": "mat.delivery-record"},
                        files={"file": ("scan.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")})
     assert scan.status_code == 201, scan.text
@@ -199,3 +200,22 @@ def test_a_counter_officer_saves_a_draft_attaches_a_scan_and_submits_it(client, 
     done = client.post(f"/api/v1/applications/{app_id}/submit", headers={**officer, "Idempotency-Key": "c-9"})
     assert done.status_code == 201 and len(done.json()["tasks"]) == 5
     assert client.get(f"/api/v1/applications/{app_id}", headers=zhang).json()["filing_consent"]["method"] == "verbal"
+
+
+def test_another_residents_application_is_the_same_audited_404_as_one_that_does_not_exist(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    """Issue #18 item 6: `can_read` refusing used to answer 403, telling a caller the id exists."""
+    resp = post(client, login("resident.zhang"), data=birth_data())
+    assert resp.status_code == 201, resp.text
+    app_id = resp.json()["id"]
+    chen = login("resident.chen")
+    theirs = client.get(f"/api/v1/applications/{app_id}", headers=chen)
+    missing = client.get(f"/api/v1/applications/{app_id + 100000}", headers=chen)
+    assert theirs.status_code == missing.status_code == 404
+    strip = lambda body: {k: v for k, v in body.items() if k != "instance"}  # noqa: E731
+    assert strip(theirs.json()) == strip(missing.json())
+    officer = client.get(f"/api/v1/applications/{app_id}", headers=login("officer.tax"))  # no task of theirs
+    assert officer.status_code == 404 and strip(officer.json()) == strip(missing.json())
+    # All three audited: chen's two in one minute are coalesced (one event, then one counting the rest).
+    refused = [e for e in refusals(demo) if e["needed"] == "application.read"]
+    assert sum(e["count"] for e in refused) == 3 and len({e["actor"] for e in refused}) == 2
+    assert refused[0]["path"] == f"/api/v1/applications/{app_id}" and refused[0]["status"] == 404

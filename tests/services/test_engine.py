@@ -114,8 +114,8 @@ def test_only_the_applicant_and_involved_departments_read_an_application(client,
     url = f"/api/v1/applications/{app['id']}"
     assert client.get(url, headers=login("resident.zhang")).status_code == 200
     assert client.get(url, headers=login("officer.police")).status_code == 200
-    assert client.get(url, headers=login("resident.chen")).status_code == 403
-    assert client.get(url, headers=login("officer.mca")).status_code == 403
+    assert client.get(url, headers=login("resident.chen")).status_code == 404  # not a party: "no such" (issue #18 item 6)
+    assert client.get(url, headers=login("officer.mca")).status_code == 404
 
 
 def test_an_officer_cannot_decide_another_departments_task(client, login, demo) -> None:  # type: ignore[no-untyped-def]

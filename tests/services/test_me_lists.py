@@ -9,10 +9,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.services.conftest import ZHANG_ID, person_id
+from tests.services.conftest import LI_ID, ZHANG_ID, person_id
+from tongban.core import masking
+from tongban.core.audit.log import record
 from tongban.core.identity.models import Account
-from tongban.registry.models import Certificate
+from tongban.core.timeutil import utcnow
+from tongban.datahub.models import Consent, DataUse
+from tongban.registry.models import Certificate, CorrectionRequest
 from tongban.services import inbox
+from tongban.services.models import Authorisation
 
 
 def walk(client, headers, path: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -20,7 +25,8 @@ def walk(client, headers, path: str, limit: int) -> list[dict[str, Any]]:  # typ
     cursor: str | None = None
     pages = 0
     while True:
-        url = f"{path}?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        sep = "&" if "?" in path else "?"
+        url = f"{path}{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
         resp = client.get(url, headers=headers)
         assert resp.status_code == 200, resp.text
         page = resp.json()
@@ -75,7 +81,85 @@ def test_my_certificates_page_through_every_certificate_once(client, login, demo
     assert len({c["id"] for c in items}) == 5
 
 
-@pytest.mark.parametrize("path", ["/api/v1/me/applications", "/api/v1/me/messages", "/api/v1/me/certificates"])
+def test_my_wallet_pages_through_every_certificate_once(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    holder = person_id(demo, ZHANG_ID)
+    with demo.unit_of_work() as s:
+        for i in range(5):
+            s.add(Certificate(holder_kind="person", holder_id=holder, type_code="cert.vaccination",
+                              number=f"W{i:04d}", issuer_name="疾控中心", issue_date=dt.date(2026, 1, 1),
+                              status="valid", data={}))
+    zhang = login("resident.zhang")
+    everything = client.get("/api/v1/me/wallet?limit=200", headers=zhang).json()
+    assert everything["next_cursor"] is None
+    items = walk(client, zhang, "/api/v1/me/wallet", limit=2)
+    assert [c["id"] for c in items] == [c["id"] for c in everything["items"]]  # newest first, each once
+    assert [c["id"] for c in items] == sorted((c["id"] for c in items), reverse=True)
+    assert {f"W{i:04d}" for i in range(5)} <= {c["number"] for c in items}
+
+
+def test_my_corrections_authorisations_and_consents_page_through_every_item_once(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    zhang, li = person_id(demo, ZHANG_ID), person_id(demo, LI_ID)
+    now = utcnow()
+    with demo.unit_of_work() as s:
+        for i in range(5):
+            s.add(CorrectionRequest(person_id=zhang, field="phone", requested_value=f"1370000{i:04d}", reason="r",
+                                    department_id="dept.haishu.police"))
+            s.add(Authorisation(grantor_person_id=zhang if i % 2 else li, proxy_person_id=li if i % 2 else zhang,
+                                scope="all", valid_until=now + dt.timedelta(days=30)))
+            s.add(Consent(person_id=zhang, scope="onething.birth", purpose=f"purpose {i}", valid_from=now,
+                          valid_to=now + dt.timedelta(days=30)))
+    headers = login("resident.zhang")
+    for path in ("/api/v1/me/corrections", "/api/v1/me/authorisations", "/api/v1/me/consents"):
+        everything = client.get(f"{path}?limit=200", headers=headers).json()
+        assert everything["next_cursor"] is None and len(everything["items"]) >= 5, path
+        items = walk(client, headers, path, limit=2)
+        ids = [x["id"] for x in items]
+        assert ids == [x["id"] for x in everything["items"]] and ids == sorted(set(ids), reverse=True), path
+
+
+def test_my_data_uses_page_through_every_read_once_even_at_one_instant(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    """The reads come from the audit chain and the exchange's data uses: the cursor is a time,
+    and reads at the same instant are never split across pages (none skipped)."""
+    zhang = person_id(demo, ZHANG_ID)
+    subject = masking.subject("person", zhang)
+    base = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+    with demo.unit_of_work() as s:
+        for i in range(7):
+            s.add(DataUse(audit_event_id=i + 1, subject=subject, department_id="dept.haishu.mca",
+                          dataset_id="ds.person", purpose=f"use {i}", at=base + dt.timedelta(minutes=i // 2)))
+        for i in range(3):
+            e = record(s, actor="account:1", action="person.read", subject=subject, purpose=f"read {i}",
+                       actor_department="dept.haishu.police")
+            e.at = base + dt.timedelta(minutes=10 + i)
+    headers = login("resident.zhang")
+    everything = client.get("/api/v1/me/data-uses?limit=200", headers=headers).json()
+    assert everything["next_cursor"] is None
+    purposes = sorted(u["purpose"] for u in everything["items"])
+    assert {f"use {i}" for i in range(7)} | {f"read {i}" for i in range(3)} <= set(purposes)
+    for limit in (1, 2, 3):
+        items = walk_loose(client, headers, "/api/v1/me/data-uses", limit=limit)
+        assert sorted(u["purpose"] for u in items) == purposes, limit  # every read once
+        ats = [u["at"] for u in items]
+        assert ats == sorted(ats, reverse=True)
+
+
+def walk_loose(client, headers, path: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """As `walk`, but a page may hold more than `limit` items (reads at one instant stay together)."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(100):
+        resp = client.get(f"{path}?limit={limit}" + (f"&cursor={cursor}" if cursor else ""), headers=headers)
+        assert resp.status_code == 200, resp.text
+        items += resp.json()["items"]
+        cursor = resp.json()["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("no last page")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me/applications", "/api/v1/me/messages", "/api/v1/me/certificates",
+                                  "/api/v1/me/wallet", "/api/v1/me/corrections", "/api/v1/me/authorisations",
+                                  "/api/v1/me/offers", "/api/v1/me/consents", "/api/v1/me/data-uses"])
 @pytest.mark.parametrize(("query", "field"), [("limit=0", "limit"), ("limit=201", "limit"), ("limit=x", "limit"),
                                              ("cursor=%25%25", "cursor"), ("cursor=bm90LWFuLWlk", "cursor"),
                                              ("cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5", "cursor")])

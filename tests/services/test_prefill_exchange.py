@@ -8,6 +8,7 @@ import json
 
 from sqlalchemy import select
 
+from tests.factories import refusals
 from tests.services.conftest import birth_data
 from tongban.core.audit.models import AuditEvent
 from tongban.core.jobs.worker import Worker
@@ -24,6 +25,17 @@ def test_the_prefill_consent_is_a_data_hub_consent_the_resident_sees_and_withdra
     assert resp.status_code == 404 and resp.json()["field"] == "consent_id"
     page = client.get("/portal/data", headers=li, follow_redirects=False)
     assert page.status_code == 200 and "onething.birth" in page.text
+
+
+def test_another_residents_consent_is_the_audited_404_of_one_not_in_force(client, login, demo) -> None:  # type: ignore[no-untyped-def]
+    li = login("resident.li")
+    consent_id = client.post("/api/v1/onethings/onething.birth/consent", headers=li).json()["consent_id"]
+    zhang = login("resident.zhang")
+    theirs = client.get(f"/api/v1/onethings/onething.birth/form?consent_id={consent_id}", headers=zhang)
+    missing = client.get("/api/v1/onethings/onething.birth/form?consent_id=999999", headers=zhang)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["title"] == missing.json()["title"] and theirs.json()["field"] == "consent_id"
+    assert sum(e["count"] for e in refusals(demo) if e["needed"] == "consent.use") == 2
 
 
 def test_prefill_reads_are_exchange_reads_on_the_consent_and_reach_who_used_my_data(client, login, demo) -> None:  # type: ignore[no-untyped-def]

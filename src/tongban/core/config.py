@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         "memory://", description="Where login throttling counts (core.throttle): memory:// for one process, "
         "redis://host:6379 when several processes serve one site.",
     )
+    anonymous_rate_limit: str = Field(
+        "60/minute;600/hour", description="How many requests refused 401 (nobody signed in) one source may "
+        "make before it is answered 429 (core.throttle; the `limits` library's notation).",
+    )
     max_body_bytes: int = Field(
         10 * 1024 * 1024, ge=1024, description="Largest request body (bytes), refused with 413 before it is read; "
         "material uploads may take the largest size a pack may declare (50 MB) plus the multipart envelope."

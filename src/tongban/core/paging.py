@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import Field
 
@@ -59,3 +59,17 @@ def page_of(rows: Sequence[T], limit: int, key: Callable[[T], int]) -> tuple[lis
     if len(rows) > limit:
         return list(rows[:limit]), encode_cursor(key(rows[limit - 1]))
     return list(rows), None
+
+
+def keyset(session: Any, query: Any, column: Any, *, limit: int, cursor: str | None,
+           newest_first: bool = True) -> tuple[list[Any], str | None]:
+    """One page of `query` (a `select` of one entity) ordered by `column` (its id): the rows after
+    `cursor` (an `Invalid` naming `cursor` if it is not one of ours), at most `limit` (an
+    `Invalid` naming `limit` beyond 1…200), and the next page's cursor or None."""
+    check_limit(limit)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(column < after if newest_first else column > after)
+    rows = list(session.scalars(query.order_by(column.desc() if newest_first else column).limit(limit + 1)))
+    name = column.key
+    return page_of(rows, limit, key=lambda r: int(getattr(r, name)))

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from tongban.core.ids import Id
+from tongban.core.paging import DEFAULT_LIMIT, Limit
 from tongban.core.text import FreeText
 from tongban.datahub import catalog, consent, exchange, sharing
 from tongban.datahub import scores as quality
@@ -142,7 +143,9 @@ def revoke_grant(grant_id: Id, body: RevokeIn, session: DbSession, principal: Cu
 class QueryIn(BaseModel):
     purpose: FreeText = Field(max_length=500)
     fields: list[str]
-    filter: dict[str, Any] = {}
+    filter: dict[str, Any] = Field(default_factory=dict, max_length=exchange.MAX_FILTERS, description=(
+        f"field → value (a string of at most {exchange.MAX_FILTER_CHARS} characters, a 64-bit integer "
+        "or a boolean); only filterable fields"))
     cursor: str | None = None
     limit: int = Field(100, ge=1, le=exchange.MAX_LIMIT)
 
@@ -243,8 +246,11 @@ class DataUseOut(BaseModel):
 
 
 @router.get("/me/consents", response_model=Page[ConsentOut])
-def my_consents(session: DbSession, principal: CurrentPrincipal) -> Page[ConsentOut]:
-    return Page(items=[ConsentOut(**consent.consent_dict(c)) for c in consent.mine(session, principal=principal)])
+def my_consents(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+                cursor: str | None = None) -> Page[ConsentOut]:
+    """Your consents, newest first, a page at a time."""
+    rows, next_cursor = consent.mine(session, principal=principal, limit=limit, cursor=cursor)
+    return Page(items=[ConsentOut(**consent.consent_dict(c)) for c in rows], next_cursor=next_cursor)
 
 
 @router.post("/me/consents", response_model=ConsentOut, status_code=201)
@@ -259,6 +265,9 @@ def withdraw_consent(consent_id: Id, session: DbSession, principal: CurrentPrinc
 
 
 @router.get("/me/data-uses", response_model=Page[DataUseOut])
-def my_data_uses(session: DbSession, principal: CurrentPrincipal) -> Page[DataUseOut]:
-    """谁查看了我的数据: who read your data, for what, when."""
-    return Page(items=[DataUseOut(**u) for u in consent.data_uses(session, principal=principal)])
+def my_data_uses(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+                 cursor: str | None = None) -> Page[DataUseOut]:
+    """谁查看了我的数据: who read your data, for what, when; newest first, a page at a time (every
+    read at the page's last instant is on the page, which may then hold a few more than `limit`)."""
+    rows, next_cursor = consent.data_uses(session, principal=principal, limit=limit, cursor=cursor)
+    return Page(items=[DataUseOut(**u) for u in rows], next_cursor=next_cursor)

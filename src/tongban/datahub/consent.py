@@ -5,12 +5,13 @@ my data", from the audit chain and the exchange's per-subject data-use index."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core import masking
+from tongban.core import masking, paging
 from tongban.core.access import NotYours, Principal
 from tongban.core.audit.log import record
 from tongban.core.audit.models import AuditEvent
@@ -68,11 +69,14 @@ def by_id(session: Session, consent_id: int) -> Consent | None:
     return session.get(Consent, consent_id)
 
 
-def mine(session: Session, *, principal: Principal) -> list[Consent]:
+def mine(session: Session, *, principal: Principal, limit: int = paging.DEFAULT_LIMIT,
+         cursor: str | None = None) -> tuple[list[Consent], str | None]:
+    """The caller's consents, newest first, one page, and the next page's cursor."""
     from tongban.registry.service import own_person
 
     person = own_person(session, principal=principal)
-    return list(session.scalars(select(Consent).where(Consent.person_id == person.id).order_by(Consent.id.desc())))
+    return paging.keyset(session, select(Consent).where(Consent.person_id == person.id), Consent.id,
+                         limit=limit, cursor=cursor)
 
 
 def withdraw(session: Session, *, principal: Principal, consent_id: int) -> Consent:
@@ -110,29 +114,60 @@ def consent_dict(c: Consent) -> dict[str, Any]:
             "valid_to": c.valid_to, "withdrawn_at": c.withdrawn_at, "active": live}
 
 
-def data_uses(session: Session, *, principal: Principal, limit: int = 200) -> list[dict[str, Any]]:
-    """谁查看了我的数据: every read of the resident's data by others, newest first."""
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
+
+
+def data_uses(session: Session, *, principal: Principal, limit: int = paging.DEFAULT_LIMIT,
+              cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """谁查看了我的数据: every read of the resident's data by others, newest first, one page, and
+    the next page's cursor (None on the last).
+
+    The reads come from three places (the audit chain's registry reads, the exchange's data uses
+    and the bulk exports holding the person's record), so the cursor is a time, not an id: the
+    instant of the page's last read (microseconds, opaque like every cursor). The next page holds
+    the reads before it; every read at that very instant is on this page, which may then hold a
+    few more than `limit`, so no read is ever skipped."""
     from tongban.registry.service import own_person
 
+    paging.check_limit(limit)
+    after = paging.decode_cursor(cursor)
     person = own_person(session, principal=principal)
     subject = masking.subject("person", person.id)
+    before = _EPOCH + after * _MICRO if after is not None else None
+    items = _uses(session, person.id, subject, lambda c: c < before if before is not None else None, limit + 1)
+    if len(items) <= limit:
+        return items, None
+    boundary = items[limit - 1]["at"]
+    page = [u for u in items if u["at"] > boundary] + _uses(session, person.id, subject, lambda c: c == boundary, None)
+    more = any(u["at"] < boundary for u in items) or bool(_uses(session, person.id, subject,
+                                                              lambda c: c < boundary, 1))
+    return page, paging.encode_cursor((boundary - _EPOCH) // _MICRO) if more else None
+
+
+def _uses(session: Session, person_id: int, subject: str, when: Callable[[Any], Any], limit: int | None
+          ) -> list[dict[str, Any]]:
+    """The reads whose time meets `when(column)` (None: any), newest first, at most `limit` of them."""
+
+    def where(q: Any, column: Any) -> Any:
+        cond = when(column)
+        q = q.where(cond) if cond is not None else q
+        return q.order_by(column.desc()).limit(limit) if limit is not None else q.order_by(column.desc())
+
     out: list[dict[str, Any]] = []
-    reads = session.scalars(select(AuditEvent).where(
-        AuditEvent.subject == subject, AuditEvent.action.in_(("person.read",)))
-        .order_by(AuditEvent.id.desc()).limit(limit))
-    for e in reads:
+    for e in session.scalars(where(select(AuditEvent).where(
+            AuditEvent.subject == subject, AuditEvent.action.in_(("person.read",))), AuditEvent.at)):
         out.append({"at": e.at, "department_id": e.actor_department, "purpose": e.purpose, "what": "registry",
                     "channel": "staff"})
-    uses = session.scalars(select(DataUse).where(DataUse.subject == subject).order_by(DataUse.id.desc()).limit(limit))
-    for u in uses:
+    for u in session.scalars(where(select(DataUse).where(DataUse.subject == subject), DataUse.at)):
         out.append({"at": u.at, "department_id": u.department_id, "purpose": u.purpose, "what": u.dataset_id,
                     "channel": "exchange"})
-    out.extend(_exports_holding(session, person.id, limit))
+    out.extend(_exports_holding(session, person_id, where))
     out.sort(key=lambda d: d["at"], reverse=True)
-    return out[:limit]
+    return out[:limit] if limit is not None else out
 
 
-def _exports_holding(session: Session, person_id: int, limit: int) -> list[dict[str, Any]]:
+def _exports_holding(session: Session, person_id: int, where: Callable[[Any, Any], Any]) -> list[dict[str, Any]]:
     """Bulk exports read a whole dataset: list those of table-held datasets that hold a record of
     this person (the record's presence is checked now, not at the export's time)."""
     from sqlalchemy import exists
@@ -148,8 +183,8 @@ def _exports_holding(session: Session, person_id: int, limit: int) -> list[dict[
         table = table_named(ds.table_name or "")
         if not session.scalar(select(exists().where(table.c[ds.subject_field or "id"] == person_id))):
             continue
-        for e in session.scalars(select(DataExport).where(DataExport.dataset_id == ds.id)
-                                 .order_by(DataExport.created_at.desc()).limit(limit)):
+        for e in session.scalars(where(select(DataExport).where(DataExport.dataset_id == ds.id),
+                                       DataExport.created_at)):
             out.append({"at": e.created_at, "department_id": e.department_id, "purpose": e.purpose,
                         "what": ds.id, "channel": "export"})
     return out

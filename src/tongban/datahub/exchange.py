@@ -35,6 +35,9 @@ from tongban.datahub.release import Basis, Field, release_exprs, release_record
 from tongban.datahub.sharing import active_grant
 
 MAX_LIMIT = 10_000
+MAX_FILTERS = 20  # conditions in one query's `filter`
+MAX_FILTER_CHARS = 200  # characters in one filter value (an ID number is 18, a name a few)
+_INT64 = 2**63
 
 
 # --- rate limit: a token bucket per client, per app instance ----------------------------------
@@ -228,12 +231,19 @@ def query(
     catalog = _catalog_fields(session, ds.id, ds.updated_at)
     check_fields(fields, catalog)
     filter = filter or {}
+    if len(filter) > MAX_FILTERS:
+        raise Invalid(N_("At most %(count)s filter conditions"), field="filter", count=MAX_FILTERS)
     for key, value in filter.items():
         if key not in catalog or not catalog[key].filterable:
             shown = f"filter.{key}" if FIELD_NAME.match(key) else "filter"  # never echo what is not a name
             raise Invalid(N_("This field cannot be filtered on"), field=shown)
         if not isinstance(value, (str, int, bool)):
             raise Invalid(N_("A filter value must be a single value"), field=f"filter.{key}")
+        if isinstance(value, str) and len(value) > MAX_FILTER_CHARS:
+            raise Invalid(N_("A filter value holds at most %(count)s characters"), field=f"filter.{key}",
+                          count=MAX_FILTER_CHARS)
+        if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+            raise Invalid(N_("A filter value must be a 64-bit whole number"), field=f"filter.{key}")
 
     found = dataset_basis(session, principal=principal, ds=ds)
     subject_col = ds.subject_field

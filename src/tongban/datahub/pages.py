@@ -32,14 +32,18 @@ def catalog_page(request: Request, session: DbSession, principal: SignedIn, q: s
 
 
 @router.get("/portal/data")
-def my_data_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
-    """My consents (授权) and who used my data (谁查看了我的数据)."""
+def my_data_page(request: Request, session: DbSession, principal: SignedIn, consents_cursor: str | None = None,
+                 uses_cursor: str | None = None) -> Response:
+    """My consents (授权) and who used my data (谁查看了我的数据), each a page at a time."""
+    consents_next = uses_next = None
     try:
-        consents = [consent.consent_dict(c) for c in consent.mine(session, principal=principal)]
-        uses = consent.data_uses(session, principal=principal)
+        rows, consents_next = consent.mine(session, principal=principal, cursor=consents_cursor)
+        consents = [consent.consent_dict(c) for c in rows]
+        uses, uses_next = consent.data_uses(session, principal=principal, cursor=uses_cursor)
     except NotFound:
         consents, uses = [], []
-    return render(request, "datahub/my_data.html", {"consents": consents, "uses": uses})
+    return render(request, "datahub/my_data.html", {"consents": consents, "uses": uses,
+                                                    "consents_next": consents_next, "uses_next": uses_next})
 
 
 @router.post("/portal/data/consents/{consent_id}/withdraw")

@@ -36,5 +36,11 @@ def apply_policies(session: Session, files: list[PackFile], pack: Pack) -> Chang
     return digests.record(session, pack_id=pack.id, version=pack.version, policies=policies_of_pack(pack))
 
 
+def policy_warnings(pack: Pack) -> list[str]:
+    """The policy analysis's warnings (a parameter without a value for some date or region, …)."""
+    return list(policies_of_pack(pack).warnings)
+
+
 register_section("policies", PolicyFile, files=POLICY_FILES, check=check_policies, apply=apply_policies, order=90,
-                 description="Policies as code: parameters, criteria and amounts (政策即代码)")
+                 description="Policies as code: parameters, criteria and amounts (政策即代码)",
+                 warnings=policy_warnings)

@@ -11,6 +11,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from tongban.core.ids import Id
+from tongban.core.paging import DEFAULT_LIMIT, Limit
 from tongban.registry import service
 from tongban.registry.schemas import (
     CertificateOut,
@@ -38,9 +39,11 @@ def my_household(session: DbSession, principal: CurrentPrincipal) -> HouseholdOu
 
 
 @router.get("/me/wallet", response_model=Page[CertificateOut])
-def my_wallet(session: DbSession, principal: CurrentPrincipal) -> Page[CertificateOut]:
-    """Residents: your certificates (电子证照) and those of your wards."""
-    return Page(items=[CertificateOut(**c) for c in service.my_wallet(session, principal=principal)])
+def my_wallet(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+              cursor: str | None = None) -> Page[CertificateOut]:
+    """Residents: your certificates (电子证照) and those of your wards, newest first, a page at a time."""
+    rows, next_cursor = service.my_wallet(session, principal=principal, limit=limit, cursor=cursor)
+    return Page(items=[CertificateOut(**c) for c in rows], next_cursor=next_cursor)
 
 
 @router.post("/me/corrections", response_model=CorrectionOut, status_code=201)
@@ -51,9 +54,11 @@ def request_correction(body: CorrectionIn, session: DbSession, principal: Curren
 
 
 @router.get("/me/corrections", response_model=Page[CorrectionOut])
-def my_corrections(session: DbSession, principal: CurrentPrincipal) -> Page[CorrectionOut]:
-    return Page(items=[CorrectionOut(**service.correction_dict(c))
-                       for c in service.my_corrections(session, principal=principal)])
+def my_corrections(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+                   cursor: str | None = None) -> Page[CorrectionOut]:
+    """Residents: your correction requests, newest first, a page at a time."""
+    rows, next_cursor = service.my_corrections(session, principal=principal, limit=limit, cursor=cursor)
+    return Page(items=[CorrectionOut(**service.correction_dict(c)) for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/registry/corrections", response_model=Page[CorrectionOut])

@@ -51,6 +51,6 @@ def my_record_page(request: Request, session: DbSession, principal: SignedIn) ->
             household = service.my_household(session, principal=principal)
         except NotFound:
             household = None
-        wallet = service.my_wallet(session, principal=principal)
+        wallet, _ = service.my_wallet(session, principal=principal)  # the newest page; all are on /portal/wallet
     return _render(request, "registry/my_record.html", {"person": person, "household": household,
                                                        "wallet": wallet})

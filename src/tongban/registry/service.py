@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking, text
+from tongban.core import access, masking, paging, text
 from tongban.core.access import Principal
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
@@ -194,21 +194,24 @@ def certificate_dict(c: Certificate) -> dict[str, Any]:
             "valid_to": c.valid_to.isoformat() if c.valid_to else None, "status": c.status, "data": c.data}
 
 
-def my_wallet(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
-    """The caller's certificates and their wards' (a guardian sees a child's wallet)."""
+def my_wallet(session: Session, *, principal: Principal, limit: int = paging.DEFAULT_LIMIT,
+              cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """The caller's certificates and their wards' (a guardian sees a child's wallet), newest
+    first, one page (`core.paging`), with the next page's cursor."""
     person = own_person(session, principal=principal)
-    holders = [(person, "self"), *[(w, "ward") for w in wards(session, person)]]
+    holders = {person.id: (person, "self"), **{w.id: (w, "ward") for w in wards(session, person)}}
+    rows, next_cursor = paging.keyset(
+        session, select(Certificate).where(Certificate.holder_kind == "person",
+                                           Certificate.holder_id.in_(list(holders))),
+        Certificate.id, limit=limit, cursor=cursor)
     out = []
-    for holder, relation in holders:
-        certs = session.scalars(select(Certificate).where(Certificate.holder_kind == "person",
-                                                          Certificate.holder_id == holder.id)
-                                .order_by(Certificate.issue_date.desc()))
-        for c in certs:
-            out.append({**certificate_dict(c), "holder": {"relation": relation, "person_id": holder.id,
-                                                          "name": holder.name}})
+    for c in rows:
+        holder, relation = holders[c.holder_id]
+        out.append({**certificate_dict(c), "holder": {"relation": relation, "person_id": holder.id,
+                                                      "name": holder.name}})
     record(session, actor=principal.actor, action="self.read", subject=masking.subject("person", person.id),
            details={"what": "wallet", "wards": len(holders) - 1})
-    return out
+    return out, next_cursor
 
 
 # --- corrections ---------------------------------------------------------------------------------
@@ -272,10 +275,12 @@ def correction_dict(cr: CorrectionRequest) -> dict[str, Any]:
             "decided_at": cr.decided_at.isoformat() if cr.decided_at else None}
 
 
-def my_corrections(session: Session, *, principal: Principal) -> list[CorrectionRequest]:
+def my_corrections(session: Session, *, principal: Principal, limit: int = paging.DEFAULT_LIMIT,
+                   cursor: str | None = None) -> tuple[list[CorrectionRequest], str | None]:
+    """The caller's correction requests, newest first, one page."""
     person = own_person(session, principal=principal)
-    return list(session.scalars(select(CorrectionRequest).where(CorrectionRequest.person_id == person.id)
-                                .order_by(CorrectionRequest.id.desc())))
+    return paging.keyset(session, select(CorrectionRequest).where(CorrectionRequest.person_id == person.id),
+                         CorrectionRequest.id, limit=limit, cursor=cursor)
 
 
 def correction_queue(session: Session, *, principal: Principal, status: str = "open") -> list[CorrectionRequest]:

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from tongban.core import access, masking
-from tongban.core.errors import Invalid
-from tongban.core.i18n import N_, pick
+from tongban.core import access, masking, paging
+from tongban.core.i18n import pick
 from tongban.core.ids import Id, Version
+from tongban.core.paging import DEFAULT_LIMIT, Limit
 from tongban.core.text import FreeText
 from tongban.datahub.exchange import basis_for
 from tongban.screening import alerts, offers, runs
@@ -82,21 +82,20 @@ def compare(run_id: Id, request: Request, session: DbSession, principal: Current
 
 @router.get("/screening/runs/{run_id}/cases")
 def cases(run_id: Id, session: DbSession, principal: CurrentPrincipal, policy: str | None = None,
-          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Page[dict[str, Any]]:
+          limit: Limit = DEFAULT_LIMIT, cursor: str | None = None) -> Page[dict[str, Any]]:
     """The eligible-but-not-enrolled of a run in the caller's region (subjects pseudonymised;
-    open a case's explanation for the criteria)."""
+    open a case's explanation for the criteria), in id order, a page at a time (`limit`, `cursor`)."""
     run = runs.get_run(session, principal=principal, run_id=run_id)
     basis_for(session, principal=principal, dataset_id="ds.person", subject_id=None)  # whose records these are
-    if not 1 <= limit <= 1000:
-        raise Invalid(N_("The limit must be between 1 and 1000"), field="limit")
     q = select(ScreeningCase).where(ScreeningCase.run_id == run.id)
     if policy is not None:
         q = q.where(ScreeningCase.policy_id == policy)
     q = q.where(access.scope(principal, region=ScreeningCase.region_code))
+    rows, next_cursor = paging.keyset(session, q, ScreeningCase.id, limit=limit, cursor=cursor, newest_first=False)
     return Page(items=[{"id": c.id, "policy_id": c.policy_id, "person_id": c.person_id,
                         "subject": masking.subject("person", c.person_id), "region_code": c.region_code,
                         "criteria": c.criteria, "amount_fen": c.amount_fen, "newly_eligible": c.newly_eligible}
-                       for c in session.scalars(q.order_by(ScreeningCase.id).limit(limit))])
+                       for c in rows], next_cursor=next_cursor)
 
 
 @router.get("/screening/explanations")
@@ -121,11 +120,13 @@ def _titles(session: Any) -> dict[str, dict[str, str]]:
 
 
 @router.get("/me/offers")
-def my_offers(session: DbSession, principal: CurrentPrincipal, all: bool = False) -> Page[dict[str, Any]]:
-    """你可能可以享受: the benefits you were found eligible for and have not applied for."""
+def my_offers(session: DbSession, principal: CurrentPrincipal, all: bool = False, limit: Limit = DEFAULT_LIMIT,
+              cursor: str | None = None) -> Page[dict[str, Any]]:
+    """你可能可以享受: the benefits you were found eligible for and have not applied for (`all`:
+    every offer), newest first, a page at a time."""
+    rows, next_cursor = offers.my_offers(session, principal=principal, open_only=not all, limit=limit, cursor=cursor)
     titles = _titles(session)
-    return Page(items=[offer_dict(o, titles) for o in offers.my_offers(session, principal=principal,
-                                                                       open_only=not all)])
+    return Page(items=[offer_dict(o, titles) for o in rows], next_cursor=next_cursor)
 
 
 @router.post("/me/offers/{offer_id}/seen")

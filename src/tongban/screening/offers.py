@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking
+from tongban.core import access, masking, paging
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
@@ -129,19 +129,22 @@ def _move(session: Session, offer: Offer, status: str, *, actor: str, details: d
 # --- the resident -----------------------------------------------------------------------------------
 
 
-def my_offers(session: Session, *, principal: access.Principal, open_only: bool = True) -> list[Offer]:
+def my_offers(session: Session, *, principal: access.Principal, open_only: bool = True,
+              limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None) -> tuple[list[Offer], str | None]:
+    """The caller's offers (open ones only, unless `open_only` is false), newest first, one page."""
     access.require(principal, "self.read")
     q = select(Offer).where(Offer.account_id == principal.account_id)
     if open_only:
         q = q.where(Offer.status.in_(OPEN))
-    return list(session.scalars(q.order_by(Offer.id.desc())))
+    return paging.keyset(session, q, Offer.id, limit=limit, cursor=cursor)
 
 
 def _own(session: Session, principal: access.Principal, offer_id: int) -> Offer:
     access.require(principal, "self.read")
     offer = session.get(Offer, offer_id)
     if offer is None or offer.account_id is None or offer.account_id != principal.account_id:
-        raise NotFound(N_("No such offer"))
+        # Another's offer or none: one answer, audited either way (issue #18 item 6).
+        raise access.NotYours(N_("No such offer"), principal=principal, action="offer.own")
     return offer
 
 

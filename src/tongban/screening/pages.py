@@ -127,7 +127,7 @@ def visit_outcome_page(request: Request, session: DbSession, principal: SignedIn
 @router.get("/portal/entitlements/card")
 def entitled_card(request: Request, session: DbSession, principal: SignedIn) -> Response:
     """你可能可以享受: the card the portal page loads (a fragment)."""
-    mine = offers.my_offers(session, principal=principal)
+    mine, _ = offers.my_offers(session, principal=principal)  # the newest open offers
     return _page(request, "screening/_entitled_card.html", {"offers": mine, "titles": _titles(session)})
 
 

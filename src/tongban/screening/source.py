@@ -151,9 +151,30 @@ def evaluate_lazy(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.dat
     return wide
 
 
+def check_ranges(policies: m.PolicySet, files: dict[str, list[Path]], needed: dict[str, set[str]]) -> None:
+    """The boundary check of `tongban.policy.views` (`check_snapshot`) on Parquet views, whichever
+    backend evaluates them next: an int or money value the policies read beyond ±10¹⁵ is refused
+    (`ValueOutOfRange`, naming the column) before any backend computes with it — else Polars
+    would wrap silently and a SQL backend abort, and a screening would give a wrong answer or none.
+    One streamed pass of min/max over only those columns."""
+    from tongban.policy.views import Snapshot, check_snapshot
+
+    def lazy(view: View) -> pl.LazyFrame:
+        schema = polars_schema(view)
+        wanted = needed.get(view.name, set())
+        return pl.scan_parquet(files[view.name]).select(
+            [pl.col(n).cast(t) if n in wanted else pl.lit(None, dtype=t).alias(n) for n, t in schema.items()])
+
+    check_snapshot(policies, Snapshot(person=lazy(PERSON), household=lazy(HOUSEHOLD),
+                                      previous=lazy(PREVIOUS) if files.get("previous") else None))
+
+
 def _evaluate_all(policies: m.PolicySet, source: ParquetSource, *, as_of: dt.date, backend: str) -> pl.LazyFrame:
     needed = view_fields_needed(policies)
     source.check_columns(needed)
+    if backend not in ("polars", "duckdb", "spark"):
+        raise Invalid(N_("This backend is not available here"), field="backend")
+    check_ranges(policies, {v: p for v, p in source.files.items() if p}, needed)
     if backend == "polars":
         from tongban.policy.compile_polars import plan
         from tongban.policy.evaluate import bind_previous
@@ -226,6 +247,7 @@ def spark_wide(policies: m.PolicySet, files: dict[str, list[Path]], needed: dict
 
     from tongban.policy import compile_sql
 
+    check_ranges(policies, files, needed)  # as every other backend: refused before computing
     spark = spark_session()
     names = {v: f"tb_screen_{v}" for v in files}
     for view_name, paths in files.items():

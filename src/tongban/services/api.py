@@ -399,10 +399,12 @@ def authorise(body: AuthorisationIn, session: DbSession, principal: CurrentPrinc
 
 
 @router.get("/me/authorisations", response_model=Page[AuthorisationOut])
-def my_authorisations(session: DbSession, principal: CurrentPrincipal) -> Page[AuthorisationOut]:
-    """Authorisations you gave and those given to you."""
-    return Page(items=[AuthorisationOut(**proxies.authorisation_dict(session, a, d))
-                       for a, d in proxies.authorisations(session, principal=principal)])
+def my_authorisations(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+                      cursor: str | None = None) -> Page[AuthorisationOut]:
+    """Authorisations you gave and those given to you, newest first, a page at a time."""
+    rows, next_cursor = proxies.authorisations(session, principal=principal, limit=limit, cursor=cursor)
+    return Page(items=[AuthorisationOut(**proxies.authorisation_dict(session, a, d)) for a, d in rows],
+                next_cursor=next_cursor)
 
 
 @router.delete("/me/authorisations/{authorisation_id}", response_model=AuthorisationOut)

@@ -388,12 +388,13 @@ def get_application(session: Session, *, principal: access.Principal, applicatio
     transaction; a caller that records its own, narrower read (a material) passes `audit=False`."""
     access.require_login(principal)  # a stranger learns nothing, not even whether the id exists
     app = session.get(Application, application_id)
+    # Not a party, or no such application: one answer (404, audited) for both, so that a caller
+    # cannot tell which ids exist (issue #18 item 6).
     if app is None:
-        raise NotFound(N_("No such application"))
+        raise access.NotYours(N_("No such application"), principal=principal, action="application.read")
     override = not can_read(session, principal, app)
     if override and not (access.may_override_application_read(principal) and not parties_only and app.status != "draft"):
-        raise access.Denied(N_("You are not allowed to see this application"), principal=principal,
-                            action="application.read")
+        raise access.NotYours(N_("No such application"), principal=principal, action="application.read")
     if audit and principal.kind != "resident":
         record(session, actor=principal.actor, actor_department=principal.department_id, action="application.read",
                subject=f"application:{app.id}", region_code=app.region_code, purpose="application review",

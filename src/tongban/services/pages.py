@@ -420,14 +420,14 @@ def withdraw_submit(request: Request, session: DbSession, principal: SignedIn, a
 
 
 @router.get("/portal/wallet")
-def wallet_page(request: Request, session: DbSession, principal: SignedIn) -> Response:
-    """你的数字证件: certificate cards, yours and your wards'."""
+def wallet_page(request: Request, session: DbSession, principal: SignedIn, cursor: str | None = None) -> Response:
+    """你的数字证件: certificate cards, yours and your wards', newest first, a page at a time."""
     access.require(principal, "self.read")
     try:
-        wallet = registry.my_wallet(session, principal=principal)
+        wallet, next_cursor = registry.my_wallet(session, principal=principal, cursor=cursor)
     except NotFound:
-        wallet = []
-    return _render(request, "services/wallet.html", {"wallet": wallet})
+        wallet, next_cursor = [], None
+    return _render(request, "services/wallet.html", {"wallet": wallet, "next_cursor": next_cursor})
 
 
 @router.get("/portal/messages")

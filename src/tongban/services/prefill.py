@@ -54,8 +54,10 @@ def live_consent(session: Session, *, principal: access.Principal, consent_id: i
     consent = consents.by_id(session, consent_id)
     person = family.applicant_person(session, principal.account_id) if consent is not None else None
     now = utcnow()
-    if (consent is None or person is None or consent.person_id != person.id or consent.scope != onething_id
-            or consent.withdrawn_at is not None or not consent.valid_from <= now < consent.valid_to):
+    if consent is None or person is None or consent.person_id != person.id:
+        # Another's consent or none: the same 404 as one not in force, and audited (issue #18 item 6).
+        raise access.NotYours(N_("No such consent"), principal=principal, action="consent.use", field="consent_id")
+    if consent.scope != onething_id or consent.withdrawn_at is not None or not consent.valid_from <= now < consent.valid_to:
         raise NotFound(N_("No such consent"), field="consent_id")
     return consent
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from tongban.core import access, masking
+from tongban.core import access, masking, paging
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
@@ -171,14 +171,17 @@ def authorise(session: Session, *, principal: access.Principal, proxy_id_number:
     return a
 
 
-def authorisations(session: Session, *, principal: access.Principal) -> list[tuple[Authorisation, str]]:
-    """The caller's authorisations, given and received: (authorisation, "given" | "received")."""
+def authorisations(session: Session, *, principal: access.Principal, limit: int = paging.DEFAULT_LIMIT,
+                   cursor: str | None = None) -> tuple[list[tuple[Authorisation, str]], str | None]:
+    """The caller's authorisations, given and received, newest first, one page:
+    (authorisation, "given" | "received") each, and the next page's cursor."""
     access.require(principal, "self.read")
     me = family.applicant_person(session, principal.account_id)
-    rows = session.scalars(select(Authorisation).where(or_(Authorisation.grantor_person_id == me.id,
-                                                            Authorisation.proxy_person_id == me.id))
-                           .order_by(Authorisation.id.desc()))
-    return [(a, "given" if a.grantor_person_id == me.id else "received") for a in rows]
+    rows, next_cursor = paging.keyset(
+        session, select(Authorisation).where(or_(Authorisation.grantor_person_id == me.id,
+                                                 Authorisation.proxy_person_id == me.id)),
+        Authorisation.id, limit=limit, cursor=cursor)
+    return [(a, "given" if a.grantor_person_id == me.id else "received") for a in rows], next_cursor
 
 
 def revoke(session: Session, *, principal: access.Principal, authorisation_id: int) -> Authorisation:

@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from tongban.core.throttle import Throttle
 
     # One per app: memory:// counts for this process; redis:// is shared by every process.
-    app.state.throttle = Throttle(settings.rate_limit_storage)
+    app.state.throttle = Throttle(settings.rate_limit_storage, anonymous=settings.anonymous_rate_limit)
 
     from tongban.core import slices
     from tongban.web import pages
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     pages.install(app)
     for router in slices.routers("pages"):
         app.include_router(router)
-    from tongban.web.boundary import TextBoundary
+    from tongban.webkit.boundary import TextBoundary
     from tongban.webkit.headers import SecurityHeaders
 
     app.add_middleware(TextBoundary)  # inside RequestContext (locale set), before CSRF reads a form

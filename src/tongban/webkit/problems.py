@@ -57,6 +57,7 @@ VALIDATION_MESSAGES = {
     "less_than_equal": N_("The value is too large"),
     # An enum in the schema (issue #18 item 8): the caller's language, not pydantic's English.
     "literal_error": N_("Unknown value: use one of those the API document lists"),
+    "too_long": N_("Too many items"),
     **text.VALIDATION_MESSAGES,
 }
 
@@ -68,6 +69,8 @@ def install(app: FastAPI) -> None:
             # Nobody signed in: the answer is "log in", never a refusal (nor an audit row any
             # stranger could write by the thousand).
             exc = NotAuthenticated()
+        if isinstance(exc, NotAuthenticated):
+            exc = await _throttle_anonymous(request, exc)
         elif isinstance(exc, (Denied, NotYours)):
             # A database write: never on the event loop (under SQLite it may wait for the write
             # lock, and every other request, /healthz too, would wait with it).
@@ -119,6 +122,24 @@ def install(app: FastAPI) -> None:
                        headers={k.decode("latin-1"): v.decode("latin-1") for k, v in SECURITY_HEADERS})
 
 
+async def _throttle_anonymous(request: Request, exc: NotAuthenticated) -> TongbanError:
+    """A source refused 401 too often is answered 429 with `Retry-After` (core.throttle)."""
+    from tongban.core.throttle import RateLimited, Throttle
+
+    guard: Throttle | None = getattr(request.app.state, "throttle", None)
+    if guard is None:
+        return exc
+    source = request.client.host if request.client else "unknown"
+    try:
+        if guard.uri.startswith("memory://"):
+            guard.refused_anonymous(source=source)  # in this process's memory: no I/O
+        else:  # a network round trip: not on the event loop
+            await run_in_threadpool(guard.refused_anonymous, source=source)
+    except RateLimited as limited:
+        return limited
+    return exc
+
+
 DENIAL_ATTEMPTS = 3  # each waits up to the database's lock timeout (SQLite: busy_timeout)
 _pending: deque[tuple[Any, dict[str, Any]]] = deque(maxlen=10_000)
 _pending_lock = threading.Lock()
@@ -126,13 +147,16 @@ _pending_lock = threading.Lock()
 
 def _record_denial(db: Any, exc: Denied | NotYours, *, path: str, method: str) -> None:
     """A refusal is audited in its own transaction: the request's own one is rolled back.
+    Repeated ones are coalesced per actor, action and minute (`tongban.core.audit.denials`).
 
     Runs in a worker thread. A write that cannot get the lock is retried; one that still fails is
     kept in memory and written before the next refusal's, so a busy database delays the record
     instead of losing it (a process that stops first loses them: that is logged)."""
+    from tongban.core.timeutil import utcnow
+
     p = exc.principal
-    event = {"actor": p.actor, "actor_department": p.department_id,
-             "details": {"needed": exc.action, "path": path, "method": method, "status": exc.status}}
+    event = {"actor": p.actor, "actor_department": p.department_id, "needed": exc.action, "at": utcnow(),
+             "details": {"path": path, "method": method, "status": exc.status}}
     with _pending_lock:
         _pending.append((db, event))
     flush_denials()
@@ -140,7 +164,7 @@ def _record_denial(db: Any, exc: Denied | NotYours, *, path: str, method: str) -
 
 def flush_denials() -> int:
     """Write every refusal still waiting; return how many are left (0 when all are in)."""
-    from tongban.core.audit.log import record
+    from tongban.core.audit.denials import record_refusal
 
     with _pending_lock:
         for _ in range(len(_pending)):
@@ -148,9 +172,10 @@ def flush_denials() -> int:
             for attempt in range(DENIAL_ATTEMPTS):
                 try:
                     with db.unit_of_work() as session:
-                        record(session, action="access.denied", outcome="denied", **event)
+                        record_refusal(session, actor=event["actor"], actor_department=event["actor_department"],
+                                       needed=event["needed"], details=event["details"], now=event["at"])
                     break
-                except Exception:  # locked or away: try again, then keep it for the next time
+                except Exception:  # locked, away, or a concurrent first refusal: try again, then keep it
                     if attempt == DENIAL_ATTEMPTS - 1:
                         log.exception("could not audit a denial yet; it is kept and retried",
                                       extra={"waiting": len(_pending)})

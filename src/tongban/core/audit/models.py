@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Index, String, Text, text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban.core.db import Base, BigId, UTCDateTime
@@ -43,3 +43,21 @@ class AuditHead(Base):
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+
+
+class AuditDenialWindow(Base):
+    """Refusals of one actor and action in one minute, counted outside the chain while the minute
+    lasts; closed into one chained event (`tongban.core.audit.denials`)."""
+
+    __tablename__ = "audit_denial_window"
+    __table_args__ = (UniqueConstraint("actor", "action", "window_start", name="uq_audit_denial_window"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(200))  # the permission or check refused
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)  # refusals after the window's first
+    actor_department: Mapped[str | None] = mapped_column(String(64))
+    first_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    details: Mapped[str] = mapped_column(Text, default="{}")  # the first refusal's path, method, status

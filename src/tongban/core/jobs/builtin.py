@@ -31,3 +31,14 @@ def purge_jobs(session: Session, payload: dict[str, Any]) -> None:
 
 
 schedule("jobs.purge", "jobs.purge", interval_seconds=3600)
+
+
+@handler("audit.denials")
+def close_denial_windows(session: Session, payload: dict[str, Any]) -> None:
+    """Close the windows of coalesced refusals whose minute is over: one chained event each."""
+    from tongban.core.audit.denials import close_expired
+
+    close_expired(session)
+
+
+schedule("audit.denials", "audit.denials", interval_seconds=60)

@@ -11,7 +11,16 @@ from rich.table import Table
 
 from tongban.core import cliutil
 from tongban.core.cliutil import console, err_console
-from tongban.core.packs.loader import LoadReport, Pack, PackError, list_packs, load_pack, read_pack, sections
+from tongban.core.packs.loader import (
+    LoadReport,
+    Pack,
+    PackError,
+    list_packs,
+    load_pack,
+    pack_warnings,
+    read_pack,
+    sections,
+)
 
 app = typer.Typer(help="Content packs.", no_args_is_help=True)
 
@@ -57,6 +66,11 @@ def check(directory: Path = typer.Argument(..., help="The pack folder.")) -> Non
     except PackError as exc:
         report_problems(exc)
     print_summary(pack)
+    warnings = pack_warnings(pack)
+    for warning in warnings:  # it loads, but may not mean what was meant (exit 0)
+        console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+    if warnings:
+        console.print(f"{len(warnings)} warning(s)", highlight=False)
 
 
 @app.command("load")

@@ -163,6 +163,7 @@ class Changes:
 
 CheckFn = Callable[["PackFile", "Pack"], Iterable[Problem]]
 ApplyFn = Callable[[Session, list["PackFile"], "Pack"], Changes]
+WarnFn = Callable[["Pack"], list[str]]
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ class Section:
     demo_only: bool
     description: str
     id_keys: tuple[str, ...]
+    warnings: WarnFn | None = None
 
 
 _SECTIONS: dict[str, Section] = {}
@@ -196,16 +198,27 @@ def register_section(
     demo_only: bool = False,
     description: str = "",
     id_keys: Iterable[str] = ("id", "code", "username"),
+    warnings: WarnFn | None = None,
 ) -> Section:
     """Declare a section. `files` are glob patterns relative to the pack (default `NAME.yaml`);
     sections are applied in ascending `order`; `demo_only` sections are applied only by
     `tongban demo load`. Ids and references come from `Defines` / `RefersTo` markers in
-    `model`; `check` adds rules of its own. Registering the same name again replaces it."""
+    `model`; `check` adds rules of its own; `warnings` names what loads but may not mean what was
+    meant (`tongban pack check` prints them). Registering the same name again replaces it."""
     patterns = (files,) if isinstance(files, str) else tuple(files or (f"{name}.yaml",))
     section = Section(name=name, model=model, files=patterns, apply=apply, check=check, order=order,
-                      demo_only=demo_only, description=description, id_keys=tuple(id_keys))
+                      demo_only=demo_only, description=description, id_keys=tuple(id_keys), warnings=warnings)
     _SECTIONS[name] = section
     return section
+
+
+def pack_warnings(pack: Pack) -> list[str]:
+    """What a checked pack's sections warn about (it loads, but an operator should look)."""
+    out: list[str] = []
+    for section in sections():
+        if section.warnings is not None and pack.files_of(section.name):
+            out += section.warnings(pack)
+    return out
 
 
 def register_vocabulary(kind: str, values: Callable[[], Iterable[str]]) -> None:
