@@ -16,7 +16,7 @@ from tongban.core import clock, workdays
 from tongban.core.audit.log import record
 from tongban.core.jobs.registry import handler, schedule
 from tongban.core.timeutil import WorkCalendar
-from tongban.services import catalogue, sla
+from tongban.services import catalogue, notify, sla
 from tongban.services.models import Application, ApplicationEvent, Task
 
 RUNNING = ("ready", "claimed")
@@ -61,6 +61,7 @@ def _flag(session: Session, task: Task, app: Application, kind: str, standing: d
                                  details=details))
     record(session, actor="system", action=kind, subject=f"task:{task.id}", department_id=task.department_id,
            region_code=app.region_code, details=details)
+    notify.deadline(session, app, task, kind, standing)
 
 
 def recount_due_dates(session: Session, year: int, calendar: WorkCalendar) -> int:
