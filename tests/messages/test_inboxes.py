@@ -13,8 +13,8 @@ from tests.factories import make_staff
 from tests.services.conftest import birth_data
 from tests.services.test_pages import _csrf, _post, as_user
 from tongban.core.timeutil import WorkCalendar
-from tongban.services.deadlines import flag_deadlines
 from tongban.messages.models import Message
+from tongban.services.deadlines import flag_deadlines
 from tongban.services.models import Task
 
 CAL = WorkCalendar()

@@ -7,8 +7,23 @@ SMS channels. Other slices call one function — see docs/messages.md:
 
 `to` is an account id, `messages.Queue(department_id)` (the staff who work that queue) or None
 (nothing is sent). The message is written in the caller's transaction and goes out only if it
-commits. `messages.batch(session)` around several sends writes them in one INSERT."""
+commits. `messages.batch(session)` around several sends writes them in one INSERT.
 
-from tongban.messages.outbox import Queue, batch, send
+The names load on first use, so that reading the slice's declaration imports nothing heavy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tongban.messages.outbox import Queue, batch, send
 
 __all__ = ["Queue", "batch", "send"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from tongban.messages import outbox
+
+        return getattr(outbox, name)
+    raise AttributeError(f"module 'tongban.messages' has no attribute {name!r}")

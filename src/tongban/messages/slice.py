@@ -17,6 +17,6 @@ SLICE = Slice(
                                               "/portal/messages"), 50),
         Contribution("web.workbench_tiles", Link("reminders", N_("Your reminders"),
                                                  N_("Deadline warnings and new tasks for your queue"),
-                                                 "/workbench/messages"), 15),
+                                                 "/workbench/messages"), 25),
     ),
 )
