@@ -1,6 +1,6 @@
 """Messages in the browser: a resident on a phone opens their messages from the portal, reads one
-and follows its link (which marks it read); an officer at a desk finds a deadline warning under
-their reminders and opens the task list from it."""
+(which marks it read) and follows its link; an officer at a desk finds a deadline warning under
+their reminders, marks it read and goes on to the task list from it."""
 
 from __future__ import annotations
 
@@ -40,11 +40,14 @@ def test_a_resident_reads_a_message_and_follows_its_link(phone: Any, live_server
     assert "unread" in (card.get_attribute("class") or "")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     with phone.expect_navigation():
-        card.get_by_role("link", name="查看详情").click()
+        card.get_by_role("link", name="您的申请已提交").click()  # the message in full
+    assert "低保申请（浏览器测试）" in phone.locator("article").inner_text()
+    with phone.expect_navigation():
+        phone.get_by_role("link", name="查看详情").click()  # and on to what it is about
     assert phone.url.endswith("/portal/applications")
     phone.goto("/portal/messages")
     card = phone.locator("li.message", has_text="低保申请（浏览器测试）")
-    assert "unread" not in (card.get_attribute("class") or "")  # following the link read it
+    assert "unread" not in (card.get_attribute("class") or "")  # reading it marked it read
 
 
 def test_an_officer_sees_a_deadline_warning(desk: Any, live_server: testing.LiveServer) -> None:
@@ -58,5 +61,7 @@ def test_an_officer_sees_a_deadline_warning(desk: Any, live_server: testing.Live
     card.get_by_role("button", name="标为已读").click()  # htmx swaps the card in place
     desk.locator("li.message:not(.unread)", has_text="990001").wait_for()
     with desk.expect_navigation():
-        desk.locator("li.message", has_text="990001").get_by_role("link", name="查看详情").click()
+        desk.locator("li.message", has_text="990001").get_by_role("link").click()
+    with desk.expect_navigation():
+        desk.get_by_role("link", name="查看详情").click()
     assert desk.url.endswith("/workbench/tasks")

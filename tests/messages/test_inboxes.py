@@ -61,9 +61,9 @@ def test_a_staff_member_sees_a_deadline_warning_in_their_inbox(client, login, de
     as_user(client, "officer.health")
     page = client.get("/workbench/messages")
     assert page.status_code == 200 and "办件即将超期（已用时限80%）" in page.text
-    assert f'href="/workbench/messages/{warning["id"]}/open"' in page.text
-    opened = client.get(f"/workbench/messages/{warning['id']}/open", follow_redirects=False)
-    assert opened.status_code == 303 and opened.headers["location"] == f"/workbench/tasks/{task_id}"
+    assert f'href="/workbench/messages/{warning["id"]}"' in page.text
+    opened = client.get(f"/workbench/messages/{warning['id']}")
+    assert opened.status_code == 200 and f'href="/workbench/tasks/{task_id}"' in opened.text
     assert [m for m in _inbox(client, officer) if m["id"] == warning["id"]][0]["read_at"] is not None
 
 
@@ -109,14 +109,16 @@ def test_the_portal_inbox_links_through_and_marks_read(client, login, demo) -> N
     as_user(client, "resident.zhang")
     page = client.get("/portal/messages")
     assert page.status_code == 200 and "出生一件事" in page.text and 'class="card message unread"' in page.text
-    link = re.search(r'href="(/portal/messages/(\d+)/open)"', page.text)
+    link = re.search(r'href="(/portal/messages/(\d+))"', page.text)
     assert link
-    r = client.get(link[1], follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/portal/applications/{app['id']}"
+    r = client.get(link[1])
+    assert r.status_code == 200 and f'href="/portal/applications/{app["id"]}"' in r.text and "查看详情" in r.text
     assert 'class="card message unread"' not in client.get("/portal/messages").text
-    # Another resident's open link is refused and reads nothing.
+    # Another resident's message page is refused; staff have no portal inbox.
     as_user(client, "resident.wang")
     assert client.get(link[1], follow_redirects=False).status_code == 404
+    as_user(client, "officer.health")
+    assert client.get("/portal/messages", follow_redirects=False).status_code == 403
 
 
 def test_the_staff_inbox_needs_sign_in_and_csrf(client, login, demo) -> None:  # type: ignore[no-untyped-def]
