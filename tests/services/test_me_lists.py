@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from tests.services.conftest import LI_ID, ZHANG_ID, person_id
+from tongban import messages
 from tongban.core import masking
 from tongban.core.audit.log import record
 from tongban.core.identity.models import Account
 from tongban.core.timeutil import utcnow
 from tongban.datahub.models import Consent, DataUse
 from tongban.registry.models import Certificate, CorrectionRequest
-from tongban.services import inbox
 from tongban.services.models import Authorisation
 
 
@@ -62,7 +62,7 @@ def test_my_messages_page_through_every_message_once(client, login, demo) -> Non
     with demo.unit_of_work() as s:
         account = s.scalars(select(Account).where(Account.username == "resident.zhang")).one()
         for _ in range(23):
-            inbox.notify(s, account_id=account.id, kind="application.submitted", application_id=None)
+            messages.send(s, to=account.id, kind="application.submitted", params={"item": "x", "step": "y"})
     items = walk(client, zhang, "/api/v1/me/messages", limit=10)
     ids = [m["id"] for m in items]
     assert len(ids) == 23 and len(set(ids)) == 23 and ids == sorted(ids, reverse=True)
