@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
-from tongban.core.errors import Invalid, NotFound
+from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Region
 from tongban.core.timeutil import today_local
@@ -74,8 +74,17 @@ def outcomes_path(var_dir: Path, run_id: int) -> Path:
 # --- checks ---------------------------------------------------------------------------------------
 
 
-def check_request(session: Session, req: RunRequest, policies: dict[str, PolicyInfo]) -> list[str]:
-    """The policy ids to evaluate; the first bad input raises `Invalid` naming its field."""
+def check_request(session: Session, req: RunRequest, policies: dict[str, PolicyInfo],
+                  engine: Engine | None = None) -> list[str]:
+    """The policy ids to evaluate; the first bad input raises `Invalid` naming its field. An
+    engine with no policies at all (a pack folder that is not there, e.g. `tongban screen` run
+    from another folder with the default relative `TONGBAN_PACK_DIR`) is refused with `Conflict`
+    naming the folder: a run of zero policies would look like a run that found nothing."""
+    if not policies:
+        folder = getattr(engine, "root", None)
+        raise Conflict(N_("No policies to screen: the pack folder %(folder)s holds none. Run from the folder "
+                          "that holds the pack, or set TONGBAN_PACK_DIR to it"), field="policy",
+                       folder=str(Path(folder).resolve()) if folder is not None else "-")
     if req.backend not in BACKENDS:
         raise Invalid(N_("Choose one of the listed values"), field="backend")
     if req.region_code is not None and session.get(Region, req.region_code) is None:
@@ -119,7 +128,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
 
     engine = engine or policy_engine()
     policies = engine.policies(session)
-    ids = check_request(session, req, policies)
+    ids = check_request(session, req, policies, engine)
     parquet = parse_source(req.source)
     region = req.region_code or access.home_region(principal)
     needed = engine.fields_needed(ids)
