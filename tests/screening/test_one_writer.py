@@ -36,6 +36,7 @@ def _export(session: Any, folder: Path) -> Path:
                          schema={"id": pl.Int64, "head_person_id": pl.Int64}, orient="row")
     household = pl.read_parquet(folder / "household.parquet").join(heads, on="id", how="left")
     household.write_parquet(folder / "household.parquet")
+    (folder / "source.json").write_text('{"ids": "registry"}', encoding="utf-8")  # an export of this registry
     return folder
 
 
@@ -78,6 +79,14 @@ def test_the_registry_and_its_parquet_export_screen_alike(db, settings, city: Ci
     assert city.under not in {person for _, person, *_ in registry["cases"]}
     assert registry["offers"] and registry["offers"] == parquet["offers"]
     assert registry["totals"] == parquet["totals"]
+
+
+def test_a_city_of_other_ids_gets_no_offers(db, settings, city: City, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        views = _export(s, tmp_path / "views")
+    (views / "source.json").unlink()  # not said to be this registry's: its ids may be anyone's
+    parquet = _run(db, settings, f"parquet:{views}", "polars")
+    assert parquet["cases"] and parquet["offers"] == [] and parquet["totals"]["offers"] == 0
 
 
 def test_a_household_without_a_named_head_falls_back_to_its_lowest_person_id(db, settings, city: City,  # type: ignore[no-untyped-def]

@@ -6,7 +6,9 @@ does for a registry run.
 
 A Parquet household view may carry `head_person_id` (as a registry export does): a household
 policy's case is then the household's head, as in a registry run; without it, the member with the
-lowest person id. Risk alerts need a snapshot to explain them from and are raised by registry
+lowest person id. Offers are made as in a registry run when the folder's `source.json` says its ids
+are this registry's (`{"ids": "registry"}`, an export of it); a city of other ids gets none, so no
+offer reaches a registered person who merely shares an id with it. Risk alerts need a snapshot to explain them from and are raised by registry
 runs; a Parquet run counts the monitoring rules' hits in its totals.
 """
 
@@ -94,7 +96,8 @@ def screen_parquet(session: Session, *, principal: access.Principal, var_dir: Pa
         wide = with_enrolment(session, wide, {p: policies[p] for p in ids}, as_of, households_in(source.files["person"]))
         totals = record(session, run=run, wide=wide, ids=ids, policies=policies, path=path,
                         previous_path=outcomes_path(var_dir, previous.id) if previous else None,
-                        heads_of=heads_in(source), make_offers=make_offers, tick=tick)
+                        heads_of=heads_in(source), make_offers=make_offers and source.registry_ids,
+                        tick=tick)
         record_snapshot(session, principal=principal, snapshot_id=snapshot_id, region=region, bases=bases,
                         needed=needed, as_of=as_of,
                         details={"source": label, "files": len(found["files"]), "subjects": totals["subjects"]})
