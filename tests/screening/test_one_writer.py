@@ -19,9 +19,9 @@ from tongban.core.timeutil import today_local
 from tongban.policy.views import registry_snapshot
 from tongban.registry.models import Household, Person
 from tongban.screening import runs
+from tongban.screening.bulk import long_outcomes
 from tongban.screening.jobs import scheduler_principal
 from tongban.screening.models import Offer, ScreeningCase, ScreeningCount
-from tongban.screening.bulk import long_outcomes
 
 
 class _Undo(Exception):
