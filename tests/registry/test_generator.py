@@ -17,11 +17,11 @@ from tongban.registry import divisions, generator, loader
 from tongban.registry.generator import CityConfig, generate_chunk
 from tongban.registry.models import (
     Address,
+    AssetRecord,
     BenefitEnrolment,
     Guardianship,
     Household,
     HouseholdMember,
-    AssetRecord,
     IncomeRecord,
     LegalEntity,
     MedicalSettlement,
