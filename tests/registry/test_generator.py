@@ -17,12 +17,14 @@ from tongban.registry import divisions, generator, loader
 from tongban.registry.generator import CityConfig, generate_chunk
 from tongban.registry.models import (
     Address,
+    AssetRecord,
     BenefitEnrolment,
     Guardianship,
     Household,
     HouseholdMember,
     IncomeRecord,
     LegalEntity,
+    MedicalSettlement,
     Person,
 )
 
@@ -101,6 +103,64 @@ def test_keys_hold_within_the_city() -> None:
     assert heads.height == c["household"].height
 
 
+def test_the_city_has_what_the_policies_read() -> None:
+    """Job losses in the last six months, adults' own assets, medical-insurance settlements."""
+    c = city()
+    persons = c["person"]
+    months = generator.months(AS_OF)
+    employees = persons.filter(pl.col("employment_status").is_in(["employed", "unemployed"]))
+    wages = c["income_record"].filter(pl.col("source") == "wage")
+    earlier = set(wages.filter(pl.col("month").is_in(months[:6]))["person_id"].to_list())
+    lately = set(wages.filter(pl.col("month") == months[-1])["person_id"].to_list())
+    unemployed = set(persons.filter(pl.col("employment_status") == "unemployed")["id"].to_list())
+    lost = (earlier - lately) & unemployed  # paid before, no wage last month, unemployed now
+    assert 0.015 < len(lost) / employees.height < 0.05
+    # a job lost in month m of the last six: wages up to m, none from it on
+    for pid in sorted(lost)[:50]:
+        paid = sorted(wages.filter(pl.col("person_id") == pid)["month"].to_list())
+        assert paid == months[:len(paid)] and 6 <= len(paid) < 12
+
+    owned = c["asset_record"].filter(pl.col("owner_kind") == "person")
+    assert set(owned["kind"].unique().to_list()) == {"deposit", "securities"}
+    assert set(owned["owner_id"].to_list()) <= set(persons.filter(pl.col("alive"))["id"].to_list())
+    adults = persons.filter(pl.col("alive") & (pl.col("birth_date") <= dt.date(AS_OF.year - 18, AS_OF.month, AS_OF.day)))
+    assert 0.5 < owned.filter(pl.col("kind") == "deposit").height / adults.height < 0.7
+    assert c["asset_record"]["id"].is_unique().all()
+
+    settled = c["medical_settlement"]
+    assert settled["id"].is_unique().all() and set(settled["person_id"].to_list()) <= set(persons["id"].to_list())
+    assert (settled["total_fen"] == settled["fund_paid_fen"] + settled["out_of_pocket_fen"]).all()
+    assert (settled["out_of_pocket_fen"] > 0).all() and (settled["fund_paid_fen"] > 0).all()
+    assert settled["settled_on"].min() > dt.date(AS_OF.year - 1, AS_OF.month, AS_OF.day)  # type: ignore[operator]
+    assert settled["settled_on"].max() < AS_OF  # type: ignore[operator]
+    assert settled.filter(pl.col("total_fen") > 2_000_000).height > 0  # a few large (inpatient) bills
+    per_person = settled.height / persons.height
+    assert 0.5 < per_person < 1.5
+
+
+def test_the_views_of_a_generated_city_are_the_registrys(db) -> None:  # type: ignore[no-untyped-def]
+    """`policy.views.views_of_tables` over a generated chunk gives the views `registry_snapshot`
+    reads from the same city loaded into the registry (the screen bench's city is the registry's)."""
+    from tongban.policy.views import registry_snapshot, views_of_tables
+
+    with db.unit_of_work() as s:
+        seed_base(s)
+    cfg = config(persons=2_000, chunk_size=2_000)
+    frames = generate_chunk(cfg, 0)
+    loader.load(db, [frames])
+    views = views_of_tables(frames, as_of=AS_OF)
+    with db.unit_of_work() as s:
+        snap = registry_snapshot(s, as_of=AS_OF)
+        loaded = {"person": snap.person.collect(), "household": snap.household.collect()}
+        assert snap.previous is not None
+        loaded["previous"] = snap.previous.collect()
+    for name, frame in views.items():
+        mine = frame.drop("head_person_id", strict=False).sort("id")
+        assert_frame_equal(mine, loaded[name].sort("id"), check_dtypes=False)
+    assert (views["person"]["medical_out_of_pocket"] > 0).sum() > 0 and (views["person"]["assets"] > 0).sum() > 0
+    assert (views["person"]["income_monthly"] * 2 < views["previous"]["income_monthly"]).sum() > 0  # job losses
+
+
 def test_the_population_looks_like_a_chinese_city() -> None:
     c = city()
     person = c["person"]
@@ -171,7 +231,8 @@ def test_generated_city_loads_with_foreign_keys_intact(db) -> None:  # type: ign
     assert stats.persons == 6_000 and stats.chunks == 3
     assert _count(db, Person) == 6_001
     assert _count(db, HouseholdMember) == 6_000
-    for model in (Address, Household, LegalEntity, IncomeRecord, Guardianship, BenefitEnrolment):
+    for model in (Address, Household, LegalEntity, IncomeRecord, Guardianship, BenefitEnrolment, MedicalSettlement,
+                  AssetRecord):
         assert _count(db, model) > 0
     with db.engine.connect() as conn:
         if db.is_sqlite:

@@ -348,3 +348,56 @@ def registry_snapshot(session: Session, *, as_of: dt.date, months: int = INCOME_
                  if wanted("household", "assets") else household.with_columns(pl.lit(None, dtype=pl.Int64)
                                                                                .alias("assets")))
     return Snapshot.from_frames(person_view(0), household, person_view(months))
+
+
+def views_of_tables(tables: Mapping[str, pl.DataFrame], *, as_of: dt.date,
+                    months: int = INCOME_MONTHS) -> dict[str, pl.DataFrame]:
+    """The views computed from registry tables held as frames, by the rules `registry_snapshot`
+    reads them from the database with (income averaged over the `months` full months before
+    `as_of`, `previous` the `months` before that; assets summed per owner; medical costs paid
+    themselves over the last 12 months). For tables that are not in a database: a chunk of the
+    synthetic city (`registry.generator`), so the benchmarks' view city is the registry's city.
+    The household view keeps the table's `head_person_id` (a Parquet source's optional column)."""
+    person = tables["person"]
+
+    def income(first_back: int) -> pl.DataFrame:
+        lo, hi = _month(as_of, first_back + months), _month(as_of, first_back + 1)
+        total = (tables["income_record"].filter(pl.col("month").is_between(pl.lit(lo), pl.lit(hi)))
+                 .group_by("person_id").agg(total=pl.col("amount_fen").sum()))
+        q = (pl.col("total").abs() * 2 + months) // (2 * months)  # half away from zero, as everywhere
+        return total.select(pl.col("person_id").cast(pl.Int64).alias("id"),
+                            income_monthly=pl.when(pl.col("total") < 0).then(-q).otherwise(q))
+
+    def assets(kind: str) -> pl.DataFrame:
+        return (tables["asset_record"].filter((pl.col("owner_kind") == kind) & (pl.col("as_of") <= as_of))
+                .group_by("owner_id").agg(assets=pl.col("value_fen").sum())
+                .select(pl.col("owner_id").cast(pl.Int64).alias("id"), "assets"))
+
+    def medical(first_back: int) -> pl.DataFrame:
+        hi = _shift(as_of, -first_back)
+        lo = _shift(hi, -MEDICAL_MONTHS)
+        settled = tables.get("medical_settlement")
+        if settled is None:
+            return pl.DataFrame(schema={"id": pl.Int64, "medical_out_of_pocket": pl.Int64})
+        return (settled.filter((pl.col("settled_on") > lo) & (pl.col("settled_on") <= hi))
+                .group_by("person_id").agg(medical_out_of_pocket=pl.col("out_of_pocket_fen").sum())
+                .select(pl.col("person_id").cast(pl.Int64).alias("id"), "medical_out_of_pocket"))
+
+    stored = [n for n in PERSON.fields if n not in COMPUTED_PERSON_FIELDS]
+    base = person.select(*stored).with_columns(pl.col("id").cast(pl.Int64),
+                                               is_student=pl.col("student_status").is_not_null())
+    owned = assets("person")
+
+    def person_view(first_back: int) -> pl.DataFrame:
+        out = base
+        for part in (income(first_back), owned, medical(first_back)):
+            out = out.join(part, on="id", how="left")
+        out = out.with_columns(pl.col(n).fill_null(0) for n in ("income_monthly", "assets", "medical_out_of_pocket"))
+        return out.select([pl.col(n).cast(t) for n, t in polars_schema(PERSON).items()])
+
+    hh = tables["household"]
+    household = (hh.select(pl.col("id").cast(pl.Int64), "region_code", "housing_area_m2", "vehicles",
+                           pl.col("head_person_id").cast(pl.Int64))
+                 .join(assets("household"), on="id", how="left").with_columns(pl.col("assets").fill_null(0))
+                 .select(*[pl.col(n).cast(t) for n, t in polars_schema(HOUSEHOLD).items()], "head_person_id"))
+    return {"person": person_view(0), "household": household, "previous": person_view(months)}

@@ -32,7 +32,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 # Tables in load order (parents before children).
 TABLES = ("address", "household", "person", "household_member", "guardianship", "legal_entity",
-          "income_record", "asset_record", "benefit_enrolment")
+          "income_record", "asset_record", "benefit_enrolment", "medical_settlement")
 CHUNK_SIZE = 100_000
 MAX_PERSONS = 20_000_000
 
@@ -98,6 +98,20 @@ ENTITY_SHARES = np.array([0.55, 0.35, 0.04, 0.05, 0.01])
 ENTITY_PREFIX = {"company": "91", "individual": "92", "social_org": "52", "institution": "12",
                  "government": "11"}
 PERSONS_PER_ENTITY = 12
+
+# Job losses: the share of employees (not the self-employed) who lost their job in one of the last
+# six months, the month drawn evenly; no wage from that month on, and unemployed now.
+JOB_LOSS_SHARE = 0.03
+# Personal assets of adults (owner_kind person): deposits and securities, yuan.
+DEPOSIT_SHARE, DEPOSIT_MEDIAN, DEPOSIT_SIGMA = 0.6, 20_000, 1.2
+SECURITIES_SHARE, SECURITIES_MEDIAN, SECURITIES_SIGMA = 0.08, 50_000, 1.3
+PERSON_ASSET_ID_BASE = 4 * (MAX_PERSONS + 1)  # above every household asset's id (household id × 4 + kind)
+# Medical-insurance settlements (医保结算) over the last 12 months: a Poisson number per living person
+# (more from 60), a bill log-normal (outpatient median 800 yuan; 4% inpatient, median 30,000), the
+# funds paying 50–85% of it and the person the rest (个人负担).
+SETTLEMENTS_PER_YEAR = (0.5, 2.0)  # under 60, 60 and over
+OUTPATIENT_MEDIAN, INPATIENT_MEDIAN, INPATIENT_SHARE = 800, 30_000, 0.04
+MAX_SETTLEMENTS = 15  # per person and year (ids: person id × 16 + n)
 
 
 @dataclass(frozen=True)
@@ -530,7 +544,11 @@ def _people(rng: np.random.Generator, config: CityConfig, chunk: int) -> _Chunk:
     ind = ENTITY_KINDS.index("individual")
     business[reps[(ent_kind == ind) & (reps >= 0)]] = True
     employment[business] = "employed"
-    return dict(age=age, alive=alive, as_of_days=as_of_days, base=base, birth_days=birth_days,
+    # Job losses in the last six months: month index 6 … 11 of `months()` (oldest first), -1: none.
+    loses = (employment == "employed") & ~business & (rng.random(n) < JOB_LOSS_SHARE)
+    lost_month = np.where(loses, rng.integers(6, 12, n), -1)
+    employment[loses] = "unemployed"
+    return dict(age=age, lost_month=lost_month, alive=alive, as_of_days=as_of_days, base=base, birth_days=birth_days,
                 business=business, comm_idx=comm_idx, communities=communities, death_days=death_days,
                 dies=dies, dis_grade=dis_grade, dis_type=dis_type, disabled=disabled, employment=employment,
                 ent_kind=ent_kind,
@@ -542,8 +560,8 @@ def _people(rng: np.random.Generator, config: CityConfig, chunk: int) -> _Chunk:
 
 def _income_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.DataFrame:
     """Monthly incomes (fen) of the last 12 months, per earner and source."""
-    (age, business, death_days, dies, employment, n, p_district, person_id) = _take(
-        p, "age", "business", "death_days", "dies", "employment", "n", "p_district", "person_id")
+    (age, business, death_days, dies, employment, lost_month, n, p_district, person_id) = _take(
+        p, "age", "business", "death_days", "dies", "employment", "lost_month", "n", "p_district", "person_id")
     # Monthly incomes (fen) for the last 12 months.
     month_names = months(config.as_of)
     district_factor = {d: _district_factor(config.seed, d) for d in np.unique(p_district)}
@@ -557,6 +575,7 @@ def _income_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl
     src[employment == "employed"] = 0
     src[business] = 1
     src[employment == "retired"] = 2
+    src[lost_month >= 0] = 0  # a wage until the month the job was lost
     base_amount = np.select([src == 0, src == 1, src == 2], [wage, biz, pension], 0.0)
     earners = np.flatnonzero(src >= 0)
     e_rep = np.repeat(earners, 12)
@@ -565,6 +584,7 @@ def _income_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl
     amount = np.rint(base_amount[e_rep] * rng.lognormal(0.0, 1.0, len(e_rep)) ** noise_sigma * 100)
     month_start = np.array([_days(dt.date(int(s[:4]), int(s[5:]), 1)) for s in month_names])
     paid = ~dies[e_rep] | (month_start[m_idx] < death_days[e_rep])
+    paid &= (lost_month[e_rep] < 0) | (m_idx < lost_month[e_rep])
     e_rep, m_idx, amount = e_rep[paid], m_idx[paid], amount[paid].astype(np.int64)
     sources = ["wage", "business", "pension"]
     income = pl.DataFrame({
@@ -579,10 +599,11 @@ def _income_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl
 
 
 def _asset_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.DataFrame:
-    """Housing and vehicles of each household, and its assets (home, vehicles, deposits)."""
-    (alive, amount, district_factor, e_rep, employment, hh_comm, hh_id, m_idx, n_hh, p_hh) = _take(
-        p, "alive", "amount", "district_factor", "e_rep", "employment", "hh_comm", "hh_id", "m_idx", "n_hh",
-        "p_hh")
+    """Housing and vehicles of each household, its assets (home, vehicles, deposits), and the
+    adults' own deposits and securities."""
+    (age, alive, amount, district_factor, e_rep, employment, hh_comm, hh_id, m_idx, n_hh, p_hh, person_id) = _take(
+        p, "age", "alive", "amount", "district_factor", "e_rep", "employment", "hh_comm", "hh_id", "m_idx", "n_hh",
+        "p_hh", "person_id")
     # Household income per living member (last month), housing, vehicles, assets.
     last = m_idx == 11
     hh_income = np.bincount(p_hh[e_rep[last]], weights=amount[last], minlength=n_hh)
@@ -606,13 +627,23 @@ def _asset_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.
     a_hh = np.concatenate([a[0] for a in assets])
     a_kind = np.concatenate([np.full(len(a[0]), a[1]) for a in assets])
     a_val = np.rint(np.concatenate([a[2] for a in assets])).astype(np.int64) * 100
+    # The adults' own deposits and securities (kind 2, 3), owned by the person.
+    adult = np.flatnonzero(alive & (age >= 18))
+    deposit = adult[rng.random(len(adult)) < DEPOSIT_SHARE]
+    securities = adult[rng.random(len(adult)) < SECURITIES_SHARE]
+    p_who = np.concatenate([deposit, securities])
+    p_kind = np.concatenate([np.full(len(deposit), 2), np.full(len(securities), 3)])
+    p_val = np.rint(np.concatenate([rng.lognormal(np.log(DEPOSIT_MEDIAN), DEPOSIT_SIGMA, len(deposit)),
+                                    rng.lognormal(np.log(SECURITIES_MEDIAN), SECURITIES_SIGMA, len(securities))])
+                    ).astype(np.int64) * 100
     asset = pl.DataFrame({
-        "id": hh_id[a_hh] * 4 + a_kind,
-        "owner_kind": pl.repeat("household", len(a_hh), eager=True),
-        "owner_id": hh_id[a_hh],
-        "kind": _strings(["real_estate", "vehicle", "deposit"], a_kind),
-        "value_fen": a_val,
-        "as_of": pl.repeat(config.as_of, len(a_hh), eager=True),
+        "id": np.concatenate([hh_id[a_hh] * 4 + a_kind, PERSON_ASSET_ID_BASE + person_id[p_who] * 2 + p_kind - 2]),
+        "owner_kind": pl.Series(["household", "person"]).gather(
+            pl.Series(np.repeat(np.array([0, 1], np.int64), [len(a_hh), len(p_who)]))),
+        "owner_id": np.concatenate([hh_id[a_hh], person_id[p_who]]),
+        "kind": _strings(["real_estate", "vehicle", "deposit", "securities"], np.concatenate([a_kind, p_kind])),
+        "value_fen": np.concatenate([a_val, p_val]),
+        "as_of": pl.repeat(config.as_of, len(a_hh) + len(p_who), eager=True),
     })
     p.update(area_m2=area_m2, hh_alive=hh_alive, per_capita=per_capita, vehicles=vehicles)
     return asset
@@ -795,6 +826,28 @@ def _entity_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl
     return entity
 
 
+def _medical_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> pl.DataFrame:
+    """Medical-insurance settlements of the last 12 months: the bill, what the funds paid and what
+    the person paid themselves (个人负担), settled on a day within the year before the as-of date."""
+    (age, alive, as_of_days, n, person_id) = _take(p, "age", "alive", "as_of_days", "n", "person_id")
+    rate = np.where(age >= 60, SETTLEMENTS_PER_YEAR[1], SETTLEMENTS_PER_YEAR[0])
+    count = np.minimum(rng.poisson(rate), MAX_SETTLEMENTS) * alive
+    who = np.repeat(np.arange(n), count)
+    nth = np.arange(len(who)) - np.repeat(np.cumsum(count) - count, count)
+    inpatient = rng.random(len(who)) < INPATIENT_SHARE
+    total = np.rint(np.where(inpatient, rng.lognormal(np.log(INPATIENT_MEDIAN), 0.8, len(who)),
+                             rng.lognormal(np.log(OUTPATIENT_MEDIAN), 1.0, len(who)))).astype(np.int64) * 100
+    fund = (total * rng.uniform(0.5, 0.85, len(who))).astype(np.int64)
+    return pl.DataFrame({
+        "id": person_id[who] * (MAX_SETTLEMENTS + 1) + nth,
+        "person_id": person_id[who],
+        "settled_on": pl.Series((as_of_days - rng.integers(1, 365, len(who))).astype("datetime64[D]")),
+        "total_fen": total,
+        "fund_paid_fen": fund,
+        "out_of_pocket_fen": total - fund,
+    })
+
+
 def generate_chunk(config: CityConfig, chunk: int) -> Frames:
     """One self-contained piece of the city (deterministic in config and chunk index): its people,
     then one table after another. They share the chunk's one random stream, in this order, and
@@ -811,9 +864,10 @@ def generate_chunk(config: CityConfig, chunk: int) -> Frames:
     person = _person_table(config, p)
     member = _member_table(p)
     entity = _entity_table(rng, config, p)
+    medical = _medical_table(rng, config, p)
     return {"address": address, "household": household, "person": person, "household_member": member,
             "guardianship": guardianship, "legal_entity": entity, "income_record": income,
-            "asset_record": asset, "benefit_enrolment": benefit}
+            "asset_record": asset, "benefit_enrolment": benefit, "medical_settlement": medical}
 
 
 _ALPHA = b"0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -34,9 +34,10 @@ _ID_COLUMNS: dict[str, dict[str, str]] = {
     "income_record": {"id": "income_record", "person_id": "person"},
     "asset_record": {"id": "asset_record"},
     "benefit_enrolment": {"id": "benefit_enrolment"},
+    "medical_settlement": {"id": "medical_settlement", "person_id": "person"},
 }
 _SERIAL_TABLES = ("address", "household", "person", "legal_entity", "income_record", "asset_record",
-                  "benefit_enrolment")
+                  "benefit_enrolment", "medical_settlement")
 _SUBJECT_TABLE = {"household": "household", "person": "person"}
 
 

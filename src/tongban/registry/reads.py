@@ -111,6 +111,15 @@ def enrolments_in_force(session: Session, codes: Sequence[str], as_of: dt.date) 
     return [(str(k), str(c), int(s)) for k, c, s in session.execute(q)]
 
 
+def persons_present(session: Session, person_ids: Sequence[int]) -> set[int]:
+    """Those of `person_ids` that are persons of the registry (a Parquet city's ids may not be)."""
+    found: set[int] = set()
+    for chunk in range(0, len(person_ids), 5000):
+        found.update(int(i) for i in session.scalars(select(Person.id).where(
+            Person.id.in_(list(person_ids[chunk:chunk + 5000])))))
+    return found
+
+
 def household_heads(session: Session, household_ids: Sequence[int]) -> dict[int, int]:
     """household id → its head's person id (households without a head are left out)."""
     heads: dict[int, int] = {}

@@ -53,6 +53,9 @@ def make_offers(session: Session, *, run: ScreeningRun, cases: Sequence[Screenin
     today = today_local()
     expire(session, today=today, actor=run.started_by)
     candidates = [c for c in cases if apply_target(policies[c.policy_id].apply_via)]
+    if candidates:  # an offer is made to a registered person (a Parquet city's cases may not be)
+        present = reads.persons_present(session, sorted({c.person_id for c in candidates}))
+        candidates = [c for c in candidates if c.person_id in present]
     if not candidates:
         return 0
     person_ids = sorted({c.person_id for c in candidates})

@@ -5,7 +5,8 @@ whole households were evaluated, so household aggregates and policy references s
 wherever registered (docs/policy.md).
 
 `runs.screen` is the pipeline; it takes a registry snapshot itself and hands a Parquet source to
-`bulk.screen_parquet`, which writes city-sized outcomes without holding them in memory.
+`bulk.screen_parquet`. Both give their whole households' wide outcomes to the one outcome writer
+(`writer.record`): outcomes file, counts, cases (one rule for a household's case), offers, alerts.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,16 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import access, masking
-from tongban.core.errors import Invalid, NotFound
+from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Region
 from tongban.core.timeutil import today_local
 from tongban.datahub.exchange import basis_for, subjects_fingerprint
+from tongban.policy.compile_polars import col_amount, col_criteria, col_eligible
 from tongban.registry import reads as registry_reads
 from tongban.screening.engine import BACKENDS, OUTCOME_SCHEMA, Engine, PolicyInfo, policy_engine
-from tongban.screening.models import ScreeningCase, ScreeningCount, ScreeningRun
+from tongban.screening.models import ScreeningCount, ScreeningRun
 from tongban.screening.pipeline import (
-    col_enrolled,
     finish_run,
     households_in,
     in_region,
@@ -39,6 +39,7 @@ from tongban.screening.pipeline import (
     start_run,
     with_enrolment,
 )
+from tongban.screening.writer import HEADS_SCHEMA, long_outcomes, record
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,17 @@ def outcomes_path(var_dir: Path, run_id: int) -> Path:
 # --- checks ---------------------------------------------------------------------------------------
 
 
-def check_request(session: Session, req: RunRequest, policies: dict[str, PolicyInfo]) -> list[str]:
-    """The policy ids to evaluate; the first bad input raises `Invalid` naming its field."""
+def check_request(session: Session, req: RunRequest, policies: dict[str, PolicyInfo],
+                  engine: Engine | None = None) -> list[str]:
+    """The policy ids to evaluate; the first bad input raises `Invalid` naming its field. An
+    engine with no policies at all (a pack folder that is not there, e.g. `tongban screen` run
+    from another folder with the default relative `TONGBAN_PACK_DIR`) is refused with `Conflict`
+    naming the folder: a run of zero policies would look like a run that found nothing."""
+    if not policies:
+        folder = getattr(engine, "root", None)
+        raise Conflict(N_("No policies to screen: the pack folder %(folder)s holds none. Run from the folder "
+                          "that holds the pack, or set TONGBAN_PACK_DIR to it"), field="policy",
+                       folder=str(Path(folder).resolve()) if folder is not None else "-")
     if req.backend not in BACKENDS:
         raise Invalid(N_("Choose one of the listed values"), field="backend")
     if req.region_code is not None and session.get(Region, req.region_code) is None:
@@ -119,7 +129,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
 
     engine = engine or policy_engine()
     policies = engine.policies(session)
-    ids = check_request(session, req, policies)
+    ids = check_request(session, req, policies, engine)
     parquet = parse_source(req.source)
     region = req.region_code or access.home_region(principal)
     needed = engine.fields_needed(ids)
@@ -132,7 +142,7 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
 
         return screen_parquet(session, principal=principal, var_dir=var_dir, req=req, engine=engine,
                               policies=policies, ids=ids, source=parquet, region=region, as_of=as_of,
-                              bases=bases, needed=needed, tick=tick, hashes=hashes)
+                              bases=bases, needed=needed, tick=tick, hashes=hashes, make_offers=make_offers)
 
     tick("snapshot")
     previous = previous_run(session, region=region, source=None)
@@ -168,28 +178,12 @@ def screen(session: Session, *, principal: access.Principal, var_dir: Path, req:
         tick("evaluate")
         raw = engine.evaluate(folder, policy_ids=ids, as_of=as_of, backend=req.backend, progress=tick,
                               session=session)
-        outcomes = _with_enrolment(session, _conform(raw), person.filter(in_region(region)),
-                                   {p: policies[p] for p in ids}, as_of, households_in(person))
-        path = outcomes_path(var_dir, run.id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        outcomes.write_parquet(path)
-
-        tick("record")
-        program = [p for p in ids if policies[p].severity is None]
-        rules = [p for p in ids if policies[p].severity is not None]
-        _write_counts(session, run, outcomes.filter(pl.col("policy_id").is_in(program)))
-        cases = _write_cases(session, run, outcomes, {p: policies[p] for p in program}, var_dir)
-        totals: dict[str, Any] = {"subjects": len(subjects), "cases": len(cases)}
-        if make_offers:
-            from tongban.screening import offers
-
-            totals["offers"] = offers.make_offers(session, run=run, cases=cases, policies=policies)
-        if rules:
-            from tongban.screening import alerts
-
-            hits = outcomes.filter(pl.col("policy_id").is_in(rules) & pl.col("eligible"))
-            totals["alerts"] = alerts.raise_alerts(session, run=run, hits=hits, policies=policies,
-                                                   engine=engine, folder=folder)
+        wide = with_enrolment(session, _wide(_conform(raw), person, ids).lazy(), {p: policies[p] for p in ids},
+                              as_of, households_in(person))
+        totals = record(session, run=run, wide=wide, ids=ids, policies=policies, path=outcomes_path(var_dir, run.id),
+                        previous_path=outcomes_path(var_dir, previous.id) if previous else None,
+                        heads_of=lambda households: _heads(session, households), make_offers=make_offers,
+                        engine=engine, alerts_folder=folder, tick=tick)
         finish_run(session, principal=principal, run=run, totals=totals)
     except BaseException:
         # The transaction rolls back; take the run's files with it.
@@ -207,66 +201,24 @@ def _conform(raw: pl.DataFrame) -> pl.DataFrame:
     return raw.select([pl.col(c).cast(t) for c, t in OUTCOME_SCHEMA.items()])
 
 
-def _with_enrolment(session: Session, outcomes: pl.DataFrame, person: pl.DataFrame,
-                    policies: dict[str, PolicyInfo], as_of: dt.date,
-                    households_of: Callable[[list[int]], Iterable[int]]) -> pl.DataFrame:
-    """Outcomes of `person` (the run's region), long, with their community and whether they (or,
-    for a household policy, their household) hold the policy's benefit on the as-of date
-    (`pipeline.with_enrolment`, as a Parquet run's wide file has it)."""
-    people = person.select(pl.col("id").cast(pl.Int64), pl.col("region_code").cast(pl.String),
-                           pl.col("household_id").cast(pl.Int64))
-    flags = with_enrolment(session, people.lazy(), policies, as_of, households_of).collect()
-    enrolled = (flags.unpivot(index="id", on=[col_enrolled(p) for p in policies], variable_name="policy_id",
-                              value_name="enrolled")
-                .select(pl.col("policy_id").str.strip_suffix("__enrolled"), pl.col("id").alias("person_id"),
-                        pl.col("enrolled")))
-    out = (outcomes.join(people.rename({"id": "person_id"}), on="person_id", how="inner")
-           .join(enrolled, on=["policy_id", "person_id"], how="left")
-           .with_columns(pl.col("enrolled").fill_null(False)))
-    return out.sort("policy_id", "person_id")
+def _wide(outcomes: pl.DataFrame, person: pl.DataFrame, ids: list[str]) -> pl.DataFrame:
+    """The engine's long outcomes (a row per policy × person) as the writer's wide frame: a row
+    per person read (whole households), each policy's eligible, criteria and amount."""
+    wide = person.select(pl.col("id").cast(pl.Int64), pl.col("household_id").cast(pl.Int64),
+                         pl.col("region_code").cast(pl.String))
+    for pid in ids:
+        part = outcomes.filter(pl.col("policy_id") == pid).select(
+            pl.col("person_id").alias("id"), pl.col("eligible").alias(col_eligible(pid)),
+            pl.col("criteria").alias(col_criteria(pid)), pl.col("amount_fen").alias(col_amount(pid)))
+        wide = wide.join(part, on="id", how="left")
+    return wide
 
 
-def _write_counts(session: Session, run: ScreeningRun, outcomes: pl.DataFrame) -> None:
-    grouped = outcomes.group_by("policy_id", "region_code").agg(
-        subjects=pl.len(), eligible=pl.col("eligible").sum(), enrolled=pl.col("enrolled").sum(),
-        not_enrolled=(pl.col("eligible") & ~pl.col("enrolled")).sum())
-    session.add_all([ScreeningCount(run_id=run.id, **{k: (int(v) if k not in ("policy_id", "region_code") else v)
-                                                      for k, v in row.items()})
-                     for row in grouped.sort("policy_id", "region_code").iter_rows(named=True)])
-    session.flush()
-
-
-def _write_cases(session: Session, run: ScreeningRun, outcomes: pl.DataFrame,
-                 policies: dict[str, PolicyInfo], var_dir: Path) -> list[ScreeningCase]:
-    """Eligible and not enrolled. A household policy is one case per household, for its head."""
-    found = outcomes.filter(pl.col("policy_id").is_in(list(policies)) & pl.col("eligible") & ~pl.col("enrolled"))
-    household_ids = found.filter(pl.col("policy_id").is_in([p for p, i in policies.items() if i.unit == "household"]))
-    heads: dict[int, int] = {}
-    if household_ids.height:
-        heads = registry_reads.household_heads(
-            session, sorted({int(h) for h in household_ids["household_id"].drop_nulls().to_list()}))
-    previously: set[tuple[str, int]] = set()
-    if run.previous_run_id is not None:
-        prev_path = outcomes_path(var_dir, run.previous_run_id)
-        if prev_path.exists():
-            prev = pl.read_parquet(prev_path).filter(pl.col("eligible"))
-            previously = set(zip(prev["policy_id"].to_list(), prev["person_id"].to_list(), strict=True))
-    # One case per household for a household policy: its head if eligible, else the first member.
-    found = found.with_columns(_rank=pl.when(pl.col("person_id") == pl.col("household_id").replace_strict(
-        heads, default=None, return_dtype=pl.Int64)).then(0).otherwise(1))
-    is_household = pl.col("policy_id").is_in([p for p, i in policies.items() if i.unit == "household"])
-    per_household = (found.filter(is_household & pl.col("household_id").is_not_null())
-                     .sort("_rank", "person_id").unique(["policy_id", "household_id"], keep="first"))
-    found = pl.concat([found.filter(~(is_household & pl.col("household_id").is_not_null())), per_household])
-    cases = []
-    for row in found.sort("policy_id", "person_id").iter_rows(named=True):
-        cases.append(ScreeningCase(run_id=run.id, policy_id=row["policy_id"], person_id=int(row["person_id"]),
-                                   region_code=row["region_code"], criteria=int(row["criteria"] or 0),
-                                   amount_fen=row["amount_fen"],
-                                   newly_eligible=(row["policy_id"], row["person_id"]) not in previously))
-    session.add_all(cases)
-    session.flush()
-    return cases
+def _heads(session: Session, households: list[int]) -> pl.DataFrame:
+    """The registry's heads of `households` (`household.head_person_id`)."""
+    heads = registry_reads.household_heads(session, households)
+    return pl.DataFrame({"household_id": list(heads), "head_person_id": list(heads.values())},
+                        schema=HEADS_SCHEMA)
 
 
 # --- reading runs ---------------------------------------------------------------------------------
@@ -313,8 +265,6 @@ def compare(session: Session, *, principal: access.Principal, var_dir: Path, run
     previous = previous or (session.get(ScreeningRun, run.previous_run_id) if run.previous_run_id else None)
     if previous is None:
         return {"newly_eligible": [], "no_longer_eligible": []}
-    from tongban.screening.bulk import long_outcomes  # a Parquet run's file is wide; read both as long
-
     now = long_outcomes(outcomes_path(var_dir, run.id)).collect()
     before = long_outcomes(outcomes_path(var_dir, previous.id)).collect()
     keys = ["policy_id", "person_id"]

@@ -4,7 +4,9 @@ or view snapshots already held as Parquet (`--source parquet:DIR`, e.g. the synt
 
 A Parquet source is a folder with `person`, `household` and optionally `previous`, each a file
 `<view>.parquet` or a folder `<view>/*.parquet` of parts, in the view schemas of
-`tongban.policy.views`. Its snapshot id is the hash of its manifest (every file's path, size and
+`tongban.policy.views` (the household view may add `head_person_id`), and optionally
+`source.json`: `{"ids": "registry"}` when the views are an export of this registry (its person
+ids are the registry's, so a run may make offers to them). Its snapshot id is the hash of its manifest (every file's path, size and
 content hash), so the same files give the same id and any change gives another.
 
 Only the view fields the policies read are read (the others are null columns the plans never
@@ -61,6 +63,7 @@ class ParquetSource:
     folder: Path
     files: dict[str, list[Path]]  # view → its Parquet files, sorted
     columns: dict[str, frozenset[str]]  # view → the columns its (first) file holds
+    registry_ids: bool = False  # `source.json` says the views' ids are this registry's (an export of it)
 
     @property
     def has_previous(self) -> bool:
@@ -92,9 +95,21 @@ def parse_source(value: str | None) -> ParquetSource | None:
     if not files["person"] or not files["household"]:
         raise Invalid(N_("The folder holds no person and household views in Parquet"), field="source")
     columns = {view: frozenset(pl.read_parquet_schema(paths[0])) for view, paths in files.items() if paths}
-    source = ParquetSource(folder, files, columns)
+    source = ParquetSource(folder, files, columns, registry_ids=_registry_ids(folder))
     source.check_columns({v: set(k) for v, k in KEYS.items()})
     return source
+
+
+def _registry_ids(folder: Path) -> bool:
+    """Whether `folder/source.json` says `{"ids": "registry"}`: the views are an export of this
+    registry, so their person ids are its persons (offers may be made to them)."""
+    marker = folder / "source.json"
+    if not marker.is_file():
+        return False
+    try:
+        return json.loads(marker.read_text(encoding="utf-8")).get("ids") == "registry"
+    except (ValueError, AttributeError):
+        raise Invalid(N_("The folder's source.json is not a JSON object"), field="source") from None
 
 
 def manifest(source: ParquetSource, *, chunk: int = 1 << 20) -> dict[str, Any]:

@@ -3,8 +3,8 @@ and the departments they route to, which change only when a pack is loaded. A su
 them all; reading them once per pack instead of four queries (and their JSON) per request keeps
 the hot path short.
 
-The snapshot is keyed by the current pack record (its row id, version and load time), checked
-at most every `RECHECK_SECONDS` with one small query. Loading a pack adds or changes that record,
+The snapshot (`core.invalidation.DatabaseCache`) is keyed by the current pack record (its row
+id, version and load time), checked at most every `RECHECK_SECONDS` with one small query. Loading a pack adds or changes that record,
 so every process sees the new content within that time; a flush in this process that touches a
 catalogue table (the pack loader, an operator creating a department, a test) drops the snapshot
 at once. The rows handed out are transient copies shared between requests: read them, never
@@ -13,10 +13,8 @@ change them or add them to a session.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -25,23 +23,20 @@ from sqlalchemy.orm import Session
 from tongban.core.errors import NotFound
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Department, PackRecord
-from tongban.core.invalidation import forget_on_change
+from tongban.core.invalidation import DatabaseCache
 from tongban.services.models import DataElement, OneThing, ServiceItem
 
 _WATCHED = (OneThing, ServiceItem, DataElement, Department, PackRecord)
 RECHECK_SECONDS = 1.0
-_SESSION_KEY = "tongban.catalogue"
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    key: tuple[Any, ...]
     pack: tuple[str, str] | None  # (pack id, version) of the current pack
     onethings: Mapping[str, OneThing]
     items: Mapping[str, ServiceItem]
     elements: Mapping[str, DataElement]
     departments: Mapping[str, Department]
-    checked_at: float  # time.monotonic() when the key was last read from the database
 
     def onething(self, onething_id: str) -> OneThing:
         ot = self.onethings.get(onething_id)
@@ -64,36 +59,15 @@ class Catalogue:
                 if f["element"] in self.elements}
 
 
-_lock = threading.Lock()
-_snapshots: dict[str, Catalogue] = {}  # by database URL
-_generation = 0  # bumped by every flush or commit in this process that touches a catalogue table
+def _key(session: Session) -> tuple[Any, ...]:
+    """The current pack record (row id, pack id, version, load time): loading a pack changes it."""
+    rec = session.execute(select(PackRecord.id, PackRecord.pack_id, PackRecord.version, PackRecord.loaded_at)
+                          .where(PackRecord.current.is_(True))
+                          .order_by(PackRecord.loaded_at.desc(), PackRecord.id.desc()).limit(1)).first()
+    return tuple(rec) if rec else ()
 
 
-def current(session: Session) -> Catalogue:
-    """The catalogue for this unit of work (at most one query, for the current pack)."""
-    held: Catalogue | None = session.info.get(_SESSION_KEY)
-    if held is not None:
-        return held
-    url = str(session.get_bind().engine.url)
-    generation = _generation
-    cat = _snapshots.get(url)
-    if cat is None or cat.key[0] != generation or time.monotonic() - cat.checked_at >= RECHECK_SECONDS:
-        rec = session.execute(select(PackRecord.id, PackRecord.pack_id, PackRecord.version, PackRecord.loaded_at)
-                              .where(PackRecord.current.is_(True))
-                              .order_by(PackRecord.loaded_at.desc(), PackRecord.id.desc()).limit(1)).first()
-        key = (generation, *(tuple(rec) if rec else ()))
-        if cat is None or cat.key != key:
-            cat = _load(session, key, (rec.pack_id, rec.version) if rec else None)
-        else:
-            cat = replace(cat, checked_at=time.monotonic())
-        with _lock:
-            if _generation == generation:  # nothing changed the catalogue while we read it
-                _snapshots[url] = cat
-    session.info[_SESSION_KEY] = cat
-    return cat
-
-
-def _load(session: Session, key: tuple[Any, ...], pack: tuple[str, str] | None) -> Catalogue:
+def _load(session: Session, key: tuple[Any, ...]) -> Catalogue:
     def copy(model: type[Any], row: Any, columns: Sequence[str]) -> Any:
         return model(**{c: getattr(row, c) for c in columns})
 
@@ -105,20 +79,17 @@ def _load(session: Session, key: tuple[Any, ...], pack: tuple[str, str] | None) 
                 for e in session.scalars(select(DataElement))}
     departments = {d.id: copy(Department, d, [c.key for c in Department.__table__.columns])
                    for d in session.scalars(select(Department))}
-    return Catalogue(key=key, pack=pack, onethings=onethings, items=items, elements=elements,
-                     departments=departments, checked_at=time.monotonic())
+    return Catalogue(pack=(key[1], key[2]) if key else None, onethings=onethings, items=items, elements=elements,
+                     departments=departments)
+
+
+_CACHE = DatabaseCache("catalogue", _WATCHED, recheck_seconds=RECHECK_SECONDS, key=_key, load=_load)
+
+
+def current(session: Session) -> Catalogue:
+    """The catalogue for this unit of work (at most one query, for the current pack)."""
+    return _CACHE.get(session)
 
 
 def invalidate() -> None:
-    global _generation
-    with _lock:
-        _generation += 1
-        _snapshots.clear()
-
-
-def _forget(session: Session) -> None:
-    session.info.pop(_SESSION_KEY, None)
-    invalidate()
-
-
-forget_on_change("catalogue", _WATCHED, _forget)
+    _CACHE.forget()

@@ -15,10 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core.audit.log import canonical_json, record
-from tongban.core.invalidation import forget_on_change
+from tongban.core.invalidation import DatabaseCache
 from tongban.core.packs.loader import (
     Document,
     PackError,
@@ -236,51 +233,23 @@ def missing_years(cal: WorkCalendar, today: dt.date) -> list[int]:
 # --- the calendar of a database -----------------------------------------------------------
 
 RECHECK_SECONDS = 5.0  # another process's load is seen within this time
-_SESSION_KEY = "tongban.workdays"
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    key: tuple[tuple[int, str], ...]
-    calendar: WorkCalendar
-    checked_at: float
+def _key(session: Session) -> tuple[tuple[int, str], ...]:
+    """The loaded years and their digests: loading a year changes it."""
+    return tuple((int(y), str(d)) for y, d in session.execute(
+        select(CalendarYear.year, CalendarYear.digest).order_by(CalendarYear.year)))
 
 
-_lock = threading.Lock()
-_snapshots: dict[str, _Snapshot] = {}
-_generation = 0
+def _load(session: Session, key: tuple[tuple[int, str], ...]) -> WorkCalendar:
+    rows = stored_years(session) if key else []
+    return WorkCalendar(years={r.year: year_schedule(r) for r in rows})
+
+
+_CACHE = DatabaseCache("workdays", (CalendarYear,), recheck_seconds=RECHECK_SECONDS, key=_key, load=_load)
 
 
 def calendar(session: Session) -> WorkCalendar:
     """The working-day calendar for this unit of work: the library's years and the loaded ones
     (held per database and rechecked every few seconds with one small query)."""
-    held: WorkCalendar | None = session.info.get(_SESSION_KEY)
-    if held is not None:
-        return held
-    url = str(session.get_bind().engine.url)
-    generation = _generation
-    snap = _snapshots.get(url)
-    if snap is None or time.monotonic() - snap.checked_at >= RECHECK_SECONDS:
-        key = tuple((int(y), str(d)) for y, d in session.execute(
-            select(CalendarYear.year, CalendarYear.digest).order_by(CalendarYear.year)))
-        if snap is None or snap.key != key:
-            rows = stored_years(session) if key else []
-            snap = _Snapshot(key, WorkCalendar(years={r.year: year_schedule(r) for r in rows}), time.monotonic())
-        else:
-            snap = _Snapshot(key, snap.calendar, time.monotonic())
-        with _lock:
-            if _generation == generation:  # nothing loaded in this process while we read
-                _snapshots[url] = snap
-    session.info[_SESSION_KEY] = snap.calendar
-    return snap.calendar
-
-
-def _forget(session: Session) -> None:
-    global _generation
-    session.info.pop(_SESSION_KEY, None)
-    with _lock:
-        _generation += 1
-        _snapshots.clear()
-
-
-forget_on_change("workdays", (CalendarYear,), _forget)
+    return _CACHE.get(session)
