@@ -57,6 +57,7 @@ PHONE = re.compile(r"^1\d{10}$")
 # applied): slices above services contribute `fn(session, application)` to this extension point
 # (core.slices); services know nothing of them.
 SUBMITTED = "services.application_submitted"
+EARLIEST_DATE = dt.date(1900, 1, 1)  # no date on a form lies before it (a mistyped year, 0002)
 _ROUTED = "tongban.routed_tasks"  # session.info key: {application id: the tasks just made}
 
 
@@ -110,8 +111,14 @@ def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise Invalid(N_("Enter a date as YYYY-MM-DD"), field=field) from None
-        if day > sla.local_date(utcnow()):
+        today = sla.local_date(utcnow())
+        if day > today:
             raise Invalid(N_("The date is in the future"), field=field)
+        if day < EARLIEST_DATE:
+            raise Invalid(N_("Enter a date on or after 1 January 1900"), field=field)
+        oldest = element.get("max_age_days")
+        if oldest and day < today - dt.timedelta(days=int(oldest)):
+            raise Invalid(N_("The date is too long ago: at most %(days)s days back"), field=field, days=oldest)
         return day.isoformat()
     if kind == "enum":
         if value not in element["enum"]:
@@ -216,8 +223,9 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         consent = None
         if consent_id is not None and filer.kind != "self":
             raise Invalid(N_("A prefill consent is for your own applications"), field="consent_id")
-        if consent_id is not None and onething_id is not None:
-            consent = live_consent(session, principal=principal, consent_id=consent_id, onething_id=onething_id)
+        if consent_id is not None and (onething_id or item_id) is not None:  # a one-thing's, or a single item's
+            consent = live_consent(session, principal=principal, consent_id=consent_id,
+                                   onething_id=str(onething_id or item_id))
             if consent.application_ref is not None:
                 raise Conflict(N_("This consent was used for another application"), field="consent_id")
         if not draft:
