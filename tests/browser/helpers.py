@@ -68,15 +68,16 @@ def receipt_number(page: Any) -> int:
     return int(banner.locator(".receipt").inner_text())
 
 
-def open_task(page: Any, application_id: int, tab: str = "ready") -> None:
-    """From the workbench, open the task queue and the task of application `application_id`."""
+def open_task(page: Any, application_id: int) -> None:
+    """From the workbench, open the task queue and the task of application `application_id`
+    (waiting for the department, or already the officer's own)."""
     page.goto("/workbench")
     with page.expect_navigation():
         page.get_by_role("link", name=re.compile("待办事项")).click()
-    if tab != "ready":
-        with page.expect_navigation():
-            page.locator(f'.tabs a[href="/workbench/tasks?tab={tab}"]').click()
     row = page.locator(f'tr[data-application="{application_id}"]')
+    if not row.count():
+        with page.expect_navigation():
+            page.locator('.tabs a[href="/workbench/tasks?tab=mine"]').click()
     assert row.count() == 1, f"application {application_id} is not in the queue: {page.locator('main').inner_text()[:800]}"
     with page.expect_navigation():
         row.locator("a").first.click()

@@ -587,12 +587,13 @@ def queue_export(request: Request, session: DbSession, principal: SignedIn, tab:
 # --- workbench: one task ------------------------------------------------------------------------
 
 
-def _decision_fields(session: Session, item: dict[str, Any]) -> list[dict[str, str]]:
+def _decision_fields(session: Session, item: dict[str, Any]) -> list[dict[str, Any]]:
     """What the officer may add to the outputs when approving: data elements, by their names."""
     out = []
     for el_id in item["outputs"].get("decision_fields", []):
         el = session.get(DataElement, el_id)
-        out.append({"id": el_id, "title": pick(el.definition["name"]) if el else el_id})
+        out.append({"id": el_id, "title": pick(el.definition["name"]) if el else el_id,
+                    "numeric": bool(el and el.definition["type"] == "integer")})
     return out
 
 
@@ -642,8 +643,12 @@ def task_decide(request: Request, session: DbSession, principal: SignedIn, form:
     """Approve / return / reject on the version read; a stale version is explained, not a crash."""
     task, _app = workbench.get_task(session, principal=principal, task_id=task_id)
     item = onething.get_item(session, task.item_id).definition
-    outputs = {k: str(form.get(f"outputs.{k}")).strip() for k in item["outputs"].get("decision_fields", [])
-               if str(form.get(f"outputs.{k}") or "").strip()}
+    outputs: dict[str, Any] = {}
+    for k in item["outputs"].get("decision_fields", []):
+        typed = str(form.get(f"outputs.{k}") or "").strip()
+        if typed:  # as the element's type (an amount is a whole number), as the API takes it
+            element = session.get(DataElement, k)
+            outputs[k] = _form_value(element.definition, typed) if element is not None else typed
     decision = str(form.get("decision") or "")
     reason = str(form.get("reason") or "")
     try:
