@@ -23,7 +23,8 @@ def test_the_prefill_consent_is_a_data_hub_consent_the_resident_sees_and_withdra
     resp = client.get(f"/api/v1/onethings/onething.birth/form?consent_id={consent_id}", headers=li)
     assert resp.status_code == 404 and resp.json()["field"] == "consent_id"
     page = client.get("/portal/data", headers=li, follow_redirects=False)
-    assert page.status_code == 200 and "onething.birth" in page.text
+    # the consent by what it was for, never its raw scope
+    assert page.status_code == 200 and "出生一件事" in page.text and "onething.birth" not in page.text
 
 
 def test_prefill_reads_are_exchange_reads_on_the_consent_and_reach_who_used_my_data(client, login, demo) -> None:  # type: ignore[no-untyped-def]

@@ -62,6 +62,8 @@ PAGES = {
     "/open": Page("/open", EVERYONE),
     "/open/datasets/{dataset_id}.{fmt}": Page("/open/datasets/ds.service-halls.csv", EVERYONE),
     "/verify/{ref}": Page("/verify/999999?sig=AAAA", EVERYONE),
+    "/verify": Page("/verify?number=NO-SUCH-1", EVERYONE),
+    "/favicon.ico": Page("/favicon.ico", EVERYONE),
     "/cockpit": Page("/cockpit", frozenset({"leader.haishu", ADMIN})),
     "/portal": Page("/portal", RESIDENTS),
     "/portal/record": Page("/portal/record", RESIDENTS),
@@ -77,6 +79,9 @@ PAGES = {
     "/portal/applications/{application_id}/withdraw": Page("/portal/applications/{application_id}/withdraw",
                                                            frozenset({"resident.zhang"})),
     "/portal/wallet": Page("/portal/wallet", RESIDENTS),
+    # a certificate of no one's: refused to everyone (a holder's own QR is in tests/browser)
+    "/portal/wallet/{certificate_id}/qr.svg": Page("/portal/wallet/999999/qr.svg", frozenset()),
+    "/portal/items/{item_id}/form": Page("/portal/items/item.disability-living-allowance/form", RESIDENTS),
     "/portal/messages": Page("/portal/messages", RESIDENTS),
     "/portal/entitlements/card": Page("/portal/entitlements/card", RESIDENTS),
     "/portal/offers/{offer_id}": Page("/portal/offers/{offer_id}", frozenset({"resident.under"})),
@@ -88,6 +93,8 @@ PAGES = {
     "/workbench/screening": Page("/workbench/screening", PERSON_READERS),
     "/workbench/screening/explain": Page("/workbench/screening/explain?person_id={person_id}&policy=dibao",
                                          PERSON_READERS),
+    # a district run: not the grid worker's (their screening page does not list it either)
+    "/workbench/screening/runs/{run_id}/compare": Page("/workbench/screening/runs/{run_id}/compare", OFFICERS),
     "/workbench/screening/visits": Page("/workbench/screening/visits", frozenset({"grid.nanmen", ADMIN})),
     "/workbench/tasks": Page("/workbench/tasks", OFFICERS),
     "/workbench/tasks/export.xlsx": Page("/workbench/tasks/export.xlsx", OFFICERS),
@@ -126,7 +133,8 @@ def _world(client, city: City, text: str = "") -> dict[str, Any]:  # type: ignor
     with client.app.state.db.unit_of_work() as s:
         offer = s.scalar(select(Offer.id).where(Offer.person_id == city.under))
     task = next(t["id"] for t in app.json()["tasks"] if t["item_id"] == "item.birth-certificate")
-    return {"application_id": app.json()["id"], "task_id": task, "offer_id": offer, "person_id": city.under}
+    return {"application_id": app.json()["id"], "task_id": task, "offer_id": offer, "person_id": city.under,
+            "run_id": run.json()["id"]}
 
 
 def _sessions(client) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]

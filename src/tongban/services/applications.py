@@ -71,9 +71,12 @@ def validate_data(data: Any, items: Sequence[ServiceItem], elements: Mapping[str
     if not isinstance(data, dict):
         raise Invalid(N_("The form data must be an object"), field="data")
     required: dict[str, bool] = {}
+    oldest: dict[str, int] = {}  # a date field's limit in days back: the strictest of the items' forms
     for item in items:
         for f in item.definition["form"]:
             required[f["element"]] = required.get(f["element"], False) or bool(f.get("required", True))
+            if f.get("max_age_days"):
+                oldest[f["element"]] = min(oldest.get(f["element"], f["max_age_days"]), f["max_age_days"])
     for key in data:
         if key not in required:
             raise Invalid(N_("This form has no such field"), field=f"data.{key}")
@@ -84,11 +87,11 @@ def validate_data(data: Any, items: Sequence[ServiceItem], elements: Mapping[str
             if is_required and not partial:
                 raise Invalid(N_("This field is required"), field=f"data.{el_id}")
             continue
-        clean[el_id] = _clean_value(elements[el_id].definition, value, f"data.{el_id}")
+        clean[el_id] = _clean_value(elements[el_id].definition, value, f"data.{el_id}", oldest.get(el_id))
     return clean
 
 
-def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
+def _clean_value(element: Mapping[str, Any], value: Any, field: str, max_age_days: int | None = None) -> Any:
     kind = element["type"]
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -116,9 +119,8 @@ def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
             raise Invalid(N_("The date is in the future"), field=field)
         if day < EARLIEST_DATE:
             raise Invalid(N_("Enter a date on or after 1 January 1900"), field=field)
-        oldest = element.get("max_age_days")
-        if oldest and day < today - dt.timedelta(days=int(oldest)):
-            raise Invalid(N_("The date is too long ago: at most %(days)s days back"), field=field, days=oldest)
+        if max_age_days and day < today - dt.timedelta(days=max_age_days):
+            raise Invalid(N_("The date is too long ago: at most %(days)s days back"), field=field, days=max_age_days)
         return day.isoformat()
     if kind == "enum":
         if value not in element["enum"]:
