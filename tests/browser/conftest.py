@@ -128,33 +128,129 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# --- what a zh-CN page may show ---------------------------------------------------------------------
+# On every load and after every htmx swap the page reports its visible text (and the words in
+# placeholders, titles, labels and button values) through a binding — a script Playwright adds,
+# so the page's strict CSP is untouched — and `words_problems` checks it: no English msgid of the
+# catalogue left untranslated, no raw internal key or repr, no English word outside ALLOWED_WORDS.
+ALLOWED_WORDS = frozenset(
+    [w for line in (HERE / "allowed_words.txt").read_text(encoding="utf-8").splitlines()
+                   for w in line.split("#", 1)[0].split()])
+RAW = re.compile(
+    r"<built-in method|<function |<bound method| object at 0x|\b(?:onething|item|policy|param|dept|element|"
+    r"task|event|status|material)\.[a-z_]+|\b[a-z]+_[a-z0-9_]+\b|\{\s*\"|\bNone\b|\bTrue\b|\bFalse\b")
+WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]")
+REPORT_TEXT = """
+(() => {
+  const report = () => {
+    if (!document.body || !window.__tongbanText) return;
+    const extra = [];
+    for (const el of document.querySelectorAll('[placeholder],[title],[aria-label],[alt],input[type=submit][value],input[type=button][value]')) {
+      for (const a of ['placeholder', 'title', 'aria-label', 'alt']) { const v = el.getAttribute(a); if (v) extra.push(v); }
+      if (el.matches('input[type=submit],input[type=button]')) extra.push(el.value);
+    }
+    const html = document.documentElement;
+    const codes = Array.from(document.querySelectorAll('code, kbd, samp')).map((e) => e.innerText.trim()).filter(Boolean);
+    window.__tongbanText({url: location.href, lang: html ? (html.lang || '') : '', title: document.title,
+                          text: document.body.innerText, extra: extra, codes: codes, type: document.contentType});
+  };
+  window.addEventListener('load', report);
+  document.addEventListener('htmx:afterSettle', report);
+})();
+"""
+
+
+def _catalogue_msgids() -> frozenset[str]:
+    """The English msgids of the zh_CN catalogue (those translated to something else)."""
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).resolve().parents[2] / "src/tongban/locale/zh_CN/LC_MESSAGES/messages.po"
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    out = set()
+    for m in catalog:
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        for mid in ids:
+            if mid and "%" not in mid and "{" not in mid and WORD.search(mid) and mid not in ALLOWED_WORDS:
+                out.add(mid.strip())
+    return frozenset(out)
+
+
+MSGIDS = _catalogue_msgids()
+
+
+def words_problems(report: dict[str, Any]) -> list[str]:
+    """What is wrong with the words a zh-CN page shows (empty when all is well)."""
+    if not str(report.get("lang", "")).lower().startswith("zh"):
+        where = report.get("url", "")
+        if "html" in str(report.get("type", "")):
+            return [f"{where}: the page is not in Chinese (lang={report.get('lang')!r})"]
+        return [f"{where}: a raw {report.get('type')} document, not a page"]
+    url = report["url"]
+    codes = sorted({str(c) for c in report.get("codes", [])}, key=len, reverse=True)
+    lines = []
+    for ln in str(report.get("text", "")).splitlines():
+        for code in codes:  # an identifier shown as code (<code>: a dataset's id for API users) is meant
+            ln = ln.replace(code, " ")
+        lines.append(ln.strip())
+    chunks = [c for c in [*lines, *[str(x).strip() for x in report.get("extra", [])], str(report.get("title", ""))] if c]
+    found: list[str] = []
+    for chunk in chunks:
+        # a whole line or label that is a msgid of the catalogue, or one ending in a colon
+        if chunk in MSGIDS or chunk.rstrip(":：") in MSGIDS:
+            found.append(f"{url}: untranslated msgid {chunk!r}")
+            continue
+        raw = RAW.search(chunk)
+        if raw:
+            found.append(f"{url}: raw internal text {raw.group(0)!r} in {chunk[:120]!r}")
+            continue
+        english = [w for w in WORD.findall(chunk) if w not in ALLOWED_WORDS and w.lower() not in ALLOWED_WORDS]
+        # a code mixing letters and digits (a certificate or receipt number) is not a word
+        english = [w for w in english if not re.search(rf"[0-9-]{re.escape(w)}|{re.escape(w)}[0-9-]", chunk)]
+        if english:
+            found.append(f"{url}: English words {sorted(set(english))} in {chunk[:120]!r}")
+    return found
+
+
 class Watch:
-    """What went wrong on a page: console errors, script errors, failed requests, error statuses and
-    any request that would leave the machine (those are aborted, never sent)."""
+    """What went wrong on a page: console errors, script errors, failed requests, error statuses,
+    any request that would leave the machine (those are aborted, never sent) and, on each load and
+    htmx swap, words a zh-CN page must not show (`words_problems`)."""
 
     def __init__(self, page: Any) -> None:
         self.problems: list[str] = []
         self._allowed: list[re.Pattern[str]] = []
+        self.seen: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"script error: {exc}"))
         page.on("requestfailed", self._failed)
         page.on("response", self._response)
         page.route("**/*", self._route)
 
+    def text(self, _source: Any, report: dict[str, Any]) -> None:
+        self.seen.append(str(report.get("url", "")))
+        self.problems.extend(words_problems(report))
+
     def allow(self, pattern: str) -> None:
         """Accept problems matching `pattern` (a regex), e.g. a 404 the test asks for on purpose."""
         self._allowed.append(re.compile(pattern))
 
     def _console(self, msg: Any) -> None:
-        if msg.type == "error":
+        # "Failed to load resource" repeats what `_response` and `_failed` judge (a refused form is a
+        # 422 page by design); every other console error is a fault
+        if msg.type == "error" and not msg.text.startswith("Failed to load resource: the server responded"):
             self.problems.append(f"console error: {msg.text} ({msg.location.get('url', '')})")
 
     def _failed(self, request: Any) -> None:
+        if "ERR_ABORTED" in str(request.failure) and request.resource_type != "document":
+            return  # the page was left while it loaded (a test moves on faster than a person); not a fault
         self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def _response(self, response: Any) -> None:
         kind = response.request.resource_type
-        if response.status >= 500 or (response.status >= 400 and kind != "document"):
+        # a 422 answer to an htmx field check carries the field with its message: by design
+        htmx_check = response.status == 422 and response.request.headers.get("hx-request") == "true"
+        if response.status >= 500 or (response.status >= 400 and kind != "document" and not htmx_check):
             self.problems.append(f"HTTP {response.status}: {response.request.method} {response.url} ({kind})")
 
     def _route(self, route: Any) -> None:
@@ -180,6 +276,8 @@ def _page(browser: Any, live_server: testing.LiveServer, viewport: dict[str, int
     context.set_default_timeout(20_000)
     page = context.new_page()
     page.watch = Watch(page)
+    context.expose_binding("__tongbanText", page.watch.text)
+    context.add_init_script(REPORT_TEXT)
     try:
         yield page
         page.watch.check()

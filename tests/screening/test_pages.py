@@ -59,13 +59,23 @@ def test_resident_card_offer_and_one_click_apply(client, city: City) -> None:  #
     offer_id = int(re.search(r'/portal/offers/(\d+)', card.text).group(1))  # type: ignore[union-attr]
     page = client.get(f"/portal/offers/{offer_id}")
     assert "家庭月人均收入 1,117 元 &lt; 海曙区低保标准 1,118 元" in page.text
-    opened = client.post(f"/portal/offers/{offer_id}/accept", data={"csrf_token": _csrf(page.text), "consent": "yes"})
-    assert 'value="H330203009901"' in opened.text
-    fields = dict(re.findall(r'name="(data\.[a-z_]+)" value="([^"]*)"', opened.text))
-    consent = re.search(r'name="consent_id" value="(\d+)"', opened.text).group(1)  # type: ignore[union-attr]
-    applied = client.post(f"/portal/offers/{offer_id}/apply",
-                          data={"csrf_token": _csrf(opened.text), "consent_id": consent, **fields},
-                          follow_redirects=False)
+    assert 'name="consent" value="yes" checked' not in page.text  # consent is the resident's act
+    opened = client.post(f"/portal/offers/{offer_id}/accept", data={"csrf_token": _csrf(page.text), "consent": "yes"},
+                         follow_redirects=False)
+    # 申请 opens the offered one-thing's own form (labelled, checked), prefilled with the consent
+    assert opened.status_code == 303 and "/form?consent_id=" in opened.headers["location"], opened.text
+    form = client.get(opened.headers["location"])
+    assert 'value="H330203009901"' in form.text
+    again = client.post(f"/portal/offers/{offer_id}/accept", data={"csrf_token": _csrf(page.text), "consent": "yes"},
+                        follow_redirects=False)
+    assert again.headers["location"] == opened.headers["location"]  # the same consent, not another
+    fields = dict(re.findall(r'<input id="([a-z_]+)" name="\1" value="([^"]*)"', form.text))
+    fields.update(household_size="2", household_monthly_income_yuan="1000", hardship_reason="收入低")
+    consent = re.search(r'name="consent_id" value="(\d+)"', form.text).group(1)  # type: ignore[union-attr]
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    target = opened.headers["location"].split("?")[0]
+    applied = client.post(target, data={"csrf_token": _csrf(form.text), "consent_id": consent, "idempotency_key": key,
+                                        **fields}, follow_redirects=False)
     assert applied.status_code == 303, applied.text
     with client.app.state.db.unit_of_work() as s:
         offer = s.get_one(Offer, offer_id)

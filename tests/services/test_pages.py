@@ -147,7 +147,7 @@ def test_onething_list_shows_items_and_savings_before_starting(client, demo) -> 
     assert (str(savings["forms"]["separately"]), str(savings["forms"]["onething"]),
             str(savings["forms"]["saved"])) in rows
     consent = client.get(f"/portal/apply/{BIRTH}")
-    assert "允许从政府登记中读取以下信息为你预填" in consent.text
+    assert "允许从政府登记中读取以下信息为您预填" in consent.text
     assert "母亲姓名" in consent.text and "人口基础信息" in consent.text
 
 
@@ -203,7 +203,8 @@ def test_birth_onething_through_the_pages(client, demo) -> None:  # type: ignore
     assert sent.status_code == 303, sent.text
     again = _post(client, f"/portal/apply/{BIRTH}/form", data=data)  # a double click: the same application
     assert again.status_code == 303 and again.headers["location"] == sent.headers["location"]
-    app_id = int(sent.headers["location"].rsplit("/", 1)[1])
+    assert sent.headers["location"].endswith("?submitted=1")  # the 提交成功 receipt
+    app_id = int(sent.headers["location"].split("?")[0].rsplit("/", 1)[1])
     page = client.get(sent.headers["location"])
     assert "出生医学证明首次签发" in page.text and "海曙区卫生健康局" in page.text
 

@@ -64,6 +64,8 @@ PAGES = {
     "/open/datasets/{dataset_id}.{fmt}": Page("/open/datasets/ds.service-halls.csv", EVERYONE),
     "/verify/{ref}": Page("/verify/999999?sig=AAAA", EVERYONE),
     "/c/{code}": Page("/c/not-a-code-we-issued", EVERYONE),  # a code's scan page: anyone
+    "/verify": Page("/verify?number=NO-SUCH-1", EVERYONE),
+    "/favicon.ico": Page("/favicon.ico", EVERYONE),
     "/cockpit": Page("/cockpit", frozenset({"leader.haishu", ADMIN})),
     "/portal": Page("/portal", RESIDENTS),
     "/portal/record": Page("/portal/record", RESIDENTS),
@@ -79,6 +81,9 @@ PAGES = {
     "/portal/applications/{application_id}/withdraw": Page("/portal/applications/{application_id}/withdraw",
                                                            frozenset({"resident.zhang"})),
     "/portal/wallet": Page("/portal/wallet", RESIDENTS),
+    # a certificate of no one's: refused to everyone (a holder's own QR is in tests/browser)
+    "/portal/wallet/{certificate_id}/qr.svg": Page("/portal/wallet/999999/qr.svg", frozenset()),
+    "/portal/items/{item_id}/form": Page("/portal/items/item.disability-living-allowance/form", RESIDENTS),
     "/portal/messages": Page("/portal/messages", RESIDENTS),
     "/portal/messages/settings": Page("/portal/messages/settings", RESIDENTS),
     # One's own message only (the officer's is theirs; a platform admin reads no one else's).
@@ -96,6 +101,8 @@ PAGES = {
     "/workbench/screening": Page("/workbench/screening", PERSON_READERS),
     "/workbench/screening/explain": Page("/workbench/screening/explain?person_id={person_id}&policy=dibao",
                                          PERSON_READERS),
+    # a district run: not the grid worker's (their screening page does not list it either)
+    "/workbench/screening/runs/{run_id}/compare": Page("/workbench/screening/runs/{run_id}/compare", OFFICERS),
     "/workbench/screening/visits": Page("/workbench/screening/visits", frozenset({"grid.nanmen", ADMIN})),
     "/workbench/tasks": Page("/workbench/tasks", OFFICERS),
     "/workbench/tasks/export.xlsx": Page("/workbench/tasks/export.xlsx", OFFICERS),
@@ -139,7 +146,8 @@ def _world(client, city: City, text: str = "") -> dict[str, Any]:  # type: ignor
             .where(Message.application_id == app.json()["id"]))}
     task = next(t["id"] for t in app.json()["tasks"] if t["item_id"] == "item.birth-certificate")
     return {"application_id": app.json()["id"], "task_id": task, "offer_id": offer, "person_id": city.under,
-            "resident_message_id": messages["resident.zhang"], "staff_message_id": messages["officer.health"]}
+            "resident_message_id": messages["resident.zhang"], "staff_message_id": messages["officer.health"],
+            "run_id": run.json()["id"]}
 
 
 def _sessions(client) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]

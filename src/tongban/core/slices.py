@@ -59,6 +59,12 @@ class Link:
     label: str
     hint: str
     href: str | None = None
+    # the permissions of which any one opens `href` (empty: whoever sees the page it is on)
+    needs: tuple[str, ...] = ()
+
+    def opens_for(self, principal: Any) -> bool:
+        """Whether this link's page would open for `principal`: a tile that would answer 403 is not shown."""
+        return not self.needs or any(principal.has(p) for p in self.needs)
 
 
 @dataclass(frozen=True)

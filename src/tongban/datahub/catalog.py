@@ -15,6 +15,18 @@ from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, pick
 from tongban.datahub.models import Dataset, DatasetField
 
+# How often a dataset is updated, in words (the catalog and the open-data page).
+UPDATE_FREQUENCIES = {"realtime": N_("In real time"), "daily": N_("Daily"), "weekly": N_("Weekly"),
+                      "monthly": N_("Monthly"), "yearly": N_("Yearly")}
+
+
+def department_names(session: Session) -> dict[str, str]:
+    """Every department's name in the reader's language, by id: pages never show the raw id."""
+    from tongban.core.identity.models import Department
+
+    return {d: pick({"zh": zh, "en": en}) for d, zh, en in session.execute(
+        select(Department.id, Department.name_zh, Department.name_en))}
+
 
 def find_dataset(session: Session, dataset_id: str) -> Dataset | None:
     """The catalog entry `dataset_id`, or None (for a caller that shows the id instead)."""

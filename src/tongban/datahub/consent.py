@@ -65,6 +65,14 @@ def give_scoped(session: Session, *, person_id: int, scope: str, purpose: str, v
     return consent
 
 
+def live_scoped(session: Session, *, person_id: int, scope: str, at: dt.datetime) -> Consent | None:
+    """The person's newest consent for `scope` that is live at `at` and not yet used by an application."""
+    return session.scalars(select(Consent).where(
+        Consent.person_id == person_id, Consent.scope == scope, Consent.application_ref.is_(None),
+        Consent.withdrawn_at.is_(None), Consent.valid_from <= at, Consent.valid_to > at)
+        .order_by(Consent.id.desc()).limit(1)).first()
+
+
 def by_id(session: Session, consent_id: int) -> Consent | None:
     return session.get(Consent, consent_id)
 

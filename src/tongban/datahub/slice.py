@@ -16,7 +16,7 @@ SLICE = Slice(
     writes={"give_scoped_consent": "tongban.datahub.consent:give_scoped"},
     contributions=(
         Contribution("web.workbench_tiles", Link("persons", N_("Find a person"), N_("Search the registry in your region"),
-                                                 "/workbench/persons"), 10),
+                                                 "/workbench/persons", ("person.read",)), 10),
         Contribution("web.portal_tiles", Link("data", N_("My data"), N_("Your consents, and who used your data"),
                                               "/portal/data"), 70),
         Contribution("web.workbench_tiles", Link("sharing", N_("Data sharing"), N_("Catalog entries and sharing requests"),

@@ -86,7 +86,8 @@ def download(session: Session, *, principal: Principal, dataset_id: str, fmt: st
     if masks and frame.height:
         frame = frame.with_columns(masks)
     buf = io.BytesIO()
-    if fmt == "csv":
+    if fmt == "csv":  # with a byte-order mark: Excel on Chinese Windows reads it as UTF-8, not GBK
+        buf.write(b"\xef\xbb\xbf")
         frame.write_csv(buf)
     else:
         frame.write_parquet(buf, compression="zstd")

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.ids import Id
+from tongban.datahub import catalog
 from tongban.governance import opendata, quality
 from tongban.governance.api import download_response, open_dataset_out
 from tongban.governance.models import QualityRule
@@ -57,6 +58,8 @@ def open_page(request: Request, session: DbSession, principal: PagePrincipal) ->
     sent = request.query_params.get("applied")
     return render(request, "governance/open.html", {
         "datasets": datasets, "approved": approved, "terms": opendata.TERMS,
+        "departments": catalog.department_names(session),
+        "frequencies": {k: gettext(v) for k, v in catalog.UPDATE_FREQUENCIES.items()},
         "message": gettext(N_("Your application has been sent to the owning department.")) if sent else None})
 
 

@@ -20,7 +20,7 @@ SLICE = Slice(
     contributions=(
         Contribution("web.workbench_tiles", Link("quality", N_("Data quality"),
                                                  N_("Problems found in your department's data, and their rectification"),
-                                                 "/workbench/quality"), 50),
+                                                 "/workbench/quality", ("quality.run", "quality.rectify")), 50),
         # The catalog (the data hub's) shows each dataset's quality score and its history.
         Contribution("datahub.quality_scores", "tongban.governance.quality:latest_scores"),
         Contribution("datahub.quality_history", "tongban.governance.quality:score_history"),

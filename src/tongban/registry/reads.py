@@ -155,6 +155,11 @@ def certificate_by_public_id(session: Session, public_id: str) -> Certificate | 
     return session.scalar(select(Certificate).where(Certificate.public_id == public_id))
 
 
+def certificates_by_number(session: Session, number: str) -> list[Certificate]:
+    """The certificates printed with `number` (unique within a type; a few types may share one)."""
+    return list(session.scalars(select(Certificate).where(Certificate.number == number).order_by(Certificate.id)))
+
+
 def certificates_by_id(session: Session, certificate_ids: Iterable[int]) -> dict[int, Certificate]:
     ids = sorted(set(certificate_ids))
     return {c.id: c for c in session.scalars(select(Certificate).where(Certificate.id.in_(ids)))} if ids else {}

@@ -36,7 +36,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "param.dibao_assets_per_capita_max": ("低保人均财产上限", "dibao assets limit per member"),
     "param.dibao_housing_per_capita_max": ("低保人均住房面积上限", "dibao housing limit per member"),
     "param.low_income_assets_per_capita_max": ("低保边缘人均财产上限", "low-income assets limit per member"),
+    "param.dibao_standard * param.low_income_percent / 100": ("低保边缘收入上限", "low-income ceiling"),
 }
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:\([^()]*\))?")
+_OPS = {"*": " × ", "/": " ÷ ", "+": " + ", "-": " − "}
 _LITERAL = re.compile(r'^(fen|yuan)\(\s*-?\d+(\.\d+)?\s*\)$|^-?\d+$|^".*"$|^(true|false)$')
 
 
@@ -50,4 +53,36 @@ def term_label(source: str, pset: Any = None) -> dict[str, str]:
     if src.startswith("param.") and pset is not None and src[6:] in getattr(pset, "parameters", {}):
         d = pset.parameters[src[6:]].description
         return {"zh": re.sub(r"（.*?）$", "", d.zh), "en": re.sub(r"\s*\(.*?\)$", "", d.en)}
-    return {"zh": src, "en": src}
+    return _composed(src, pset)
+
+
+def _composed(src: str, pset: Any) -> dict[str, str]:
+    """An expression without a name of its own, in words: each name it uses by its label, the
+    arithmetic as symbols (低保标准 × 低保边缘收入上限 ÷ 100) — never the policy's source text; a
+    name with no label makes it 计算所得的界限 (the computed limit)."""
+    out = {"zh": "", "en": ""}
+    rest = src
+    while rest:
+        rest = rest.lstrip()
+        if not rest:
+            break
+        m = _NAME.match(rest)
+        number = re.match(r"\d+(?:\.\d+)?", rest)
+        if m:
+            name = m.group(0)
+            label = (LABELS.get(name) and dict(zip(("zh", "en"), LABELS[name], strict=True))) or (
+                term_label(name, pset) if name.startswith("param.") and pset is not None
+                and name[6:] in getattr(pset, "parameters", {}) else None)
+            if not label:
+                return {"zh": "计算所得的界限", "en": "the computed limit"}
+            out = {k: out[k] + label[k] for k in out}
+            rest = rest[m.end():]
+        elif number:
+            out = {k: out[k] + number.group(0) for k in out}
+            rest = rest[number.end():]
+        elif rest[0] in _OPS:
+            out = {k: out[k] + _OPS[rest[0]] for k in out}
+            rest = rest[1:]
+        else:
+            return {"zh": "计算所得的界限", "en": "the computed limit"}
+    return out

@@ -186,8 +186,13 @@ def accept(session: Session, *, principal: access.Principal, offer_id: int, cons
             out["form_url"] += f"?consent_id={given.id}"
             out["prefill"] = prefill.prefill(session, principal=principal, consent=given, elements=elements)
     else:
-        onething.get_item(session, target_id)
+        item = onething.get_item(session, target_id)
         out["form_url"] = None  # a single item has no merged form: its fields are asked on submission
+        if consent:  # its form prefilled from the records, as a one-thing's
+            given = prefill.give_consent(session, principal=principal, onething=item)
+            out["consent_id"] = given.id
+            out["prefill"] = prefill.prefill(session, principal=principal, consent=given,
+                                             elements=onething.elements_of(session, [item]))
     out["submit"] = {"url": "/api/v1/applications", kind + "_id": target_id, "consent_id": out["consent_id"]}
     return out
 

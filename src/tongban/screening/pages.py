@@ -18,6 +18,7 @@ from tongban.core.i18n import N_, gettext, pick
 from tongban.core.ids import Id
 from tongban.screening import alerts, offers, runs
 from tongban.screening.engine import policy_engine
+from tongban.screening.explain import _region_names as explain_regions
 from tongban.screening.explain import explain_case
 from tongban.screening.models import ScreeningCase
 from tongban.webkit.deps import DbSession, SignedIn
@@ -38,8 +39,16 @@ def _titles(session: Any) -> dict[str, str]:
     return {pid: pick(p.title) for pid, p in policy_engine().policies(session).items()}
 
 
+ENGINES = {"polars": N_("Standard engine"), "duckdb": N_("Engine for very large data")}
+
+
 def _page(request: Request, template: str, context: dict[str, Any], **kw: Any) -> Response:
     return render(request, template, {**context, "label": _label}, **kw)
+
+
+def _region_names(session: Any, codes: set[str]) -> dict[str, str]:
+    """Region codes as the reader names them (西门街道), never the bare code."""
+    return {code: pick(names) for code, names in explain_regions(session, {c for c in codes if c}).items()}
 
 
 # --- workbench -------------------------------------------------------------------------------------
@@ -73,10 +82,23 @@ def screening_page(request: Request, session: DbSession, principal: SignedIn, ru
                     if a.status != "closed"]
     except access.Denied:
         worklist = []
+    region_names = _region_names(session, {c.region_code for c in cases} | {a["region_code"] for a in worklist})
     return _page(request, "screening/workbench.html", {
         "runs": listed, "run": run, "counts": [c for c in counts if c["eligible"]], "cases": cases,
-        "titles": titles, "chart": chart, "alerts": worklist,
-        "error": error})
+        "titles": titles, "chart": chart, "alerts": worklist, "regions": region_names,
+        "engines": {k: gettext(v) for k, v in ENGINES.items()}, "error": error})
+
+
+@router.get("/workbench/screening/runs/{run_id}/compare")
+def compare_page(request: Request, session: DbSession, principal: SignedIn, run_id: Id) -> Response:
+    """退出复核: who is newly eligible since the previous run, and who no longer is (those still
+    enrolled first: their benefit is to be reviewed)."""
+    access.require(principal, "person.read")
+    run = runs.get_run(session, principal=principal, run_id=run_id)
+    found = runs.compare(session, principal=principal, var_dir=request.app.state.settings.var_dir, run=run)
+    codes = {r["region_code"] for rows in found.values() for r in rows}
+    return _page(request, "screening/compare.html", {
+        "run": run, "found": found, "titles": _titles(session), "regions": _region_names(session, codes)})
 
 
 @router.post("/workbench/screening/runs")
@@ -147,29 +169,13 @@ def offer_page(request: Request, session: DbSession, principal: SignedIn, offer_
 @router.post("/portal/offers/{offer_id}/accept")
 def offer_accept_page(request: Request, session: DbSession, principal: SignedIn, offer_id: Id,
                       consent: str = Form("")) -> Response:
+    """申请: open the offered one-thing's or item's own form — labelled, checked field by field and
+    prefilled when the resident ticked the consent box — where they check and submit."""
     opened = offers.accept(session, principal=principal, offer_id=offer_id, consent=consent == "yes")
-    offer = offers.see(session, principal=principal, offer_id=offer_id)
-    return _page(request, "screening/offer.html", {"offer": offer, "ex": None, "opened": opened,
-                                                   "title": _titles(session).get(offer.policy_id)})
-
-
-@router.post("/portal/offers/{offer_id}/apply")
-async def offer_apply_page(request: Request, session: DbSession, principal: SignedIn, offer_id: Id) -> Response:
-    """Submit the offered one-thing or item with the (prefilled, checked) form."""
-    from tongban.services import applications
-
-    form = await request.form()
-    offer = offers.see(session, principal=principal, offer_id=offer_id)
-    target = offers.apply_target(offer.apply_via)
-    if target is None:
-        raise Invalid(N_("This offer cannot be applied for online"), field="apply_via")
-    data = {k[5:]: str(v) for k, v in form.items() if k.startswith("data.") and str(v).strip()}
-    consent_id = int(str(form["consent_id"])) if str(form.get("consent_id") or "").isdigit() else None
-    kind, target_id = target
-    applications.submit(session, principal=principal, idempotency_key=f"offer-{offer.id}",
-                        onething_id=target_id if kind == "onething" else None,
-                        item_id=target_id if kind == "item" else None, data=data, consent_id=consent_id)
-    return RedirectResponse("/portal/record", status_code=303)
+    base = (f"/portal/apply/{opened['target_id']}/form" if opened["kind"] == "onething"
+            else f"/portal/items/{opened['target_id']}/form")
+    query = f"?consent_id={opened['consent_id']}" if opened["consent_id"] else ""
+    return RedirectResponse(base + query, status_code=303)
 
 
 @router.post("/portal/offers/{offer_id}/decline")

@@ -16,7 +16,7 @@ SLICE = Slice(
     contributions=(
         Contribution("web.workbench_tiles", Link("screening", N_("Screening"),
                                                  N_("Who may be entitled, visit lists and risk alerts"),
-                                                 "/workbench/screening"), 70),
+                                                 "/workbench/screening", ("person.read",)), 70),
         # A submitted application for an offered item takes the offer up, in the submission's
         # own transaction (services.applications.submit runs the listeners).
         Contribution("services.application_submitted", "tongban.screening.offers:on_submit"),

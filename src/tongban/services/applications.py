@@ -58,6 +58,7 @@ PHONE = re.compile(r"^1\d{10}$")
 # applied): slices above services contribute `fn(session, application)` to this extension point
 # (core.slices); services know nothing of them.
 SUBMITTED = "services.application_submitted"
+EARLIEST_DATE = dt.date(1900, 1, 1)  # no date on a form lies before it (a mistyped year, 0002)
 _ROUTED = "tongban.routed_tasks"  # session.info key: {application id: the tasks just made}
 
 
@@ -71,9 +72,12 @@ def validate_data(data: Any, items: Sequence[ServiceItem], elements: Mapping[str
     if not isinstance(data, dict):
         raise Invalid(N_("The form data must be an object"), field="data")
     required: dict[str, bool] = {}
+    oldest: dict[str, int] = {}  # a date field's limit in days back: the strictest of the items' forms
     for item in items:
         for f in item.definition["form"]:
             required[f["element"]] = required.get(f["element"], False) or bool(f.get("required", True))
+            if f.get("max_age_days"):
+                oldest[f["element"]] = min(oldest.get(f["element"], f["max_age_days"]), f["max_age_days"])
     for key in data:
         if key not in required:
             raise Invalid(N_("This form has no such field"), field=f"data.{key}")
@@ -84,11 +88,11 @@ def validate_data(data: Any, items: Sequence[ServiceItem], elements: Mapping[str
             if is_required and not partial:
                 raise Invalid(N_("This field is required"), field=f"data.{el_id}")
             continue
-        clean[el_id] = _clean_value(elements[el_id].definition, value, f"data.{el_id}")
+        clean[el_id] = _clean_value(elements[el_id].definition, value, f"data.{el_id}", oldest.get(el_id))
     return clean
 
 
-def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
+def _clean_value(element: Mapping[str, Any], value: Any, field: str, max_age_days: int | None = None) -> Any:
     kind = element["type"]
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -111,8 +115,13 @@ def _clean_value(element: Mapping[str, Any], value: Any, field: str) -> Any:
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise Invalid(N_("Enter a date as YYYY-MM-DD"), field=field) from None
-        if day > sla.local_date(utcnow()):
+        today = sla.local_date(utcnow())
+        if day > today:
             raise Invalid(N_("The date is in the future"), field=field)
+        if day < EARLIEST_DATE:
+            raise Invalid(N_("Enter a date on or after 1 January 1900"), field=field)
+        if max_age_days and day < today - dt.timedelta(days=max_age_days):
+            raise Invalid(N_("The date is too long ago: at most %(days)s days back"), field=field, days=max_age_days)
         return day.isoformat()
     if kind == "enum":
         if value not in element["enum"]:
@@ -217,8 +226,9 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         consent = None
         if consent_id is not None and filer.kind != "self":
             raise Invalid(N_("A prefill consent is for your own applications"), field="consent_id")
-        if consent_id is not None and onething_id is not None:
-            consent = live_consent(session, principal=principal, consent_id=consent_id, onething_id=onething_id)
+        if consent_id is not None and (onething_id or item_id) is not None:  # a one-thing's, or a single item's
+            consent = live_consent(session, principal=principal, consent_id=consent_id,
+                                   onething_id=str(onething_id or item_id))
             if consent.application_ref is not None:
                 raise Conflict(N_("This consent was used for another application"), field="consent_id")
         if not draft:

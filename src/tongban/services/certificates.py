@@ -199,6 +199,21 @@ def public_view(session: Session, *, keyring: Keyring, ref: str, sig: str | None
     return view
 
 
+def state_by_number(session: Session, *, keyring: Keyring, number: str, today: dt.date) -> dict[str, Any]:
+    """What the verify page's number box answers: whether a certificate printed with `number`
+    stands (valid, revoked, expired, invalid) or none has it (unknown) — nothing else, as a number
+    can be guessed; its QR code (with the signature) shows the details."""
+    found = reads.certificates_by_number(session, number.strip()[:64]) if number.strip() else []
+    if not found:
+        return {"state": "unknown", "found": False, "by_number": True}
+    states = []
+    for cert in found:
+        result = verify_online(session, keyring=keyring, certificate_id=cert.id, today=today)
+        states.append("invalid" if not result["signature_valid"] else result["status"])
+    state = "valid" if "valid" in states else states[0]
+    return {"state": state, "found": True, "by_number": True}
+
+
 LEGACY_FIELDS = ("valid", "signature_valid", "status")
 
 

@@ -178,6 +178,12 @@ def get_onething(session: Session, onething_id: str) -> OneThing:
     return ot
 
 
+def scope_title(session: Session, scope: str) -> str | None:
+    """The title of a one-thing or item named by a consent's scope (the data hub's "datahub.scope_titles")."""
+    found = session.get(OneThing, scope) or session.get(ServiceItem, scope)
+    return pick(found.definition["title"]) if found is not None else None
+
+
 def get_item(session: Session, item_id: str) -> ServiceItem:
     item = session.get(ServiceItem, item_id)
     if item is None:

@@ -89,6 +89,9 @@ class FormField(PackModel):
     label: Text | None = None
     help: Text | None = None
     widget: str | None = None
+    # a date field: how many days back a plausible date may lie on this item's form (a newborn's
+    # birth: 366); any date is on or after applications.EARLIEST_DATE and not in the future
+    max_age_days: int | None = Field(None, ge=1, le=60000)
 
 
 class Material(PackModel):

@@ -25,8 +25,9 @@ from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.ids import Id, valid_id
 from tongban.core.keys import keyring_for
+from tongban.registry import reads as registry_reads
 from tongban.registry import service as registry
-from tongban.services import applications, onething, portal, prefill, sla, workbench
+from tongban.services import applications, certificates, onething, portal, prefill, sla, workbench
 from tongban.services.models import Application, DataElement, OneThing, ServiceItem
 from tongban.webkit.deps import DbSession, SignedIn
 from tongban.webkit.templating import render
@@ -39,7 +40,7 @@ STATUS_LABELS = {
     "completed": N_("Completed"), "partly_completed": N_("Partly completed"), "rejected": N_("Rejected"),
     "withdrawn": N_("Withdrawn"), "blocked": N_("Waiting for another department"), "ready": N_("Waiting for review"),
     "claimed": N_("Under review"), "returned": N_("Returned for supplement"), "approved": N_("Approved"),
-    "cancelled": N_("Cancelled"), "valid": N_("Valid"), "revoked": N_("Revoked"), "expired": N_("Expired"),
+    "cancelled": N_("Cancelled"), "public_notice": N_("Under public notice (公示)"), "valid": N_("Valid"), "revoked": N_("Revoked"), "expired": N_("Expired"),
 }
 EVENT_LABELS = {
     "submitted": N_("Submitted"), "task.ready": N_("Ready for review"), "task.approve": N_("Step approved"),
@@ -239,15 +240,23 @@ def _choice_view(session: Session, ot: OneThing, items: list[ServiceItem]) -> di
                                                            sorted(chosen)))}
 
 
-def _render_form(request: Request, session: DbSession, principal: access.Principal, ot: OneThing,
+def _form_base(target: OneThing | ServiceItem) -> str:
+    """Where a form's pages live: a one-thing's merged form, or a single item's (an offer's)."""
+    return f"/portal/apply/{target.id}" if isinstance(target, OneThing) else f"/portal/items/{target.id}"
+
+
+def _render_form(request: Request, session: DbSession, principal: access.Principal, ot: OneThing | ServiceItem,
                  items: list[ServiceItem], elements: dict[str, DataElement], *, consent_id: Id | None,
                  values: dict[str, Any] | None = None, prefilled: dict[str, dict[str, Any]] | None = None,
                  errors: dict[str, str] | None = None, key: str | None = None, status_code: int = 200) -> Response:
     fields = _fields(session, items, elements, values or {}, prefilled or {}, errors or {})
     return _render(request, "services/form.html", {
-        "ot": ot, "title": pick(ot.definition["title"]), "fields": fields, "consent_id": consent_id,
+        "ot": ot, "form_base": _form_base(ot), "title": pick(ot.definition["title"]), "fields": fields,
+        "consent_id": consent_id,
         "idempotency_key": key or secrets.token_urlsafe(24), "errors": errors or {},
-        "prefilled": bool(prefilled), "choice": _choice_view(session, ot, items)}, status_code=status_code)
+        "titles": {f["id"]: f["title"] for f in fields},
+        "prefilled": bool(prefilled),
+        "choice": _choice_view(session, ot, items) if isinstance(ot, OneThing) else None}, status_code=status_code)
 
 
 @router.get("/portal/apply/{onething_id}/form")
@@ -300,7 +309,7 @@ def form_check(request: Request, session: DbSession, principal: SignedIn, form: 
     source_marked = form.get(f"source.{field}") == "1"
     f = next(x for x in _fields(session, items, elements, {field: form.get(field)}, {}, errors) if x["id"] == field)
     f["source"] = sources.get(field) if source_marked else None
-    return _render(request, "services/_field.html", {"f": f, "ot": ot},
+    return _render(request, "services/_field.html", {"f": f, "ot": ot, "form_base": _form_base(ot)},
                    status_code=422 if errors else 200)
 
 
@@ -329,12 +338,79 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
             session, principal=principal, idempotency_key=key, onething_id=ot.id, data=data, consent_id=cid,
             items=chosen))
         if exc is None and result is not None:
-            return _see_other(f"/portal/applications/{result[0].id}")
+            return _see_other(f"/portal/applications/{result[0].id}?submitted=1")
         assert exc is not None
         field = _error_field(exc)
         errors = {field if field in elements or field == "items" else "_form": _message(exc)}
     return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=raw,
                         prefilled=prefilled, errors=errors, key=key or None, status_code=422)
+
+
+# --- a single item's form (what an offer of one item opens) -------------------------------------
+
+
+def _item_parts(session: Session, item_id: str) -> tuple[ServiceItem, list[ServiceItem], dict[str, DataElement]]:
+    item = onething.get_item(session, item_id)
+    elements = onething.elements_of(session, [item])
+    order = list(onething.merged_schema([item], elements)["properties"])
+    return item, [item], {el_id: elements[el_id] for el_id in order}
+
+
+@router.get("/portal/items/{item_id}/form")
+def item_form_page(request: Request, session: DbSession, principal: SignedIn, item_id: str,
+                   consent_id: str | None = None) -> Response:
+    """A single item's form, labelled and checked as a one-thing's; prefilled with a consent."""
+    access.require(principal, "self.apply")
+    item, items, elements = _item_parts(session, item_id)
+    cid = _consent_id(consent_id)
+    consent = prefill.live_consent(session, principal=principal, consent_id=cid, onething_id=item.id) if cid else None
+    prefilled = prefill.prefill(session, principal=principal, consent=consent, elements=elements)
+    return _render_form(request, session, principal, item, items, elements, consent_id=cid,
+                        values={k: v["value"] for k, v in prefilled.items()}, prefilled=prefilled)
+
+
+@router.post("/portal/items/{item_id}/check")
+def item_form_check(request: Request, session: DbSession, principal: SignedIn, form: PostedForm, item_id: str,
+                    field: str) -> Response:
+    """htmx: one field of a single item's form checked as a submission would check it."""
+    access.require(principal, "self.apply")
+    item, items, elements = _item_parts(session, item_id)
+    if field not in elements:
+        raise NotFound(N_("This form has no such field"), field="field")
+    errors: dict[str, str] = {}
+    try:
+        portal.validate_field(items, elements, field, _form_value(elements[field].definition, form.get(field)))
+    except Invalid as exc:
+        errors[field] = _message(exc)
+    sources = {s["element"]: s for s in portal.prefill_sources(session, elements)}
+    f = next(x for x in _fields(session, items, elements, {field: form.get(field)}, {}, errors) if x["id"] == field)
+    f["source"] = sources.get(field) if form.get(f"source.{field}") == "1" else None
+    return _render(request, "services/_field.html", {"f": f, "ot": item, "form_base": _form_base(item)},
+                   status_code=422 if errors else 200)
+
+
+@router.post("/portal/items/{item_id}/form")
+def item_form_submit(request: Request, session: DbSession, principal: SignedIn, form: PostedForm,
+                     item_id: str) -> Response:
+    """Submit a single item once; a refusal shows the form again with each field's message."""
+    access.require(principal, "self.apply")
+    item, items, elements = _item_parts(session, item_id)
+    data = _form_data(form, elements)
+    cid = _consent_id(form.get("consent_id"))
+    key = str(form.get("idempotency_key") or "")
+    prefilled: dict[str, dict[str, Any]] = {k: {} for k in elements if form.get(f"source.{k}") == "1"}
+    errors = _field_errors(items, elements, data)
+    if not errors:
+        result, exc = _attempt(session, lambda: applications.submit(
+            session, principal=principal, idempotency_key=key, item_id=item.id, data=data, consent_id=cid))
+        if exc is None and result is not None:
+            return _see_other(f"/portal/applications/{result[0].id}?submitted=1")
+        assert exc is not None
+        field = _error_field(exc)
+        errors = {field if field in elements else "_form": _message(exc)}
+    return _render_form(request, session, principal, item, items, elements, consent_id=cid,
+                        values={k: form.get(k) for k in elements}, prefilled=prefilled, errors=errors,
+                        key=key or None, status_code=422)
 
 
 # --- 我要查: applications ------------------------------------------------------------------------
@@ -356,7 +432,7 @@ def _application_title(session: Session, app: Application) -> str:
 
 def _application_page(request: Request, session: Session, principal: access.Principal, application_id: Id, *,
                       errors: dict[int, TongbanError] | None = None, values: dict[str, Any] | None = None,
-                      status_code: int = 200) -> Response:
+                      status_code: int = 200, submitted: bool = False) -> Response:
     access.require(principal, "self.read")
     app = applications.get_application(session, principal=principal, application_id=application_id,
                                        parties_only=True)
@@ -366,13 +442,16 @@ def _application_page(request: Request, session: Session, principal: access.Prin
         "app": app, "title": title, "tasks": tasks, "general": general, "errors": errors or {},
         "messages": {k: _message(v) for k, v in (errors or {}).items()}, "error_fields": {
             k: _error_field(v) for k, v in (errors or {}).items()},
-        "values": values or {}, "open": app.status in applications.OPEN_APPLICATION}, status_code=status_code)
+        "values": values or {}, "open": app.status in applications.OPEN_APPLICATION,
+        "submitted": submitted and app.submitted_at is not None}, status_code=status_code)
 
 
 @router.get("/portal/applications/{application_id}")
-def application_page(request: Request, session: DbSession, principal: SignedIn, application_id: Id) -> Response:
-    """The application's progress, department by department, with 补正 and withdrawal."""
-    return _application_page(request, session, principal, application_id)
+def application_page(request: Request, session: DbSession, principal: SignedIn, application_id: Id,
+                     submitted: bool = False) -> Response:
+    """The application's progress, department by department, with 补正 and withdrawal; right after
+    submitting (`submitted`), the 提交成功 receipt with its number."""
+    return _application_page(request, session, principal, application_id, submitted=submitted)
 
 
 @router.post("/portal/applications/{application_id}/tasks/{task_id}/supplement")
@@ -427,7 +506,21 @@ def wallet_page(request: Request, session: DbSession, principal: SignedIn, curso
         wallet, next_cursor = registry.my_wallet(session, principal=principal, cursor=cursor)
     except NotFound:
         wallet, next_cursor = [], None
-    return _render(request, "services/wallet.html", {"wallet": wallet, "next_cursor": next_cursor})
+    links = {}
+    for c in wallet:
+        cert = registry_reads.certificate(session, c["id"])
+        if cert is not None:
+            links[c["id"]] = certificates.verify_path(cert)
+    return _render(request, "services/wallet.html", {"wallet": wallet, "verify_links": links,
+                                                     "next_cursor": next_cursor})
+
+
+@router.get("/portal/wallet/{certificate_id}/qr.svg")
+def wallet_qr(request: Request, session: DbSession, principal: SignedIn, certificate_id: Id) -> Response:
+    """A wallet card's QR code: the certificate's public verify link (the holder's or a guardian's)."""
+    from tongban.services.api import certificate_qr
+
+    return certificate_qr(certificate_id, request, session, principal)
 
 
 # --- workbench: the queue -----------------------------------------------------------------------
@@ -479,12 +572,13 @@ def queue_export(request: Request, session: DbSession, principal: SignedIn, tab:
 # --- workbench: one task ------------------------------------------------------------------------
 
 
-def _decision_fields(session: Session, item: dict[str, Any]) -> list[dict[str, str]]:
+def _decision_fields(session: Session, item: dict[str, Any]) -> list[dict[str, Any]]:
     """What the officer may add to the outputs when approving: data elements, by their names."""
     out = []
     for el_id in item["outputs"].get("decision_fields", []):
         el = session.get(DataElement, el_id)
-        out.append({"id": el_id, "title": pick(el.definition["name"]) if el else el_id})
+        out.append({"id": el_id, "title": pick(el.definition["name"]) if el else el_id,
+                    "numeric": bool(el and el.definition["type"] == "integer")})
     return out
 
 
@@ -534,8 +628,12 @@ def task_decide(request: Request, session: DbSession, principal: SignedIn, form:
     """Approve / return / reject on the version read; a stale version is explained, not a crash."""
     task, _app = workbench.get_task(session, principal=principal, task_id=task_id)
     item = onething.get_item(session, task.item_id).definition
-    outputs = {k: str(form.get(f"outputs.{k}")).strip() for k in item["outputs"].get("decision_fields", [])
-               if str(form.get(f"outputs.{k}") or "").strip()}
+    outputs: dict[str, Any] = {}
+    for k in item["outputs"].get("decision_fields", []):
+        typed = str(form.get(f"outputs.{k}") or "").strip()
+        if typed:  # as the element's type (an amount is a whole number), as the API takes it
+            element = session.get(DataElement, k)
+            outputs[k] = _form_value(element.definition, typed) if element is not None else typed
     decision = str(form.get("decision") or "")
     reason = str(form.get("reason") or "")
     try:

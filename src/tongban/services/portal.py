@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tongban.core import access
 from tongban.core.errors import Invalid
 from tongban.core.i18n import N_, pick
-from tongban.core.identity.models import Department
+from tongban.core.identity.models import Account, Department
 from tongban.datahub import catalog
 from tongban.services import applications, onething
 from tongban.services.models import Application, ApplicationEvent, DataElement, ServiceItem, Task
@@ -70,11 +70,42 @@ class TaskProgress:
     step_title: str | None
     events: list[ApplicationEvent] = field(default_factory=list)
     form: list[dict[str, Any]] = field(default_factory=list)  # the fields a 补正 answer may change
+    # event id -> {"step": the step's title, "officer": who decided} for the rows a person decided
+    notes: dict[int, dict[str, str]] = field(default_factory=dict)
+
+
+STAFF_EVENTS = ("task.approve", "task.return", "task.reject", "task.reassigned", "task.notice_completed")
+
+
+def _event_notes(session: Session, item: ServiceItem, events: Sequence[ApplicationEvent],
+                 names: dict[str, str | None]) -> dict[int, dict[str, str]]:
+    """What a timeline row says beyond its kind: the step decided and the officer who decided it."""
+    steps = {st["id"]: pick(st["title"]) for st in item.definition["steps"]}
+    out: dict[int, dict[str, str]] = {}
+    for e in events:
+        if e.kind not in STAFF_EVENTS:
+            continue
+        note: dict[str, str] = {}
+        step = (e.details or {}).get("step")
+        if isinstance(step, str) and step in steps:
+            note["step"] = steps[step]
+        if e.actor not in names:
+            account = None
+            if e.actor.startswith("account:") and e.actor[8:].isdigit():
+                account = session.get(Account, int(e.actor[8:]))
+            names[e.actor] = account.display_name if account is not None and account.kind == "staff" else None
+        officer = names[e.actor]
+        if officer:
+            note["officer"] = officer
+        if note:
+            out[e.id] = note
+    return out
 
 
 def progress(session: Session, app: Application) -> tuple[list[TaskProgress], list[ApplicationEvent]]:
     """Each task with its own events, and the events of the application as a whole."""
     events = applications.timeline(session, app.id)
+    names: dict[str, str | None] = {}
     out = []
     for t in applications.tasks_of(session, app.id):
         item = onething.get_item(session, t.item_id)
@@ -92,5 +123,6 @@ def progress(session: Session, app: Application) -> tuple[list[TaskProgress], li
                                          for v in el.get("enum") or []]})
         out.append(TaskProgress(task=t, item_title=pick(item.definition["title"]),
                                 department_name=pick({"zh": dept.name_zh, "en": dept.name_en}), step_title=step,
-                                events=[e for e in events if e.task_id == t.id], form=form))
+                                events=[e for e in events if e.task_id == t.id], form=form,
+                                notes=_event_notes(session, item, [e for e in events if e.task_id == t.id], names)))
     return out, [e for e in events if e.task_id is None]

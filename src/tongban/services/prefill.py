@@ -24,7 +24,7 @@ from tongban.core.timeutil import utcnow
 from tongban.datahub import consent as consents
 from tongban.datahub.exchange import read_on_consent
 from tongban.services import family
-from tongban.services.models import DataElement, OneThing
+from tongban.services.models import DataElement, OneThing, ServiceItem
 
 if TYPE_CHECKING:  # the record type only: the hub's consent functions make and find it
     from tongban.datahub.models import Consent
@@ -35,11 +35,16 @@ PURPOSE = "prefill"
 VALID_DAYS = 30  # long enough to finish the form; it covers one application only
 
 
-def give_consent(session: Session, *, principal: access.Principal, onething: OneThing) -> Consent:
-    """一键授权: the applicant lets this one-thing's form be filled from their records."""
+def give_consent(session: Session, *, principal: access.Principal, onething: OneThing | ServiceItem) -> Consent:
+    """一键授权: the applicant lets this one-thing's (or single item's) form be filled from their
+    records. Asked again while an earlier consent for it is live and unused, that one is the
+    answer: reopening a form does not pile up consents."""
     access.require(principal, "self.apply")
     person = family.applicant_person(session, principal.account_id)
     now = utcnow()
+    live = consents.live_scoped(session, person_id=person.id, scope=onething.id, at=now)
+    if live is not None:
+        return live
     consent = consents.give_scoped(session, person_id=person.id, scope=onething.id,
                                    purpose=f"{PURPOSE} {onething.id}", valid_from=now,
                                    valid_to=now + dt.timedelta(days=VALID_DAYS))

@@ -20,7 +20,8 @@ SLICE = Slice(
                                               "/portal/applications"), 20),
         Contribution("web.portal_tiles", Link("wallet", N_("Your digital certificates"),
                                               N_("Certificates issued to you"), "/portal/wallet"), 60),
+        Contribution("datahub.scope_titles", "tongban.services.onething:scope_title"),
         Contribution("web.workbench_tiles", Link("tasks", N_("Task queue"), N_("Applications waiting for your department"),
-                                                 "/workbench/tasks"), 20),
+                                                 "/workbench/tasks", ("task.decide", "task.reassign")), 20),
     ),
 )

@@ -25,6 +25,7 @@ from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account
 from tongban.core.timeutil import utcnow
 from tongban.datahub import release
+from tongban.registry import reads as registry_reads
 from tongban.services import applications, onething, sla
 from tongban.services import queue as staff_queue
 from tongban.services.models import Application, ApplicationEvent, DataElement, Task
@@ -126,9 +127,9 @@ def get_task(session: Session, *, principal: access.Principal, task_id: int) -> 
 
 
 # What a task receives from the tasks before it (their outputs), as the officer reads it.
-INPUT_LABELS = {"newborn_person_id": N_("Newborn's registry record number"),
-                "newborn_id_number": N_("Newborn's resident ID number"),
-                "enrolment_id": N_("Insurance enrolment number"), "certificate_id": N_("Certificate issued")}
+HIDDEN_INPUTS = frozenset({"newborn_person_id"})
+INPUT_LABELS = {"newborn_id_number": N_("Newborn's resident ID number"),
+                "enrolment_id": N_("Insurance enrolment number"), "certificate_id": N_("Number of the certificate issued")}
 
 
 def task_fields(session: Session, *, principal: access.Principal, task: Task, app: Application,
@@ -144,6 +145,11 @@ def task_fields(session: Session, *, principal: access.Principal, task: Task, ap
         rows.append((f["element"], pick(dict(f.get("label") or el["name"])), app.data.get(f["element"]),
                      element_mask(el, f["element"]), el))
     for key, value in sorted(task.inputs.items()):
+        if key in HIDDEN_INPUTS:  # a row id of another table: nothing an officer reads
+            continue
+        if key == "certificate_id" and isinstance(value, int):  # the number printed on it, not its row id
+            cert = registry_reads.certificate(session, value)
+            value = cert.number if cert is not None else value
         label = gettext(INPUT_LABELS[key]) if key in INPUT_LABELS else key
         rows.append((f"input.{key}", label, value, "id_number" if key.endswith("id_number") else None, {}))
     if unmask is not None:

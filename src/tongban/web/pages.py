@@ -74,8 +74,10 @@ APP_TILES = (
     Contribution(PORTAL, Link("rate", N_("I want to rate"), N_("Rate a service you received")), 30),
     Contribution(PORTAL, Link("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")), 40),
     Contribution(WORKBENCH, Link("counter", N_("Service counter"),
-                                 N_("File an application for a resident at the window")), 30),
-    Contribution(WORKBENCH, Link("audit", N_("Audit trail"), N_("Who read or changed what, and why")), 60),
+                                 N_("File an application for a resident at the window"),
+                                 needs=("counter.file",)), 30),
+    Contribution(WORKBENCH, Link("audit", N_("Audit trail"), N_("Who read or changed what, and why"),
+                                 needs=("audit.read.department", "audit.read.all")), 60),
 )
 COCKPIT_TILES = (
     Link("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
@@ -142,6 +144,13 @@ def _set_preference_cookie(request: Request, response: Response, name: str, valu
 # --- routes -------------------------------------------------------------------------------------
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """What browsers ask for on their own (a page names /static/favicon.svg): the same icon."""
+    return Response((STATIC_DIR / "favicon.svg").read_bytes(), media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/")
@@ -261,7 +270,7 @@ def portal(request: Request, session: DbSession, principal: SignedIn) -> Respons
     return render(request, "portal.html", {
         "roles": _role_names(session, principal),
         "region": _region_name(session, principal.region_code),
-        "tiles": tiles(PORTAL),
+        "tiles": [t for t in tiles(PORTAL) if t.opens_for(principal)],
     })
 
 
@@ -273,7 +282,7 @@ def workbench(request: Request, session: DbSession, principal: SignedIn) -> Resp
         "roles": _role_names(session, principal),
         "department": _department_name(session, principal.department_id),
         "region": _region_name(session, principal.region_code),
-        "tiles": tiles(WORKBENCH),
+        "tiles": [t for t in tiles(WORKBENCH) if t.opens_for(principal)],
     })
 
 
