@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from tongban import testing
+
 from tests.live import ON_PG, live_url
+from tongban import testing
 
 HERE = Path(__file__).parent
 REQUIRED = os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1"

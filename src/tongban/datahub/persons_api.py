@@ -26,7 +26,9 @@ def search(body: PersonSearch, session: DbSession, principal: CurrentPrincipal) 
     return Page(items=[PersonOut(**r) for r in rows])
 
 
-@router.get("/registry/persons/{person_id}", response_model=PersonOut)
+# `:int` in the path: a GET of /registry/persons/search is a 405 (only POST searches), not a 422
+# telling the caller that "search" is not a person id.
+@router.get("/registry/persons/{person_id:int}", response_model=PersonOut)
 def person(
     person_id: Id, session: DbSession, principal: CurrentPrincipal,
     fields: Annotated[list[PersonField] | None, Query(description="Only these fields.")] = None,

@@ -291,7 +291,8 @@ def _dcat_scope(principal: Any, scope: str) -> bool:
     return True
 
 
-@router.get("/catalog/dcat.jsonld")
+@router.get("/catalog/dcat.jsonld", responses={200: {
+    "description": "The catalog as DCAT-AP JSON-LD", "content": {"application/ld+json": {"schema": {"type": "object"}}}}})
 def dcat_jsonld(request: Request, session: DbSession, principal: CurrentPrincipal,
                 scope: Literal["public", "internal"] = "public") -> Response:
     """The catalog as DCAT-AP JSON-LD (context inlined). `scope=internal` adds 禁止开放 datasets (staff)."""
@@ -301,7 +302,8 @@ def dcat_jsonld(request: Request, session: DbSession, principal: CurrentPrincipa
     return Response(dcat.jsonld(session, base=_base(request), public=public), media_type="application/ld+json")
 
 
-@router.get("/catalog/dcat.csv")
+@router.get("/catalog/dcat.csv", responses={200: {
+    "description": "The catalog as CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def dcat_csv(request: Request, session: DbSession, principal: CurrentPrincipal,
              scope: Literal["public", "internal"] = "public") -> Response:
     """The catalog's DCAT-AP entries as CSV, one dataset a row."""

@@ -21,7 +21,7 @@ from tongban.screening.engine import policy_engine
 from tongban.screening.explain import explain_case
 from tongban.screening.models import Offer, ScreeningCase, ScreeningRun
 from tongban.webkit.deps import CurrentPrincipal, DbSession
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 router = APIRouter(tags=["screening"])
 
@@ -99,7 +99,8 @@ def cases(run_id: Id, session: DbSession, principal: CurrentPrincipal, policy: s
                        for c in session.scalars(q.order_by(ScreeningCase.id).limit(limit))])
 
 
-@router.get("/screening/explanations")
+@router.get("/screening/explanations", responses=refusals({
+    422: "`policy` names no policy of the loaded packs, or `person_id` no person screened for it"}))
 def explanation(person_id: Id, policy: str, request: Request, session: DbSession, principal: CurrentPrincipal,
                 run_id: Id | None = None) -> dict[str, Any]:
     """Each criterion met or missed, with the actual value and the threshold in force."""

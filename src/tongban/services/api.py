@@ -36,7 +36,7 @@ from tongban.services import (
 from tongban.services import queue as staff_queue
 from tongban.services.models import Application, Task
 from tongban.webkit.deps import CurrentPrincipal, DbSession, commit_now
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 if TYPE_CHECKING:  # the record type only: the registry's read functions fetch it
     from tongban.registry.models import Certificate
@@ -232,7 +232,12 @@ def _application_out(session: Any, app: Application, *, with_timeline: bool) -> 
     return out
 
 
-@router.post("/applications", response_model=ApplicationOut, status_code=201)
+@router.post("/applications", response_model=ApplicationOut, status_code=201, responses=refusals({
+    422: "The one-thing's or item's form refuses `data` (its elements, rules and eligibility), neither or both of "
+         "`onething_id` and `item_id` are given, `items` are not the one-thing's, required materials are "
+         "missing, `consent_id` is not a live consent of yours for it, `on_behalf_of` has not authorised you, "
+         "or the Idempotency-Key is missing",
+    409: "The Idempotency-Key was used for another request, or the consent for another application"}))
 def submit(body: ApplicationIn, response: Response, session: DbSession, principal: CurrentPrincipal,
            idempotency_key: str | None = Header(
                None, alias="Idempotency-Key", max_length=200,

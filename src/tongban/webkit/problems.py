@@ -105,7 +105,10 @@ def install(app: FastAPI) -> None:
         # Every type is one docs/api-conventions.md lists; the exception's headers (405: Allow) go along.
         type_ = {401: "not-authenticated", 404: "not-found", 405: "method-not-allowed",
                  413: "too-large"}.get(exc.status_code, "bad-request")
-        return problem(exc.status_code, type_, title, instance=request.url.path, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return problem(exc.status_code, type_, title, instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -117,6 +120,19 @@ def install(app: FastAPI) -> None:
         return problem(500, "internal", gettext("Something went wrong on our side"),
                        instance=request.url.path,
                        headers={k.decode("latin-1"): v.decode("latin-1") for k, v in SECURITY_HEADERS})
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the first route
+    whose path matched, and a path served by two routes (GET and POST) is common."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 DENIAL_ATTEMPTS = 3  # each waits up to the database's lock timeout (SQLite: busy_timeout)

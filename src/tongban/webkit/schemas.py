@@ -51,6 +51,14 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def refusals(rules: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """An operation's own business-rule refusals, for its `responses=`: the status and which rules
+    answer it (a schema-valid request refused by a rule only the server can check — a form's
+    rules, an id that names nothing usable, a state that does not allow it). The API fuzzing's
+    configuration (tests/fuzz/schemathesis.toml) lists the same statuses as expected."""
+    return {status: _problem_response(text) for status, text in rules.items()}
+
+
 def add_problem_schema(document: dict[str, Any]) -> dict[str, Any]:
     """Put `Problem` (and what it uses) into an OpenAPI document's components, where the shared
     responses refer to it; FastAPI's 422 schemas, which no operation uses any more, go."""
