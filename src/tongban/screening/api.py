@@ -4,7 +4,7 @@ cockpit, and the risk-alert worklist. Routers stay thin: parse, call the service
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -46,7 +46,9 @@ class RunIn(BaseModel):
     as_of: str | None = None
 
 
-@router.post("/screening/runs", status_code=201)
+@router.post("/screening/runs", status_code=201, responses=refusals({
+    422: "`policy` or `region` names no loaded policy or no region in your reach, `backend` is not one "
+         "installed, or `as_of` is not a date"}))
 def start_run(body: RunIn, request: Request, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """Run a screening now (staff whose department holds the grant on the person and household views)."""
     access.require(principal, "person.read")
@@ -190,8 +192,10 @@ class AlertActionIn(BaseModel):
     note: FreeText | None = None
 
 
-@router.post("/screening/alerts/{alert_id}/{action}")
-def alert_action(alert_id: Id, action: str, body: AlertActionIn, session: DbSession,
+@router.post("/screening/alerts/{alert_id}/{action}", responses=refusals({
+    422: "Closing needs a `note` saying how the alert was handled",
+    409: "The alert is not in a state the action applies to, or `version` is stale"}))
+def alert_action(alert_id: Id, action: Literal["acknowledge", "close"], body: AlertActionIn, session: DbSession,
                  principal: CurrentPrincipal) -> dict[str, Any]:
     """acknowledge or close an alert (closing says how it was handled)."""
     alert = alerts.act(session, principal=principal, alert_id=alert_id, action=action, version=body.version,

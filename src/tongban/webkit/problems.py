@@ -122,17 +122,19 @@ def install(app: FastAPI) -> None:
                        headers={k.decode("latin-1"): v.decode("latin-1") for k, v in SECURITY_HEADERS})
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path. Starlette's 405 names only the first route
-    whose path matched, and a path served by two routes (GET and POST) is common."""
+    """Every method some route serves at this path. Starlette's 405 names only the methods of the
+    first route whose path matched, and a path served by two routes (GET and POST) is common; so
+    each method is tried against the app's routes (included routers answer for theirs)."""
     from starlette.routing import Match
 
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    routes = request.app.router.routes
+    allowed = [m for m in _METHODS
+               if any(route.matches({**request.scope, "method": m})[0] is Match.FULL for route in routes)]
+    return ", ".join(allowed)
 
 
 DENIAL_ATTEMPTS = 3  # each waits up to the database's lock timeout (SQLite: busy_timeout)
