@@ -26,6 +26,8 @@ pytestmark = pytest.mark.slow
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # Examples per operation and phase: the PostgreSQL leg's run, and the SQLite leg's shorter one.
 MAX_EXAMPLES = 8 if ON_PG else 3
+# One worker: with two threads, Hypothesis's description of a strategy's lambdas races in Python's
+# AST parser ("AST constructor recursion depth mismatch", a runtime error of the tool, not tongban's).
 # Signing out would end the run's own token: every later request would be a 401 (tests/web test it).
 EXCLUDED = ["/api/v1/auth/logout"]
 
@@ -51,7 +53,7 @@ def test_schemathesis(server: testing.LiveServer, username: str, tmp_path: Path)
     token = _token(server.base, username)
     args = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "--no-color", "run",
             f"{server.base}/api/v1/openapi.json", "-H", f"Authorization: Bearer {token}", "--checks", "all",
-            "--max-examples", str(MAX_EXAMPLES), "--workers", "2", "--report", "ndjson",
+            "--max-examples", str(MAX_EXAMPLES), "--workers", "1", "--report", "ndjson",
             "--report-dir", str(tmp_path), "--output-truncate", "true",
             *[a for path in EXCLUDED for a in ("--exclude-path", path)]]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
