@@ -170,7 +170,8 @@ class LiveServer:
     database and var folder stay, as they would for an operator's restarted service."""
 
     def __init__(self, url: str, var_dir: Path, *, secret: str = SECRET, worker: bool = True,
-                 env: dict[str, str] | None = None, port: int | None = None) -> None:
+                 env: dict[str, str] | None = None, port: int | None = None,
+                 worker_args: tuple[str, ...] = ()) -> None:
         self.url = url
         self.var_dir = var_dir
         self.port = port or free_port()
@@ -182,6 +183,7 @@ class LiveServer:
         }
         self.env.pop("TONGBAN_TEST_DATABASE_URL", None)
         self.with_worker = worker
+        self.worker_args = worker_args  # more `tongban worker` options, e.g. ("--lease", "5")
         self.server: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
         self.log_path = var_dir / "live-server.log"
@@ -208,10 +210,10 @@ class LiveServer:
             raise
 
     def start_worker(self) -> None:
-        """Start `tongban worker` (polling every 0.2 s when idle)."""
+        """Start `tongban worker` (polling every 0.2 s when idle, plus `worker_args`)."""
         if self.worker is not None and self.worker.poll() is None:
             return
-        self.worker = self._spawn(["worker", "--idle-sleep", "0.2"], self.worker_log_path)
+        self.worker = self._spawn(["worker", "--idle-sleep", "0.2", *self.worker_args], self.worker_log_path)
 
     def start(self) -> LiveServer:
         self.start_server()

@@ -24,14 +24,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy.engine import make_url
 
+from tests.live import ON_PG, live_url
 from tongban import testing
 
 HERE = Path(__file__).parent
 REQUIRED = os.environ.get("TONGBAN_REQUIRE_BROWSER") == "1"
-LEG_URL = os.environ.get("TONGBAN_TEST_DATABASE_URL", "")
-ON_PG = LEG_URL.startswith("postgres")
 FORCED = os.environ.get("TONGBAN_BROWSER") == "1"
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1440, "height": 900}
@@ -91,19 +89,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 # --- the server ----------------------------------------------------------------------------------
 
 
-def _live_url(root: Path) -> str:
-    if ON_PG:
-        u = make_url(LEG_URL)
-        return u.set(database=f"{u.database}_live").render_as_string(hide_password=False)
-    return f"sqlite:///{root / 'live.db'}"
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[testing.LiveServer]:
     """`tongban serve` and `tongban worker` on a demo database of their own, for the whole session:
     tests share it, so each works with its own data (or a cast member no other test uses)."""
     root = tmp_path_factory.mktemp("live")
-    url = _live_url(root)
+    url = live_url(root, "live")
     testing.prepare(url, root / "var")
     with testing.LiveServer(url, root / "var") as live:
         yield live

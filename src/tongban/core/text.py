@@ -24,7 +24,8 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
 from tongban.core.errors import Invalid
@@ -147,7 +148,35 @@ def _person_name(value: str) -> str:
 VALIDATION_MESSAGES = {"free_text": TEXT_MESSAGE, "person_name": NAME_MESSAGE}
 """Messages of the error codes the types below raise, for whoever maps validation errors."""
 
-FreeText = Annotated[str, AfterValidator(_free_text)]
+def _noncharacters() -> str:
+    """U+FDD0–FDEF and the last two code points of every plane, as a regex class's contents (the
+    astral ones as characters: ECMA-262 has no escape for them outside the `u` flag)."""
+    planes = "".join(chr(p << 16 | 0xFFFE) + chr(p << 16 | 0xFFFF) for p in range(1, 17))
+    return r"\ufdd0-\ufdef\ufffe\uffff" + planes
+
+
+# Escapes, not characters, for the BMP (the document is served as UTF-8). Lone surrogates are left
+# out: they are no character, no UTF-8 text can hold one, and regex engines that work on scalar
+# values (Rust's, which schemathesis validates with) refuse a pattern naming them.
+FREE_TEXT_PATTERN = (r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+                     + _noncharacters() + "]*$")
+"""`bad_text_char` as a regular expression (ECMA-262, Python and Rust alike), for the API document:
+the free-text rule is one a client can check before sending."""
+
+
+class _DocumentedPattern:
+    """Adds `pattern` to a type's JSON schema (the OpenAPI document); the validator stays the rule."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = self.pattern
+        return schema
+
+
+FreeText = Annotated[str, AfterValidator(_free_text), _DocumentedPattern(FREE_TEXT_PATTERN)]
 """Free text in a request model (add `Field(max_length=…)` for its length)."""
 
 PersonName = Annotated[str, AfterValidator(_person_name)]

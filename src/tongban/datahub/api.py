@@ -16,7 +16,7 @@ from tongban.datahub import catalog, consent, exchange, sharing
 from tongban.datahub import scores as quality
 from tongban.datahub.models import Grant, SharingRequest
 from tongban.webkit.deps import CurrentPrincipal, DbSession
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 router = APIRouter(tags=["datahub"])
 
@@ -253,7 +253,8 @@ def my_consents(session: DbSession, principal: CurrentPrincipal, limit: Limit = 
     return Page(items=[ConsentOut(**consent.consent_dict(c)) for c in rows], next_cursor=next_cursor)
 
 
-@router.post("/me/consents", response_model=ConsentOut, status_code=201)
+@router.post("/me/consents", response_model=ConsentOut, status_code=201, responses=refusals({
+    422: "`department_id` or `dataset_id` names no department or dataset, or `days` is out of bounds"}))
 def give_consent(body: ConsentIn, session: DbSession, principal: CurrentPrincipal) -> ConsentOut:
     """Authorise a department to use a dataset about you, for a purpose and a period."""
     return ConsentOut(**consent.consent_dict(consent.give(session, principal=principal, **body.model_dump())))

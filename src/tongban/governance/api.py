@@ -17,7 +17,7 @@ from tongban.datahub.catalog import get_dataset
 from tongban.governance import quality
 from tongban.governance.models import QualityIssue, QualityRule, QualityRun
 from tongban.webkit.deps import CurrentPrincipal, DbSession
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 router = APIRouter(tags=["governance"])
 
@@ -90,7 +90,7 @@ class IssueOut(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    action: str = Field(description="acknowledge (反馈 → 整改, with a plan) | submit (整改 → 核验) | "
+    action: Literal["acknowledge", "submit", "verify"] = Field(description="acknowledge (反馈 → 整改, with a plan) | submit (整改 → 核验) | "
                                     "verify (核验: re-check the rule; closed if it passes, else back to 整改)")
     plan: FreeText | None = Field(None, max_length=2000)
 
@@ -143,7 +143,9 @@ def issue(issue_id: Id, session: DbSession, principal: CurrentPrincipal) -> Issu
     return IssueOut.of(quality.get_issue(session, principal=principal, issue_id=issue_id))
 
 
-@router.post("/quality/issues/{issue_id}/transitions", response_model=IssueOut)
+@router.post("/quality/issues/{issue_id}/transitions", response_model=IssueOut, responses=refusals({
+    422: "`acknowledge` needs a `plan` of at least 4 characters",
+    409: "The issue is not in the state the action moves it from"}))
 def transition(issue_id: Id, body: TransitionIn, session: DbSession, principal: CurrentPrincipal) -> IssueOut:
     """One step of 反馈 → 整改 → 核验 → closed; an illegal step is 409."""
     return IssueOut.of(quality.transition(session, principal=principal, issue_id=issue_id, action=body.action,
@@ -291,7 +293,8 @@ def _dcat_scope(principal: Any, scope: str) -> bool:
     return True
 
 
-@router.get("/catalog/dcat.jsonld")
+@router.get("/catalog/dcat.jsonld", responses={200: {
+    "description": "The catalog as DCAT-AP JSON-LD", "content": {"application/ld+json": {"schema": {"type": "object"}}}}})
 def dcat_jsonld(request: Request, session: DbSession, principal: CurrentPrincipal,
                 scope: Literal["public", "internal"] = "public") -> Response:
     """The catalog as DCAT-AP JSON-LD (context inlined). `scope=internal` adds 禁止开放 datasets (staff)."""
@@ -301,7 +304,8 @@ def dcat_jsonld(request: Request, session: DbSession, principal: CurrentPrincipa
     return Response(dcat.jsonld(session, base=_base(request), public=public), media_type="application/ld+json")
 
 
-@router.get("/catalog/dcat.csv")
+@router.get("/catalog/dcat.csv", responses={200: {
+    "description": "The catalog as CSV", "content": {"text/csv": {"schema": {"type": "string"}}}}})
 def dcat_csv(request: Request, session: DbSession, principal: CurrentPrincipal,
              scope: Literal["public", "internal"] = "public") -> Response:
     """The catalog's DCAT-AP entries as CSV, one dataset a row."""

@@ -22,7 +22,7 @@ from tongban.registry.schemas import (
     PersonOut,
 )
 from tongban.webkit.deps import CurrentPrincipal, DbSession
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 router = APIRouter(tags=["registry"])
 
@@ -46,7 +46,9 @@ def my_wallet(session: DbSession, principal: CurrentPrincipal, limit: Limit = DE
     return Page(items=[CertificateOut(**c) for c in rows], next_cursor=next_cursor)
 
 
-@router.post("/me/corrections", response_model=CorrectionOut, status_code=201)
+@router.post("/me/corrections", response_model=CorrectionOut, status_code=201, responses=refusals({
+    422: "`field` is not one a resident may ask to correct here, or `requested_value` breaks that field's rule "
+         "(a name, a phone number, a listed code)"}))
 def request_correction(body: CorrectionIn, session: DbSession, principal: CurrentPrincipal) -> CorrectionOut:
     """Residents: ask the owning department to correct your record."""
     cr = service.request_correction(session, principal=principal, **body.model_dump())
@@ -69,7 +71,9 @@ def correction_queue(session: DbSession, principal: CurrentPrincipal,
                        for c in service.correction_queue(session, principal=principal, status=status)])
 
 
-@router.post("/registry/corrections/{request_id}/decision", response_model=CorrectionOut)
+@router.post("/registry/corrections/{request_id}/decision", response_model=CorrectionOut, responses=refusals({
+    422: "`reason` has fewer than 4 characters once trimmed",
+    409: "The request was decided already"}))
 def decide(request_id: Id, body: DecisionIn, session: DbSession, principal: CurrentPrincipal) -> CorrectionOut:
     cr = service.decide_correction(session, principal=principal, request_id=request_id,
                                    approve=body.decision == "approve", reason=body.reason)

@@ -4,7 +4,7 @@ cockpit, and the risk-alert worklist. Routers stay thin: parse, call the service
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -21,7 +21,7 @@ from tongban.screening.engine import policy_engine
 from tongban.screening.explain import explain_case
 from tongban.screening.models import Offer, ScreeningCase, ScreeningRun
 from tongban.webkit.deps import CurrentPrincipal, DbSession
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 router = APIRouter(tags=["screening"])
 
@@ -46,7 +46,9 @@ class RunIn(BaseModel):
     as_of: str | None = None
 
 
-@router.post("/screening/runs", status_code=201)
+@router.post("/screening/runs", status_code=201, responses=refusals({
+    422: "`policy` or `region` names no loaded policy or no region in your reach, `backend` is not one "
+         "installed, or `as_of` is not a date"}))
 def start_run(body: RunIn, request: Request, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """Run a screening now (staff whose department holds the grant on the person and household views)."""
     access.require(principal, "person.read")
@@ -98,7 +100,8 @@ def cases(run_id: Id, session: DbSession, principal: CurrentPrincipal, policy: s
                        for c in rows], next_cursor=next_cursor)
 
 
-@router.get("/screening/explanations")
+@router.get("/screening/explanations", responses=refusals({
+    422: "`policy` names no policy of the loaded packs, or `person_id` no person screened for it"}))
 def explanation(person_id: Id, policy: str, request: Request, session: DbSession, principal: CurrentPrincipal,
                 run_id: Id | None = None) -> dict[str, Any]:
     """Each criterion met or missed, with the actual value and the threshold in force."""
@@ -190,8 +193,10 @@ class AlertActionIn(BaseModel):
     note: FreeText | None = None
 
 
-@router.post("/screening/alerts/{alert_id}/{action}")
-def alert_action(alert_id: Id, action: str, body: AlertActionIn, session: DbSession,
+@router.post("/screening/alerts/{alert_id}/{action}", responses=refusals({
+    422: "Closing needs a `note` saying how the alert was handled",
+    409: "The alert is not in a state the action applies to, or `version` is stale"}))
+def alert_action(alert_id: Id, action: Literal["acknowledge", "close"], body: AlertActionIn, session: DbSession,
                  principal: CurrentPrincipal) -> dict[str, Any]:
     """acknowledge or close an alert (closing says how it was handled)."""
     alert = alerts.act(session, principal=principal, alert_id=alert_id, action=action, version=body.version,

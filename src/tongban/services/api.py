@@ -35,7 +35,7 @@ from tongban.services import (
 from tongban.services import queue as staff_queue
 from tongban.services.models import Application, Task
 from tongban.webkit.deps import CurrentPrincipal, DbSession, commit_now
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 if TYPE_CHECKING:  # the record type only: the registry's read functions fetch it
     from tongban.registry.models import Certificate
@@ -93,7 +93,9 @@ class FormOut(BaseModel):
     model_config = {"populate_by_name": True}
 
 
-@router.get("/onethings/{onething_id}/form", response_model=FormOut, response_model_by_alias=True)
+@router.get("/onethings/{onething_id}/form", response_model=FormOut, response_model_by_alias=True,
+            responses=refusals({422: "`items` names items that are not this one-thing's, or `consent_id` is not a "
+                                     "live consent of yours for it"}))
 def form(onething_id: str, session: DbSession, principal: CurrentPrincipal, consent_id: Id | None = None,
          items_: list[str] | None = Query(None, alias="items")) -> FormOut:
     """The merged form (each data element once) of the chosen `items` (repeat the parameter; the
@@ -231,7 +233,12 @@ def _application_out(session: Any, app: Application, *, with_timeline: bool) -> 
     return out
 
 
-@router.post("/applications", response_model=ApplicationOut, status_code=201)
+@router.post("/applications", response_model=ApplicationOut, status_code=201, responses=refusals({
+    422: "The one-thing's or item's form refuses `data` (its elements, rules and eligibility), neither or both of "
+         "`onething_id` and `item_id` are given, `items` are not the one-thing's, required materials are "
+         "missing, `consent_id` is not a live consent of yours for it, `on_behalf_of` has not authorised you, "
+         "or the Idempotency-Key is missing",
+    409: "The Idempotency-Key was used for another request, or the consent for another application"}))
 def submit(body: ApplicationIn, response: Response, session: DbSession, principal: CurrentPrincipal,
            idempotency_key: str | None = Header(
                None, alias="Idempotency-Key", max_length=200,
@@ -328,7 +335,11 @@ class MaterialOut(BaseModel):
     created_at: dt.datetime
 
 
-@router.post("/applications/{application_id}/materials", response_model=MaterialOut, status_code=201)
+@router.post("/applications/{application_id}/materials", response_model=MaterialOut, status_code=201,
+             responses=refusals({422: "`material_id` is empty or not a material of the application's items, "
+                                      "neither or both of `file` and `certificate_id` are given, or the file is not "
+                                      "a type or size the material takes",
+                                 409: "The application is no longer open for materials"}))
 async def add_material(application_id: Id, request: Request, session: DbSession, principal: CurrentPrincipal,
                        material_id: str = Form(...), file: UploadFile | None = File(None),
                        certificate_id: Id | None = Form(None)) -> MaterialOut:
@@ -389,7 +400,9 @@ class AuthorisationOut(BaseModel):
     active: bool
 
 
-@router.post("/me/authorisations", response_model=AuthorisationOut, status_code=201)
+@router.post("/me/authorisations", response_model=AuthorisationOut, status_code=201, responses=refusals({
+    422: "`proxy_id_number` is empty or names no registered person (or yourself), `scope` is not `all` or a "
+         "one-thing or item, or `days` is out of bounds"}))
 def authorise(body: AuthorisationIn, session: DbSession, principal: CurrentPrincipal) -> AuthorisationOut:
     """授权代办: let a family member apply for you (everything, a one-thing or an item) until a date."""
     a = proxies.authorise(session, principal=principal, proxy_id_number=body.proxy_id_number, scope=body.scope,

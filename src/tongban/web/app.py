@@ -140,13 +140,19 @@ API_DOCS_HTML = """<!doctype html>
 
 
 def _document_problems(app: FastAPI) -> None:
-    from tongban.webkit.schemas import add_problem_schema
+    from tongban.webkit.schemas import (
+        add_problem_schema,
+        add_text_patterns,
+        document_cursor_refusals,
+        fix_integer_bounds,
+    )
 
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_problem_schema(build())
+            app.openapi_schema = document_cursor_refusals(
+                fix_integer_bounds(add_text_patterns(add_problem_schema(build()))))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -108,7 +108,10 @@ def install(app: FastAPI) -> None:
         # Every type is one docs/api-conventions.md lists; the exception's headers (405: Allow) go along.
         type_ = {401: "not-authenticated", 404: "not-found", 405: "method-not-allowed",
                  413: "too-large"}.get(exc.status_code, "bad-request")
-        return problem(exc.status_code, type_, title, instance=request.url.path, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return problem(exc.status_code, type_, title, instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -138,6 +141,21 @@ async def _throttle_anonymous(request: Request, exc: NotAuthenticated) -> Tongba
     except RateLimited as limited:
         return limited
     return exc
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the methods of the
+    first route whose path matched, and a path served by two routes (GET and POST) is common; so
+    each method is tried against the app's routes (included routers answer for theirs)."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    allowed = [m for m in _METHODS
+               if any(route.matches({**request.scope, "method": m})[0] is Match.FULL for route in routes)]
+    return ", ".join(allowed)
 
 
 DENIAL_ATTEMPTS = 3  # each waits up to the database's lock timeout (SQLite: busy_timeout)

@@ -14,6 +14,7 @@ from tongban.core.identity import service as identity
 from tongban.core.identity.models import Department, Region, Role
 from tongban.core.throttle import Throttle
 from tongban.webkit.deps import CurrentPrincipal, DbSession, get_settings
+from tongban.webkit.schemas import refusals
 
 router = APIRouter(tags=["auth"])
 
@@ -24,7 +25,9 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
-@router.post("/auth/token", response_model=TokenResponse)
+@router.post("/auth/token", response_model=TokenResponse, responses=refusals({
+    422: "A field the grant needs is missing or empty (`username` and `password` for `password`, `client_id` "
+         "and `client_secret` for `client_credentials`), or `grant_type` is neither"}))
 def token(
     request: Request,
     session: DbSession,

@@ -44,7 +44,10 @@ def readyz(request: Request, response: Response) -> dict[str, object]:
     return {"status": "ok" if ok else "not-ready", "checks": checks}
 
 
-@router.get("/metrics")
+@router.get("/metrics", responses={
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus metrics"},
+    401: {"description": "No or a wrong scrape token",
+          "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}})
 def metrics(request: Request) -> Response:
     """Prometheus metrics, for a scraper sending `Authorization: Bearer <TONGBAN_METRICS_TOKEN>`;
     refused (401) without the token, and to everyone while no token is configured."""
