@@ -16,7 +16,7 @@ from tongban.core.db import Base
 
 def test_every_slice_is_registered_once_lower_slices_first() -> None:
     names = [s.name for s in slices.slices()]
-    assert names == ["core", "registry", "datahub", "governance", "policy", "services", "screening"]
+    assert names == ["core", "registry", "datahub", "governance", "policy", "places", "services", "screening"]
 
 
 def test_every_declared_reference_resolves() -> None:
@@ -115,7 +115,7 @@ def test_help_imports_no_command_module() -> None:
 def test_the_home_pages_show_the_tiles_the_slices_contribute_in_order() -> None:
     from tongban.web.pages import PORTAL, WORKBENCH, tiles
 
-    assert [t.key for t in tiles(PORTAL)] == ["apply", "query", "rate", "speak", "messages", "wallet", "data"]
+    assert [t.key for t in tiles(PORTAL)] == ["apply", "query", "rate", "speak", "near", "messages", "wallet", "data"]
     assert [t.key for t in tiles(WORKBENCH)] == ["persons", "tasks", "counter", "sharing", "quality", "audit",
                                                  "screening"]
     screening = next(t for t in tiles(WORKBENCH) if t.key == "screening")

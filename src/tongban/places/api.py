@@ -9,12 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from tongban.core import clock, geo
-from tongban.core.db import Database
 from tongban.core.errors import Invalid
 from tongban.core.i18n import N_, pick
 from tongban.core.ids import Id
@@ -23,7 +22,7 @@ from tongban.core.workdays import calendar
 from tongban.places import coverage, service
 from tongban.places.importer import import_places
 from tongban.places.models import Place, PlaceCategory
-from tongban.webkit.deps import CurrentPrincipal, DbSession, get_db, needs
+from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
 from tongban.webkit.schemas import Page
 
 router = APIRouter(tags=["places"])
@@ -145,7 +144,7 @@ def get_place(session: DbSession, place_id: Id) -> PlaceOut:
 
 
 @router.post("/places/import", dependencies=[needs("places.manage", "platform.admin")])
-def import_file(principal: CurrentPrincipal, db: Annotated[Database, Depends(get_db)],
+def import_file(principal: CurrentPrincipal, session: DbSession,
                 file: Annotated[UploadFile, File(description="CSV (UTF-8, header row) or Parquet.")],
                 datum: Annotated[Literal["wgs84", "gcj02"], Form()] = "wgs84") -> ImportOut:
     """Import places; each batch is one transaction, invalid rows come back as rejects."""
@@ -158,7 +157,8 @@ def import_file(principal: CurrentPrincipal, db: Annotated[Database, Depends(get
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
-        report = import_places(db, path, principal=principal, datum=datum, reject_path=Path(tmp) / "rejects.csv")
+        report = import_places(None, path, principal=principal, datum=datum, reject_path=Path(tmp) / "rejects.csv",
+                               session=session)
     return ImportOut(loaded=report.loaded, updated=report.updated, unchanged=report.unchanged,
                      rejected=report.rejected,
                      rejects=[{"line": r[0], "field": r[1], "reason_zh": r[2], "reason_en": r[3]}

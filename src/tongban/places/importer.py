@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,10 +91,12 @@ class Report:
     rejects: list[list[Any]] = field(default_factory=list)
 
 
-def import_places(db: Database, path: Path, *, principal: access.Principal, datum: str = "wgs84",
-                  reject_path: Path | None = None, progress: Callable[[int], None] | None = None) -> Report:
+def import_places(db: Database | None, path: Path, *, principal: access.Principal, datum: str = "wgs84",
+                  reject_path: Path | None = None, progress: Callable[[int], None] | None = None,
+                  session: Session | None = None) -> Report:
     """Import one file (see the module docstring). Raises `Invalid`, writing nothing, when the
-    file or its header is wrong."""
+    file or its header is wrong. With `session` (an API request's) every batch runs in that one
+    transaction instead of one of its own."""
     access.require_any(principal, "places.manage", "platform.admin")
     if datum not in ("wgs84", "gcj02"):
         raise Invalid(N_("The datum is wgs84 or gcj02"), field="datum")
@@ -109,16 +112,23 @@ def import_places(db: Database, path: Path, *, principal: access.Principal, datu
         raise Invalid(N_("Unknown column"), field=unknown[0])
     report = Report()
     seen: dict[str, int] = {}
+
+    def unit() -> AbstractContextManager[Session]:
+        if session is not None:
+            return nullcontext(session)
+        assert db is not None
+        return db.unit_of_work()
+
     batch: list[tuple[int, dict[str, Any]]] = []
     for line, raw in read_rows(path):
         batch.append((line, raw))
         if len(batch) >= BATCH:
-            _batch(db, batch, principal, datum, seen, report)
+            _batch(unit, batch, principal, datum, seen, report)
             if progress:
                 progress(len(batch))
             batch = []
     if batch:
-        _batch(db, batch, principal, datum, seen, report)
+        _batch(unit, batch, principal, datum, seen, report)
         if progress:
             progress(len(batch))
     if report.rejects:
@@ -126,7 +136,8 @@ def import_places(db: Database, path: Path, *, principal: access.Principal, datu
         with report.reject_file.open("w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
             out.writerow(["line", "field", "reason_zh", "reason_en"])
-            out.writerows(sorted(report.rejects, key=lambda r: int(r[0])))
+            ordered: list[list[Any]] = sorted(report.rejects, key=lambda r: int(r[0]))
+            out.writerows(ordered)
     return report
 
 
@@ -155,13 +166,13 @@ def _values(session: Session, row: PlaceRow, principal: access.Principal, datum:
         accessibility=_list(row.accessibility), items=_list(row.items), source="import", demo=False)
 
 
-def _batch(db: Database, batch: list[tuple[int, dict[str, Any]]], principal: access.Principal, datum: str,
+def _batch(unit: Callable[[], AbstractContextManager[Session]], batch: list[tuple[int, dict[str, Any]]], principal: access.Principal, datum: str,
            seen: dict[str, int], report: Report) -> None:
     """One transaction; the report and the seen keys change only when it commits."""
     rejected: list[list[Any]] = []
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     new_seen: dict[str, int] = {}
-    with db.unit_of_work() as session:
+    with unit() as session:
         cats = set(session.scalars(select(PlaceCategory.code)))
         regions: dict[str, bool] = {}
         for line, raw in batch:

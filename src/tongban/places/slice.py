@@ -17,6 +17,6 @@ SLICE = Slice(
     contributions=(
         Contribution("web.portal_tiles", Link("near", N_("Places near me"),
                                               N_("Service halls, clinics, care centres and more, nearest first"),
-                                              "/places/near"), 35),
+                                              "/places/near"), 45),
     ),
 )

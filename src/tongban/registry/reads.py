@@ -201,7 +201,8 @@ def household_points(session: Session, region_prefix: str = "") -> HouseholdPoin
     lons: list[float] = []
     lats: list[float] = []
     for code, lon, lat in session.execute(stmt):
-        codes.append(code)
-        lons.append(lon)
-        lats.append(lat)
+        if lon is not None and lat is not None:  # the query's filter: for the type checker
+            codes.append(code)
+            lons.append(lon)
+            lats.append(lat)
     return HouseholdPoints(codes, lons, lats)
