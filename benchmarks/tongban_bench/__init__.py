@@ -11,6 +11,7 @@ app = typer.Typer(help="Benchmarks (tables of our figures beside the yardstick's
 from tongban_bench import audit as _audit  # noqa: E402,F401
 from tongban_bench import exchange as _exchange  # noqa: E402,F401
 from tongban_bench import jobs as _jobs  # noqa: E402,F401
+from tongban_bench import places as _places  # noqa: E402,F401
 from tongban_bench import quality as _quality  # noqa: E402,F401
 from tongban_bench import registry as _registry  # noqa: E402,F401
 from tongban_bench import screen as _screen  # noqa: E402,F401

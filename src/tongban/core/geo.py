@@ -80,29 +80,34 @@ def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float,
 # --- grid cells -------------------------------------------------------------------------------
 
 CELL_DEG = 0.01  # about 1.1 km north–south; chosen by `tongban bench places` (docs/places.md)
-_COLS = 36_000  # 360 / CELL_DEG
 
 
-def cell_of(lat: float, lon: float) -> tuple[int, int]:
-    return math.floor((lat + 90) / CELL_DEG), math.floor((lon + 180) / CELL_DEG)
+def _cols(cell_deg: float) -> int:
+    return round(360 / cell_deg)
 
 
-def cell_key(lat: float, lon: float) -> int:
-    row, col = cell_of(lat, lon)
-    return row * _COLS + col
+def cell_of(lat: float, lon: float, cell_deg: float = CELL_DEG) -> tuple[int, int]:
+    return math.floor((lat + 90) / cell_deg), math.floor((lon + 180) / cell_deg)
 
 
-def cell_keys_np(lat: FloatArray, lon: FloatArray) -> npt.NDArray[np.int64]:
-    row = np.floor((np.asarray(lat) + 90) / CELL_DEG).astype(np.int64)
-    col = np.floor((np.asarray(lon) + 180) / CELL_DEG).astype(np.int64)
-    return row * _COLS + col
+def cell_key(lat: float, lon: float, cell_deg: float = CELL_DEG) -> int:
+    row, col = cell_of(lat, lon, cell_deg)
+    return row * _cols(cell_deg) + col
 
 
-def cell_ranges(lat: float, lon: float, radius_m: float) -> list[tuple[int, int]]:
+def cell_keys_np(lat: FloatArray, lon: FloatArray, cell_deg: float = CELL_DEG) -> npt.NDArray[np.int64]:
+    row = np.floor((np.asarray(lat) + 90) / cell_deg).astype(np.int64)
+    col = np.floor((np.asarray(lon) + 180) / cell_deg).astype(np.int64)
+    return np.asarray(row * _cols(cell_deg) + col, dtype=np.int64)
+
+
+def cell_ranges(lat: float, lon: float, radius_m: float, cell_deg: float = CELL_DEG) -> list[tuple[int, int]]:
     """Inclusive key ranges, one per grid row, covering every cell a circle can touch (a circle
-    crossing the antimeridian gets two ranges per row)."""
+    crossing the antimeridian gets two ranges per row). `cell_deg` other than `CELL_DEG` is for
+    the benchmark's comparison of sizes only: stored keys are made with `CELL_DEG`."""
     lo_lat, hi_lat, lo_lon, hi_lon = bounding_box(lat, lon, radius_m)
-    r0, r1 = cell_of(lo_lat, 0)[0], cell_of(hi_lat, 0)[0]
+    cols = _cols(cell_deg)
+    r0, r1 = cell_of(lo_lat, 0, cell_deg)[0], cell_of(hi_lat, 0, cell_deg)[0]
     spans: list[tuple[float, float]]
     if lo_lon < -180:
         spans = [(-180.0, hi_lon), (lo_lon + 360, 180.0)]
@@ -113,8 +118,8 @@ def cell_ranges(lat: float, lon: float, radius_m: float) -> list[tuple[int, int]
     out = []
     for row in range(r0, r1 + 1):
         for a, b in spans:
-            c0, c1 = cell_of(0, a)[1], min(cell_of(0, b)[1], _COLS - 1)
-            out.append((row * _COLS + c0, row * _COLS + c1))
+            c0, c1 = cell_of(0, a, cell_deg)[1], min(cell_of(0, b, cell_deg)[1], cols - 1)
+            out.append((row * cols + c0, row * cols + c1))
     return out
 
 
