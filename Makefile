@@ -8,7 +8,7 @@ TONGBAN := $(VENV)/bin/tongban
 PG_URL ?= $(or $(TONGBAN_TEST_DATABASE_URL),postgresql://postgres@127.0.0.1:5432/test)
 export TONGBAN_DEMO_VAR ?= var
 
-.PHONY: run test setup assets i18n lint typecheck test-sqlite test-pg demo-reset bench clean
+.PHONY: run test setup assets i18n lint typecheck test-sqlite test-pg browser-deps demo-reset bench clean
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q --disable-pip-version-check uv
@@ -51,7 +51,21 @@ test-pg: setup
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	fi
 
-test: setup assets i18n lint test-sqlite test-pg
+# The browser tests (tests/browser, on the PostgreSQL leg) drive Debian's Chromium with a CJK font:
+# installed here when missing and run as root; otherwise the tests skip loudly (or fail under
+# TONGBAN_REQUIRE_BROWSER=1). Never a browser download.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v fc-list >/dev/null 2>&1 && [ -n "$$(fc-list :lang=zh family)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "== installing Debian's chromium and fonts-wqy-microhei for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends chromium fonts-wqy-microhei fontconfig >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium fonts-wqy-microhei fontconfig >/dev/null; }; \
+	else \
+	  echo "!! chromium or a CJK font is missing and this is not root: the browser tests will be SKIPPED"; \
+	fi
+
+test: setup assets i18n lint browser-deps test-sqlite test-pg
 
 bench: setup
 	$(TONGBAN) bench --help

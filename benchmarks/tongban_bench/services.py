@@ -2,7 +2,8 @@
 PostgreSQL, and beside them — in the same run, on the same PostgreSQL server — the calibration app
 (`api_calib` in the anchors folder, see `locations.py`: an application, five tasks and a chained audit row per POST).
 
-Both apps run the same way (a `uvicorn` subprocess, one worker, no access log) and are driven by
+Both apps run as real processes started by `tongban.testing` (tongban as `tongban serve`, the
+calibration app under uvicorn; one worker each, no access log) and are driven by
 the same in-process load generator (httpx, N concurrent clients for a fixed time). Each uses its
 own scratch database, emptied first, with about the same number of persons.
 """
@@ -11,11 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,9 +24,9 @@ from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from tongban import testing
 from tongban.core.cliutil import EXIT_FAILED, console, fail
 from tongban_bench import app
 from tongban_bench.locations import ANCHORS_ENV, anchors_dir
@@ -109,92 +107,15 @@ def drive(base: str, make: Callable[[int], Request | None], *, clients: int, sec
 # --- servers ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """A uvicorn subprocess (one worker, no access log), stopped on exit."""
-
-    def __init__(self, target: list[str], *, env: dict[str, str], cwd: Path | None = None,
-                 ready_path: str = "/healthz") -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(prefix="tongban-bench-", suffix=".log", delete=False)  # noqa: SIM115
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "1", "--no-access-log", "--log-level", "warning"],
-            env={**os.environ, **env}, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait(ready_path)
-
-    def _wait(self, path: str) -> None:
-        import httpx
-
-        deadline = time.monotonic() + 180  # a busy machine (CI) can take a while to import the app
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                if httpx.get(self.base + path, timeout=2).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        code = self.proc.poll()
-        self.stop()
-        raise RuntimeError(f"the server did not start (exit code {code}): see {self.log.name}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def __enter__(self) -> Server:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+# The launcher is tongban's own (tongban.testing), shared with the live-server tests.
 
 
 # --- tongban ------------------------------------------------------------------------------------
 
 
-def _empty_pg(url: str) -> None:
-    from tongban.core.db import Database
-    from tongban_bench.audit import _ensure_database
-
-    _ensure_database(url)
-    db = Database(url)
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    db.dispose()
-
-
 def prepare_tongban(url: str, persons: int, var_dir: Path) -> None:
     """An empty database with the schema, the demo pack and cast, and a synthetic city."""
-    from tongban.core import masking, migrate
-    from tongban.core.config import load_settings
-    from tongban.core.db import Database
-    from tongban.demo import load_demo
-    from tongban.registry import generator, loader
-
-    if url.startswith("postgresql"):
-        _empty_pg(url)
-    db = Database(url)
-    migrate.upgrade(db)
-    masking.configure(SECRET)
-    settings = load_settings(demo=True, database_url=url, var_dir=var_dir, secret_key=SECRET)
-    with db.unit_of_work() as s:
-        load_demo(s, settings)
-    config = generator.CityConfig(persons=persons, seed=11, communities=tuple(loader.community_codes(db)),
-                                  as_of=dt.date(2026, 6, 30))
-    loader.load(db, generator.generate(config))
-    db.dispose()
+    testing.prepare(url, var_dir, secret=SECRET, persons=persons)
 
 
 def birth_form() -> dict[str, Any]:
@@ -220,9 +141,7 @@ class Tongban:
     def __init__(self, url: str, *, persons: int, label: str) -> None:
         var_dir = Path(tempfile.mkdtemp(prefix="tongban-bench-var-"))
         prepare_tongban(url, persons, var_dir)
-        env = {"TONGBAN_DATABASE_URL": url, "TONGBAN_DEMO": "1", "TONGBAN_VAR_DIR": str(var_dir),
-               "TONGBAN_SECRET_KEY": SECRET, "TONGBAN_LOG_LEVEL": "WARNING"}
-        self.server = Server(["--factory", "tongban.web.app:create_app"], env=env)
+        self.server = testing.LiveServer(url, var_dir, secret=SECRET, worker=False).start()
         self.label = label
         try:
             self.resident = _token(self.server.base, "resident.zhang")
@@ -270,7 +189,7 @@ class Calibration:
     def __init__(self, url: str, calib_dir: Path, *, persons: int) -> None:
         import jwt
 
-        _empty_pg(url)
+        testing.empty_database(url)
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         subprocess.run(["psql", plain, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"persons={persons}",  # noqa: S607
                         "-f", str(calib_dir / "schema.sql")], check=True, capture_output=True)
@@ -279,7 +198,7 @@ class Calibration:
                            CALIB_SECRET, algorithm="HS256")
         self.headers = {"Authorization": f"Bearer {token}"}
         self.persons = persons
-        self.server = Server(["app:app"], env={"CALIB_DSN": dsn}, cwd=calib_dir, ready_path="/hello")
+        self.server = testing.Uvicorn(["app:app"], env={"CALIB_DSN": dsn}, cwd=calib_dir, ready_path="/hello")
 
     def _post(self, key: str, i: int) -> Request:
         return ("POST", "/applications", {**self.headers, "Idempotency-Key": f"calib-{key}"},
