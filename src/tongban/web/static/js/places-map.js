@@ -12,9 +12,22 @@
 
   function say(text) { if (status) { status.textContent = text; } }
 
+  // After the first paint: once the browser reports a paint (buffered, so one already done
+  // counts), or after two animation frames and a second where paint timing is not reported.
   function afterPaint(fn) {
-    var go = function () { window.requestAnimationFrame(function () { window.setTimeout(fn, 0); }); };
-    if (document.readyState === "complete") { go(); } else { window.addEventListener("load", go); }
+    var started = false;
+    var go = function () { if (!started) { started = true; window.setTimeout(fn, 0); } };
+    var watch = function () {
+      if ("PerformanceObserver" in window && (PerformanceObserver.supportedEntryTypes || []).indexOf("paint") >= 0) {
+        new PerformanceObserver(function (list, obs) {
+          if (list.getEntries().length) { obs.disconnect(); go(); }
+        }).observe({ type: "paint", buffered: true });
+      }
+      window.requestAnimationFrame(function () {
+        window.requestAnimationFrame(function () { window.setTimeout(go, 1000); });
+      });
+    };
+    if (document.readyState === "complete") { watch(); } else { window.addEventListener("load", watch); }
   }
 
   function loadScript(src, done) {
