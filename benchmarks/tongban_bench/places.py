@@ -23,7 +23,7 @@ from tongban_bench import app
 CENTRE = (29.87, 121.55)  # Ningbo
 HALF_SIDE_M = 30_000  # places spread over a 60 km × 60 km square: a city and its county towns
 CATEGORIES = ("service_hall", "clinic", "elderly_care", "canteen", "library", "culture_hall")
-CELL_SIZES = (0.005, 0.01, 0.02, 0.05)
+CELL_SIZES = (0.0025, 0.005, 0.01, 0.02)
 
 
 def _setup(url: str, n: int, seed: int) -> Any:

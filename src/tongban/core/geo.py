@@ -27,7 +27,8 @@ decides every distance (near-me, coverage, the brute-force yardsticks), so they 
 `CELL_DEG`-degree squares, folded into one integer `cell_key`. A B-tree index on the key (and the
 category) works the same on SQLite and PostgreSQL without extensions: the cells a circle can touch
 are, per row, one contiguous range of keys (`cell_ranges`), so a query is a few `BETWEEN`s on the
-index, then the exact distance on the candidates.
+index (with the circle's bounding box on the coordinates), then the exact distance on the
+candidates.
 """
 
 from __future__ import annotations
@@ -61,25 +62,29 @@ def haversine_np(lat1: FloatArray | float, lon1: FloatArray | float, lat2: Float
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a))), dtype=np.float64)
 
 
+BOX_MARGIN_DEG = 1e-9  # about 0.1 mm: far above float rounding, far below any distance we report
+
+
 def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
     """(min_lat, max_lat, min_lon, max_lon) holding every point within `radius_m` of (lat, lon):
     the latitude span is r/R; the longitude span is asin(sin(r/R) / cos(lat)), exact on the sphere
-    (a pole inside the circle, or a span over 180°, gives every longitude)."""
+    (a pole inside the circle, or a span over 180°, gives every longitude), widened by
+    `BOX_MARGIN_DEG` so that rounding never leaves out a point exactly on the circle."""
     d = radius_m / EARTH_RADIUS_M
-    dlat = math.degrees(d)
+    dlat = math.degrees(d) + BOX_MARGIN_DEG
     lo_lat, hi_lat = lat - dlat, lat + dlat
     if hi_lat >= 90 or lo_lat <= -90:
         return max(lo_lat, -90.0), min(hi_lat, 90.0), -180.0, 180.0
     s = math.sin(d) / math.cos(math.radians(lat))
     if s >= 1:
         return lo_lat, hi_lat, -180.0, 180.0
-    dlon = math.degrees(math.asin(s))
+    dlon = math.degrees(math.asin(s)) + BOX_MARGIN_DEG
     return lo_lat, hi_lat, lon - dlon, lon + dlon
 
 
 # --- grid cells -------------------------------------------------------------------------------
 
-CELL_DEG = 0.01  # about 1.1 km north–south; chosen by `tongban bench places` (docs/places.md)
+CELL_DEG = 0.005  # about 560 m north–south; chosen by `tongban bench places` (docs/places.md)
 
 
 def _cols(cell_deg: float) -> int:

@@ -1,7 +1,8 @@
 """Places: opening hours, near-me search, writing places (pack and imports share one upsert).
 
 Near-me (docs/places.md): the circle's grid cells as a few key ranges on the B-tree index
-`ix_place_category_cell` (or `ix_place_cell` for every category), then the exact great-circle
+`ix_place_category_cell` (or `ix_place_cell` for every category), the circle's bounding box on
+the coordinates of those rows, then the exact great-circle
 distance (`core.geo.haversine_m`) on those candidates, ≤ radius kept, nearest first (ties by id).
 Plain SQL on both SQLite and PostgreSQL; no extension."""
 
@@ -173,8 +174,11 @@ def near(session: Session, *, lat: float, lon: float, radius_m: float, category:
         category_that_exists(session, category)
     limit = max(1, min(limit, MAX_RESULTS))
     ranges = geo.cell_ranges(lat, lon, radius_m, cell_deg)
+    lo_lat, hi_lat, lo_lon, hi_lon = geo.bounding_box(lat, lon, radius_m)
     stmt = select(Place.id, Place.latitude, Place.longitude).where(
-        or_(*(Place.cell.between(a, b) for a, b in ranges)))
+        or_(*(Place.cell.between(a, b) for a, b in ranges)), Place.latitude.between(lo_lat, hi_lat))
+    if lo_lon >= -180 and hi_lon <= 180:  # (a circle over the antimeridian: the cells alone)
+        stmt = stmt.where(Place.longitude.between(lo_lon, hi_lon))
     if category is not None:
         stmt = stmt.where(Place.category == category)
     hits = [(d, pid) for pid, plat, plon in session.execute(stmt)
