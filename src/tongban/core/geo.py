@@ -84,7 +84,7 @@ def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float,
 
 # --- grid cells -------------------------------------------------------------------------------
 
-CELL_DEG = 0.005  # about 560 m north–south; chosen by `tongban bench places` (docs/places.md)
+CELL_DEG = 0.01  # about 1.1 km north–south; chosen by `tongban bench places` (docs/places.md)
 
 
 def _cols(cell_deg: float) -> int:
