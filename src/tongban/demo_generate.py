@@ -73,6 +73,7 @@ def generate(
                      "(tongban pack load packs/demo)")
     try:
         config = CityConfig(persons=persons, seed=seed, communities=tuple(communities), as_of=day,
+                            shapes=loader.community_shapes(db),
                             enrolments=enrolments_of_pack(resolve_pack_dir(cliutil.settings().pack_dir)))
     except (ValueError, TongbanError) as exc:  # e.g. a community code outside GB/T 2260; a pack in error
         cliutil.fail(str(exc))

@@ -96,7 +96,7 @@ def prepare(url: str, var_dir: Path, *, secret: str = SECRET, persons: int = 0, 
             from tongban.registry import generator, loader
 
             config = generator.CityConfig(persons=persons, seed=seed, communities=tuple(loader.community_codes(db)),
-                                          as_of=dt.date(2026, 6, 30))
+                                          as_of=dt.date(2026, 6, 30), shapes=loader.community_shapes(db))
             loader.load(db, generator.generate(config))
     finally:
         db.dispose()

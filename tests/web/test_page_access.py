@@ -61,6 +61,8 @@ PAGES = {
     "/": Page("/", frozenset(), entry=True),
     "/login": Page("/login", frozenset({"anonymous"}), entry=True),
     "/open": Page("/open", EVERYONE),
+    "/places/near": Page("/places/near?community=330203004002", EVERYONE),
+    "/places/map": Page("/places/map", EVERYONE),
     "/open/datasets/{dataset_id}.{fmt}": Page("/open/datasets/ds.service-halls.csv", EVERYONE),
     "/verify/{ref}": Page("/verify/999999?sig=AAAA", EVERYONE),
     "/c/{code}": Page("/c/not-a-code-we-issued", EVERYONE),  # a code's scan page: anyone

@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, str] = {
     "quality.rectify": "See and rectify one's department's data quality issues (整改) and submit them for verification",
     "quality.run": "Run the data quality checks, verify issues and see every department's quality issues",
     "open.apply": "Apply for restricted open data (受限开放) and download it once approved",
+    "places.manage": "Import and change the places (一张图) of one's region",
 }
 
 

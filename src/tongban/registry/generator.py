@@ -23,7 +23,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from tongban.core import geo
 from tongban.registry import divisions
+from tongban.registry.geography import Shapes
 from tongban.registry.identifiers import org_code_check_chars, ric_check_chars, uscc_check_chars
 
 Frames = dict[str, pl.DataFrame]
@@ -147,6 +149,7 @@ class CityConfig:
     dibao_line_fen: int = 120_000  # a generator parameter, not policy: the pack holds the real line
     dibao_take_up: float = 0.3  # share of low-income households already enrolled
     enrolments: Enrolments = Enrolments()
+    shapes: Shapes | None = None  # where communities are: addresses get a point in their cell
 
     def __post_init__(self) -> None:
         if not 0 < self.persons <= MAX_PERSONS:
@@ -729,7 +732,33 @@ def _address_table(rng: np.random.Generator, config: CityConfig, p: _Chunk) -> p
         .cast(pl.String).set(pl.Series(~is_hh), None),
     }, schema_overrides={"region_code": pl.String})
     p.update(ent_comm_idx=ent_comm_idx)
-    return address
+    lon, lat = _address_points(config, base, a_comm_idx, communities)
+    return address.with_columns(pl.Series("longitude", lon, dtype=pl.Float64).fill_nan(None),
+                                pl.Series("latitude", lat, dtype=pl.Float64).fill_nan(None))
+
+
+def _address_points(config: CityConfig, base: int, comm_idx: IntArray,
+                    communities: npt.NDArray[np.str_]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """A point (WGS-84) inside its community's cell for every address of a community with a
+    centre; NaN (stored as null) elsewhere. A random stream of its own, so the city's other
+    columns do not depend on whether it has shapes."""
+    n = len(comm_idx)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    shapes = config.shapes
+    if shapes is None:
+        return lon, lat
+    rng = np.random.default_rng([config.seed, base, 27])
+    for district, codes in shapes.districts().items():
+        centres = np.array([shapes.centres[c] for c in codes], dtype=np.float64)
+        local = {c: i for i, c in enumerate(codes)}
+        pos = np.array([local.get(str(c), -1) for c in communities], dtype=np.int64)[comm_idx]
+        sel = np.flatnonzero(pos >= 0)
+        if not len(sel):
+            continue
+        x, y = geo.points_in_cells(rng, centres, shapes.outlines.get(district), pos[sel])
+        lon[sel], lat[sel] = np.round(x, 7), np.round(y, 7)
+    return lon, lat
 
 
 def _household_table(p: _Chunk) -> pl.DataFrame:

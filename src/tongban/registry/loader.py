@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import polars as pl
 from sqlalchemy import Connection, func, select, text
+from sqlalchemy.orm import Session
 
 from tongban.core.db import Database
 from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Region
 from tongban.registry.generator import TABLES, Frames
+from tongban.registry.geography import Shapes, shapes
 from tongban.registry.models import Person
 
 # Which columns hold ids of which table (for shifting past existing rows).
@@ -142,3 +144,10 @@ def community_codes(db: Database) -> list[str]:
     with db.engine.connect() as conn:
         return list(conn.scalars(select(Region.code).where(Region.level == "community").order_by(Region.code)))
 
+
+
+def community_shapes(db: Database) -> Shapes | None:
+    """The stored community centres and district outlines (`geography.yaml`), or None if none."""
+    with Session(db.engine) as session:
+        found = shapes(session)
+    return found if found.centres else None

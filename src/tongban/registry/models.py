@@ -10,7 +10,18 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban.core.db import Base, BigId, UTCDateTime
@@ -41,6 +52,23 @@ class Address(Base):
     building: Mapped[str | None] = mapped_column(String(20))
     unit: Mapped[str | None] = mapped_column(String(20))
     room: Mapped[str | None] = mapped_column(String(20))
+    # Where it is, WGS-84 (core.geo): the synthetic city draws a point inside the community's cell.
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
+
+
+class RegionShape(Base):
+    """A region's place on the map (`geography.yaml`): a community's centre, a district's outline
+    (ring of [lon, lat], WGS-84). The demo's shapes are invented (`demo`): real ones come from the
+    region's own GIS data, with its 审图号, in its pack."""
+
+    __tablename__ = "region_shape"
+
+    code: Mapped[str] = mapped_column(ForeignKey("region.code", ondelete="CASCADE"), primary_key=True)
+    centre_lon: Mapped[float | None] = mapped_column(Float)
+    centre_lat: Mapped[float | None] = mapped_column(Float)
+    outline: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Household(Base):

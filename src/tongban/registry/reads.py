@@ -17,6 +17,8 @@ from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.core.identity.models import Account
+from tongban.registry.geography import Shapes
+from tongban.registry.geography import shapes as _shapes
 from tongban.registry.models import (
     Address,
     AssetRecord,
@@ -186,3 +188,35 @@ class ViewTables(NamedTuple):
 
 def view_tables() -> ViewTables:
     return ViewTables(Person, Household, IncomeRecord, AssetRecord, MedicalSettlement)
+
+
+def shapes(session: Session) -> Shapes:
+    """Community centres and district outlines (WGS-84), and the communities' cells."""
+    return _shapes(session)
+
+
+class HouseholdPoints(NamedTuple):
+    """Where households live, and nothing else: no id, no name, no address text."""
+
+    region_code: list[str]
+    longitude: list[float]
+    latitude: list[float]
+
+
+def household_points(session: Session, region_prefix: str = "") -> HouseholdPoints:
+    """The location of every household with a located address (under `region_prefix`), for
+    aggregates only: the data hub counts them (`datahub.coverage`) and releases the counts."""
+    stmt = (select(Household.region_code, Address.longitude, Address.latitude)
+            .join(Address, Address.id == Household.address_id)
+            .where(Address.longitude.is_not(None), Address.latitude.is_not(None)))
+    if region_prefix:
+        stmt = stmt.where(Household.region_code.startswith(region_prefix, autoescape=True))
+    codes: list[str] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    for code, lon, lat in session.execute(stmt):
+        if lon is not None and lat is not None:  # the query's filter: for the type checker
+            codes.append(code)
+            lons.append(lon)
+            lats.append(lat)
+    return HouseholdPoints(codes, lons, lats)

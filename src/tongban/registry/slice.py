@@ -9,7 +9,7 @@ SLICE = Slice(
     api=("tongban.registry.api:router",),
     pages=("tongban.registry.pages:router",),
     commands=(Command("registry", "tongban.registry.cli:app", "The base registries."),),
-    pack_sections=("tongban.registry.pack_sections",),
+    pack_sections=("tongban.registry.pack_sections", "tongban.registry.geography"),
     reads={name: f"tongban.registry.reads:{name}" for name in (
         "person_of_account",
         "person",
@@ -31,6 +31,8 @@ SLICE = Slice(
         "certificates_by_id",
         "certificates_held",
         "view_tables",
+        "shapes",
+        "household_points",
     )},
     writes={name: f"tongban.registry.writes:{name}" for name in (
         "allocate_resident_id",

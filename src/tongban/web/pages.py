@@ -82,7 +82,7 @@ APP_TILES = (
 COCKPIT_TILES = (
     Link("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
     Link("alerts", N_("Alerts"), N_("Overdue tasks and unusual patterns")),
-    Link("map", N_("Map"), N_("Public places and services on one map")),
+    Link("map", N_("Map"), N_("Public places and services on one map"), "/places/map"),
 )
 
 

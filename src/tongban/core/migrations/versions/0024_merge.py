@@ -3,7 +3,7 @@ chain (harden2), the messaging slice's inboxes and outbox (messages), places and
 (places) and the case engine (cases).
 
 Revision ID: 0024_merge
-Revises: 0023_codes_issued, 0023_harden2_denial_window, 0023_messages_slice
+Revises: 0023_codes_issued, 0023_harden2_denial_window, 0023_messages_slice, 0023_places_geo
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 revision: str = "0024_merge"
 down_revision: str | Sequence[str] | None = ("0023_codes_issued", "0023_harden2_denial_window",
-                                             "0023_messages_slice")
+                                             "0023_messages_slice", "0023_places_geo")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
