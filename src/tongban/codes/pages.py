@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from tongban.codes import service
 from tongban.core import access
 from tongban.core.errors import TongbanError
-from tongban.core.i18n import gettext
+from tongban.core.i18n import gettext, pick
 from tongban.core.ids import Id
 from tongban.core.keys import keyring_for
 from tongban.core.paging import decode_cursor
@@ -36,10 +36,11 @@ def workbench(request: Request, session: DbSession, principal: SignedIn, type: s
     decode_cursor(cursor)  # a malformed cursor is a 422 naming it
     rows, next_cursor = service.department_codes(session, principal=principal, type_id=type or None, limit=50,
                                                  cursor=cursor)
-    types = [t for t in service.code_types(session)
-             if access.can_act_for_department(principal, t.issuer_department_id)]
+    every = service.code_types(session)
+    types = [t for t in every if access.can_act_for_department(principal, t.issuer_department_id)]
+    titles = {t.id: pick({"zh": t.title_zh, "en": t.title_en}) for t in every}
     return render(request, "codes/workbench.html", {
-        "codes": [service.code_dict(r) for r in rows], "next_cursor": next_cursor, "types": types,
+        "codes": [service.code_dict(r) for r in rows], "next_cursor": next_cursor, "types": types, "titles": titles,
         "type": type or "", "error": error})
 
 

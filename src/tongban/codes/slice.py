@@ -18,6 +18,6 @@ SLICE = Slice(
         Contribution("demo.loaded", "tongban.codes.demo_data:seed_demo"),
         Contribution("web.workbench_tiles", Link("codes", N_("Codes"),
                                                  N_("Codes your department issued: issue, check and revoke"),
-                                                 "/workbench/codes"), 90),
+                                                 "/workbench/codes", ("task.decide",)), 90),
     ),
 )
