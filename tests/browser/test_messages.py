@@ -33,7 +33,7 @@ def test_a_resident_reads_a_message_and_follows_its_link(phone: Any, live_server
     _send(live_server, to="resident.sun", kind="application.submitted", link="/portal/applications",
           params={"item": ITEM, "step": {"zh": "已提交，等待部门受理", "en": "submitted"}})
     sign_in(phone, "resident.sun")
-    phone.get_by_role("link", name="你的消息").click()
+    phone.get_by_role("link", name="您的消息").click()
     card = phone.locator("li.message", has_text="低保申请（浏览器测试）")
     assert card.count() == 1
     assert "您的申请已提交" in card.inner_text() and "已提交，等待部门受理" in card.inner_text()
