@@ -722,7 +722,7 @@ def merge(session: Session, *, principal: access.Principal, case_id: int, into_i
     case.status, case.merged_into_id = "merged", master.id
     case.department_id = master.department_id
     _event(session, case, "merged", principal, into=master.id)
-    _event(session, master, "merged_in", principal, case=case.id)
+    _event(session, master, "merged_in", principal, repeat=case.id)
     if master.status == "replied" and master.reply:
         case.reply, case.replied_at = master.reply, master.replied_at
         _event(session, case, "replied", principal, via=master.id, text=master.reply)
