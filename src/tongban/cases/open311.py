@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -126,11 +127,21 @@ def _public(session: Session, cases: list[Case]) -> list[dict[str, Any]]:
             "service_code": c.category_id, "description": None,
             "agency_responsible": pick({"zh": dept.name_zh, "en": dept.name_en}) if dept else None,
             "service_notice": None, "requested_datetime": _time(c.created_at), "updated_datetime": _time(c.updated_at),
-            "expected_datetime": c.due_date.isoformat(), "address": masking.address(c.address) if c.address else None,
+            "expected_datetime": c.due_date.isoformat(), "address": _road(c.address),
             "address_id": None, "zipcode": None,
             "lat": round(c.latitude, 3) if wgs and c.latitude is not None else None,
             "long": round(c.longitude, 3) if wgs and c.longitude is not None else None, "media_url": None})
     return out
+
+
+_ROAD = re.compile(r"^(.*?(?:大道|路|街|巷|弄|道))")
+
+
+def _road(address: str | None) -> str | None:
+    """The public form of an address: cut after its road (the display rule of personal addresses);
+    none when no road can be found in it."""
+    found = _ROAD.match(address or "")
+    return masking.address(found.group(1)) if found else None
 
 
 def _date(value: str | None, name: str) -> dt.datetime | None:
