@@ -561,8 +561,8 @@ def reply(session: Session, *, principal: access.Principal, case_id: int, text: 
         c.reply, c.replied_at = text, now
         if c.status != "merged":
             c.status = "replied"
-        _event(session, c, "replied", principal, department_id=case.department_id, text=text,
-               **({"via": case.id} if c is not case else {}))
+        via_master: dict[str, Any] = {"via": case.id} if c is not case else {}
+        _event(session, c, "replied", principal, department_id=case.department_id, text=text, **via_master)
         from tongban.cases import notify
 
         notify.reporter(session, c, "replied")
@@ -581,7 +581,8 @@ def close(session: Session, *, principal: access.Principal, case_id: int, versio
         c.closed_at = now
         if c.status != "merged":
             c.status = "closed"
-        _event(session, c, "closed", principal, **({"via": case.id} if c is not case else {}))
+        via: dict[str, Any] = {"via": case.id} if c is not case else {}
+        _event(session, c, "closed", principal, **via)
         from tongban.cases import notify
 
         notify.reporter(session, c, "closed")
@@ -691,11 +692,11 @@ def duplicates(session: Session, *, principal: access.Principal, case_id: int) -
         Case.category_id == case.category_id, Case.id != case.id, Case.status.in_((*OPEN, "replied")),
         Case.created_at >= case.created_at - window, Case.created_at <= case.created_at + window,
         access.scope(principal, region=Case.region_code)).order_by(Case.id).limit(200)).all()
-    found = []
+    found: list[tuple[Case, float | None]] = []
     for c in candidates:
         d = _distance_m(case, c)
         if d is not None and d <= float(merge["distance_m"]):
-            found.append((c, round(d)))
+            found.append((c, float(round(d))))
         elif d is None and case.address and c.address and _same_address(case.address, c.address):
             found.append((c, None))
     return found

@@ -5,7 +5,7 @@ from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
     name="cases",
-    order=55,
+    order=70,
     models="tongban.cases.models",
     api=("tongban.cases.api:router",),
     pages=("tongban.cases.pages:router", "tongban.cases.open311:router"),
