@@ -209,3 +209,19 @@ def test_bad_location_is_refused_naming_the_field(client, login, db):  # type: i
     assert r.status_code == 422 and r.json()["field"] == "address"
     with db.unit_of_work() as s:
         assert s.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def test_the_demo_cases_show_the_whole_loop(client, login, db, clock):  # type: ignore[no-untyped-def]
+    from tongban.cases.demo import seed_demo_cases
+
+    login("resident.zhang")  # the demo is loaded
+    with db.unit_of_work() as s:
+        assert seed_demo_cases(s) == 5
+    with db.unit_of_work() as s:
+        assert seed_demo_cases(s) == 0  # once
+        states = {c.status for c in s.scalars(select(Case))}
+        overdue = [c for c in s.scalars(select(Case)) if c.supervisions]
+    assert {"dispatched", "accepted", "replied", "closed"} <= states
+    assert len(overdue) == 2  # the two overdue ones were supervised (督办)
+    overdue_tab = client.get("/api/v1/cases?tab=overdue", headers=login("hotline.haishu")).json()["items"]
+    assert len(overdue_tab) == 2

@@ -49,6 +49,16 @@ def watch_cmd() -> None:
     console.print(f"supervised {n} overdue case(s)")
 
 
+@app.command("demo")
+def demo_cmd() -> None:
+    """File the demo's cases (demo_cases.yaml of the loaded demo pack): open, overdue, closed."""
+    from tongban.cases.demo import seed_demo_cases
+
+    with unit_of_work() as session:
+        n = seed_demo_cases(session)
+    console.print(f"filed {n} demo case(s)")
+
+
 @app.command("key-create")
 def key_create(name: str = typer.Argument(..., help="Who the Open311 client is, e.g. 'city app'.")) -> None:
     """Create an Open311 API key; it is printed once (only its SHA-256 is kept)."""

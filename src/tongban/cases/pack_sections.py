@@ -113,3 +113,39 @@ def apply_cases(session: Session, files: list[PackFile], pack: Pack) -> Changes:
 register_section("cases", CasesFile, apply=apply_cases, check=check_cases, order=58,
                  description="The case engine (12345 诉求 and grid events): categories, 派单目录, time limits "
                              "in working days, 并单 window, emergency keywords.")
+
+
+# --- demo_cases.yaml: the demo's cases (demo only) ------------------------------------------------
+
+
+class DemoCaseDecl(PackModel):
+    key: StableId
+    reporter: NonEmpty  # a cast member's username
+    category: Annotated[str, RefersTo("case_category")]
+    type: CaseType | None = None
+    description: NonEmpty
+    region: Annotated[RegionCode, RefersTo("region")]
+    address: NonEmpty
+    filed_days_ago: int = Field(ge=0, le=60)
+    state: Literal["open", "overdue", "answered", "closed"]
+    reply: str | None = None
+    rating: int | None = Field(None, ge=1, le=5)
+
+
+class DemoCasesFile(SectionFile):
+    cases: list[DemoCaseDecl]
+
+
+def apply_demo_cases(session: Session, files: list[PackFile], pack: Pack) -> Changes:
+    """Kept as a setting; `tongban cases demo` (run by `tongban demo up`) files them, so the tests'
+    demo database starts with no cases."""
+    from tongban.core.packs.sections import upsert
+
+    declared = [c.model_dump() for pf in files for c in pf.model.cases]
+    changes = Changes()
+    changes.count(upsert(session, CaseSetting, "demo_cases", dict(key="demo_cases", value=declared, pack_id=pack.id)))
+    return changes
+
+
+register_section("demo_cases", DemoCasesFile, apply=apply_demo_cases, order=930, demo_only=True, id_keys=("key",),
+                 description="The demo's cases: open, overdue and closed, filed by the cast (demo only).")
