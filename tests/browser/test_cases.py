@@ -22,8 +22,10 @@ def test_a_resident_files_on_a_phone_and_an_officer_answers_at_a_desk(phone: Any
     from playwright.sync_api import expect
 
     sign_in(phone, "resident.sun")
-    phone.get_by_role("link", name=re.compile("我要说")).click()
-    phone.get_by_role("link", name="我要反映").click()
+    with phone.expect_navigation():
+        phone.get_by_role("link", name=re.compile("我要说")).click()
+    with phone.expect_navigation():
+        phone.get_by_role("link", name="我要反映").click()
     phone.locator("#type").select_option("help")
     phone.locator("#description").press_sequentially("白云社区门口人行道地砖松动，老人容易绊倒")
     expect(phone.locator("#suggestions")).to_contain_text("道路破损")  # suggested by its keywords
@@ -40,7 +42,8 @@ def test_a_resident_files_on_a_phone_and_an_officer_answers_at_a_desk(phone: Any
 
     sign_in(desk, "officer.housing")
     desk.goto("/workbench/cases")
-    desk.locator(f'a[href="/workbench/cases/{case_id}"]').click()
+    with desk.expect_navigation():
+        desk.locator(f'a[href="/workbench/cases/{case_id}"]').click()
     expect(desk.locator("#reporter")).to_contain_text("孙悦")  # named, not a 举报: the department may call back
     with desk.expect_navigation():
         desk.get_by_role("button", name="签收").click()
@@ -60,7 +63,8 @@ def test_an_operator_enters_a_call_and_an_emergency_is_refused(desk: Any) -> Non
 
     sign_in(desk, "hotline.haishu")
     desk.goto("/workbench/cases")
-    desk.get_by_role("link", name="来电登记").click()
+    with desk.expect_navigation():
+        desk.get_by_role("link", name="来电登记").click()
     desk.locator("#reporter_name").press_sequentially("刘洋")
     desk.locator("#reporter_phone").press_sequentially("13800000999")
     desk.locator("#description").press_sequentially("家里老人突然昏迷了")
@@ -72,6 +76,7 @@ def test_an_operator_enters_a_call_and_an_emergency_is_refused(desk: Any) -> Non
     expect(desk.locator(".error-summary")).to_contain_text("请立即拨打 120")
     desk.locator("#description").fill("")
     desk.locator("#description").press_sequentially("小区停水两天了，水压也低")
+    expect(desk.locator("#suggestions")).to_contain_text("供水问题")
     desk.locator("#category_id").select_option("case.water")
     with desk.expect_navigation():
         desk.get_by_role("button", name="登记诉求").click()
@@ -84,8 +89,10 @@ def test_a_grid_worker_reports_an_event_from_the_phone(phone: Any) -> None:
 
     sign_in(phone, "grid.nanmen")
     phone.goto("/workbench/cases")
-    phone.get_by_role("link", name="上报网格事件").click()
+    with phone.expect_navigation():
+        phone.get_by_role("link", name="上报网格事件").click()
     phone.locator("#description").press_sequentially("楼道堆放大量纸箱杂物")
+    expect(phone.locator("#suggestions")).to_contain_text("垃圾乱堆放")  # the grid categories' keywords
     phone.locator("#category_id").select_option("grid.garbage")
     phone.locator("#address").press_sequentially("紫金巷12号楼道")
     phone.locator("#photo").set_input_files(files=[{"name": "p.png", "mimeType": "image/png", "buffer": PNG}])

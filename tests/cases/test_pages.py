@@ -93,3 +93,10 @@ def test_a_grid_worker_reports_an_event_from_the_phone_page(client, demo):  # ty
     page = client.get(f"/workbench/cases/{case_id}")
     assert page.status_code == 200 and "GCJ02" in page.text
     assert f"/workbench/cases/{case_id}" in client.get("/workbench/cases").text
+
+
+def test_a_resident_gets_the_suggestion_while_typing(client, demo):  # type: ignore[no-untyped-def]
+    token = as_user(client, "resident.sun")
+    r = client.post("/portal/cases/suggest", data={"description": "门口人行道地砖松动"},
+                    headers={"X-CSRF-Token": token, "HX-Request": "true"})
+    assert r.status_code == 200 and "道路破损" in r.text and "人行道" in r.text
