@@ -225,3 +225,14 @@ def test_the_demo_cases_show_the_whole_loop(client, login, db, clock):  # type: 
     assert len(overdue) == 2  # the two overdue ones were supervised (督办)
     overdue_tab = client.get("/api/v1/cases?tab=overdue", headers=login("hotline.haishu")).json()["items"]
     assert len(overdue_tab) == 2
+
+
+def test_the_supervising_office_follows_and_supervises_without_seeing_the_reporter(client, login):  # type: ignore[no-untyped-def]
+    case = file(client, login("resident.zhang"), **NOISE_NANMEN)
+    supervisor = login("supervisor.haishu")
+    seen = client.get(f"/api/v1/cases/{case['id']}", headers=supervisor).json()
+    assert seen["reporter"] == {"shown": False, "reason": "not_yours"}
+    r = client.post(f"/api/v1/cases/{case['id']}/supervise", headers=supervisor, json={"note": "请加快办理"})
+    assert r.status_code == 200 and r.json()["supervisions"] == 1
+    # The head of the department sees its cases (as a department admin sees its tasks).
+    assert [c["id"] for c in client.get("/api/v1/cases", headers=login("head.nanmen")).json()["items"]] == [case["id"]]

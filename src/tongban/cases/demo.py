@@ -30,11 +30,11 @@ def _staff(session: Session, department_id: str | None, permission: str, region:
         for account in session.scalars(select(Account).where(Account.department_id == department_id,
                                                              Account.kind == "staff").order_by(Account.id)):
             p = identity.principal_for_account(session, account)
-            if p.has(permission) and not p.is_platform_admin and access.can_act_in_region(p, region):
+            if access.files_cases_for_department(p, permission, region):
                 return p
     for account in session.scalars(select(Account).where(Account.kind == "staff").order_by(Account.id)):
         p = identity.principal_for_account(session, account)
-        if p.has(permission) and not p.is_platform_admin and access.can_act_in_region(p, region):
+        if access.files_cases_for_department(p, permission, region):
             return p
     raise LookupError(f"no staff with {permission} for {department_id} in {region}")
 

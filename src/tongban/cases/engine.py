@@ -129,23 +129,19 @@ def _is_reporter(principal: access.Principal, case: Case) -> bool:
 
 
 def _is_operator(principal: access.Principal, case: Case) -> bool:
-    return principal.has(OPERATE) and access.can_act_in_region(principal, case.region_code)
+    return access.can_operate_case(principal, case.region_code)
 
 
 def _is_handler(principal: access.Principal, case: Case) -> bool:
     """Staff of the 主办 or a 协办 department, within their region."""
-    if not (principal.has(HANDLE) or principal.has("task.reassign")):
-        return False
-    departments = {case.department_id, *case.assist_department_ids} - {None}
-    return principal.department_id in departments and access.can_act_in_region(principal, case.region_code)
+    departments = {d for d in (case.department_id, *case.assist_department_ids) if d}
+    return access.can_handle_case(principal, department_ids=departments, region_code=case.region_code)
 
 
 def can_read(principal: access.Principal, case: Case) -> bool:
-    if principal.is_platform_admin:
-        return True
-    if _is_reporter(principal, case) or _is_operator(principal, case) or _is_handler(principal, case):
-        return True
-    return principal.kind == "staff" and case.filed_by == principal.actor  # the grid worker who reported it
+    departments = {d for d in (case.department_id, *case.assist_department_ids) if d}
+    return access.can_read_case(principal, reporter_account_id=case.reporter_account_id, filed_by=case.filed_by,
+                                department_ids=departments, region_code=case.region_code)
 
 
 def get_case(session: Session, *, principal: access.Principal, case_id: int) -> Case:
@@ -167,7 +163,7 @@ def reporter_for(session: Session, case: Case, principal: access.Principal) -> d
         return {"shown": False, "reason": "none"}
     if _is_reporter(principal, case):
         return {"shown": True, "name": case.reporter_name, "phone": case.reporter_phone}
-    if _is_operator(principal, case) or principal.is_platform_admin:
+    if _is_operator(principal, case):
         shown = True
     elif case.type == "report":
         return {"shown": False, "reason": "report"}
@@ -257,9 +253,7 @@ def _tab(tab: str, today: dt.date) -> Any:
 
 def _scope(principal: access.Principal) -> Any:
     """The operator: the region's cases; a department's staff: their department's (主办), in their region."""
-    if principal.has(OPERATE) or principal.is_platform_admin:
-        return access.scope(principal, region=Case.region_code)
-    return access.scope(principal, region=Case.region_code, department=Case.department_id)
+    return access.case_scope(principal, region=Case.region_code, department=Case.department_id)
 
 
 def queue(session: Session, *, principal: access.Principal, tab: str = "open", limit: int = 50,
@@ -505,8 +499,8 @@ def _handled(session: Session, principal: access.Principal, case_id: int, status
              version: int | None) -> Case:
     access.require(principal, HANDLE)
     case = get_case(session, principal=principal, case_id=case_id)
-    if not (principal.is_platform_admin or (principal.department_id == case.department_id
-                                            and access.can_act_in_region(principal, case.region_code))):
+    if not access.can_handle_case(principal, department_ids={case.department_id or ""},
+                                  region_code=case.region_code):
         raise access.Denied(N_("Only the 主办 department handles this case"), principal=principal,
                             action="case.handle")
     if case.status not in statuses:
@@ -636,7 +630,8 @@ def supervise(session: Session, *, principal: access.Principal | None, case_id: 
     if principal is not None:
         access.require_any(principal, OPERATE, "cockpit.view")
         case = session.get(Case, case_id)
-        if case is None or not (principal.is_platform_admin or access.can_act_in_region(principal, case.region_code)):
+        if case is None or not (access.can_operate_case(principal, case.region_code)
+                                or (principal.has("cockpit.view") and access.can_act_in_region(principal, case.region_code))):
             raise access.NotYours(N_("No such case"), principal=principal, action="case.supervise")
     else:
         found = session.get(Case, case_id)
