@@ -236,3 +236,38 @@ def test_the_supervising_office_follows_and_supervises_without_seeing_the_report
     assert r.status_code == 200 and r.json()["supervisions"] == 1
     # The head of the department sees its cases (as a department admin sees its tasks).
     assert [c["id"] for c in client.get("/api/v1/cases", headers=login("head.nanmen")).json()["items"]] == [case["id"]]
+
+
+def _inbox(db, username: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from tongban.core.identity.models import Account
+    from tongban.messages.models import Message
+
+    with db.unit_of_work() as s:
+        account_id = s.scalar(select(Account.id).where(Account.username == username))
+        return list(s.scalars(select(Message.kind).where(Message.account_id == account_id).order_by(Message.id)))
+
+
+def test_an_overdue_case_escalates_to_the_inboxes_of_the_department_its_head_and_the_office(  # type: ignore[no-untyped-def]
+        client, login, clock, db):
+    case = file(client, login("resident.zhang"), **{**NOISE_NANMEN, "type": "consult"})
+    assert case["department_id"] == "dept.nanmen.office"
+    assert _inbox(db, "officer.nanmen") == ["case.dispatched"]
+    clock.set(dt.date(2025, 6, 16))  # past the two working days
+    with db.unit_of_work() as s:
+        assert engine.flag_overdue(s) == 1
+    assert _inbox(db, "officer.nanmen") == ["case.dispatched", "case.supervised"]
+    assert _inbox(db, "head.nanmen") == ["case.supervised"]  # the department's head
+    assert _inbox(db, "supervisor.haishu") == ["case.supervised"]  # the supervising office (督查室)
+    assert _inbox(db, "officer.ximen") == []  # another department hears nothing
+
+
+def test_every_reporter_of_merged_cases_is_told_of_the_answer(client, login, db):  # type: ignore[no-untyped-def]
+    zhang, li = login("resident.zhang"), login("resident.li")
+    operator, nanmen = login("hotline.haishu"), login("officer.nanmen")
+    master, repeat = file(client, zhang, **NOISE_NANMEN), file(client, li, **NOISE_NANMEN)
+    assert client.post(f"/api/v1/cases/{repeat['id']}/merge", headers=operator, json={"into_id": master["id"]}).status_code == 200
+    client.post(f"/api/v1/cases/{master['id']}/accept", headers=nanmen, json={})
+    client.post(f"/api/v1/cases/{master['id']}/reply", headers=nanmen, json={"text": "已处理。"})
+    client.post(f"/api/v1/cases/{master['id']}/close", headers=operator, json={})
+    for who in ("resident.zhang", "resident.li"):
+        assert [k for k in _inbox(db, who) if k.startswith("case.")] == ["case.replied", "case.closed"], who

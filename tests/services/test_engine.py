@@ -13,7 +13,8 @@ from sqlalchemy import event, func, select
 
 from tests.services.conftest import birth_data
 from tongban.core.audit.models import AuditEvent
-from tongban.services.models import Application, InboxMessage, Task
+from tongban.messages.models import Message
+from tongban.services.models import Application, Task
 
 
 def count(db, model) -> int:  # type: ignore[no-untyped-def]
@@ -95,7 +96,7 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_stored(client, lo
     assert resp.status_code == 422, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert resp.json()["field"] == field
-    assert count(demo, Application) == count(demo, Task) == count(demo, InboxMessage) == 0
+    assert count(demo, Application) == count(demo, Task) == count(demo, Message) == 0
     assert count(demo, AuditEvent) == before
 
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.services.conftest import ZHANG_ID, person_id
+from tongban import messages
 from tongban.core.identity.models import Account
 from tongban.registry.models import Certificate
-from tongban.services import inbox
 
 
 def walk(client, headers, path: str, limit: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -56,7 +56,7 @@ def test_my_messages_page_through_every_message_once(client, login, demo) -> Non
     with demo.unit_of_work() as s:
         account = s.scalars(select(Account).where(Account.username == "resident.zhang")).one()
         for _ in range(23):
-            inbox.notify(s, account_id=account.id, kind="application.submitted", application_id=None)
+            messages.send(s, to=account.id, kind="application.submitted", params={"item": "x", "step": "y"})
     items = walk(client, zhang, "/api/v1/me/messages", limit=10)
     ids = [m["id"] for m in items]
     assert len(ids) == 23 and len(set(ids)) == 23 and ids == sorted(ids, reverse=True)

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from tests.factories import make_staff, web_login
 from tests.services.conftest import DEMO_PASSWORD, birth_data
 from tongban.core.audit.models import AuditEvent
-from tongban.services.models import Application, InboxMessage, Task
+from tongban.messages.models import Message
+from tongban.services.models import Application, Task
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -106,7 +107,7 @@ def test_every_post_needs_the_csrf_token(client, login, demo) -> None:  # type: 
     app = submit_birth(client, login)
     task = task_of(app, "item.birth-certificate")
     with demo.unit_of_work() as s:
-        message = s.scalars(select(InboxMessage.id)).first()
+        message = s.scalars(select(Message.id).where(Message.kind == "application.submitted")).first()
         before = s.scalar(select(func.max(AuditEvent.id)))
     as_user(client, "resident.zhang")
     for path, data in ((f"/portal/apply/{BIRTH}/consent", {}),
@@ -124,7 +125,7 @@ def test_every_post_needs_the_csrf_token(client, login, demo) -> None:  # type: 
     with demo.unit_of_work() as s:
         assert s.get_one(Application, app["id"]).status == "submitted"
         assert s.get_one(Task, task["id"]).version == 1
-        assert s.get_one(InboxMessage, message).read_at is None
+        assert s.get_one(Message, message).read_at is None
         actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.id > before)))
         assert not actions & {"prefill.consent", "application.submit", "task.supplement", "application.withdraw",
                               "message.read", "task.approve", "application.unmask", "task.reassign"}, actions
@@ -264,7 +265,7 @@ def test_return_supplement_and_withdraw_on_the_pages(client, login, demo) -> Non
     r = _post(client, read[1], data={"csrf_token": _csrf(inbox.text)}, headers={"HX-Request": "true"})
     assert r.status_code == 200 and "/read" not in r.text
     with demo.unit_of_work() as s:
-        assert s.get_one(InboxMessage, int(read[2])).read_at is not None
+        assert s.get_one(Message, int(read[2])).read_at is not None
 
     as_user(client, "officer.health")
     officer_view = client.get(f"/workbench/tasks/{task}")

@@ -27,7 +27,9 @@ def test_the_holder_and_a_guardian_are_told_of_a_revocation(client, login, demo,
         revoked = [m for m in _messages(client, headers) if m["kind"] == "certificate.revoked"]
         assert len(revoked) == 1
         assert revoked[0]["title"] == "A certificate in your wallet was revoked"
-        assert revoked[0]["params"] == {"certificate": cert_id, "type": "cert.vaccination", "reason": "信息有误，重新签发"}
+        assert revoked[0]["params"] == {"certificate": cert_id, "type": "cert.vaccination", "reason": "信息有误，重新签发",
+                                        "name": "预防接种证"}
+        assert revoked[0]["link"] == "/portal/wallet" and "信息有误，重新签发" in revoked[0]["body"]
     assert len(_messages(client, zhang_h)) == before["zhang"] + 1
     assert len(_messages(client, wang_h)) == before["wang"]  # not his certificate
     as_user(client, "resident.zhang")

@@ -18,6 +18,7 @@ from tests.factories import web_login
 from tests.screening.conftest import PASSWORD, City, city  # noqa: F401 - the screening city fixture
 from tests.services.conftest import DEMO_PASSWORD, birth_data
 from tongban.core.identity.models import Account, Region
+from tongban.messages.models import Message
 from tongban.registry.models import Address, Person
 from tongban.screening.models import Offer
 
@@ -78,6 +79,12 @@ PAGES = {
                                                            frozenset({"resident.zhang"})),
     "/portal/wallet": Page("/portal/wallet", RESIDENTS),
     "/portal/messages": Page("/portal/messages", RESIDENTS),
+    "/portal/messages/settings": Page("/portal/messages/settings", RESIDENTS),
+    # One's own message only (the officer's is theirs; a platform admin reads no one else's).
+    "/portal/messages/{message_id}": Page("/portal/messages/{resident_message_id}", frozenset({"resident.zhang"})),
+    "/workbench/messages": Page("/workbench/messages", STAFF),
+    "/workbench/messages/{message_id}": Page("/workbench/messages/{staff_message_id}",
+                                             frozenset({"officer.health"})),
     "/portal/entitlements/card": Page("/portal/entitlements/card", RESIDENTS),
     "/portal/offers/{offer_id}": Page("/portal/offers/{offer_id}", frozenset({"resident.under"})),
     "/workbench": Page("/workbench", STAFF),
@@ -125,8 +132,12 @@ def _world(client, city: City, text: str = "") -> dict[str, Any]:  # type: ignor
     assert run.status_code == 201, run.text
     with client.app.state.db.unit_of_work() as s:
         offer = s.scalar(select(Offer.id).where(Offer.person_id == city.under))
+        messages = {who: mid for mid, who in s.execute(
+            select(Message.id, Account.username).join(Account, Account.id == Message.account_id)
+            .where(Message.application_id == app.json()["id"]))}
     task = next(t["id"] for t in app.json()["tasks"] if t["item_id"] == "item.birth-certificate")
-    return {"application_id": app.json()["id"], "task_id": task, "offer_id": offer, "person_id": city.under}
+    return {"application_id": app.json()["id"], "task_id": task, "offer_id": offer, "person_id": city.under,
+            "resident_message_id": messages["resident.zhang"], "staff_message_id": messages["officer.health"]}
 
 
 def _sessions(client) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from tongban import messages
 from tongban.core import access, masking
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
@@ -92,7 +93,6 @@ def _accounts(session: Session, person_ids: list[int]) -> dict[int, int]:
 @handler("screening.notify_offers")
 def notify_offers(session: Session, payload: dict[str, Any]) -> None:
     """The inbox messages of a run's new offers (one per offer still waiting)."""
-    from tongban.services import inbox
     run_id = int(payload["run_id"])
     offers = session.scalars(select(Offer).where(Offer.run_id == run_id, Offer.channel == "inbox",
                                                  Offer.status == "sent").order_by(Offer.id))
@@ -102,9 +102,10 @@ def notify_offers(session: Session, payload: dict[str, Any]) -> None:
     for o in offers:
         if o.account_id is None:
             continue
-        inbox.notify(session, account_id=o.account_id, kind="screening.offer", application_id=None,
-                     params={"offer_id": o.id, "policy_id": o.policy_id, "policy_title": titles.get(o.policy_id),
-                             "apply_via": o.apply_via, "link": f"/portal/offers/{o.id}"})
+        messages.send(session, to=o.account_id, kind="screening.offer", link=f"/portal/offers/{o.id}",
+                      params={"offer_id": o.id, "policy_id": o.policy_id, "policy": titles.get(o.policy_id),
+                              "policy_title": titles.get(o.policy_id), "apply_via": o.apply_via,
+                              "link": f"/portal/offers/{o.id}"})
 
 
 def expire(session: Session, *, today: dt.date, actor: str) -> int:

@@ -25,7 +25,6 @@ from tongban.services import (
     catalogue,
     certificates,
     family,
-    inbox,
     materials,
     notice,
     onething,
@@ -579,15 +578,3 @@ def verify(certificate_id: Id, request: Request, session: DbSession, sig: str | 
     QR code — ids can be walked. Use `/certificates/public/{public_id}/verify`."""
     return certificates.verify_by_number(session, keyring=keyring_for(request.app.state.settings),
                                          certificate_id=certificate_id, sig=sig, today=clock.today())
-
-
-# --- inbox --------------------------------------------------------------------------------------
-
-
-@router.get("/me/messages", response_model=Page[dict[str, Any]])
-def my_messages(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
-                cursor: str | None = None) -> Page[dict[str, Any]]:
-    """你的消息: notices about your applications, newest first."""
-    rows, next_cursor = inbox.my_messages(session, principal=principal, limit=limit, cursor=cursor)
-    return Page(items=[inbox.message_dict(m) for m in rows], next_cursor=next_cursor)
-

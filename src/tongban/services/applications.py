@@ -23,6 +23,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tongban import messages
 from tongban.core import access, masking, paging, slices, text, workdays
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
@@ -36,9 +37,9 @@ from tongban.services import (
     catalogue,
     certificates,
     effects,
-    inbox,
     materials,
     notice,
+    notify,
     onething,
     proxies,
     sla,
@@ -288,9 +289,12 @@ def _route(session: Session, app: Application, items: Sequence[ServiceItem], req
                     "pack": app.pack_id, "pack_version": app.pack_version, "filing": app.filing,
                     "filed_by": principal.actor, "applicant": masking.subject("person", app.applicant_person_id or 0),
                     **({"consent": app.filing_consent} if app.filing_consent else {})})
-    inbox.notify(session, account_id=app.applicant_account_id, kind="application.submitted",
-                 application_id=app.id, params={"onething": app.onething_id, "item": app.item_id,
-                                                "filing": app.filing})
+    with messages.batch(session):
+        notify.applicant(session, app, "application.submitted", step="submitted", onething=app.onething_id,
+                         item_id=app.item_id, filing=app.filing)
+        for t in tasks:
+            if t.status == "ready":
+                notify.new_task(session, app, t)
     for listener in slices.contributed(SUBMITTED):
         listener(session, app)
     session.flush()
@@ -496,14 +500,14 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
             approve_task(session, app, task, item, principal=principal, keyring=keyring, now=now)
     elif decision == "return":
         task.status = "returned"
-        inbox.notify(session, account_id=app.applicant_account_id, kind="task.returned", application_id=app.id,
-                     params={"item": task.item_id, "task": task.id, "reason": reason})
+        notify.applicant(session, app, "task.returned", task=task, item_id=task.item_id, task_id=task.id,
+                         reason=reason)
     else:
         task.status = "rejected"
         cancelled = _cancel_dependants(session, app, task, now)
         details["cancelled"] = cancelled
-        inbox.notify(session, account_id=app.applicant_account_id, kind="task.rejected", application_id=app.id,
-                     params={"item": task.item_id, "reason": reason, "cancelled": cancelled})
+        notify.applicant(session, app, "task.rejected", task=task, item_id=task.item_id, reason=reason,
+                         cancelled=cancelled)
     record_event(session, app, task, f"task.{decision}", principal.actor, {**details, "reason": reason}, now)
     record(session, actor=principal.actor, actor_department=principal.department_id, action=f"task.{decision}",
            subject=f"task:{task.id}", department_id=task.department_id, region_code=app.region_code,
@@ -593,6 +597,7 @@ def advance(session: Session, app: Application, *, principal: access.Principal, 
         sla.start_clock(t, catalogue.current(session).item(t.item_id).definition, now,
                         calendar or workdays.calendar(session))
         record_event(session, app, t, "task.ready", "system", {"item": t.item_id}, now)
+        notify.new_task(session, app, t)
     if all(t.status in FINISHED_TASK for t in tasks):
         _issue_pending(session, app, keyring=keyring, actor=principal.actor, now=now, final=True)
         approved = [t.item_id for t in tasks if t.status == "approved"]
@@ -603,8 +608,7 @@ def advance(session: Session, app: Application, *, principal: access.Principal, 
         record_event(session, app, None, f"application.{app.status}", "system", {"tasks": outcome}, now)
         record(session, actor=principal.actor, action="application.finish", subject=f"application:{app.id}",
                region_code=app.region_code, details={"status": app.status, "tasks": outcome})
-        inbox.notify(session, account_id=app.applicant_account_id, kind="application.finished",
-                     application_id=app.id, params={"status": app.status, "tasks": outcome})
+        notify.applicant(session, app, "application.finished", step=app.status, status=app.status, tasks=outcome)
 
 
 # --- the applicant's actions ---------------------------------------------------------------------
@@ -638,7 +642,7 @@ def withdraw(session: Session, *, principal: access.Principal, application_id: i
     record_event(session, app, None, "application.withdrawn", principal.actor, {}, now)
     record(session, actor=principal.actor, action="application.withdraw", subject=f"application:{app.id}",
            region_code=app.region_code)
-    inbox.notify(session, account_id=app.applicant_account_id, kind="application.withdrawn", application_id=app.id)
+    notify.applicant(session, app, "application.withdrawn", step="withdrawn")
     return app
 
 

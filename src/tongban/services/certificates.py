@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tongban import messages
 from tongban.core import access, clock, masking
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
@@ -30,7 +31,6 @@ from tongban.core.identity.models import Account, Department
 from tongban.core.keys import Keyring
 from tongban.core.timeutil import utcnow
 from tongban.registry import reads, writes
-from tongban.services import inbox
 from tongban.services.models import CertificateRevocation, CertificateType
 
 if TYPE_CHECKING:  # the record types only; the registry's functions do the reading and writing
@@ -241,8 +241,9 @@ def revoke(session: Session, *, principal: access.Principal, certificate_id: int
            subject=masking.subject("person", cert.holder_id), department_id=principal.department_id,
            details={"certificate": cert.id, "type": cert.type_code, "reason": reason})
     for account_id in _wallet_accounts(session, cert):
-        inbox.notify(session, account_id=account_id, kind="certificate.revoked", application_id=None,
-                     params={"certificate": cert.id, "type": cert.type_code, "reason": reason})
+        messages.send(session, to=account_id, kind="certificate.revoked", link="/portal/wallet",
+                      params={"certificate": cert.id, "type": cert.type_code, "reason": reason,
+                              "name": (cert.data or {}).get("type_name") or cert.type_code})
     return cert
 
 

@@ -1,7 +1,8 @@
 """Deadline watch (时限预警): a periodic job flags each running task once when it has used 80 % of
 its promised working days (warning) and once when it is past its due date (overdue). Each flag
 is one audit event (for the department's audit view) and one timeline entry; the workbench
-shows it on the task (`warning`, `overdue`). A 补正 restarts the clock and clears the flags
+shows it on the task (`warning`, `overdue`) and the staff are told in their inbox (the officer
+holding the task, or the department's queue). A 补正 restarts the clock and clears the flags
 (`sla.start_clock`)."""
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from tongban import messages
 from tongban.core import clock, workdays
 from tongban.core.audit.log import record
 from tongban.core.jobs.registry import handler, schedule
 from tongban.core.timeutil import WorkCalendar
-from tongban.services import catalogue, sla
+from tongban.services import catalogue, notify, sla
 from tongban.services.models import Application, ApplicationEvent, Task
 
 RUNNING = ("ready", "claimed")
@@ -40,17 +42,18 @@ def flag_deadlines(session: Session, *, now: dt.datetime | None = None,
             .order_by(Task.id).limit(BATCH)).all()
         if not rows:
             return counts
-        for task, app in rows:
-            last_id = task.id
-            standing = sla.clock(task, today, calendar)
-            if task.warned_at is None and standing["warning"]:
-                task.warned_at = now
-                _flag(session, task, app, "task.deadline_warning", standing, now)
-                counts["warning"] += 1
-            if task.overdue_at is None and standing["overdue"]:
-                task.overdue_at = now
-                _flag(session, task, app, "task.overdue", standing, now)
-                counts["overdue"] += 1
+        with messages.batch(session):  # the batch's messages to staff in one INSERT
+            for task, app in rows:
+                last_id = task.id
+                standing = sla.clock(task, today, calendar)
+                if task.warned_at is None and standing["warning"]:
+                    task.warned_at = now
+                    _flag(session, task, app, "task.deadline_warning", standing, now)
+                    counts["warning"] += 1
+                if task.overdue_at is None and standing["overdue"]:
+                    task.overdue_at = now
+                    _flag(session, task, app, "task.overdue", standing, now)
+                    counts["overdue"] += 1
         session.flush()
 
 
@@ -61,6 +64,7 @@ def _flag(session: Session, task: Task, app: Application, kind: str, standing: d
                                  details=details))
     record(session, actor="system", action=kind, subject=f"task:{task.id}", department_id=task.department_id,
            region_code=app.region_code, details=details)
+    notify.deadline(session, app, task, kind, standing)
 
 
 def recount_due_dates(session: Session, year: int, calendar: WorkCalendar) -> int:

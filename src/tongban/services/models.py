@@ -1,6 +1,6 @@
 """Tables of the services layer: the pack's data elements, items (事项), one-things (一件事)
 and certificate types as loaded; applications (办件) with one task per item, their timeline,
-prefill consents, and the resident's in-app inbox (你的消息) until the engagement layer exists.
+prefill consents. The inbox is the messaging slice's (tongban.messages).
 """
 
 from __future__ import annotations
@@ -134,20 +134,6 @@ class ApplicationEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-class InboxMessage(Base):
-    """你的消息: an application event in the resident's in-app inbox."""
-
-    __tablename__ = "svc_message"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    application_id: Mapped[int | None] = mapped_column(BigId)
-    kind: Mapped[str] = mapped_column(String(32))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApplicationMaterial(Base):

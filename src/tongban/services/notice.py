@@ -25,7 +25,7 @@ from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_
 from tongban.core.jobs.registry import handler, schedule
 from tongban.core.timeutil import WorkCalendar
-from tongban.services import inbox
+from tongban.services import notify
 from tongban.services.models import Application, ServiceItem, Task
 from tongban.services.reach import task_in_reach
 
@@ -48,8 +48,8 @@ def begin(session: Session, app: Application, task: Task, item: Mapping[str, Any
     """The last review step approved: publish the notice (called inside the decision's transaction)."""
     task.status = "public_notice"
     task.notice_ends_on = ends_on(item, clock.local_date(now), calendar or workdays.calendar(session))
-    inbox.notify(session, account_id=app.applicant_account_id, kind="task.public_notice", application_id=app.id,
-                 params={"item": task.item_id, "ends_on": task.notice_ends_on.isoformat()})
+    notify.applicant(session, app, "task.public_notice", task=task, item_id=task.item_id,
+                     ends_on=task.notice_ends_on.isoformat())
 
 
 def complete_due(session: Session, *, keyring: Keyring, today: dt.date | None = None,
@@ -118,8 +118,7 @@ def object_to(session: Session, *, principal: access.Principal, task_id: int, re
     record(session, actor=principal.actor, actor_department=principal.department_id, action="task.objection",
            subject=f"task:{task.id}", department_id=task.department_id, region_code=app.region_code,
            details={"application": app.id, "item": task.item_id})
-    inbox.notify(session, account_id=app.applicant_account_id, kind="task.objection", application_id=app.id,
-                 params={"item": task.item_id})
+    notify.applicant(session, app, "task.objection", task=task, item_id=task.item_id, reason=reason)
     session.flush()
     return task
 

@@ -26,7 +26,7 @@ from tongban.core.i18n import N_, gettext, pick
 from tongban.core.ids import Id, valid_id
 from tongban.core.keys import keyring_for
 from tongban.registry import service as registry
-from tongban.services import applications, inbox, onething, portal, prefill, sla, workbench
+from tongban.services import applications, onething, portal, prefill, sla, workbench
 from tongban.services.models import Application, DataElement, OneThing, ServiceItem
 from tongban.webkit.deps import DbSession, SignedIn
 from tongban.webkit.templating import render
@@ -416,7 +416,7 @@ def withdraw_submit(request: Request, session: DbSession, principal: SignedIn, a
     return _see_other(f"/portal/applications/{application_id}")
 
 
-# --- the wallet and the inbox -------------------------------------------------------------------
+# --- the wallet -------------------------------------------------------------------------
 
 
 @router.get("/portal/wallet")
@@ -428,22 +428,6 @@ def wallet_page(request: Request, session: DbSession, principal: SignedIn) -> Re
     except NotFound:
         wallet = []
     return _render(request, "services/wallet.html", {"wallet": wallet})
-
-
-@router.get("/portal/messages")
-def messages_page(request: Request, session: DbSession, principal: SignedIn, cursor: str | None = None) -> Response:
-    """你的消息: notices about your applications, newest first, a page at a time."""
-    rows, next_cursor = inbox.my_messages(session, principal=principal, cursor=cursor)
-    return _render(request, "services/messages.html", {"messages": [inbox.message_dict(m) for m in rows],
-                                                       "next_cursor": next_cursor})
-
-
-@router.post("/portal/messages/{message_id}/read")
-def message_read(request: Request, session: DbSession, principal: SignedIn, message_id: Id) -> Response:
-    message = inbox.mark_read(session, principal=principal, message_id=message_id)
-    if request.headers.get("hx-request"):
-        return _render(request, "services/_message.html", {"m": inbox.message_dict(message)})
-    return _see_other("/portal/messages")
 
 
 # --- workbench: the queue -----------------------------------------------------------------------

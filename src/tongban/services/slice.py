@@ -18,8 +18,6 @@ SLICE = Slice(
         Contribution("web.portal_tiles", Link("query", N_("I want to check"),
                                               N_("Follow your applications and look up records"),
                                               "/portal/applications"), 20),
-        Contribution("web.portal_tiles", Link("messages", N_("Your messages"), N_("Notices and offers sent to you"),
-                                              "/portal/messages"), 50),
         Contribution("web.portal_tiles", Link("wallet", N_("Your digital certificates"),
                                               N_("Certificates issued to you"), "/portal/wallet"), 60),
         Contribution("web.workbench_tiles", Link("tasks", N_("Task queue"), N_("Applications waiting for your department"),
