@@ -22,6 +22,7 @@ def test_a_resident_files_on_a_phone_and_an_officer_answers_at_a_desk(phone: Any
     from playwright.sync_api import expect
 
     sign_in(phone, "resident.sun")
+    phone.wait_for_load_state("networkidle")  # the portal loads its entitlement card after the page
     with phone.expect_navigation():
         phone.get_by_role("link", name=re.compile("我要说")).click()
     with phone.expect_navigation():
