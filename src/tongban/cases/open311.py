@@ -29,7 +29,7 @@ from tongban.core.identity.models import Department
 from tongban.core.storage import storage_for
 from tongban.webkit.deps import DbSession
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+router = APIRouter(prefix="/open311/v2", include_in_schema=False)  # its own specification, not our OpenAPI
 PUBLIC_LIMIT = 200
 
 
