@@ -35,6 +35,9 @@ def up(
         empty = not session.scalar(select(func.count()).select_from(PackRecord))
         if empty:
             load_demo(session, settings)
+            from tongban.cases.demo import seed_demo_cases
+
+            seed_demo_cases(session)  # open, overdue and closed 12345 cases for the loop
             console.print("demo pack and cast loaded")
     _print_logins(settings.pack_dir)
 

@@ -69,7 +69,7 @@ def test_demo_pack_reads_without_problems() -> None:
     assert pack.get("region", "330203001").name.zh == "南门街道"
     assert set(pack.ids("role")) == {"resident", "officer", "dept_admin", "data_steward", "auditor",
                                      "platform_admin", "grid_worker", "hotline_operator", "leader",
-                                     "quality_officer", "places_editor"}
+                                     "quality_officer", "places_editor", "dept_head", "supervisor"}
     assert len(pack.digest) == 64
 
 
@@ -77,7 +77,7 @@ def test_loading_the_demo_pack_writes_the_region_tree_departments_and_roles(db) 
     with db.unit_of_work() as s:
         report = load_pack(s, DEMO)
     assert report.record == "new" and report.sections["regions"].created > 40
-    assert report.skipped == ["grants", "cast", "residents"]  # the demo-only sections
+    assert report.skipped == ["grants", "cast", "residents", "demo_cases"]  # the demo-only sections
     with db.unit_of_work() as s:
         haishu = s.get_one(Region, "330203")
         assert (haishu.level, haishu.parent_code, haishu.prefix, haishu.name_en) == (
@@ -230,7 +230,7 @@ def test_a_registered_section_is_validated_cross_checked_and_applied(db, tmp_pat
 def test_pack_check_prints_a_summary(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("pack", "check", str(DEMO))
     assert r.exit_code == 0, r.output
-    assert "demo.haishu" in r.output and "11 role(s)" in r.output
+    assert "demo.haishu" in r.output and "13 role(s)" in r.output
 
 
 def test_pack_check_prints_the_policy_analysis_warnings(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]

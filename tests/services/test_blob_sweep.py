@@ -67,7 +67,8 @@ def test_an_old_orphan_uploaded_again_is_fresh_and_kept(demo, settings) -> None:
 
 
 def test_the_material_column_is_a_blob_column() -> None:
-    assert {f"{c.table.name}.{c.name}" for c in blobs.blob_columns()} == {"svc_application_material.sha256"}
+    assert {f"{c.table.name}.{c.name}" for c in blobs.blob_columns()} == {"svc_application_material.sha256",
+                                                                           "case_attachment.sha256"}
 
 
 def test_the_job_is_scheduled_and_sweeps(demo, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]

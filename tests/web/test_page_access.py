@@ -32,9 +32,9 @@ def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute
 
 
 def page_paths(app: Any) -> set[str]:
-    """The GET routes that are pages: not the API, not the health probes."""
+    """The GET routes that are pages: not the API (nor Open311's, tests/cases/test_open311.py), not the health probes."""
     return {path for path, route in _routes(app.router.routes) if "GET" in route.methods
-            and not path.startswith("/api/") and path not in ("/healthz", "/readyz", "/metrics")}
+            and not path.startswith(("/api/", "/open311/")) and path not in ("/healthz", "/readyz", "/metrics")}
 
 
 SCRIPT = "<script>alert(1)</script>"
@@ -111,6 +111,14 @@ PAGES = {
     "/workbench/tasks/{task_id}": Page("/workbench/tasks/{task_id}", frozenset({"officer.health", ADMIN})),
     "/workbench/dashboard": Page("/workbench/dashboard", OFFICERS),
     "/workbench/codes": Page("/workbench/codes", OFFICERS),  # the codes the department issued
+    # The case engine (issue #25): 我要说, the case queue, intake; a case of no one is no one's page.
+    "/portal/cases": Page("/portal/cases", RESIDENTS),
+    "/portal/cases/new": Page("/portal/cases/new", RESIDENTS),
+    "/portal/cases/{case_id}": Page("/portal/cases/999999", frozenset()),
+    "/case-files/{case_id}/{attachment_id}": Page("/case-files/999999/1", frozenset()),
+    "/workbench/cases": Page("/workbench/cases", OFFICERS | {"grid.nanmen", "hotline.haishu"}),
+    "/workbench/cases/new": Page("/workbench/cases/new", frozenset({"grid.nanmen", "hotline.haishu", ADMIN})),
+    "/workbench/cases/{case_id}": Page("/workbench/cases/999999", frozenset()),
 }
 
 

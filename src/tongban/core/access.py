@@ -311,3 +311,50 @@ def require_step_level(principal: Principal, level: str, region_code: str | None
     if (principal.region_code is None or region_level(principal.region_code) != level
             or not in_subtree(region_code, principal.region_code)):
         raise Denied(N_("This step is decided at another level"), principal=principal, action=f"step-level:{level}")
+
+
+# --- cases (12345 诉求 and grid events) ------------------------------------------------------------
+
+CASE_OPERATE = "hotline.handle"  # the 12345 operator: the region's cases
+CASE_HANDLE = ("task.decide", "task.reassign")  # a department's officers and its head
+
+
+def can_operate_case(principal: Principal, region_code: str | None) -> bool:
+    """The 12345 operator of the case's region (or a platform admin)."""
+    return principal.is_platform_admin or (principal.has(CASE_OPERATE) and can_act_in_region(principal, region_code))
+
+
+def can_handle_case(principal: Principal, *, department_ids: set[str], region_code: str | None) -> bool:
+    """Staff of the case's 主办 (or a 协办) department, within their region; a platform admin."""
+    if principal.is_platform_admin:
+        return True
+    return (any(principal.has(p) for p in CASE_HANDLE) and principal.department_id in department_ids
+            and can_act_in_region(principal, region_code))
+
+
+def can_read_case(principal: Principal, *, reporter_account_id: int | None, filed_by: str,
+                  department_ids: set[str], region_code: str | None) -> bool:
+    """Who may read a case: its reporter; the operator of its region; its departments' staff in
+    their region; whoever filed it (the grid worker); the supervising office and leaders
+    (`cockpit.view`) of its region; a platform admin."""
+    if principal.account_id is not None and principal.account_id == reporter_account_id:
+        return True
+    if can_operate_case(principal, region_code) or can_handle_case(principal, department_ids=department_ids,
+                                                                  region_code=region_code):
+        return True
+    if principal.has("cockpit.view") and can_act_in_region(principal, region_code):
+        return True
+    return principal.kind == "staff" and filed_by == principal.actor
+
+
+def case_scope(principal: Principal, *, region: Any, department: Any) -> Any:
+    """The row scope of the case queue: the operator's region; a department's cases in its region."""
+    if principal.has(CASE_OPERATE):
+        return scope(principal, region=region)
+    return scope(principal, region=region, department=department)
+
+
+def files_cases_for_department(principal: Principal, permission: str, region_code: str) -> bool:
+    """A staff member who works `permission` in `region_code` by office, not as a platform admin
+    (the demo picks who takes its cases through their steps)."""
+    return principal.has(permission) and not principal.is_platform_admin and can_act_in_region(principal, region_code)

@@ -72,7 +72,6 @@ WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS
 PORTAL, WORKBENCH = "web.portal_tiles", "web.workbench_tiles"
 APP_TILES = (
     Contribution(PORTAL, Link("rate", N_("I want to rate"), N_("Rate a service you received")), 30),
-    Contribution(PORTAL, Link("speak", N_("I want to speak up"), N_("Suggestions, requests and complaints")), 40),
     Contribution(WORKBENCH, Link("counter", N_("Service counter"),
                                  N_("File an application for a resident at the window"),
                                  needs=("counter.file",)), 30),

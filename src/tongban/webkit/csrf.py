@@ -8,7 +8,8 @@ One small ASGI middleware guards every state-changing request (POST, PUT, PATCH,
 * a page form with no live session (the login form, the language switch of a visitor) → a
   double-submit token: the same random value in the short-lived `tongban_csrf` cookie
   (HttpOnly, SameSite=Strict) and in the form;
-* a Bearer-token API call, or an anonymous API call, is not cookie-authenticated and is exempt.
+* a Bearer-token API call, or an anonymous API call (under /api/, or Open311's under /open311/, which
+  carries its api_key in the form), is not cookie-authenticated and is exempt.
 
 A refused request never reaches a route, so nothing is written: a 403 page for a browser
 form, problem+json for anything else. Templates put the token in forms with
@@ -175,8 +176,8 @@ class CsrfMiddleware:
                 expected, principal = live
                 request.state.csrf_token = expected  # for the refusal page's own forms
         if principal is None:
-            if request.url.path.startswith("/api/"):
-                await self.app(scope, receive, send)  # anonymous API call: nothing to forge
+            if request.url.path.startswith(("/api/", "/open311/")):
+                await self.app(scope, receive, send)  # anonymous API call (Open311: its api_key): nothing to forge
                 return
             expected = _form_cookie_value(request)
 

@@ -3,7 +3,8 @@ chain (harden2), the messaging slice's inboxes and outbox (messages), places and
 (places) and the case engine (cases).
 
 Revision ID: 0024_merge
-Revises: 0023_codes_issued, 0023_harden2_denial_window, 0023_messages_slice, 0023_places_geo
+Revises: 0023_codes_issued, 0023_harden2_denial_window, 0023_messages_slice, 0023_places_geo,
+    0023_cases_engine
 Create Date: 2026-12-06
 """
 
@@ -11,7 +12,8 @@ from collections.abc import Sequence
 
 revision: str = "0024_merge"
 down_revision: str | Sequence[str] | None = ("0023_codes_issued", "0023_harden2_denial_window",
-                                             "0023_messages_slice", "0023_places_geo")
+                                             "0023_messages_slice", "0023_places_geo",
+                                             "0023_cases_engine")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
