@@ -17,7 +17,7 @@ from tongban.core.db import Base
 def test_every_slice_is_registered_once_lower_slices_first() -> None:
     names = [s.name for s in slices.slices()]
     assert names == ["core", "registry", "datahub", "governance", "policy", "messages", "places", "services",
-                     "screening", "codes", "cases"]
+                     "screening", "cases", "codes"]
 
 
 def test_every_declared_reference_resolves() -> None:
