@@ -17,6 +17,7 @@ SLICE = Slice(
                                               N_("Suggestions, requests and complaints"), "/portal/cases"), 40),
         Contribution("web.workbench_tiles", Link("cases", N_("12345 cases"),
                                                  N_("Requests and grid events for your department or hotline"),
-                                                 "/workbench/cases"), 25),
+                                                 "/workbench/cases", ("hotline.handle", "task.decide", "task.reassign", "grid.visit")),
+                     25),
     ),
 )
