@@ -94,18 +94,19 @@ def read_person(
 def search_persons(
     session: Session, *, principal: Principal, id_number: str | None = None, name: str | None = None,
     birth_date: dt.date | None = None, region_code: str | None = None, road: str | None = None,
-    number: str | None = None,
+    number: str | None = None, phone: str | None = None, via: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Find people in the caller's region by ID number, by name and birth date, or by address."""
+    """Find people in the caller's region by ID number, by name and birth date, by phone or by
+    address. `via` names the page or step that searched (e.g. the 12345 intake), for the audit."""
     access.require(principal, "person.read")
     q, kinds = registry.person_search(id_number=id_number, name=name, birth_date=birth_date,
-                                      region_code=region_code, road=road, number=number)
+                                      region_code=region_code, road=road, number=number, phone=phone)
     q = q.where(access.scope(principal, region=Person.region_code))
     basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=None)
     people = list(session.scalars(q.order_by(Person.id).limit(MAX_RESULTS)))
     # Which kinds of criteria, never their values: the audit chain holds no ID numbers or names.
     record(session, actor=principal.actor, actor_department=principal.department_id, action="person.search",
-           details={"criteria": kinds, "count": len(people), "basis": basis.name})
+           details={"criteria": kinds, "count": len(people), "basis": basis.name, **({"via": via} if via else {})})
     return [_released(session, basis, p, clear=False) for p in people]
 
 
