@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from tests.services.conftest import ZHANG_ID, person_id
 from tongban.cases.models import Case
 from tongban.core.audit.models import AuditEvent
 from tongban.registry.models import Person
-from tests.services.conftest import ZHANG_ID, person_id
 
 ZHANG_PHONE = "13800000101"
 NOISE = {"description": "楼下工地夜间施工噪音很大，影响休息", "category_id": "case.noise",
@@ -116,3 +116,15 @@ def test_a_caller_outside_the_region_cannot_be_attached(client, login, db):  # t
     assert r.status_code == 422 and r.json()["field"] == "caller_person_id"
     with db.unit_of_work() as s:
         assert len(list(s.scalars(select(Case.id)))) == before  # nothing written
+
+
+def test_the_lookup_permission_opens_no_record_pages(client, login, db):  # type: ignore[no-untyped-def]
+    # `person.find` is the caller lookup only: not the hub's person search, records or households.
+    operator = login("hotline.haishu")
+    pid = person_id(db, ZHANG_ID)
+    assert client.post("/api/v1/registry/persons/search", headers=operator,
+                       json={"id_number": ZHANG_ID}).status_code == 403
+    assert client.get(f"/api/v1/registry/persons/{pid}", headers=operator).status_code == 403
+    assert client.get(f"/api/v1/registry/persons/{pid}/household", headers=operator).status_code == 403
+    assert client.post(f"/api/v1/registry/persons/{pid}/unmask", headers=operator,
+                       json={"purpose": "核实来电人身份"}).status_code == 403

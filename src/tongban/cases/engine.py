@@ -390,7 +390,7 @@ def _attach_caller(session: Session, principal: access.Principal, person_id: int
     `person.read` audited, masked), then linked to the resident's own account when they have one,
     so that they follow the case in 我要说 and are told of the answer. Returns the account id."""
     try:
-        persons.read_person(session, principal=principal, person_id=person_id, fields=["name"])
+        persons.find_person(session, principal=principal, person_id=person_id, via="cases.intake")
     except (NotFound, access.Denied) as exc:
         raise Invalid(N_("Choose the caller from the residents found"), field="caller_person_id") from exc
     # Internal to the link (shown to no one): the ID number that ties the record to an account.
