@@ -128,3 +128,13 @@ def test_the_lookup_permission_opens_no_record_pages(client, login, db):  # type
     assert client.get(f"/api/v1/registry/persons/{pid}/household", headers=operator).status_code == 403
     assert client.post(f"/api/v1/registry/persons/{pid}/unmask", headers=operator,
                        json={"purpose": "核实来电人身份"}).status_code == 403
+
+
+def test_the_cli_finds_a_caller_as_the_operator(cli, demo, db):  # type: ignore[no-untyped-def]
+    result = cli("cases", "callers", ZHANG_PHONE, "--as", "hotline.haishu")
+    assert result.exit_code == 0, result.output
+    assert str(person_id(db, ZHANG_ID)) in result.output and "1 found" in result.output
+    assert "138****0101" in result.output and "张明" not in result.output and ZHANG_PHONE not in result.output
+    assert [e["criteria"] for e in _searches(db)] == [["phone"]]
+    refused = cli("cases", "callers", ZHANG_PHONE, "--as", "officer.nanmen")
+    assert refused.exit_code != 0 and "found" not in refused.output
