@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import sign_in, switch_to
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -66,8 +66,14 @@ def test_an_operator_enters_a_call_and_an_emergency_is_refused(desk: Any) -> Non
     desk.goto("/workbench/cases")
     with desk.expect_navigation():
         desk.get_by_role("link", name="来电登记").click()
-    desk.locator("#reporter_name").press_sequentially("刘洋")
-    desk.locator("#reporter_phone").press_sequentially("13800000999")
+    # 找人: the caller's number finds the registered resident (masked, through the data hub).
+    desk.locator("#caller_query").press_sequentially("13800000101")
+    desk.get_by_role("button", name="查找").click()
+    expect(desk.locator("#callers")).to_contain_text("138****0101")
+    expect(desk.locator("#callers")).not_to_contain_text("张明")
+    desk.locator('#callers input[name="caller_person_id"]').first.check()
+    desk.locator("#reporter_name").press_sequentially("张明")
+    desk.locator("#reporter_phone").press_sequentially("13800000101")
     desk.locator("#description").press_sequentially("家里老人突然昏迷了")
     expect(desk.locator("#suggestions")).to_contain_text("120")  # said while typing
     desk.locator("#category_id").select_option("case.other")
@@ -75,6 +81,7 @@ def test_an_operator_enters_a_call_and_an_emergency_is_refused(desk: Any) -> Non
     desk.watch.allow("/workbench/cases/new")  # the refusal is a 422 page, on purpose
     desk.get_by_role("button", name="登记诉求").click()
     expect(desk.locator(".error-summary")).to_contain_text("请立即拨打 120")
+    expect(desk.locator('#callers input[name="caller_person_id"]').first).to_be_checked()  # the choice is kept
     desk.locator("#description").fill("")
     desk.locator("#description").press_sequentially("小区停水两天了，水压也低")
     expect(desk.locator("#suggestions")).to_contain_text("供水问题")
@@ -82,7 +89,12 @@ def test_an_operator_enters_a_call_and_an_emergency_is_refused(desk: Any) -> Non
     with desk.expect_navigation():
         desk.get_by_role("button", name="登记诉求").click()
     expect(desk.locator("#case-status")).to_have_text("已派单")
-    expect(desk.locator("#reporter")).to_contain_text("刘洋")
+    expect(desk.locator("#reporter")).to_contain_text("张明")
+    case_id = _case_id(desk.url)
+    # Attached to 张明's registry record, so he follows the call in 我要说.
+    switch_to(desk, "resident.zhang")
+    desk.goto("/portal/cases")
+    expect(desk.locator(f'a[href="/portal/cases/{case_id}"]')).to_be_visible()
 
 
 def test_a_grid_worker_reports_an_event_from_the_phone(phone: Any) -> None:

@@ -85,3 +85,47 @@ def test_a_report_is_never_listed_in_open311(client, login, cli):  # type: ignor
     public_id = r.json()["public_id"]
     assert client.get(f"/open311/v2/requests/{public_id}.json").status_code == 404
     assert client.get("/open311/v2/requests.json").json() == []
+
+
+def test_open311_in_xml_with_the_specifications_elements(client, demo, cli, db):  # type: ignore[no-untyped-def]
+    import xml.etree.ElementTree as ET
+
+    key = _key(cli)
+    r = client.get("/open311/v2/services.xml")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
+    root = ET.fromstring(r.content)
+    assert root.tag == "services"
+    road = next(s for s in root.findall("service") if s.findtext("service_code") == "case.road")
+    assert road.findtext("metadata") == "false" and road.findtext("type") == "realtime" and road.findtext("service_name")
+    assert len(root.findall("service")) == len(client.get("/open311/v2/services.json").json())
+    definition = ET.fromstring(client.get("/open311/v2/services/case.road.xml").content)
+    assert definition.tag == "service_definition" and definition.findtext("service_code") == "case.road"
+    assert definition.find("attributes") is not None and list(definition.find("attributes")) == []  # type: ignore[arg-type]
+
+    r = client.post("/open311/v2/requests.xml", data={
+        "api_key": key, "service_code": "case.road", "lat": "29.8661", "long": "121.5443",
+        "address_string": "解放南路128号门口", "description": "人行道地砖松动，老人容易绊倒", "phone": "13800000998"})
+    assert r.status_code == 201, r.text
+    created = ET.fromstring(r.content)
+    assert created.tag == "service_requests"
+    request_id = created.findtext("request/service_request_id")
+    assert request_id and re.fullmatch(r"[0-9a-f]{32}", request_id)
+    assert created.find("request/account_id") is not None  # present and empty, as the specification shows
+
+    one = ET.fromstring(client.get(f"/open311/v2/requests/{request_id}.xml").content)
+    assert one.tag == "service_requests" and one.findtext("request/status") == "open"
+    assert one.findtext("request/lat") == "29.866" and one.findtext("request/service_code") == "case.road"
+    assert b"13800000998" not in ET.tostring(one) and "绊倒" not in ET.tostring(one, encoding="unicode")
+    listed = ET.fromstring(client.get("/open311/v2/requests.xml", params={"status": "open"}).content)
+    assert [x.findtext("service_request_id") for x in listed.findall("request")] == [request_id]
+
+    # Errors as <errors><error><code/><description/></error></errors>; nothing written.
+    r = client.post("/open311/v2/requests.xml", data={"api_key": "wrong", "service_code": "case.road",
+                                                      "description": "人行道地砖松动", "address_string": "解放南路"})
+    assert r.status_code == 403
+    error = ET.fromstring(r.content)
+    assert error.tag == "errors" and error.findtext("error/code") == "403" and error.findtext("error/description")
+    assert ET.fromstring(client.get("/open311/v2/requests/nope.xml").content).findtext("error/code") == "404"
+    assert client.get("/open311/v2/services.csv").status_code == 404
+    with db.unit_of_work() as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 1

@@ -100,3 +100,29 @@ def test_a_resident_gets_the_suggestion_while_typing(client, demo):  # type: ign
     r = client.post("/portal/cases/suggest", data={"description": "门口人行道地砖松动"},
                     headers={"X-CSRF-Token": token, "HX-Request": "true"})
     assert r.status_code == 200 and "道路破损" in r.text and "人行道" in r.text
+
+
+def test_the_operator_finds_the_caller_and_files_for_them(client, demo, db):  # type: ignore[no-untyped-def]
+    from tests.services.conftest import ZHANG_ID, person_id
+
+    token = as_user(client, "hotline.haishu")
+    form = client.get("/workbench/cases/new")
+    assert 'id="caller_query"' in form.text and 'hx-post="/workbench/cases/callers"' in form.text
+    found = client.post("/workbench/cases/callers", data={"caller_query": "13800000101"},
+                        headers={"X-CSRF-Token": token})
+    pid = person_id(db, ZHANG_ID)
+    assert found.status_code == 200 and f'name="caller_person_id" value="{pid}"' in found.text
+    assert "张明" not in found.text and "13800000101" not in found.text and "138****0101" in found.text
+    none = client.post("/workbench/cases/callers", data={"caller_query": "13999999999"},
+                       headers={"X-CSRF-Token": token})
+    assert "没有" in none.text and 'name="caller_person_id" value=""' in none.text
+    by_name = client.post("/workbench/cases/callers", data={"caller_query": "张明"}, headers={"X-CSRF-Token": token})
+    assert "出生日期" in by_name.text and "caller_person_id" not in by_name.text
+    r = client.post("/workbench/cases/new", data={
+        "csrf_token": _csrf(form.text), "reporter_name": "张明", "reporter_phone": "13800000101",
+        "caller_person_id": str(pid), "category_id": "case.noise", "description": "楼下工地夜间施工噪音很大",
+        "region_code": "330203001001", "address": "解放南路128号"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    case_id = _case_id(r.headers["location"])
+    as_user(client, "resident.zhang")
+    assert f"/portal/cases/{case_id}" in client.get("/portal/cases").text  # he follows it in 我要说

@@ -17,6 +17,7 @@ from tongban.core.i18n import pick
 from tongban.core.ids import Id, Version
 from tongban.core.storage import storage_for
 from tongban.core.text import FreeText
+from tongban.registry.schemas import PersonOut
 from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
 from tongban.webkit.schemas import Page
 
@@ -50,6 +51,9 @@ class CaseIn(BaseModel):
     reporter_name: str | None = Field(None, max_length=64, description="The caller's name (hotline only).")
     reporter_phone: str | None = Field(None, max_length=20, description="The caller's phone (hotline only).")
     anonymous: bool = Field(False, description="Stay anonymous to the department.")
+    caller_person_id: int | None = Field(None, description=(
+        "Hotline only: the registered resident found by `POST /cases/callers` the case is attached to "
+        "(linked to their account when they have one)."))
 
 
 class CaseSummary(BaseModel):
@@ -159,6 +163,21 @@ def suggest(body: SuggestIn, session: DbSession, principal: CurrentPrincipal) ->
     return SuggestOut(emergency=engine.emergency_in(session, body.description),
                       categories=[{"category": category_out(s.category).model_dump(), "matched": s.matched}
                                   for s in engine.suggest_categories(session, body.description, kind=body.kind)])
+
+
+class CallerSearch(BaseModel):
+    query: str = Field(min_length=1, max_length=64,
+                       description="The caller's phone number, resident ID number, or name.")
+    birth_date: dt.date | None = Field(None, description="With a name: the caller's birth date.")
+
+
+@router.post("/cases/callers", response_model=Page[PersonOut], dependencies=[needs(engine.OPERATE)])
+def find_callers(body: CallerSearch, session: DbSession, principal: CurrentPrincipal) -> Page[PersonOut]:
+    """12345 找人: the registered residents in your region matching the caller's phone, ID number,
+    or name with birth date — the data hub's staff search, masked and audited (`person.search`).
+    The criteria travel in the body, never in the URL."""
+    rows = engine.find_callers(session, principal=principal, query=body.query, birth_date=body.birth_date)
+    return Page(items=[PersonOut(**r) for r in rows])
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201,

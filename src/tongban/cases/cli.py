@@ -41,6 +41,37 @@ def list_cmd(username: str = typer.Option(..., "--as", help="The staff member wh
         console.print(table)
 
 
+@app.command("callers")
+def callers_cmd(query: str = typer.Argument(..., help="The caller's phone number, ID number or name."),
+                username: str = typer.Option(..., "--as", help="The 12345 operator looking the caller up."),
+                birth_date: str | None = typer.Option(None, help="With a name: the birth date, YYYY-MM-DD.")) -> None:
+    """找人: the registered residents matching a caller, in the operator's region, masked and
+    audited as on the intake page (the data hub's search)."""
+    import datetime as dt
+
+    from tongban.core import access
+    from tongban.core.errors import Invalid
+
+    try:
+        born = dt.date.fromisoformat(birth_date) if birth_date else None
+    except ValueError:
+        fail("birth date: YYYY-MM-DD")
+    with unit_of_work() as session:
+        account = session.scalar(select(Account).where(Account.username == username))
+        if account is None:
+            fail(f"no account {username!r}")
+        principal = identity.principal_for_account(session, account)
+        try:
+            found = engine.find_callers(session, principal=principal, query=query, birth_date=born)
+        except (Invalid, access.Denied) as exc:
+            fail(f"{exc.field}: {exc.message}" if exc.field else exc.message)
+        table = Table("person id", "name", "phone", "ID number", "region")
+        for p in found:
+            table.add_row(str(p["id"]), p["name"] or "", p["phone"] or "", p["id_number"] or "", p["region_code"] or "")
+        console.print(table)
+        console.print(f"{len(found)} found")
+
+
 @app.command("watch")
 def watch_cmd() -> None:
     """Run the overdue watch now: flag and supervise (督办) open cases past their due date."""

@@ -28,6 +28,8 @@ from tongban.core.i18n import N_
 from tongban.core.identity.models import Account, Department, Region
 from tongban.core.storage import Storage
 from tongban.core.text import free_text, person_name
+from tongban.datahub import persons
+from tongban.registry import service as registry
 
 TYPES = ("consult", "help", "complaint", "report", "suggestion")
 TYPE_LABELS = {"consult": N_("Enquiry (咨询)"), "help": N_("Request for help (求助)"),
@@ -336,6 +338,64 @@ class Filing:
     reporter_phone: str | None = None
     anonymous: bool = False
     files: Sequence[tuple[str | None, bytes]] = ()
+    caller_person_id: int | None = None
+
+
+# --- find the caller (hotline) -------------------------------------------------------------------
+
+
+def caller_query_kind(query: str) -> str:
+    """What the operator typed: a mobile or fixed-line number, a resident ID number, or a name."""
+    q = query.strip().replace(" ", "").replace("-", "")
+    if q.isdigit() and 7 <= len(q) <= 12:
+        return "phone"
+    if len(q) == 18 and q[:17].isdigit() and (q[17].isdigit() or q[17] in "xX"):
+        return "id_number"
+    if len(q) == 15 and q.isdigit():
+        return "id_number"
+    return "name"
+
+
+def find_callers(session: Session, *, principal: access.Principal, query: str,
+                 birth_date: dt.date | None = None) -> list[dict[str, Any]]:
+    """找人: the registered residents matching what the caller says (phone, ID number, or name
+    with the birth date), in the operator's region. A personal-data read, so it is the data hub's
+    staff search (`datahub.persons.search_persons`): the operator's department's basis for
+    `ds.person`, the records released masked as the hub masks them, one `person.search` audit
+    event (criteria kinds only, never the values)."""
+    access.require(principal, OPERATE)
+    query = (query or "").strip()
+    if not query:
+        raise Invalid(N_("Type the caller's phone number, ID number or name"), field="caller_query")
+    kind = caller_query_kind(query)
+    try:
+        if kind == "phone":
+            return persons.search_persons(session, principal=principal, phone=query, via="cases.intake")
+        if kind == "id_number":
+            return persons.search_persons(session, principal=principal, id_number=query, via="cases.intake")
+        if birth_date is None:
+            raise Invalid(N_("A search by name needs the caller's birth date"), field="caller_birth_date")
+        return persons.search_persons(session, principal=principal, name=query, birth_date=birth_date,
+                                      via="cases.intake")
+    except Invalid as exc:
+        if exc.field in ("phone", "id_number", "name"):
+            exc.field = "caller_query"
+        if exc.field == "birth_date":
+            exc.field = "caller_birth_date"
+        raise
+
+
+def _attach_caller(session: Session, principal: access.Principal, person_id: int) -> int | None:
+    """The registered resident the operator chose: read through the data hub (region, basis,
+    `person.read` audited, masked), then linked to the resident's own account when they have one,
+    so that they follow the case in 我要说 and are told of the answer. Returns the account id."""
+    try:
+        persons.find_person(session, principal=principal, person_id=person_id, via="cases.intake")
+    except (NotFound, access.Denied) as exc:
+        raise Invalid(N_("Choose the caller from the residents found"), field="caller_person_id") from exc
+    # Internal to the link (shown to no one): the ID number that ties the record to an account.
+    id_number = registry.get_person(session, person_id).id_number
+    return session.scalar(select(Account.id).where(Account.id_number == id_number, Account.kind == "resident"))
 
 
 def _check_location(f: Filing) -> None:
@@ -398,6 +458,11 @@ def file_case(session: Session, *, principal: access.Principal, channel: str, fi
         phone = account.phone if account is not None else None
     elif channel == "grid":
         name, phone = principal.display_name, None
+    caller_details: dict[str, Any] = {}
+    if channel == "hotline" and filing.caller_person_id is not None:
+        account_id = _attach_caller(session, principal, filing.caller_person_id)
+        caller_details = {"caller": masking.subject("person", filing.caller_person_id),
+                          "caller_account": account_id is not None}
     if name:
         name = person_name(name.strip(), field="reporter_name", max_length=64)
     if phone:
@@ -432,7 +497,8 @@ def file_case(session: Session, *, principal: access.Principal, channel: str, fi
         session.add(CaseAttachment(case_id=case.id, sha256=digest, size=len(data), media_type=media_type,
                                    uploaded_by=case.filed_by, created_at=now))
     _event(session, case, "received", case.filed_by, channel=channel, type=case_type, category=cat.id,
-           due_date=case.due_date.isoformat(), working_days=days, attachments=len(files))
+           due_date=case.due_date.isoformat(), working_days=days, attachments=len(files),
+           **caller_details)
     rule = route(session, cat.id, region_code)
     if rule is not None:
         _dispatch(session, case, rule.department_id, list(rule.assist), "system:dispatch", rule=True)

@@ -1,5 +1,7 @@
-"""Open311 GeoReport v2 over the case engine, at /open311/v2/ (JSON, the specification's format
-suffixes): services.json, services/{code}.json, requests.json (GET and POST), requests/{id}.json.
+"""Open311 GeoReport v2 over the case engine, at /open311/v2/ in JSON or XML by the
+specification's format suffix: services.{json,xml}, services/{code}.{json,xml},
+requests.{json,xml} (GET and POST), requests/{id}.{json,xml}. The XML uses the specification's
+element names (services/service, service_definition, service_requests/request, errors/error).
 
 Services are the pack's hotline categories. POST needs an API key (`tongban cases key-create`);
 its filings enter the engine by the `api` channel, coordinates in WGS84 as the specification says.
@@ -13,10 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import xml.etree.ElementTree as ET
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,8 +36,46 @@ router = APIRouter(prefix="/open311/v2", include_in_schema=False)  # its own spe
 PUBLIC_LIMIT = 200
 
 
-def _error(status: int, description: str) -> JSONResponse:
-    return JSONResponse([{"code": status, "description": description}], status_code=status)
+FORMATS = ("json", "xml")
+# The XML documents' root and item elements, as the specification names them.
+_XML = {"services": ("services", "service"), "requests": ("service_requests", "request"),
+        "errors": ("errors", "error"), "definition": ("service_definition", None)}
+
+
+def _xml_value(parent: ET.Element, name: str, value: Any) -> None:
+    el = ET.SubElement(parent, name)
+    if isinstance(value, bool):
+        el.text = "true" if value else "false"
+    elif isinstance(value, list):
+        for item in value:
+            _xml_value(el, name[:-1] if name.endswith("s") else "item", item)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _xml_value(el, k, v)
+    elif value is not None:
+        el.text = str(value)
+
+
+def _out(fmt: str, kind: str, data: Any, status: int = 200) -> Response:
+    """The document in the asked format: JSON as it is, or XML with the specification's elements."""
+    if fmt != "xml":
+        return JSONResponse(data, status_code=status)
+    root_name, item = _XML[kind]
+    root = ET.Element(root_name)
+    for row in (data if item is not None else [data]):
+        parent = ET.SubElement(root, item) if item is not None else root
+        for k, v in row.items():
+            _xml_value(parent, k, v)
+    body = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
+
+
+def _error(status: int, description: str, fmt: str = "json") -> Response:
+    return _out(fmt, "errors", [{"code": status, "description": description}], status)
+
+
+def _unknown_format() -> Response:
+    return _error(404, "format: json or xml")
 
 
 def _time(ts: dt.datetime | None) -> str | None:
@@ -48,17 +89,21 @@ def _service(c: CaseCategory) -> dict[str, Any]:
             "group": c.default_type}
 
 
-@router.get("/services.json")
-def services(session: DbSession) -> JSONResponse:
-    return JSONResponse([_service(c) for c in engine.categories(session, "hotline")])
+@router.get("/services.{fmt}")
+def services(fmt: str, session: DbSession) -> Response:
+    if fmt not in FORMATS:
+        return _unknown_format()
+    return _out(fmt, "services", [_service(c) for c in engine.categories(session, "hotline")])
 
 
-@router.get("/services/{service_code}.json")
-def service_definition(service_code: str, session: DbSession) -> JSONResponse:
+@router.get("/services/{service_code}.{fmt}")
+def service_definition(service_code: str, fmt: str, session: DbSession) -> Response:
+    if fmt not in FORMATS:
+        return _unknown_format()
     c = session.get(CaseCategory, service_code)
     if c is None or c.kind != "hotline":
-        return _error(404, "service_code not found")
-    return JSONResponse({"service_code": c.id, "attributes": []})
+        return _error(404, "service_code not found", fmt)
+    return _out(fmt, "definition", {"service_code": c.id, "attributes": []})
 
 
 def _key(session: Session, api_key: str | None) -> Open311Key | None:
@@ -68,9 +113,9 @@ def _key(session: Session, api_key: str | None) -> Open311Key | None:
     return row if row is not None and row.revoked_at is None else None
 
 
-@router.post("/requests.json")
+@router.post("/requests.{fmt}")
 def create_request(
-    request: Request, session: DbSession,
+    fmt: str, request: Request, session: DbSession,
     api_key: Annotated[str | None, Form()] = None,
     service_code: Annotated[str | None, Form()] = None,
     jurisdiction_id: Annotated[str | None, Form()] = None,
@@ -82,15 +127,17 @@ def create_request(
     last_name: Annotated[str | None, Form()] = None,
     phone: Annotated[str | None, Form()] = None,
     email: Annotated[str | None, Form()] = None,
-) -> JSONResponse:
+) -> Response:
+    if fmt not in FORMATS:
+        return _unknown_format()
     key = _key(session, api_key)
     if key is None:
-        return _error(403, "api_key is missing or not valid")
+        return _error(403, "api_key is missing or not valid", fmt)
     if not service_code:
-        return _error(400, "service_code is required")
+        return _error(400, "service_code is required", fmt)
     category = session.get(CaseCategory, service_code)
     if category is None or category.kind != "hotline":
-        return _error(404, "service_code not found")
+        return _error(404, "service_code not found", fmt)
     name = "".join(p.strip() for p in (last_name or "", first_name or "") if p and p.strip()) or None
     region = jurisdiction_id or engine.setting(session, "open311").get("jurisdiction")
     principal = access.Principal(kind="client", client_id=f"open311:{key.id}")
@@ -106,9 +153,9 @@ def create_request(
         field = {"description": "description", "latitude": "lat", "longitude": "long", "address": "address_string",
                  "region_code": "jurisdiction_id", "reporter_name": "first_name",
                  "reporter_phone": "phone"}.get(exc.field or "", exc.field or "")
-        return _error(400, f"{field}: {message}" if field else message)
-    return JSONResponse([{"service_request_id": case.public_id,
-                          "service_notice": f"due {case.due_date.isoformat()}", "account_id": None}], status_code=201)
+        return _error(400, f"{field}: {message}" if field else message, fmt)
+    return _out(fmt, "requests", [{"service_request_id": case.public_id,
+                                   "service_notice": f"due {case.due_date.isoformat()}", "account_id": None}], 201)
 
 
 def _public(session: Session, cases: list[Case]) -> list[dict[str, Any]]:
@@ -154,9 +201,11 @@ def _date(value: str | None, name: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=clock.local(clock.now()).tzinfo)
 
 
-@router.get("/requests.json")
-def list_requests(session: DbSession, service_request_id: str | None = None, service_code: str | None = None,
-                  start_date: str | None = None, end_date: str | None = None, status: str | None = None) -> JSONResponse:
+@router.get("/requests.{fmt}")
+def list_requests(fmt: str, session: DbSession, service_request_id: str | None = None, service_code: str | None = None,
+                  start_date: str | None = None, end_date: str | None = None, status: str | None = None) -> Response:
+    if fmt not in FORMATS:
+        return _unknown_format()
     q = select(Case).where(Case.type != "report", Case.kind == "hotline")
     if service_request_id:
         ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:PUBLIC_LIMIT]
@@ -167,7 +216,7 @@ def list_requests(session: DbSession, service_request_id: str | None = None, ser
         try:
             start, end = _date(start_date, "start_date"), _date(end_date, "end_date")
         except ValueError as exc:
-            return _error(400, f"{exc}: not a w3c date-time")
+            return _error(400, f"{exc}: not a w3c date-time", fmt)
         end = end or clock.now()
         start = start or end - dt.timedelta(days=90)
         q = q.where(Case.created_at >= start, Case.created_at <= end)
@@ -176,15 +225,17 @@ def list_requests(session: DbSession, service_request_id: str | None = None, ser
         elif status == "closed":
             q = q.where((Case.closed_at.is_not(None)) | (Case.status == "merged"))
         elif status:
-            return _error(400, "status: open or closed")
+            return _error(400, "status: open or closed", fmt)
     rows = list(session.scalars(q.order_by(Case.id.desc()).limit(PUBLIC_LIMIT)))
-    return JSONResponse(_public(session, rows))
+    return _out(fmt, "requests", _public(session, rows))
 
 
-@router.get("/requests/{service_request_id}.json")
-def get_request(service_request_id: str, session: DbSession) -> JSONResponse:
+@router.get("/requests/{service_request_id}.{fmt}")
+def get_request(service_request_id: str, fmt: str, session: DbSession) -> Response:
+    if fmt not in FORMATS:
+        return _unknown_format()
     case = session.scalar(select(Case).where(Case.public_id == service_request_id[:32], Case.type != "report",
                                              Case.kind == "hotline"))
     if case is None:
-        return _error(404, "service_request_id not found")
-    return JSONResponse(_public(session, [case]))
+        return _error(404, "service_request_id not found", fmt)
+    return _out(fmt, "requests", _public(session, [case]))

@@ -5,6 +5,7 @@ page with the steps the caller may take."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -103,7 +104,17 @@ def _filing(form: FormData, principal: access.Principal, channel: str) -> engine
         address=_text(form, "address"), longitude=_float(form, "longitude"), latitude=_float(form, "latitude"),
         datum=_text(form, "datum"), reporter_name=_text(form, "reporter_name") if channel == "hotline" else None,
         reporter_phone=_text(form, "reporter_phone") if channel == "hotline" else None,
-        anonymous=form.get("anonymous") == "1", files=_files(form))
+        anonymous=form.get("anonymous") == "1", files=_files(form),
+        caller_person_id=_caller(form) if channel == "hotline" else None)
+
+
+def _caller(form: FormData) -> int | None:
+    value = _text(form, "caller_person_id")
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise Invalid(N_("Choose the caller from the residents found"), field="caller_person_id")
+    return int(value)
 
 
 def _file(request: Request, session: DbSession, principal: access.Principal, form: FormData, channel: str,
@@ -266,6 +277,31 @@ def suggest(request: Request, session: DbSession, principal: SignedIn, form: Pos
         "emergency": engine.emergency_in(session, text),
         "suggestions": [{"id": s.category.id, "title": pick(s.category.definition["title"]), "matched": s.matched}
                         for s in engine.suggest_categories(session, text, kind=kind)]})
+
+
+@router.post("/workbench/cases/callers")
+def callers(request: Request, session: DbSession, principal: SignedIn, form: PostedForm) -> Response:
+    """找人 (htmx): the registered residents matching the caller's phone, ID number or name with
+    birth date, masked, through the data hub (audited); the operator picks one or goes on with
+    the caller as typed."""
+    access.require(principal, engine.OPERATE)
+    query = _text(form, "caller_query") or ""
+    try:
+        raw_date = _text(form, "caller_birth_date")
+        try:
+            birth_date = dt.date.fromisoformat(raw_date) if raw_date else None
+        except ValueError:
+            raise Invalid(N_("Enter a date as YYYY-MM-DD"), field="caller_birth_date") from None
+        found = engine.find_callers(session, principal=principal, query=query, birth_date=birth_date)
+    except (Invalid, access.Denied) as exc:
+        session.rollback()
+        return render(request, "cases/_callers.html", {"error": _message(exc), "people": None})
+    regions = {r.code: r for r in session.scalars(select(Region).where(
+        Region.code.in_({p["region_code"] for p in found if p.get("region_code")})))}
+    return render(request, "cases/_callers.html", {
+        "error": None, "people": [{**p, "region": pick({"zh": regions[p["region_code"]].name_zh,
+                                                                    "en": regions[p["region_code"]].name_en})
+                                   if p.get("region_code") in regions else ""} for p in found]})
 
 
 @router.get("/workbench/cases/{case_id}")

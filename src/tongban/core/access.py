@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, str] = {
     "cockpit.view": "See indicators and alerts for one's region",
     "grid.visit": "See and record community visits in one's region",
     "hotline.handle": "Take and dispatch 12345 hotline cases",
+    "person.find": "Find a resident in one's region by phone, ID number or name, masked (to recognise a caller)",
     "platform.admin": "Manage departments, staff, roles, API clients and signing keys everywhere",
     "exchange.read": "Read shared data through the exchange (API clients)",
     "quality.rectify": "See and rectify one's department's data quality issues (整改) and submit them for verification",

@@ -25,6 +25,9 @@ from tongban.registry import service as registry
 from tongban.registry.models import Household, Person
 
 PERSON_DATASET = "ds.person"
+# Lookup only (the 12345 operator recognising a caller): the masked search and one masked read
+# of a person found, no record pages, no households, never clear text.
+FIND = "person.find"
 PERSON_FIELDS = registry.PERSON_FIELDS
 MAX_RESULTS = 50
 
@@ -94,19 +97,35 @@ def read_person(
 def search_persons(
     session: Session, *, principal: Principal, id_number: str | None = None, name: str | None = None,
     birth_date: dt.date | None = None, region_code: str | None = None, road: str | None = None,
-    number: str | None = None,
+    number: str | None = None, phone: str | None = None, via: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Find people in the caller's region by ID number, by name and birth date, or by address."""
-    access.require(principal, "person.read")
+    """Find people in the caller's region by ID number, by name and birth date, by phone or by
+    address. `via` names the page or step that searched (e.g. the 12345 intake), for the audit.
+    Always masked: `person.read` or the lookup-only `person.find` may search."""
+    access.require_any(principal, "person.read", FIND)
     q, kinds = registry.person_search(id_number=id_number, name=name, birth_date=birth_date,
-                                      region_code=region_code, road=road, number=number)
+                                      region_code=region_code, road=road, number=number, phone=phone)
     q = q.where(access.scope(principal, region=Person.region_code))
     basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=None)
     people = list(session.scalars(q.order_by(Person.id).limit(MAX_RESULTS)))
     # Which kinds of criteria, never their values: the audit chain holds no ID numbers or names.
     record(session, actor=principal.actor, actor_department=principal.department_id, action="person.search",
-           details={"criteria": kinds, "count": len(people), "basis": basis.name})
+           details={"criteria": kinds, "count": len(people), "basis": basis.name, **({"via": via} if via else {})})
     return [_released(session, basis, p, clear=False) for p in people]
+
+
+def find_person(session: Session, *, principal: Principal, person_id: int, via: str) -> dict[str, Any]:
+    """One person found by `search_persons`, confirmed for a lookup (`person.find` or
+    `person.read`): the residence in the caller's region, the department's basis, one masked
+    `person.read` audit event naming `via`. Never clear text."""
+    access.require_any(principal, "person.read", FIND)
+    person = registry.get_person(session, person_id)
+    access.require_region(principal, person.region_code)
+    basis = basis_for(session, principal=principal, dataset_id=PERSON_DATASET, subject_id=person.id)
+    record(session, actor=principal.actor, actor_department=principal.department_id, action="person.read",
+           subject=masking.subject("person", person.id), region_code=person.region_code,
+           details={"unmasked": False, "fields": "all", "basis": basis.name, "via": via})
+    return _released(session, basis, person, clear=False)
 
 
 def read_household(

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from tongban.core import access
 from tongban.core.ids import Id
 from tongban.datahub import persons
 from tongban.registry.schemas import HouseholdOut, PersonField, PersonOut, PersonSearch, Unmask
@@ -23,6 +24,7 @@ router = APIRouter(tags=["registry"])
     422: "No criterion is given, a `name` comes without a `birth_date`, or `region_code` is outside your region"}))
 def search(body: PersonSearch, session: DbSession, principal: CurrentPrincipal) -> Page[PersonOut]:
     """Staff: find people in your region (masked). Criteria go in the body."""
+    access.require(principal, "person.read")
     rows = persons.search_persons(session, principal=principal, **body.model_dump())
     return Page(items=[PersonOut(**r) for r in rows])
 

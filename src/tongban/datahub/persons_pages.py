@@ -37,6 +37,9 @@ def search_submit(
     number: str = Form(""),
 ) -> Response:
     """Search by the criteria in the form body (never in the URL)."""
+    from tongban.core.access import require
+
+    require(principal, "person.read")  # the hub's search page (a lookup-only `person.find` has none)
     form = {"name": name, "birth_date": birth_date, "road": road, "number": number}
     try:
         born = dt.date.fromisoformat(birth_date) if birth_date.strip() else None

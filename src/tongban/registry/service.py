@@ -95,6 +95,7 @@ PERSON_FIELDS = ("id_number", "name", "sex", "birth_date", "phone", "hukou_regio
 def person_search(
     *, id_number: str | None = None, name: str | None = None, birth_date: dt.date | None = None,
     region_code: str | None = None, road: str | None = None, number: str | None = None,
+    phone: str | None = None,
 ) -> tuple[Select[Person], list[str]]:
     """The raw query behind a staff search (unscoped, unreleased: `datahub.persons` scopes it to
     the caller's region and releases what it finds) and the kinds of criteria it uses."""
@@ -110,6 +111,12 @@ def person_search(
         # a name is stored in its normal form (one kind of middle dot …), so it is searched in it
         q = q.where(Person.name == (text.normalise_name(name) or name.strip()), Person.birth_date == birth_date)
         kinds.append("name+birth_date")
+    if phone:
+        phone = phone.strip().replace(" ", "").replace("-", "")
+        if not (phone.isdigit() and 7 <= len(phone) <= 20):
+            raise Invalid(N_("Enter a phone number of digits only"), field="phone")
+        q = q.where(Person.phone == phone)
+        kinds.append("phone")
     if road or number:
         if not road:
             raise Invalid(N_("Search by address needs the road"), field="road")
@@ -121,7 +128,8 @@ def person_search(
         q = q.where(access.within(Person.region_code, region_code))
         kinds.append("region")
     if not kinds or kinds == ["region"]:
-        raise Invalid(N_("Give an ID number, a name with a birth date, or an address"), field="id_number")
+        raise Invalid(N_("Give an ID number, a name with a birth date, a phone number or an address"),
+                      field="id_number")
     return q, kinds
 
 
