@@ -103,7 +103,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[testing.Li
 # --- the browser ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# One Playwright per test module, not per session: while the sync API runs it holds an asyncio loop
+# as this thread's running loop, so a later test of another folder calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     why = _missing()
     if why:
