@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import make_staff, seed_base, token_for
+from tests.factories import make_resident, make_staff, seed_base, token_for
 
 CONVENTIONS = Path(__file__).resolve().parents[2] / "docs" / "api-conventions.md"
 
@@ -61,6 +61,17 @@ def test_bounds_and_enums_the_server_enforces_are_in_the_document(document):  # 
     assert schemas["tongban__services__api__DecisionIn"]["properties"]["decision"]["enum"] == ["approve", "return", "reject"]
     assert schemas["BilingualName"]["required"] == ["zh", "en"]
     assert schemas["QueryIn"]["properties"]["limit"]["maximum"] == 10_000
+    for path in ("/api/v1/cases", "/api/v1/cases/mine"):
+        schema = _param(paths[path]["get"], "limit")["schema"]
+        assert (schema["minimum"], schema["maximum"]) == (1, 200), path
+    assert _param(paths["/api/v1/cases"]["get"], "tab")["schema"]["enum"] == ["open", "intake", "overdue",
+                                                                              "answered", "closed"]
+    near = paths["/api/v1/places/near"]["get"]
+    assert (_param(near, "lat")["schema"]["minimum"], _param(near, "lat")["schema"]["maximum"]) == (-90, 90)
+    assert _param(near, "radius_m")["schema"]["exclusiveMinimum"] == 0
+    preference = schemas["PreferenceIn"]["properties"]
+    assert preference["quiet_end"]["anyOf"][0]["pattern"].startswith("^$|")
+    assert "422" in paths["/api/v1/codes/qr/{code}.{kind}"]["get"]["responses"]
 
 
 def test_workbench_limit_over_200_is_refused(db, client):  # type: ignore[no-untyped-def]
@@ -86,3 +97,27 @@ def test_a_wrong_method_is_405_with_allow(client):  # type: ignore[no-untyped-de
     assert resp.json()["type"].endswith("/method-not-allowed")
     resp = client.put("/api/v1/auth/token")
     assert resp.status_code == 405 and "POST" in resp.headers["allow"]
+
+
+def test_a_path_word_is_not_taken_for_an_id_or_a_channel(client):  # type: ignore[no-untyped-def]
+    # POST-only paths beside a GET/DELETE `{id}` route: another method is a 405 naming POST only,
+    # not a 422 for an id (or a channel) that "suggest", "import" or "verify" is not.
+    for method, path in (("GET", "/api/v1/cases/suggest"), ("GET", "/api/v1/places/import"),
+                         ("DELETE", "/api/v1/me/contacts/verify")):
+        resp = client.request(method, path)
+        assert resp.status_code == 405, path
+        assert resp.headers["allow"] == "POST", path
+
+
+def test_messaging_preference_takes_booleans_and_times_only(db, client):  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as s:
+        seed_base(s)
+        make_resident(s, "li.resident")
+    auth = token_for(client, "li.resident")
+    url = "/api/v1/me/messaging/preference"
+    resp = client.put(url, json={"email": False, "sms": 0}, headers=auth)
+    assert resp.status_code == 422 and resp.json()["field"] == "sms"
+    resp = client.put(url, json={"quiet_start": "22:00", "quiet_end": "0000000"}, headers=auth)
+    assert resp.status_code == 422 and resp.json()["field"] == "quiet_end"
+    resp = client.put(url, json={"quiet_start": "22:00", "quiet_end": "07:00"}, headers=auth)
+    assert resp.status_code == 200 and resp.json()["quiet_end"] == "07:00"

@@ -15,11 +15,12 @@ from tongban.cases.models import Case
 from tongban.core import access, clock, workdays
 from tongban.core.i18n import pick
 from tongban.core.ids import Id, Version
+from tongban.core.paging import DEFAULT_LIMIT, Limit
 from tongban.core.storage import storage_for
 from tongban.core.text import FreeText
 from tongban.registry.schemas import PersonOut
 from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 router = APIRouter(tags=["cases"])
 
@@ -181,7 +182,11 @@ def find_callers(body: CallerSearch, session: DbSession, principal: CurrentPrinc
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201,
-             dependencies=[needs("self.apply", engine.OPERATE, "grid.visit")])
+             dependencies=[needs("self.apply", engine.OPERATE, "grid.visit")], responses=refusals({
+                 422: "A description that is blank once trimmed or reads as an emergency; a `category_id`, "
+                      "`type` or `region_code` that names nothing usable by the caller; coordinates outside "
+                      "China, one without the other or without a `datum`; neither an address nor coordinates; "
+                      "a `reporter_phone` that is not digits"}))
 def file_case(body: CaseIn, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
     """受理: a resident files for themselves (portal), an operator for a caller (hotline), a grid
     worker a grid event (grid). Refused with the number to call when it reads as an emergency."""
@@ -190,8 +195,11 @@ def file_case(body: CaseIn, session: DbSession, principal: CurrentPrincipal) -> 
     return case_out(session, case, principal)
 
 
+Tab = Literal["open", "intake", "overdue", "answered", "closed"]  # engine.TABS
+
+
 @router.get("/cases/mine", response_model=Page[CaseSummary])
-def my_cases(session: DbSession, principal: CurrentPrincipal, limit: int = 50,
+def my_cases(session: DbSession, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
              cursor: str | None = None) -> Page[CaseSummary]:
     page = engine.my_cases(session, principal=principal, limit=limit, cursor=cursor)
     today = clock.today()
@@ -199,7 +207,7 @@ def my_cases(session: DbSession, principal: CurrentPrincipal, limit: int = 50,
 
 
 @router.get("/cases", response_model=Page[CaseSummary])
-def case_queue(session: DbSession, principal: CurrentPrincipal, tab: str = "open", limit: int = 50,
+def case_queue(session: DbSession, principal: CurrentPrincipal, tab: Tab = "open", limit: Limit = DEFAULT_LIMIT,
                cursor: str | None = None) -> Page[CaseSummary]:
     """Staff's queue: the operator's region, or the department's cases in its region."""
     page = engine.queue(session, principal=principal, tab=tab, limit=limit, cursor=cursor)
@@ -207,7 +215,7 @@ def case_queue(session: DbSession, principal: CurrentPrincipal, tab: str = "open
     return Page(items=[summary(c, today) for c in page.rows], next_cursor=page.next_cursor)
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut)
+@router.get("/cases/{case_id:int}", response_model=CaseOut)
 def get_case(case_id: Id, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
     return case_out(session, engine.get_case(session, principal=principal, case_id=case_id), principal)
 
@@ -262,7 +270,9 @@ class MergeIn(BaseModel):
     into_id: Id
 
 
-@router.post("/cases/{case_id}/dispatch", response_model=CaseOut, dependencies=[needs(engine.OPERATE)])
+@router.post("/cases/{case_id}/dispatch", response_model=CaseOut, dependencies=[needs(engine.OPERATE)],
+             responses=refusals({422: "A department (or an assisting one) that does not exist; sending it "
+                                      "elsewhere without a reason"}))
 def dispatch(case_id: Id, body: DispatchIn, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
     """派单 or 改派 (a reason is needed to send it elsewhere)."""
     case = engine.dispatch(session, principal=principal, case_id=case_id, department_id=body.department_id,
@@ -277,14 +287,16 @@ def accept(case_id: Id, body: VersionIn, session: DbSession, principal: CurrentP
                     principal)
 
 
-@router.post("/cases/{case_id}/return", response_model=CaseOut, dependencies=[needs(engine.HANDLE)])
+@router.post("/cases/{case_id}/return", response_model=CaseOut, dependencies=[needs(engine.HANDLE)],
+             responses=refusals({422: "A reason that is blank once trimmed"}))
 def return_case(case_id: Id, body: ReasonIn, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
     """退单 with a reason: back to the 12345 operator."""
     case = engine.return_case(session, principal=principal, case_id=case_id, reason=body.reason, version=body.version)
     return case_out(session, case, principal)
 
 
-@router.post("/cases/{case_id}/reply", response_model=CaseOut, dependencies=[needs(engine.HANDLE, engine.OPERATE)])
+@router.post("/cases/{case_id}/reply", response_model=CaseOut, dependencies=[needs(engine.HANDLE, engine.OPERATE)],
+             responses=refusals({422: "An answer that is blank once trimmed"}))
 def reply(case_id: Id, body: ReplyIn, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
     """答复 (to every reporter of the cases merged into it, too)."""
     case = engine.reply(session, principal=principal, case_id=case_id, text=body.text, version=body.version)
@@ -327,7 +339,9 @@ def merge(case_id: Id, body: MergeIn, session: DbSession, principal: CurrentPrin
                     principal)
 
 
-@router.post("/cases/{case_id}/attachments", response_model=AttachmentOut, status_code=201)
+@router.post("/cases/{case_id}/attachments", response_model=AttachmentOut, status_code=201,
+             responses=refusals({422: "A file that is empty, too large, not a JPEG or PNG photo or a PDF "
+                                      "document, or one more than a case may have"}))
 async def attach(case_id: Id, request: Request, session: DbSession, principal: CurrentPrincipal,
                  file: UploadFile = File(...)) -> AttachmentOut:
     from fastapi.concurrency import run_in_threadpool

@@ -15,7 +15,7 @@ from tongban.core.keys import keyring_for
 from tongban.core.paging import DEFAULT_LIMIT, Limit
 from tongban.core.text import FreeText
 from tongban.webkit.deps import CurrentPrincipal, DbSession
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 router = APIRouter(tags=["codes"])
 
@@ -42,7 +42,8 @@ class IssueIn(BaseModel):
     subject_id: Id
 
 
-@router.post("/codes", status_code=201)
+@router.post("/codes", status_code=201, responses=refusals({
+    422: "A `type` that is not a loaded code type, or a subject it cannot be issued for"}))
 def issue(body: IssueIn, request: Request, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """Issue the code of one subject (staff of the type's issuing department). Bulk: `tongban codes issue`."""
     row = service.issue_one(session, keyring=keyring_for(request.app.state.settings), principal=principal,
@@ -63,14 +64,14 @@ class RevokeIn(BaseModel):
     reason: FreeText = Field(max_length=500)
 
 
-@router.post("/codes/{code_id}/revoke")
+@router.post("/codes/{code_id}/revoke", responses=refusals({422: "A reason that is blank once trimmed"}))
 def revoke(code_id: Id, body: RevokeIn, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
     """Revoke a code (staff of the issuing department), with the reason every scan then shows.
     It is published in the signed revocation list (GET /api/v1/certificates/revocations)."""
     return service.code_dict(service.revoke(session, principal=principal, code_id=code_id, reason=body.reason))
 
 
-@router.get("/codes/qr/{code}.{kind}")
+@router.get("/codes/qr/{code}.{kind}", responses=refusals({422: "A `code` that cannot be read as a code"}))
 def qr(code: CodeText, kind: Literal["svg", "png"], request: Request) -> Response:
     """The QR code of a code's scan page, SVG or PNG, made on request (anyone holding the code)."""
     from tongban.codes import token

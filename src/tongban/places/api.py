@@ -23,7 +23,7 @@ from tongban.places import coverage, service
 from tongban.places.importer import import_places
 from tongban.places.models import Place, PlaceCategory
 from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
-from tongban.webkit.schemas import Page
+from tongban.webkit.schemas import Page, refusals
 
 router = APIRouter(tags=["places"])
 MAX_UPLOAD = 50 * 1024 * 1024
@@ -91,7 +91,7 @@ def list_categories(session: DbSession) -> list[CategoryOut]:
     return [CategoryOut.of(c) for c in service.categories(session)]
 
 
-@router.get("/places")
+@router.get("/places", responses=refusals({422: "A `category` that is not one of /places/categories"}))
 def list_places(session: DbSession, category: str | None = None, region: str | None = None,
                 cursor: str | None = None, limit: Limit = DEFAULT_LIMIT) -> Page[PlaceOut]:
     """Every place, by id; `category` and `region` (a region code: that region and below) narrow it."""
@@ -109,14 +109,18 @@ def list_places(session: DbSession, category: str | None = None, region: str | N
     return Page(items=[PlaceOut.of(p, cal, at) for p in rows], next_cursor=nxt)
 
 
-@router.get("/places/near")
+@router.get("/places/near", responses=refusals({422: "A `category` that is not one of /places/categories"}))
 def near_me(session: DbSession,
-            lat: Annotated[float, Query(description="Latitude, WGS-84 (or in `datum`).")],
-            lon: Annotated[float, Query(description="Longitude, WGS-84 (or in `datum`).")],
-            radius_m: Annotated[float, Query(description="Metres, great-circle, inclusive.")] = 1000,
+            lat: Annotated[float, Query(json_schema_extra={"minimum": -90, "maximum": 90},
+                                        description="Latitude, WGS-84 (or in `datum`).")],
+            lon: Annotated[float, Query(json_schema_extra={"minimum": -180, "maximum": 180},
+                                        description="Longitude, WGS-84 (or in `datum`).")],
+            radius_m: Annotated[float, Query(json_schema_extra={"exclusiveMinimum": 0, "maximum": service.MAX_RADIUS_M},
+                                             description="Metres, great-circle, inclusive.")] = 1000,
             category: str | None = None, datum: Literal["wgs84", "gcj02"] = "wgs84",
             limit: Annotated[int, Query(ge=1, le=service.MAX_RESULTS)] = 20) -> list[PlaceOut]:
-    """Places within the radius, nearest first (ties by id)."""
+    """Places within the radius, nearest first (ties by id). The coordinates' and the radius's bounds
+    are in the document and checked by `service.check_query`, whose messages name the bound."""
     service.check_query(lat, lon, radius_m)
     lat, lon = geo.to_stored(datum, lat, lon)
     found = service.near(session, lat=lat, lon=lon, radius_m=radius_m, category=category, limit=limit)
@@ -138,12 +142,13 @@ def service_circle(session: DbSession, region: str = "") -> dict[str, Any]:
     return coverage.service_circle(session, region_prefix=region)
 
 
-@router.get("/places/{place_id}")
+@router.get("/places/{place_id:int}")
 def get_place(session: DbSession, place_id: Id) -> PlaceOut:
     return PlaceOut.of(service.place(session, place_id), calendar(session), clock.now())
 
 
-@router.post("/places/import", dependencies=[needs("places.manage", "platform.admin")])
+@router.post("/places/import", dependencies=[needs("places.manage", "platform.admin")], responses=refusals({
+    422: "A file that is not CSV or Parquet (by its name), or is too large"}))
 def import_file(principal: CurrentPrincipal, session: DbSession,
                 file: Annotated[UploadFile, File(description="CSV (UTF-8, header row) or Parquet.")],
                 datum: Annotated[Literal["wgs84", "gcj02"], Form()] = "wgs84") -> ImportOut:
