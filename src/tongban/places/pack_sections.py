@@ -90,16 +90,7 @@ def apply_places(session: Session, files: list[PackFile], pack: Pack) -> Changes
             position += 1
             values = {"title_zh": c.title.zh, "title_en": c.title.en, "walking_radius_m": c.walking_radius_m,
                       "position": position}
-            row = session.get(PlaceCategory, c.id)
-            if row is None:
-                session.add(PlaceCategory(code=c.id, **values))
-                changes.count("created")
-            elif any(getattr(row, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(row, k, v)
-                changes.count("updated")
-            else:
-                changes.count("unchanged")
+            changes.upsert(session, PlaceCategory, c.id, values)
         session.flush()
         for p in model.places:
             lon, lat = p.location

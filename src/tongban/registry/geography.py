@@ -62,16 +62,7 @@ def apply_geography(session: Session, files: list[PackFile], pack: Pack) -> Chan
             outline = [_stored(model.datum, *p) for p in s.outline] if s.outline else None
             values = {"centre_lon": centre[0] if centre else None, "centre_lat": centre[1] if centre else None,
                       "outline": outline, "demo": s.demo}
-            row = session.get(RegionShape, s.code)
-            if row is None:
-                session.add(RegionShape(code=s.code, **values))
-                changes.count("created")
-            elif any(getattr(row, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(row, k, v)
-                changes.count("updated")
-            else:
-                changes.count("unchanged")
+            changes.upsert(session, RegionShape, s.code, values)
     session.flush()
     return changes
 

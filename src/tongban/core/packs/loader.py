@@ -160,6 +160,20 @@ class Changes:
     def count(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
+    def upsert(self, session: Session, model: type[Any], code: str, values: dict[str, Any]) -> None:
+        """Write the pack's row `code` of `model` (keyed by its `code` column): created when missing,
+        the fields of `values` that differ updated, else left as it was; counted either way."""
+        row = session.get(model, code)
+        if row is None:
+            session.add(model(code=code, **values))
+            self.count("created")
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            self.count("updated")
+        else:
+            self.count("unchanged")
+
 
 CheckFn = Callable[["PackFile", "Pack"], Iterable[Problem]]
 ApplyFn = Callable[[Session, list["PackFile"], "Pack"], Changes]
