@@ -54,7 +54,8 @@ BREAKAGES = {
         "departments.yaml", 'region: "330203003"', 'region: "330203099"', "dept.ximen.office",
         "region '330203099' is not defined in this pack"),
     "role-with-unknown-permission": Breakage(
-        "roles.yaml", "permissions: [hotline.handle]", "permissions: [hotline.handle, hotline.fly]",
+        "roles.yaml", "permissions: [hotline.handle, person.find]",
+        "permissions: [hotline.handle, person.find, hotline.fly]",
         "hotline_operator", "unknown permission 'hotline.fly'"),
     "region-code-outside-its-parent": Breakage(
         "regions.yaml", '{code: "330203009", level: street, parent: "330203"',
