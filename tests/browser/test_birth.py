@@ -78,7 +78,7 @@ def test_the_birth_one_thing_from_the_portal_to_both_parents_wallets(phone: Any,
         switch_to(phone, parent)
         phone.get_by_role("link", name=re.compile("您的数字证件")).click()
         cards = phone.locator("li.cert").filter(has_text="张小安")
-        assert cards.count() == 4, phone.locator("main").inner_text()[:800]
+        expect(cards).to_have_count(4)  # waits for the wallet page the click opens
         card = cards.first
         assert "证照编号" in card.inner_text() and "门牌号" not in card.inner_text()
         qr = card.locator(".cert-qr img")

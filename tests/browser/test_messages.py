@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.helpers import sign_in
@@ -35,7 +36,7 @@ def test_a_resident_reads_a_message_and_follows_its_link(phone: Any, live_server
     sign_in(phone, "resident.sun")
     phone.get_by_role("link", name="您的消息").click()
     card = phone.locator("li.message", has_text="低保申请（浏览器测试）")
-    assert card.count() == 1
+    expect(card).to_have_count(1)  # waits for the inbox page the click opens
     assert "您的申请已提交" in card.inner_text() and "已提交，等待部门受理" in card.inner_text()
     assert "unread" in (card.get_attribute("class") or "")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from playwright.sync_api import expect
+
 from tests.browser.helpers import receipt_number, sign_in, switch_to, type_into
 
 
@@ -82,6 +84,6 @@ def test_an_offer_from_the_portal_card_to_a_submitted_application(phone: Any, de
     switch_to(phone, "resident.wang")
     phone.get_by_role("link", name=re.compile("我的数据")).click()
     consents = phone.locator("#consents-heading").locator("xpath=..").locator("li", has_text="困难残疾人生活补贴")
-    assert consents.count() == 1, phone.locator("main").inner_text()[:1000]
+    expect(consents).to_have_count(1)  # waits for the page the click opens
     for row in phone.locator("table tbody tr").all():
         assert row.locator("td").nth(1).inner_text().strip(), row.inner_text()
