@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
@@ -85,25 +83,8 @@ def issue(
                   f"({result.already:,} held a code already)")
 
 
-def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        fail(f"{what}: cannot read {path} ({exc.__class__.__name__})")
 
 
-def _public_keys(path: Path | None) -> dict[str, str]:
-    from tongban.core.keys import keyring_for
-
-    if path is None:
-        return {k.kid: k.public_key_pem for k in keyring_for(cliutil.settings()).list()}
-    data = _read_json(path, "keys")
-    items = data.get("items", data) if isinstance(data, dict) else data
-    if isinstance(items, list):
-        return {k["kid"]: k["public_key_pem"] for k in items if isinstance(k, dict) and "kid" in k}
-    if isinstance(items, dict):
-        return {str(k): str(v) for k, v in items.items()}
-    fail("keys: expected the list of public keys")
 
 
 @app.command("verify")
@@ -121,7 +102,7 @@ def verify(
     text = code.strip()
     if "/c/" in text:
         text = text.rsplit("/c/", 1)[1].split("?", 1)[0]
-    public = _public_keys(keys)
+    public = cliutil.public_keys(keys)
     table = Table("check", "result")
     try:
         payload = token.verify(text, public)
@@ -138,7 +119,7 @@ def verify(
     revoked = None
     if revocations is not None:
         try:
-            revoked = check_revocations(_read_json(revocations, "revocations"), public, payload)
+            revoked = check_revocations(cliutil.read_json(revocations, "revocations"), public, payload)
         except ValueError as exc:
             fail(f"revocations: {exc}")
         table.add_row("revocation", "REVOKED" if revoked else "not revoked")

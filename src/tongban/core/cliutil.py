@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -66,3 +68,27 @@ def progress() -> Progress:
         TimeElapsedColumn(),
         console=err_console,
     )
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file named on the command line; exit 1 naming `what` and the file if it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        fail(f"{what}: cannot read {path} ({exc.__class__.__name__})")
+
+
+def public_keys(path: Path | None) -> dict[str, str]:
+    """Public keys for an offline check: a file as `GET /api/v1/keys/public` serves it (or a
+    kid → PEM object), else the local key directory's."""
+    from tongban.core.keys import keyring_for
+
+    if path is None:
+        return {k.kid: k.public_key_pem for k in keyring_for(settings()).list()}
+    data = read_json(path, "keys")
+    items = data.get("items", data) if isinstance(data, dict) else data
+    if isinstance(items, list):
+        return {k["kid"]: k["public_key_pem"] for k in items if isinstance(k, dict) and "kid" in k}
+    if isinstance(items, dict):
+        return {str(k): str(v) for k, v in items.items()}
+    fail("keys: expected the list of public keys")
