@@ -26,12 +26,12 @@ from tongban.core import access, text
 from tongban.core.audit.log import record
 from tongban.core.db import Database
 from tongban.core.errors import Invalid, TongbanError
-from tongban.core.i18n import N_, gettext
+from tongban.core.i18n import N_
 from tongban.core.identity.models import Region
 from tongban.core.text import FreeText
 from tongban.places import service
 from tongban.places.models import PlaceCategory
-from tongban.registry.importer import columns, read_rows
+from tongban.registry.importer import columns, read_rows, row_reason
 
 BATCH = 500
 
@@ -66,15 +66,6 @@ _MESSAGES = {
 }
 
 
-def _reason(exc: Exception, locale: str) -> tuple[str, str]:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        fld = ".".join(str(p) for p in err["loc"]) or "row"
-        return fld, gettext(_MESSAGES.get(err["type"], N_("This value is not valid")), locale)
-    if isinstance(exc, TongbanError):
-        msg = gettext(exc.message, locale)
-        return exc.field or "row", (msg % exc.params if exc.params else msg)
-    raise exc
 
 
 def _list(value: str | None) -> list[str]:
@@ -142,8 +133,8 @@ def import_places(db: Database | None, path: Path, *, principal: access.Principa
 
 
 def _reject(report: Report, rejected: list[list[Any]], line: int, exc: Exception) -> None:
-    fld, zh = _reason(exc, "zh_CN")
-    _f, en = _reason(exc, "en")
+    fld, zh = row_reason(exc, "zh_CN", _MESSAGES)
+    _f, en = row_reason(exc, "en", _MESSAGES)
     rejected.append([line, fld, zh, en])
 
 

@@ -347,12 +347,13 @@ _VALIDATION_MESSAGES = {
 }
 
 
-def _reason(exc: Exception, locale: str) -> tuple[str, str]:
-    """(field, message) of a row error in one language. Messages never repeat the value."""
+def row_reason(exc: Exception, locale: str, messages: dict[str, str] = _VALIDATION_MESSAGES) -> tuple[str, str]:
+    """(field, message) of a row error in one language, for a reject file (the places import uses
+    it too, with its own validation `messages`). Messages never repeat the value."""
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
         fld = ".".join(str(p) for p in err["loc"]) or "row"
-        return fld, gettext(_VALIDATION_MESSAGES.get(err["type"], N_("This value is not valid")), locale)
+        return fld, gettext(messages.get(err["type"], N_("This value is not valid")), locale)
     if isinstance(exc, TongbanError):
         msg = gettext(exc.message, locale)
         return exc.field or "row", (msg % exc.params if exc.params else msg)
@@ -399,8 +400,8 @@ def import_file(
 
 
 def _reject(rejected: list[list[Any]], line: int, exc: Exception) -> None:
-    fld, zh = _reason(exc, "zh_CN")
-    _f, en = _reason(exc, "en")
+    fld, zh = row_reason(exc, "zh_CN")
+    _f, en = row_reason(exc, "en")
     rejected.append([line, fld, zh, en])
 
 
