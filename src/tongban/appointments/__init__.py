@@ -1,0 +1,1 @@
+"""分时预约: time-slot appointments at places, with no overbooking."""
