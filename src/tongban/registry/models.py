@@ -89,7 +89,7 @@ class Person(Base):
     """A resident of the city (人口库)."""
 
     __tablename__ = "person"
-    __table_args__ = (Index("ix_person_name_birth", "name", "birth_date"),)
+    __table_args__ = (Index("ix_person_name_birth", "name", "birth_date"), Index("ix_person_phone", "phone"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
