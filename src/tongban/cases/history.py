@@ -95,14 +95,15 @@ def write(history: History) -> int:
         c = _Case(row)
         c.events.append((received, "received", None, {"channel": channel, "type": case_type, "category": cat.id,
                                                       "due_date": due.isoformat(), "working_days": limit}))
-        # 并单: a repeat of an open case of the same matter and community in the last 72 hours.
+        # 并单: a repeat of an open case of the same matter (category) in the same district, reported
+        # in the last 72 hours.
         if rng.random() < MERGE_SHARE:
             for i in range(len(made) - 1, -1, -1):
                 m = made[i]
                 if received - m.row["created_at"] > MERGE_WINDOW:
                     break
                 mr = m.row
-                if (m.master is None and mr["category_id"] == cat.id and mr["region_code"] == region
+                if (m.master is None and mr["category_id"] == cat.id and mr["region_code"][:6] == region[:6]
                         and (mr["closed_at"] is None or mr["closed_at"] > received)):
                     c.master = i
                     break
