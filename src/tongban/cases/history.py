@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from tongban.cases import engine
@@ -24,6 +24,7 @@ from tongban.cases.models import Case, CaseEvent
 from tongban.core import workdays
 from tongban.core.audit.log import record
 from tongban.core.clock import SHANGHAI, local_date
+from tongban.core.db import reserve_ids
 from tongban.core.indicators import History, HistoryPart
 from tongban.registry import reads
 
@@ -156,14 +157,14 @@ def write(history: History) -> int:
         row["updated_at"] = c.events[-1][0]
         made.append(c)
 
-    ids: list[int] = []
     rows = [c.row for c in made]
+    ids = reserve_ids(session, Case.__table__, len(rows))
+    for case_id, c in zip(ids, made, strict=True):  # a master is earlier in the list: inserted first
+        c.row["id"] = case_id
+        c.row["merged_into_id"] = ids[c.master] if c.master is not None else None
     for chunk in range(0, len(rows), BATCH):
-        ids.extend(session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True),
-                                   rows[chunk:chunk + BATCH]))
-    merges = [{"id": ids[i], "merged_into_id": ids[c.master]} for i, c in enumerate(made) if c.master is not None]
-    if merges:  # the ORM's bulk UPDATE by primary key
-        session.execute(update(Case), merges)
+        session.execute(insert(Case.__table__), rows[chunk:chunk + BATCH])
+    merges = [c for c in made if c.master is not None]
     events = []
     for case_id, c in zip(ids, made, strict=True):
         for at, kind, dept, details in c.events:
@@ -173,7 +174,7 @@ def write(history: History) -> int:
                     d[ref] = ids[d[ref]]
             events.append(dict(case_id=case_id, at=at, kind=kind, actor=ACTOR, department_id=dept, details=d))
     for chunk in range(0, len(events), BATCH):
-        session.execute(insert(CaseEvent), events[chunk:chunk + BATCH])
+        session.execute(insert(CaseEvent.__table__), events[chunk:chunk + BATCH])
     record(session, actor=ACTOR, action="history.cases", subject="history:cases",
            details={"seed": history.seed, "start": history.start.isoformat(), "end": history.end.isoformat(),
                     "cases": len(ids), "merged": len(merges)})

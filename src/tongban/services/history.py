@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from tongban.core import workdays
 from tongban.core.audit.log import record
 from tongban.core.clock import SHANGHAI
+from tongban.core.db import reserve_ids
 from tongban.core.indicators import History, HistoryPart
 from tongban.core.timeutil import WorkCalendar
 from tongban.registry import reads
@@ -128,6 +129,12 @@ def _run(rng: random.Random, tasks: dict[str, _Task], submitted: dt.datetime, en
     return status, max(t.decided_at for t in tasks.values() if t.decided_at is not None)
 
 
+def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Plain multi-row INSERTs (executemany), no RETURNING: the rows name their ids."""
+    for chunk in range(0, len(rows), BATCH):
+        session.execute(insert(table), rows[chunk:chunk + BATCH])
+
+
 def write(history: History) -> int:
     """Applications over [start, end] for `rate` × 0.6 a resident a year; returns rows written."""
     session: Session = history.session
@@ -162,10 +169,10 @@ def write(history: History) -> int:
             else items[chosen[0]].pack_id, pack_version=None, idempotency_key=key, request_hash=key[-64:],
             consent_id=None, version=1, created_at=submitted, submitted_at=submitted, finished_at=finished))
         plans.append((tasks, status, finished))
-    ids: list[int] = []
-    for chunk in range(0, len(app_rows), BATCH):
-        ids.extend(session.scalars(insert(Application).returning(Application.id, sort_by_parameter_order=True),
-                                   app_rows[chunk:chunk + BATCH]))
+    ids = reserve_ids(session, Application.__table__, len(app_rows))
+    for app_id, row in zip(ids, app_rows, strict=True):
+        row["id"] = app_id
+    _insert(session, Application.__table__, app_rows)
     task_rows: list[dict[str, Any]] = []
     task_events: list[list[tuple[dt.datetime, str, dict[str, Any]]]] = []
     event_rows: list[dict[str, Any]] = []
@@ -186,14 +193,13 @@ def write(history: History) -> int:
                                    actor="system", details={"tasks": {t.item.id: t.status for t in tasks.values()}}))
             if status == "completed":
                 completed.append(app_id)
-    for chunk in range(0, len(task_rows), BATCH):
-        rows = task_rows[chunk:chunk + BATCH]
-        task_ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), rows)
-        for task_id, row, events in zip(task_ids, rows, task_events[chunk:chunk + BATCH], strict=True):
-            event_rows.extend(dict(application_id=row["application_id"], task_id=task_id, at=at, kind=kind,
-                                   actor=ACTOR, details=d) for at, kind, d in events)
-    for chunk in range(0, len(event_rows), BATCH):
-        session.execute(insert(ApplicationEvent), event_rows[chunk:chunk + BATCH])
+    for task_id, row, events in zip(reserve_ids(session, Task.__table__, len(task_rows)), task_rows, task_events,
+                                     strict=True):
+        row["id"] = task_id
+        event_rows.extend(dict(application_id=row["application_id"], task_id=task_id, at=at, kind=kind,
+                               actor=ACTOR, details=d) for at, kind, d in events)
+    _insert(session, Task.__table__, task_rows)
+    _insert(session, ApplicationEvent.__table__, event_rows)
     notes = history.notes if history.notes is not None else {}
     notes.setdefault(NOTE_COMPLETED, []).extend(completed)
     history.notes = notes
