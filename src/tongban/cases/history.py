@@ -163,7 +163,7 @@ def write(history: History) -> int:
         c.row["id"] = case_id
         c.row["merged_into_id"] = ids[c.master] if c.master is not None else None
     for chunk in range(0, len(rows), BATCH):
-        session.execute(insert(Case.__table__), rows[chunk:chunk + BATCH])
+        session.execute(insert(Case), rows[chunk:chunk + BATCH])
     merges = [c for c in made if c.master is not None]
     events = []
     for case_id, c in zip(ids, made, strict=True):
@@ -174,7 +174,7 @@ def write(history: History) -> int:
                     d[ref] = ids[d[ref]]
             events.append(dict(case_id=case_id, at=at, kind=kind, actor=ACTOR, department_id=dept, details=d))
     for chunk in range(0, len(events), BATCH):
-        session.execute(insert(CaseEvent.__table__), events[chunk:chunk + BATCH])
+        session.execute(insert(CaseEvent), events[chunk:chunk + BATCH])
     record(session, actor=ACTOR, action="history.cases", subject="history:cases",
            details={"seed": history.seed, "start": history.start.isoformat(), "end": history.end.isoformat(),
                     "cases": len(ids), "merged": len(merges)})

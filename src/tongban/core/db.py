@@ -227,7 +227,7 @@ def set_database(db: Database | None) -> None:
     _db = db
 
 
-def reserve_ids(session: Any, table: Table, count: int) -> list[int]:
+def reserve_ids(session: Any, table: Any, count: int) -> list[int]:
     """`count` new ids of `table`'s integer primary key `id`, for a bulk insert that names them
     (no RETURNING round trip per batch): drawn from the column's sequence on PostgreSQL; on
     SQLite, whose writer holds the database's one write lock for the transaction, the ids after
