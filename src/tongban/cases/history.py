@@ -86,7 +86,7 @@ def write(history: History) -> int:
         limit = limits[(cat.id, case_type)]
         due = calendar.add_working_days(start, limit)
         row: dict[str, Any] = dict(
-            public_id=f"h{history.seed:x}{n:09d}"[-32:], kind=cat.kind, type=case_type, category_id=cat.id,
+            public_id=f"h{history.seed:x}-{history.start:%Y%m%d}-{n:08d}"[-32:], kind=cat.kind, type=case_type, category_id=cat.id,
             description="（历史数据）" + str((cat.definition.get("title") or {}).get("zh") or cat.id), address=None,
             longitude=None, latitude=None, datum=None, region_code=region, channel=channel, reporter_account_id=None,
             reporter_name=None, reporter_phone=None, anonymous=False, filed_by=ACTOR, status="received",

@@ -161,7 +161,7 @@ def write(history: History) -> int:
             chosen, requires = [rng.choice(sorted(items))], {}
         tasks = {i: _Task(items[i], [r for r in requires.get(i, []) if r in chosen]) for i in chosen}
         status, finished = _run(rng, tasks, submitted, end, calendar)
-        key = f"history:{history.seed}:{n}"
+        key = f"history:{history.seed}:{history.start:%Y%m%d}:{n}"
         app_rows.append(dict(
             applicant_account_id=None, applicant_person_id=person_id, filed_by_account_id=None, filing="self",
             filing_consent=None, onething_id=ot.id if ot else None, item_id=None if ot else chosen[0],
