@@ -16,7 +16,7 @@ def by_status(session, *, day_from: dt.date, day_to: dt.date) -> Cells:  # type:
     regions = dict(session.execute(select(Department.id, Department.region_code)).all())
     t = Tally(("codes",))
     for c in session.scalars(select(IssuedCode)):
-        if dt.datetime.fromtimestamp(c.issued_epoch, dt.UTC) >= end:
+        if dt.datetime.fromtimestamp(c.issued_epoch, dt.UTC) >= end or c.issuer_department_id not in regions:
             continue
         status = "revoked" if c.revoked_at is not None and c.revoked_at < end else "valid"
         t.add(day_to, regions[c.issuer_department_id], (c.issuer_department_id, c.type_id, status), codes=1)

@@ -21,7 +21,7 @@ def sharing_requests(session, *, day_from: dt.date, day_to: dt.date) -> Cells:  
     t = Tally(("requests",))
     for r in session.scalars(select(SharingRequest)):
         day = day_of(r.created_at)
-        if day is not None and day_from <= day <= day_to:
+        if day is not None and day_from <= day <= day_to and r.consumer_department_id in regions:
             t.add(day, regions[r.consumer_department_id], (r.consumer_department_id, r.dataset_id, r.status),
                   requests=1)
     return t.result()

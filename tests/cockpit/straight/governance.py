@@ -22,6 +22,8 @@ def quality(session, *, day_from: dt.date, day_to: dt.date) -> Cells:  # type: i
             latest[q.dataset_id] = q
     t = Tally(("score", "datasets"))
     for ds, q in latest.items():
+        if ds not in owner or owner[ds] not in regions:
+            continue
         t.add(day_to, regions[owner[ds]], (owner[ds], ds), score=q.score, datasets=1)
     return t.result()
 

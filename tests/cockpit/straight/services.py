@@ -24,7 +24,7 @@ def applications(session, *, day_from: dt.date, day_to: dt.date) -> Cells:  # ty
         day = day_of(a.submitted_at)
         if _in(day, day_from, day_to):
             service = a.onething_id or a.item_id
-            t.add(day, a.region_code, (domain[service], service), applications=1)
+            t.add(day, a.region_code, (domain.get(service, ""), service), applications=1)
     return t.result()
 
 
@@ -36,11 +36,12 @@ def decided(session, *, day_from: dt.date, day_to: dt.date) -> Cells:  # type: i
         day = day_of(task.decided_at)
         if task.status not in ("approved", "rejected") or not _in(day, day_from, day_to):
             continue
-        assert day is not None and task.clock_started_on is not None and task.due_date is not None
-        worked = sum(1 for n in range(1, (day - task.clock_started_on).days + 1)
-                     if cal.is_workday(task.clock_started_on + dt.timedelta(days=n)))
+        assert day is not None
+        started = task.clock_started_on
+        worked = 0 if started is None else sum(1 for n in range(1, (day - started).days + 1)
+                                               if cal.is_workday(started + dt.timedelta(days=n)))
         t.add(day, regions[task.application_id], (task.department_id, task.item_id), decided=1,
-              on_time=1 if day <= task.due_date else 0, working_days=worked)
+              on_time=1 if task.due_date is None or day <= task.due_date else 0, working_days=worked)
     return t.result()
 
 
@@ -52,7 +53,7 @@ def savings(session, *, day_from: dt.date, day_to: dt.date) -> Cells:  # type: i
         if _in(day, day_from, day_to):
             for what in ("forms", "fields", "materials", "visits", "days"):
                 t.add(day, a.region_code, (a.onething_id, what), applications=1,
-                      saved=saved[a.onething_id][what]["saved"])
+                      saved=((saved.get(a.onething_id) or {}).get(what) or {}).get("saved", 0))
     return t.result()
 
 
