@@ -12,6 +12,7 @@ from tongban_bench import audit as _audit  # noqa: E402,F401
 from tongban_bench import cases as _cases  # noqa: E402,F401
 from tongban_bench import codes as _codes  # noqa: E402,F401
 from tongban_bench import exchange as _exchange  # noqa: E402,F401
+from tongban_bench import history_parts as _history_parts  # noqa: E402,F401
 from tongban_bench import jobs as _jobs  # noqa: E402,F401
 from tongban_bench import load as _load  # noqa: E402,F401
 from tongban_bench import places as _places  # noqa: E402,F401

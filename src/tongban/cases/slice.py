@@ -1,6 +1,7 @@
 """What the case engine brings to the app (entry point `tongban.slices`: cases)."""
 
 from tongban.core.i18n import N_
+from tongban.core.indicators import HISTORY, INDICATORS
 from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
@@ -13,6 +14,8 @@ SLICE = Slice(
     jobs=("tongban.cases.jobs",),
     pack_sections=("tongban.cases.pack_sections",),
     contributions=(
+        Contribution(INDICATORS, "tongban.cases.indicators:INDICATORS"),
+        Contribution(HISTORY, "tongban.cases.history:PART"),
         Contribution("web.portal_tiles", Link("speak", N_("I want to speak up"),
                                               N_("Suggestions, requests and complaints"), "/portal/cases"), 40),
         Contribution("web.workbench_tiles", Link("cases", N_("12345 cases"),

@@ -13,7 +13,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -213,3 +225,18 @@ def get_database() -> Database:
 def set_database(db: Database | None) -> None:
     global _db
     _db = db
+
+
+def reserve_ids(session: Any, table: Any, count: int) -> list[int]:
+    """`count` new ids of `table`'s integer primary key `id`, for a bulk insert that names them
+    (no RETURNING round trip per batch): drawn from the column's sequence on PostgreSQL; on
+    SQLite, whose writer holds the database's one write lock for the transaction, the ids after
+    the largest there is."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        seq = session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
+        return [int(i) for i in session.execute(text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
+                                                {"s": seq, "n": count}).scalars()]
+    top = session.execute(select(func.max(table.c.id))).scalar() or 0
+    return list(range(int(top) + 1, int(top) + 1 + count))

@@ -71,26 +71,44 @@ class Coverage:
     located_households: int
 
 
-def service_coverage(session: Session, targets: Mapping[str, Targets], *, region_prefix: str = "") -> Coverage:
-    """Per community (12-digit code) and category: households, covered households, share."""
+@dataclass(frozen=True)
+class CoverageCounts:
+    """The counts before release: for the cockpit's figure (`places.service_circle` indicator),
+    which the cockpit itself releases on the aggregate basis across every level it shows."""
+
+    households: dict[str, int]  # community → located households
+    covered: dict[str, dict[str, int]]  # category → community → households within the radius
+
+
+def coverage_counts(session: Session, targets: Mapping[str, Targets], *, region_prefix: str = "") -> CoverageCounts:
+    """Per community (12-digit code): located households, and per category those covered."""
     pts = reads.household_points(session, region_prefix)
     codes = np.array(pts.region_code, dtype=object)
     lat = np.array(pts.latitude, dtype=np.float64)
     lon = np.array(pts.longitude, dtype=np.float64)
-    threshold = min_count(session, HOUSEHOLD_DATASET)
     communities = sorted(set(pts.region_code))
     totals = {c: int(np.count_nonzero(codes == c)) for c in communities}
-    released_totals = suppress(_with_districts(totals), threshold=threshold)
-    cells: dict[str, dict[str, CoverageCell]] = {c: {} for c in communities}
+    covered: dict[str, dict[str, int]] = {}
     for category, t in targets.items():
         mask = covered_mask(lat, lon, t)
-        covered = {c: int(np.count_nonzero(mask & (codes == c))) for c in communities}
-        released = suppress(_with_districts(covered), threshold=threshold)
+        covered[category] = {c: int(np.count_nonzero(mask & (codes == c))) for c in communities}
+    return CoverageCounts(totals, covered)
+
+
+def service_coverage(session: Session, targets: Mapping[str, Targets], *, region_prefix: str = "") -> Coverage:
+    """Per community (12-digit code) and category: households, covered households, share."""
+    counts = coverage_counts(session, targets, region_prefix=region_prefix)
+    threshold = min_count(session, HOUSEHOLD_DATASET)
+    communities = sorted(counts.households)
+    released_totals = suppress(_with_districts(counts.households), threshold=threshold)
+    cells: dict[str, dict[str, CoverageCell]] = {c: {} for c in communities}
+    for category in targets:
+        released = suppress(_with_districts(counts.covered[category]), threshold=threshold)
         for c in communities:
             n, k = released_totals[c], released[c]
             cells[c][category] = CoverageCell(households=n, covered=k,
                                               share=(k / n) if (n and k is not None) else None)
-    return Coverage(cells=cells, threshold=threshold, located_households=len(codes))
+    return Coverage(cells=cells, threshold=threshold, located_households=sum(counts.households.values()))
 
 
 def _with_districts(counts: Mapping[str, int]) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """What the data hub brings to the app (entry point `tongban.slices`: datahub)."""
 
 from tongban.core.i18n import N_
+from tongban.core.indicators import INDICATORS
 from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
@@ -15,6 +16,7 @@ SLICE = Slice(
     reads={"consent": "tongban.datahub.consent:by_id"},
     writes={"give_scoped_consent": "tongban.datahub.consent:give_scoped"},
     contributions=(
+        Contribution(INDICATORS, "tongban.datahub.indicators:INDICATORS"),
         Contribution("web.workbench_tiles", Link("persons", N_("Find a person"), N_("Search the registry in your region"),
                                                  "/workbench/persons", ("person.read",)), 10),
         Contribution("web.portal_tiles", Link("data", N_("My data"), N_("Your consents, and who used your data"),

@@ -1,6 +1,7 @@
 """What data governance brings to the app (entry point `tongban.slices`: governance)."""
 
 from tongban.core.i18n import N_
+from tongban.core.indicators import INDICATORS
 from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
@@ -18,6 +19,7 @@ SLICE = Slice(
     jobs=("tongban.governance.quality",),
     pack_sections=("tongban.governance.pack_sections",),
     contributions=(
+        Contribution(INDICATORS, "tongban.governance.indicators:INDICATORS"),
         Contribution("web.workbench_tiles", Link("quality", N_("Data quality"),
                                                  N_("Problems found in your department's data, and their rectification"),
                                                  "/workbench/quality", ("quality.run", "quality.rectify")), 50),

@@ -20,7 +20,8 @@ from tongban.places.models import Place
 from tongban.registry import reads
 
 
-def _targets(session: Session) -> dict[str, Targets]:
+def targets(session: Session) -> dict[str, Targets]:
+    """Each category's places and walking radius: what its service circle is measured from."""
     out: dict[str, Targets] = {}
     for cat in service.categories(session):
         rows = session.execute(select(Place.latitude, Place.longitude).where(Place.category == cat.code)).all()
@@ -32,7 +33,7 @@ def service_circle(session: Session, *, region_prefix: str = "") -> dict[str, An
     """{"categories": [{code, title, walking_radius_m}], "communities": {code: {category: {households,
     covered, share}}}, "min_count", "located_households", "generated_points"}; withheld figures are
     None."""
-    cov = service_coverage(session, _targets(session), region_prefix=region_prefix)
+    cov = service_coverage(session, targets(session), region_prefix=region_prefix)
     shapes = reads.shapes(session)
     return {
         "categories": [{"code": c.code, "title": pick({"zh": c.title_zh, "en": c.title_en}),

@@ -1,6 +1,7 @@
 """What the places slice brings to the app (entry point `tongban.slices`: places)."""
 
 from tongban.core.i18n import N_
+from tongban.core.indicators import INDICATORS
 from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
@@ -15,6 +16,7 @@ SLICE = Slice(
     reads={"service_circle": "tongban.places.coverage:service_circle",
            "near": "tongban.places.service:near"},
     contributions=(
+        Contribution(INDICATORS, "tongban.places.indicators:INDICATORS"),
         Contribution("web.portal_tiles", Link("near", N_("Places near me"),
                                               N_("Service halls, clinics, care centres and more, nearest first"),
                                               "/places/near"), 45),

@@ -220,3 +220,10 @@ def household_points(session: Session, region_prefix: str = "") -> HouseholdPoin
             lons.append(lon)
             lats.append(lat)
     return HouseholdPoints(codes, lons, lats)
+
+
+def living_residents(session: Session) -> list[tuple[int, str]]:
+    """(id, community) of every resident alive, in id order: whom the service-history generator
+    (`core.indicators.History`) draws its applicants and callers from. No personal data."""
+    return [(int(i), str(r)) for i, r in session.execute(
+        select(Person.id, Person.region_code).where(Person.alive.is_(True)).order_by(Person.id))]

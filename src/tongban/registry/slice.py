@@ -1,6 +1,7 @@
 """What the registry slice brings to the app (entry point `tongban.slices`: registry)."""
 
-from tongban.core.slices import Command, Slice
+from tongban.core.indicators import INDICATORS
+from tongban.core.slices import Command, Contribution, Slice
 
 SLICE = Slice(
     name="registry",
@@ -33,6 +34,7 @@ SLICE = Slice(
         "view_tables",
         "shapes",
         "household_points",
+        "living_residents",
     )},
     writes={name: f"tongban.registry.writes:{name}" for name in (
         "allocate_resident_id",
@@ -42,4 +44,5 @@ SLICE = Slice(
         "put_in_wallet",
         "revoke_certificate",
     )},
+    contributions=(Contribution(INDICATORS, "tongban.registry.indicators:INDICATORS"),),
 )

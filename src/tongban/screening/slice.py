@@ -1,6 +1,7 @@
 """What proactive screening brings to the app (entry point `tongban.slices`: screening)."""
 
 from tongban.core.i18n import N_
+from tongban.core.indicators import INDICATORS
 from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
@@ -14,6 +15,7 @@ SLICE = Slice(
     jobs=("tongban.screening.jobs",),
     pack_sections=("tongban.screening.pack_sections",),
     contributions=(
+        Contribution(INDICATORS, "tongban.screening.indicators:INDICATORS"),
         Contribution("web.workbench_tiles", Link("screening", N_("Screening"),
                                                  N_("Who may be entitled, visit lists and risk alerts"),
                                                  "/workbench/screening", ("person.read",)), 70),

@@ -1,6 +1,7 @@
 """What the services slice brings to the app (entry point `tongban.slices`: services)."""
 
 from tongban.core.i18n import N_
+from tongban.core.indicators import HISTORY, INDICATORS
 from tongban.core.slices import Command, Contribution, Link, Slice
 
 SLICE = Slice(
@@ -13,6 +14,8 @@ SLICE = Slice(
     jobs=("tongban.services.deadlines", "tongban.services.notice"),
     pack_sections=("tongban.services.pack_sections",),
     contributions=(
+        Contribution(INDICATORS, "tongban.services.indicators:INDICATORS"),
+        Contribution(HISTORY, "tongban.services.history:PART"),
         Contribution("web.portal_tiles", Link("apply", N_("I want to apply"), N_("Apply for a service or a one-thing bundle"),
                                               "/portal/apply"), 10),
         Contribution("web.portal_tiles", Link("query", N_("I want to check"),
