@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.services.conftest import DEMO_PASSWORD
-from tests.services.test_pages import _csrf, _post, as_user
+from tests.services.test_pages import _post, as_user
 from tongban.core.packs.loader import PackError, read_pack
 from tongban.core.slices import Link
 from tongban.services.models import ServiceItem
