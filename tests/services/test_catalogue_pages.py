@@ -70,6 +70,7 @@ def test_the_search_page_links_each_result_to_its_guide(client, demo) -> None:  
     assert page.status_code == 200
     assert 'href="/guide/item.dibao"' in page.text and 'href="/guide/onething.assistance"' in page.text
     assert 'href="/guide/item.birth-certificate"' not in page.text
+    assert page.text.count('role="search"') == 1  # the page's own form; the header's is left out here
     empty = client.get("/search")
     assert empty.status_code == 200 and 'href="/guide/' not in empty.text
     # user text comes back escaped
