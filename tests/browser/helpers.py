@@ -95,3 +95,37 @@ def decide(page: Any, decision: str = "通过", reason: str | None = None, **out
     with page.expect_navigation():
         page.get_by_role("button", name="提交办理意见").click()
     assert not page.locator("#error-summary").count(), page.locator("#error-summary").inner_text()
+
+
+# --- the catalogue: search, guide, a single item's form (tests/browser/test_catalogue.py) ----------
+
+
+def search_from_header(page: Any, text: str) -> None:
+    """Type into the search box in the page's header and press Enter (the results page opens)."""
+    box = page.locator("#site-q")
+    box.focus()
+    box.press_sequentially(text)
+    with page.expect_navigation():
+        box.press("Enter")
+
+
+def start_from_guide(page: Any) -> None:
+    """Press 开始办理 on a guide page (a visitor lands on the login page, a resident on the consent box)."""
+    with page.expect_navigation():
+        page.get_by_role("link", name="开始办理", exact=True).click()
+
+
+def fill_item_form(page: Any, values: dict[str, str]) -> None:
+    """Fill a single item's (or a one-thing's) form as a person does: each field in `values` (its
+    element id) typed over what is there. Steps a later form needs (materials) go here too."""
+    for element, text in values.items():
+        field = page.locator(f"#{element}")
+        field.fill("")
+        type_into(page, f"#{element}", text)
+
+
+def submit_item_form(page: Any) -> int:
+    """Press 一次提交 and return the number on the 提交成功 receipt."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="一次提交").click()
+    return receipt_number(page)

@@ -86,6 +86,11 @@ PAGES = {
     # a certificate of no one's: refused to everyone (a holder's own QR is in tests/browser)
     "/portal/wallet/{certificate_id}/qr.svg": Page("/portal/wallet/999999/qr.svg", frozenset()),
     "/portal/items/{item_id}/form": Page("/portal/items/item.disability-living-allowance/form", RESIDENTS),
+    "/portal/items/{item_id}": Page("/portal/items/item.disability-living-allowance", RESIDENTS),
+    # the public catalogue (#22): the search, the domains and life events, the guides
+    "/search": Page("/search?q=低保", EVERYONE),
+    "/catalogue": Page("/catalogue?domain=assistance", EVERYONE),
+    "/guide/{guide_id}": Page("/guide/item.dibao", EVERYONE),
     "/portal/messages": Page("/portal/messages", RESIDENTS),
     "/portal/messages/settings": Page("/portal/messages/settings", RESIDENTS),
     # One's own message only (the officer's is theirs; a platform admin reads no one else's).

@@ -188,7 +188,10 @@ def _what(session: Session, onething_id: str | None, item_id: str | None,
         return cat.items_of(ot, picked), requires
     if chosen is not None:
         raise Invalid(N_("Only a one-thing's items can be chosen"), field="items")
-    return [cat.item(str(item_id))], {}
+    item = cat.item(str(item_id))
+    if not item.definition.get("published", True):  # 未上线: loaded, not offered
+        raise NotFound(N_("No such service item"), field="item_id")
+    return [item], {}
 
 
 def submit(session: Session, *, principal: access.Principal, idempotency_key: str | None,

@@ -137,6 +137,18 @@ class ItemDecl(PackModel):
     outputs: Outputs = Outputs()
     domain: DomainId  # one of the twelve (婴育 … 家政)
     life_events: list[LifeEventId] = []
+    # The guide (办事指南) beyond the title and `guide`: who may apply (申请对象), the fee (收费标准),
+    # where and when to go when no place of the pack lists the item (办理地点, 办理时间), and the
+    # halls (places) that accept it. Optional: the guide page says "ask the department" without them.
+    applicants: Text | None = None
+    fee: Text | None = None
+    where: Text | None = None
+    hours: Text | None = None
+    halls: Annotated[list[str], RefersTo("place")] = []
+    published: bool = True  # false: loaded but not offered (未上线): hidden from the catalogue and the portal
+
+
+GUIDE_TEXT_MAX = 500  # characters of each language of a guide text (applicants, fee, where, hours)
 
 
 class ItemFile(SectionFile):
@@ -162,6 +174,13 @@ def check_item(pf: PackFile, pack: Pack) -> Iterator[Problem]:
     for j, m in enumerate(item.materials):
         if mids.count(m.id) > 1:
             yield pf.problem(("item", "materials", j, "id"), f"material {m.id!r} is listed twice")
+    for name in ("applicants", "fee", "where", "hours"):
+        text: Text | None = getattr(item, name)
+        if text is not None and max(len(text.zh), len(text.en)) > GUIDE_TEXT_MAX:
+            yield pf.problem(("item", name), f"a guide text is at most {GUIDE_TEXT_MAX} characters in each language")
+    for j, hall in enumerate(item.halls):
+        if item.halls.count(hall) > 1:
+            yield pf.problem(("item", "halls", j), f"hall {hall!r} is listed twice")
     out = item.outputs
     if out.effect == "enrol" and out.benefit_code is None:
         yield pf.problem(("item", "outputs", "benefit_code"), "an enrolment names its benefit_code")
@@ -218,6 +237,10 @@ def check_onething(pf: PackFile, pack: Pack) -> Iterator[Problem]:
         if len({it in ot.optional for it in group}) > 1:
             yield pf.problem(("onething", "choose_one", g),
                              "either every item of a choose_one group is optional or none is")
+    for i, it in enumerate(ot.items):
+        member: ItemDecl | None = pack.get("item", it)
+        if member is not None and not member.published:
+            yield pf.problem(("onething", "items", i), f"item {it!r} is not published (published: false)")
     cycle = find_cycle(ot.items, ot.requires)
     if cycle:
         yield pf.problem(("onething", "requires"), "the dependencies form a cycle: " + " → ".join(cycle))

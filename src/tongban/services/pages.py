@@ -28,6 +28,8 @@ from tongban.core.keys import keyring_for
 from tongban.registry import reads as registry_reads
 from tongban.registry import service as registry
 from tongban.services import applications, certificates, onething, portal, prefill, sla, workbench
+from tongban.services.catalog import published_item
+from tongban.services.catalogue import current as current_catalogue
 from tongban.services.models import Application, DataElement, OneThing, ServiceItem
 from tongban.webkit.deps import DbSession, SignedIn
 from tongban.webkit.templating import render
@@ -162,7 +164,7 @@ def consent_page(request: Request, session: DbSession, principal: SignedIn, onet
     access.require(principal, "self.apply")
     ot, items, elements = _onething_parts(session, onething_id)
     return _render(request, "services/consent.html", {
-        "ot": ot, "title": pick(ot.definition["title"]), "items": _items_view(session, ot),
+        "ot": ot, "form_base": _form_base(ot), "title": pick(ot.definition["title"]), "items": _items_view(session, ot),
         "savings": _savings(ot), "sources": portal.prefill_sources(session, elements)})
 
 
@@ -350,10 +352,35 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
 
 
 def _item_parts(session: Session, item_id: str) -> tuple[ServiceItem, list[ServiceItem], dict[str, DataElement]]:
-    item = onething.get_item(session, item_id)
+    item = published_item(session, item_id)
     elements = onething.elements_of(session, [item])
     order = list(onething.merged_schema([item], elements)["properties"])
     return item, [item], {el_id: elements[el_id] for el_id in order}
+
+
+@router.get("/portal/items/{item_id}")
+def item_consent_page(request: Request, session: DbSession, principal: SignedIn, item_id: str) -> Response:
+    """A single item's consent box before its form, as a one-thing's: what will be read, from where."""
+    access.require(principal, "self.apply")
+    item, _items, elements = _item_parts(session, item_id)
+    return _render(request, "services/consent.html", {
+        "ot": item, "form_base": _form_base(item), "title": pick(item.definition["title"]),
+        "items": _item_view(session, item), "savings": [], "sources": portal.prefill_sources(session, elements)})
+
+
+@router.post("/portal/items/{item_id}/consent")
+def item_consent_submit(request: Request, session: DbSession, principal: SignedIn, item_id: str) -> Response:
+    access.require(principal, "self.apply")
+    item, _items, _elements = _item_parts(session, item_id)
+    consent = prefill.give_consent(session, principal=principal, onething=item)
+    return _see_other(f"/portal/items/{item.id}/form?consent_id={consent.id}")
+
+
+def _item_view(session: Session, item: ServiceItem) -> list[dict[str, Any]]:
+    dept = current_catalogue(session).departments.get(item.department_id)
+    return [{"id": item.id, "title": pick(item.definition["title"]),
+             "department": pick({"zh": dept.name_zh, "en": dept.name_en}) if dept else item.department_id,
+             "promised_days": item.definition["promised_days"]}]
 
 
 @router.get("/portal/items/{item_id}/form")

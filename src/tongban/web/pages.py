@@ -35,6 +35,7 @@ from tongban.core.identity import service as identity
 from tongban.core.identity.models import Account, Department, Region, Role
 from tongban.core.slices import Contribution, Link
 from tongban.core.throttle import Throttle
+from tongban.services import catalog
 from tongban.webkit import csrf
 from tongban.webkit.deps import (
     SESSION_COOKIE,
@@ -270,6 +271,7 @@ def portal(request: Request, session: DbSession, principal: SignedIn) -> Respons
         "roles": _role_names(session, principal),
         "region": _region_name(session, principal.region_code),
         "tiles": [t for t in tiles(PORTAL) if t.opens_for(principal)],
+        "life_events": catalog.life_events(),
     })
 
 
