@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, str] = {
     "audit.read.all": "Read all audit events in one's region",
     "catalog.steward": "Manage one's department's catalog entries and decide sharing requests",
     "cockpit.view": "See indicators and alerts for one's region",
+    "cockpit.region": "See the cockpit's figures and warnings of one's region and below (a leader)",
+    "cockpit.department": "See the cockpit's figures and warnings of one's own department across one's region (a head of department)",
     "grid.visit": "See and record community visits in one's region",
     "hotline.handle": "Take and dispatch 12345 hotline cases",
     "person.find": "Find a resident in one's region by phone, ID number or name, masked (to recognise a caller)",
