@@ -392,3 +392,25 @@ def test_the_history_command_runs_every_part_in_order_then_refreshes(cli, demo, 
         assert s.scalar(select(func.count()).select_from(Person)) >= 300
     bad = cli("cockpit", "history", "--persons", "0", "--days", "30")
     assert bad.exit_code == 2
+
+
+# --- the pages -----------------------------------------------------------------------------------
+
+
+def test_the_cockpit_page_lists_indicators_and_warnings_and_a_table_page_exports(client, demo):  # type: ignore[no-untyped-def]
+    from tests.factories import web_login
+    from tests.services.conftest import DEMO_PASSWORD
+
+    web_login(client, "leader.haishu", DEMO_PASSWORD)
+    home = client.get("/cockpit")
+    assert home.status_code == 200
+    assert "工作人员账号" in home.text and "部门在岗人员不足" in home.text and "前往处置" in home.text
+    page = client.get("/cockpit/indicators/cockpit.staff?level=street")
+    assert page.status_code == 200 and "数据截至" in page.text and "不予显示" in page.text
+    assert "/api/v1/cockpit/indicators/cockpit.staff/export.xlsx?level=street&amp;region=330203" in page.text
+    bad = client.get("/cockpit/indicators/cockpit.staff?from=2025-13-01")
+    assert bad.status_code == 422
+    web_login(client, "head.nanmen", DEMO_PASSWORD)
+    head = client.get("/cockpit/indicators/cockpit.staff?level=community")
+    assert head.status_code == 200 and "南门街道办事处" in head.text and "西门街道办事处" not in head.text
+    assert "您只能查看本部门的指标" in head.text

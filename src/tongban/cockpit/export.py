@@ -38,6 +38,11 @@ def _header(t: figures.Table) -> list[str]:
             + [gettext(ind.label), gettext(N_("Note"))])
 
 
+def _cell(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula (=, +, -, @) is kept as text."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+
+
 def _lines(t: figures.Table) -> list[list[object]]:
     out: list[list[object]] = []
     for r in (*t.total, *t.rows):
@@ -47,7 +52,7 @@ def _lines(t: figures.Table) -> list[list[object]]:
         else:
             value = figures.shown(t.indicator, r.measures)
             figures_ = [*(r.measures[m] for m in t.indicator.measures), "" if value is None else round(value, 6), ""]
-        out.append([r.code, figures.region_label(t, r), *figures.key_labels(t, r), *figures_])
+        out.append([_cell(v) for v in (r.code, figures.region_label(t, r), *figures.key_labels(t, r), *figures_)])
     return out
 
 

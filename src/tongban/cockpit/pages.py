@@ -1,6 +1,6 @@
 """Cockpit pages: `/cockpit` (the indicators the caller may see with their as-of times, and the
-early warnings naming who can act) and one indicator's table by region level and period, with its
-CSV and XLSX exports (audited)."""
+early warnings naming who can act) and one indicator's table by region level and period, with
+buttons for its CSV and XLSX exports (the API's, audited)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.cockpit import export as exports
 from tongban.cockpit import figures, store, warnings
 from tongban.core import access
 from tongban.core.errors import Invalid
@@ -84,15 +83,3 @@ def indicator_page(key: str, request: Request, session: DbSession, principal: Si
                   None if r.suppressed else figures.formatted(t.indicator, figures.shown(t.indicator, r.measures)))
                  for r in (*t.total, *t.rows)],
         "total_count": len(t.total)})
-
-
-@router.get("/cockpit/indicators/{key}/export.{fmt}")
-def indicator_export(key: str, fmt: str, request: Request, session: DbSession, principal: SignedIn,
-                     level: str | None = None, region: str | None = None) -> Response:
-    """The table as CSV or XLSX, audited."""
-    params = request.query_params
-    out = exports.export(session, principal, key, fmt, level=level or None, region=region or None,
-                         day_from=_date(params.get("from"), "from"), day_to=_date(params.get("to"), "to"))
-    return Response(out.content, media_type=out.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{out.filename}"',
-                             "Cache-Control": "no-store"})
