@@ -414,3 +414,15 @@ def test_the_cockpit_page_lists_indicators_and_warnings_and_a_table_page_exports
     head = client.get("/cockpit/indicators/cockpit.staff?level=community")
     assert head.status_code == 200 and "南门街道办事处" in head.text and "西门街道办事处" not in head.text
     assert "您只能查看本部门的指标" in head.text
+
+
+def test_a_rule_with_a_minimum_base_ignores_small_figures(demo):  # type: ignore[no-untyped-def]
+    with demo.unit_of_work() as s:
+        rules = s.get(CockpitSetting, "rules")
+        thin = next(r for r in rules.value if r["id"] == "warn.thin-department")
+        rules.value = [{**thin, "min_base": 2}]
+        s.flush()
+        assert warnings.evaluate(s) == 0  # every department below two staff has fewer than two to count
+        rules.value = [{**thin, "min_base": 1}]
+        s.flush()
+        assert warnings.evaluate(s) > 0

@@ -24,7 +24,14 @@ def _city(db, persons: int) -> None:  # type: ignore[no-untyped-def]
     loader.load(db, generator.generate(config))
 
 
-def _check_all(db, monkeypatch, *, persons: int, days: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _check_all(db, monkeypatch, tmp_path, *, persons: int, days: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from tongban.core.config import get_settings
+
+    # as `tongban cockpit history` runs: parts may read the settings (the codes' signing keys)
+    monkeypatch.setenv("TONGBAN_DEMO", "1")
+    monkeypatch.setenv("TONGBAN_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("TONGBAN_DATABASE_URL", db.url)
+    get_settings.cache_clear()
     found = fakes.use(monkeypatch, fakes.BIRTHS, fakes.MARRIED)
     checks = {**straight_checks(), **fakes.STRAIGHT}
     missing = without_check(found, checks)
@@ -39,18 +46,18 @@ def _check_all(db, monkeypatch, *, persons: int, days: int) -> dict[str, int]:  
     return compared
 
 
-def test_every_indicator_equals_its_straight_computation_on_a_small_city(demo, clock, monkeypatch):  # type: ignore[no-untyped-def]
-    compared = _check_all(demo, monkeypatch, persons=3_000, days=400)
+def test_every_indicator_equals_its_straight_computation_on_a_small_city(demo, clock, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    compared = _check_all(demo, monkeypatch, tmp_path, persons=3_000, days=400)
     # The test's flow and stock, and the cockpit's own figure, were compared on real rows.
     assert compared["test.births"] > 0 and compared["test.married"] > 0 and compared["cockpit.staff"] > 0
 
 
 @pytest.mark.slow
 @pytest.mark.pg
-def test_every_indicator_equals_its_straight_computation_on_a_100000_person_city(demo, clock, monkeypatch):  # type: ignore[no-untyped-def]
+def test_every_indicator_equals_its_straight_computation_on_a_100000_person_city(demo, clock, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     if demo.is_sqlite:
         pytest.skip("the 100,000-person city: once, on the PostgreSQL leg")
-    compared = _check_all(demo, monkeypatch, persons=100_000, days=365)
+    compared = _check_all(demo, monkeypatch, tmp_path, persons=100_000, days=365)
     assert all(n > 0 for n in compared.values()), compared
 
 

@@ -279,6 +279,7 @@ def _labels(session: Session, ind: Indicator, keys: set[tuple[str, ...]]) -> dic
         if dim == "department":
             depts = session.scalars(select(Department).where(Department.id.in_(sorted(values)))).all()
             out[dim] = {d.id: pick({"zh": d.name_zh, "en": d.name_en}) for d in depts}
+            out[dim][""] = gettext(N_("Not assigned to a department"))
         elif ind.value_labels is not None:
             out[dim] = dict(ind.value_labels(session, dim))
         else:

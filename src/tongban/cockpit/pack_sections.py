@@ -39,6 +39,7 @@ class WarningDecl(PackModel):
     window_days: int = Field(7, ge=1, le=366)
     comparison: Literal["above", "below", "fall", "rise"]
     threshold: float  # a ratio's threshold is a fraction (0.1 = 10 percentage points)
+    min_base: int = Field(0, ge=0)  # fire only where the indicator's subjects count at least this many
     act: ActDecl
     href: str = Field(pattern=r"^/[^/\\]", max_length=300)  # a page of tongban; {region}, {department}
 

@@ -61,6 +61,8 @@ def evaluate(session: Session) -> int:
                                      level=rule["level"], by=by)
         act = rule["act"]
         for (region, key), measures in sorted(sums.items()):
+            if ind.subjects is not None and measures[ind.subjects] < int(rule.get("min_base") or 0):
+                continue  # a rate over a handful is no signal
             value = figures.shown(ind, measures)
             previous = figures.shown(ind, before.get((region, key)))
             if not _fires(rule["comparison"], value, previous, float(rule["threshold"])):
