@@ -426,3 +426,17 @@ def test_a_rule_with_a_minimum_base_ignores_small_figures(demo):  # type: ignore
         rules.value = [{**thin, "min_base": 1}]
         s.flush()
         assert warnings.evaluate(s) > 0
+
+
+def test_the_cockpit_scope_fails_closed() -> None:
+    def staff(*permissions: str, region: str | None = "330203", department: str | None = "dept.haishu.gov"):  # type: ignore[no-untyped-def]
+        return access.Principal(kind="staff", account_id=9, region_code=region, department_id=department,
+                                permissions=frozenset(permissions))
+
+    assert access.cockpit_scope(staff("cockpit.region")) == ("330203", None)
+    assert access.cockpit_scope(staff("cockpit.department")) == ("330203", "dept.haishu.gov")
+    assert access.cockpit_scope(staff("platform.admin", "cockpit.view")) == (None, None)
+    for nothing in (staff("cockpit.view"), staff("cockpit.region", region=None),
+                    staff("cockpit.department", department=None), staff("person.read")):
+        with pytest.raises(access.Denied):
+            access.cockpit_scope(nothing)

@@ -27,7 +27,7 @@ from tongban.core.indicators import Indicator
 from tongban.datahub import release
 
 LEVELS = ("province", "city", "county", "street", "community")
-REGION_PERMISSION, DEPARTMENT_PERMISSION = "cockpit.region", "cockpit.department"
+REGION_PERMISSION, DEPARTMENT_PERMISSION = access.COCKPIT_REGION, access.COCKPIT_DEPARTMENT
 LEVEL_LABELS = {"province": N_("Province"), "city": N_("City"), "county": N_("District or county"),
                 "street": N_("Street or town"), "community": N_("Community")}
 REMAINDER = "~"  # a region's own cells beside its children's (a pseudo child in the equations)
@@ -50,17 +50,9 @@ class Scope:
 
 
 def scope_of(principal: access.Principal) -> Scope:
-    """Fail closed: a leader (`cockpit.region`) sees their region and below; a department head
-    (`cockpit.department`) their department's cells in their region; a platform admin everything."""
-    access.require_any(principal, "cockpit.view", REGION_PERMISSION, DEPARTMENT_PERMISSION)
-    if principal.is_platform_admin:
-        return Scope(None)
-    if principal.has(REGION_PERMISSION) and principal.region_code:
-        return Scope(principal.region_code)
-    if principal.has(DEPARTMENT_PERMISSION) and principal.region_code and principal.department_id:
-        return Scope(principal.region_code, principal.department_id)
-    raise access.Denied(N_("You are not allowed to do this"), principal=principal,
-                        action=f"{REGION_PERMISSION}|{DEPARTMENT_PERMISSION}")
+    """What the caller may see (`core.access.cockpit_scope`: fail closed)."""
+    region, department = access.cockpit_scope(principal)
+    return Scope(region, department)
 
 
 def visible(scope: Scope) -> dict[str, Indicator]:

@@ -361,3 +361,24 @@ def files_cases_for_department(principal: Principal, permission: str, region_cod
     """A staff member who works `permission` in `region_code` by office, not as a platform admin
     (the demo picks who takes its cases through their steps)."""
     return principal.has(permission) and not principal.is_platform_admin and can_act_in_region(principal, region_code)
+
+
+# --- the cockpit -----------------------------------------------------------------------------------
+
+COCKPIT_VIEW, COCKPIT_REGION, COCKPIT_DEPARTMENT = "cockpit.view", "cockpit.region", "cockpit.department"
+
+
+def cockpit_scope(principal: Principal) -> tuple[str | None, str | None]:
+    """Whose figures a caller sees in the cockpit, as (region, department); None: no limit.
+    Fail closed: a leader (`cockpit.region`) their region and below; a head of department
+    (`cockpit.department`) their department's cells in their region; a platform admin everything;
+    anyone else (`cockpit.view` alone included) nothing."""
+    require_any(principal, COCKPIT_VIEW, COCKPIT_REGION, COCKPIT_DEPARTMENT)
+    if principal.is_platform_admin:
+        return None, None
+    if principal.has(COCKPIT_REGION) and principal.region_code:
+        return principal.region_code, None
+    if principal.has(COCKPIT_DEPARTMENT) and principal.region_code and principal.department_id:
+        return principal.region_code, principal.department_id
+    raise Denied(N_("You are not allowed to do this"), principal=principal,
+                 action=f"{COCKPIT_REGION}|{COCKPIT_DEPARTMENT}")
