@@ -31,7 +31,7 @@ ROLE_PERMISSIONS = {
     "platform_admin": list(PERMISSIONS),
     "grid_worker": ["grid.visit", "person.read"],
     "hotline_operator": ["hotline.handle"],
-    "leader": ["cockpit.view"],
+    "leader": ["cockpit.view", "cockpit.region"],
 }
 
 

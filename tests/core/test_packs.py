@@ -239,23 +239,26 @@ def test_pack_check_prints_the_policy_analysis_warnings(cli, tmp_path) -> None: 
     r = cli("pack", "check", str(DEMO))  # the demo's dibao_standard has regional values only
     assert r.exit_code == 0, r.output
     assert "warning: policies/assistance.yaml:13:5: [dibao_standard] no value for everywhere" in r.output
-    assert "1 warning(s)" in r.output
+    # (and, where a slice whose indicator an early-warning rule reads is not installed, one per rule)
+    others = [line for line in r.output.splitlines() if line.startswith("warning:") and "cockpit.yaml" not in line]
+    assert len(others) == 1, r.output
     pack = copy_demo(tmp_path)
     edit(pack / "policies" / "assistance.yaml", '      - {region: "3302", from: 2025-01-01, value: 1195}',
          '      - {region: "3302", from: 2025-01-01, value: 1195}\n      - {from: 2025-01-01, value: 1195}')
     r = cli("pack", "check", str(pack))
     assert r.exit_code == 0, r.output
-    assert "warning" not in r.output
+    assert "no value for everywhere" not in r.output
 
 
 def test_pack_check_lists_problems_with_file_and_line_and_exits_2(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     pack = copy_demo(tmp_path)
-    edit(pack / "roles.yaml", "permissions: [cockpit.view]", "permissions: [cockpit.view, cockpit.fly]")
+    edit(pack / "roles.yaml", "permissions: [cockpit.view, cockpit.region]",
+         "permissions: [cockpit.view, cockpit.region, cockpit.fly]")
     r = cli("pack", "check", str(pack))
     assert r.exit_code == 2
     line = (pack / "roles.yaml").read_text(encoding="utf-8").splitlines().index(
-        "    permissions: [cockpit.view, cockpit.fly]") + 1
-    assert f"roles.yaml:{line}:33: [leader] unknown permission 'cockpit.fly'" in r.output
+        "    permissions: [cockpit.view, cockpit.region, cockpit.fly]") + 1
+    assert f"roles.yaml:{line}:49: [leader] unknown permission 'cockpit.fly'" in r.output
 
 
 def test_pack_load_writes_and_pack_list_shows_it(db, cli) -> None:  # type: ignore[no-untyped-def]

@@ -69,6 +69,7 @@ PAGES = {
     "/verify": Page("/verify?number=NO-SUCH-1", EVERYONE),
     "/favicon.ico": Page("/favicon.ico", EVERYONE),
     "/cockpit": Page("/cockpit", frozenset({"leader.haishu", ADMIN})),
+    "/cockpit/indicators/{key}": Page("/cockpit/indicators/cockpit.staff", frozenset({"leader.haishu", ADMIN})),
     "/portal": Page("/portal", RESIDENTS),
     "/portal/record": Page("/portal/record", RESIDENTS),
     "/portal/data": Page("/portal/data", RESIDENTS),

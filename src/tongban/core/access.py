@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, str] = {
     "audit.read.all": "Read all audit events in one's region",
     "catalog.steward": "Manage one's department's catalog entries and decide sharing requests",
     "cockpit.view": "See indicators and alerts for one's region",
+    "cockpit.region": "See the cockpit's figures and warnings of one's region and below (a leader)",
+    "cockpit.department": "See the cockpit's figures and warnings of one's own department across one's region (a head of department)",
     "grid.visit": "See and record community visits in one's region",
     "hotline.handle": "Take and dispatch 12345 hotline cases",
     "person.find": "Find a resident in one's region by phone, ID number or name, masked (to recognise a caller)",
@@ -359,3 +361,24 @@ def files_cases_for_department(principal: Principal, permission: str, region_cod
     """A staff member who works `permission` in `region_code` by office, not as a platform admin
     (the demo picks who takes its cases through their steps)."""
     return principal.has(permission) and not principal.is_platform_admin and can_act_in_region(principal, region_code)
+
+
+# --- the cockpit -----------------------------------------------------------------------------------
+
+COCKPIT_VIEW, COCKPIT_REGION, COCKPIT_DEPARTMENT = "cockpit.view", "cockpit.region", "cockpit.department"
+
+
+def cockpit_scope(principal: Principal) -> tuple[str | None, str | None]:
+    """Whose figures a caller sees in the cockpit, as (region, department); None: no limit.
+    Fail closed: a leader (`cockpit.region`) their region and below; a head of department
+    (`cockpit.department`) their department's cells in their region; a platform admin everything;
+    anyone else (`cockpit.view` alone included) nothing."""
+    require_any(principal, COCKPIT_VIEW, COCKPIT_REGION, COCKPIT_DEPARTMENT)
+    if principal.is_platform_admin:
+        return None, None
+    if principal.has(COCKPIT_REGION) and principal.region_code:
+        return principal.region_code, None
+    if principal.has(COCKPIT_DEPARTMENT) and principal.region_code and principal.department_id:
+        return principal.region_code, principal.department_id
+    raise Denied(N_("You are not allowed to do this"), principal=principal,
+                 action=f"{COCKPIT_REGION}|{COCKPIT_DEPARTMENT}")

@@ -70,6 +70,15 @@ class Indicator:
     unit: str = ""  # msgid of the unit shown after a count or mean (件, 人, 个工作日); "%" for ratios
     measure_labels: Mapping[str, str] | None = None
     dimension_labels: Mapping[str, str] | None = None
+    # Optional, added for the cockpit's store (issue #30):
+    # `changed(session, *, since: datetime) -> Iterable[date]`: the days whose cells may have changed
+    # since `since` (a flow's late events: a task decided today restating the day it was filed).
+    # Without it the cockpit recomputes the trailing `lookback_days` of the pack on each refresh.
+    changed: Callable[..., Iterable[date]] | None = None
+    # `value_labels(session, dimension) -> Mapping[value, label]`: how a dimension's values are shown
+    # (an item's title, a domain's name); labels are shown as given. A `department` dimension is
+    # named by the cockpit itself; a value without a label is shown as it is.
+    value_labels: Callable[..., Mapping[str, str]] | None = None
 
     def __post_init__(self) -> None:
         if not set(self.of) <= set(self.measures):

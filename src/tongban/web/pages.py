@@ -1,6 +1,6 @@
 """Server-rendered pages: login and logout, the home redirect, the language and text-size
-switches, and the three shells the faces grow into — /portal (residents), /workbench (staff)
-and /cockpit (leaders) — plus HTML error pages for browsers.
+switches, and the shells the faces grow into — /portal (residents) and /workbench (staff); the
+cockpit (/cockpit, leaders) is the cockpit slice's — plus HTML error pages for browsers.
 
 Page routers of every slice reuse the request kit's `PagePrincipal` (the caller, with the page
 language settled), `SignedIn` (the same, sending visitors to the login page) and
@@ -79,12 +79,6 @@ APP_TILES = (
     Contribution(WORKBENCH, Link("audit", N_("Audit trail"), N_("Who read or changed what, and why"),
                                  needs=("audit.read.department", "audit.read.all")), 60),
 )
-COCKPIT_TILES = (
-    Link("indicators", N_("Indicators"), N_("Service volumes, time limits and satisfaction")),
-    Link("alerts", N_("Alerts"), N_("Overdue tasks and unusual patterns")),
-    Link("map", N_("Map"), N_("Public places and services on one map"), "/places/map"),
-)
-
 
 @cache
 def tiles(page: str) -> tuple[Link, ...]:
@@ -109,7 +103,7 @@ def home_for(principal: Principal) -> str:
     if principal.kind == "resident":
         return "/portal"
     if principal.has("cockpit.view") and not any(
-        principal.has(p) for p in WORKBENCH_PERMISSIONS if p != "cockpit.view"
+        principal.has(p) for p in WORKBENCH_PERMISSIONS if not p.startswith("cockpit.")
     ):
         return "/cockpit"
     return "/workbench"
@@ -284,17 +278,6 @@ def workbench(request: Request, session: DbSession, principal: SignedIn) -> Resp
         "department": _department_name(session, principal.department_id),
         "region": _region_name(session, principal.region_code),
         "tiles": [t for t in tiles(WORKBENCH) if t.opens_for(principal)],
-    })
-
-
-@router.get("/cockpit")
-def cockpit(request: Request, session: DbSession, principal: SignedIn) -> Response:
-    """The leaders' cockpit (驾驶舱) for the caller's region."""
-    require(principal, "cockpit.view")
-    return render(request, "cockpit.html", {
-        "roles": _role_names(session, principal),
-        "region": _region_name(session, principal.region_code),
-        "tiles": COCKPIT_TILES,
     })
 
 

@@ -1,0 +1,96 @@
+"""Cockpit API (/api/v1/cockpit…): the indicators the caller may see, one indicator's table by
+region level and period (scoped, suppressed), its CSV and XLSX exports (audited), the warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from tongban.cockpit import export as exports
+from tongban.cockpit import figures, store, warnings
+from tongban.core.i18n import gettext
+from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
+
+router = APIRouter(tags=["cockpit"])
+VIEW = ("cockpit.view", figures.REGION_PERMISSION, figures.DEPARTMENT_PERMISSION)
+Level = Literal["province", "city", "county", "street", "community"]
+
+
+class IndicatorOut(BaseModel):
+    key: str
+    label: str
+    definition: str
+    show: str
+    kind: str
+    unit: str
+    dimensions: list[str]
+    measures: list[str]
+    suppressed_below: int | None
+    as_of: dt.datetime | None
+
+
+@router.get("/cockpit/indicators", response_model=list[IndicatorOut], dependencies=[needs(*VIEW)])
+def list_indicators(session: DbSession, principal: CurrentPrincipal) -> list[IndicatorOut]:
+    """The indicators the caller may see (a department head: those with a department dimension),
+    each with its as-of time (when its figures were last refreshed)."""
+    scope = figures.scope_of(principal)
+    as_of = store.as_of(session)
+    threshold = int(store.settings(session)["min_count"])
+    return [IndicatorOut(key=i.key, label=gettext(i.label), definition=gettext(i.definition), show=i.show,
+                         kind=i.kind, unit=gettext(i.unit) if i.unit else "", dimensions=list(i.dimensions),
+                         measures=list(i.measures), suppressed_below=threshold if i.subjects else None,
+                         as_of=as_of.get(i.key))
+            for i in figures.visible(scope).values()]
+
+
+@router.get("/cockpit/indicators/{key}", dependencies=[needs(*VIEW)])
+def indicator_table(key: str, session: DbSession, principal: CurrentPrincipal, level: Level | None = None,
+                    region: str | None = Query(None, max_length=12, pattern=r"^\d{6}(\d{3}){0,2}$"),
+                    from_: dt.date | None = Query(None, alias="from"),
+                    to: dt.date | None = None) -> dict[str, Any]:
+    """One indicator's table: rows at `level` under `region` over the days `from`–`to` (a stock:
+    the snapshot of `to`), with the region's total. Suppressed cells carry no figure."""
+    t = figures.table(session, principal, key, level=level, region=region, day_from=from_, day_to=to)
+    return figures.as_dict(t)
+
+
+@router.get("/cockpit/indicators/{key}/export.{fmt}", dependencies=[needs(*VIEW)],
+            response_class=Response, responses={200: {"content": {m: {} for m in exports.FORMATS.values()}}})
+def indicator_export(key: str, fmt: Literal["csv", "xlsx"], session: DbSession, principal: CurrentPrincipal,
+                     level: Level | None = None,
+                     region: str | None = Query(None, max_length=12, pattern=r"^\d{6}(\d{3}){0,2}$"),
+                     from_: dt.date | None = Query(None, alias="from"), to: dt.date | None = None) -> Response:
+    """The same table as a CSV or XLSX file; every export is recorded in the audit chain."""
+    out = exports.export(session, principal, key, fmt, level=level, region=region, day_from=from_, day_to=to)
+    return Response(out.content, media_type=out.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{out.filename}"',
+                             "Cache-Control": "no-store"})
+
+
+class WarningOut(BaseModel):
+    rule: str
+    title: str
+    indicator: str
+    region: str
+    region_name: str
+    details: list[str]
+    value: str
+    previous: str | None
+    threshold: str
+    comparison: str
+    actor_kind: str
+    actor: str
+    actor_name: str
+    href: str
+    raised_at: dt.datetime
+
+
+@router.get("/cockpit/warnings", response_model=list[WarningOut], dependencies=[needs(*VIEW)])
+def list_warnings(session: DbSession, principal: CurrentPrincipal) -> list[WarningOut]:
+    """The early warnings of the last refresh in the caller's scope, each naming who can act."""
+    return [WarningOut(**{k: getattr(w, k) for k in WarningOut.model_fields})
+            for w in warnings.visible(session, principal)]

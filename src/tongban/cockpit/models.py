@@ -1,0 +1,74 @@
+"""Tables of the cockpit: the store of cells (day × region × key per indicator, as the indicator's
+owner computed them), when each indicator was refreshed, the pack's settings and rules, and the
+early warnings of the last evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Date, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tongban.core.db import Base, BigId, UTCDateTime
+from tongban.core.timeutil import utcnow
+
+
+class CockpitCell(Base):
+    """One cell of an indicator: a day, the finest region the owner knows, the dimension values
+    (`key`, a JSON list in the declared order) and the additive measures."""
+
+    __tablename__ = "cockpit_cell"
+    __table_args__ = (
+        UniqueConstraint("indicator", "day", "region", "key", name="uq_cockpit_cell"),
+        Index("ix_cockpit_cell_indicator_day", "indicator", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    indicator: Mapped[str] = mapped_column(String(80))
+    day: Mapped[dt.date] = mapped_column(Date)
+    region: Mapped[str] = mapped_column(String(12))
+    key: Mapped[str] = mapped_column(String(400))
+    measures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CockpitState(Base):
+    """When an indicator's cells were last refreshed (their as-of time) and which days they cover."""
+
+    __tablename__ = "cockpit_state"
+
+    indicator: Mapped[str] = mapped_column(String(80), primary_key=True)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    day_from: Mapped[dt.date] = mapped_column(Date)
+    day_to: Mapped[dt.date] = mapped_column(Date)
+    cells: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CockpitSetting(Base):
+    """The pack's `cockpit.yaml` as loaded: settings (`settings`) and early-warning rules (`rules`)."""
+
+    __tablename__ = "cockpit_setting"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    pack_id: Mapped[str] = mapped_column(String(64))
+
+
+class CockpitWarning(Base):
+    """An early warning (预警) raised by the last evaluation of the rules: a rule, the region and
+    dimension values it fired for, the figure and who can act (a role or a department)."""
+
+    __tablename__ = "cockpit_warning"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(64), index=True)
+    indicator: Mapped[str] = mapped_column(String(80))
+    region: Mapped[str] = mapped_column(String(12), index=True)
+    key: Mapped[str] = mapped_column(String(400))
+    value: Mapped[float | None] = mapped_column(Float)
+    previous: Mapped[float | None] = mapped_column(Float)
+    subjects: Mapped[float | None] = mapped_column(Float)
+    actor_kind: Mapped[str] = mapped_column(String(12))  # role | department
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    href: Mapped[str] = mapped_column(String(300))
+    raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,85 @@
+"""Cockpit pages: `/cockpit` (the indicators the caller may see with their as-of times, and the
+early warnings naming who can act) and one indicator's table by region level and period, with
+buttons for its CSV and XLSX exports (the API's, audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tongban.cockpit import figures, store, warnings
+from tongban.core import access
+from tongban.core.errors import Invalid
+from tongban.core.i18n import N_, pick
+from tongban.core.identity.models import Department, Region, Role
+from tongban.core.slices import Link
+from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+TILES = (Link("map", N_("Map"), N_("Public places and services on one map"), "/places/map"),)
+COMPARISONS = {"above": N_("above"), "below": N_("below"), "fall": N_("fell by at least"),
+               "rise": N_("rose by at least")}
+
+
+def _date(value: str | None, field: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(N_("Enter a date as YYYY-MM-DD"), field=field) from None
+
+
+def _profile(session: Session, principal: access.Principal) -> dict[str, object]:
+    roles = session.scalars(select(Role).where(Role.id.in_(sorted(principal.roles)))).all() if principal.roles else []
+    region = session.get(Region, principal.region_code) if principal.region_code else None
+    dept = session.get(Department, principal.department_id) if principal.department_id else None
+    return {"roles": [pick({"zh": r.name_zh, "en": r.name_en}) for r in sorted(roles, key=lambda r: r.id)],
+            "region": pick({"zh": region.name_zh, "en": region.name_en}) if region else None,
+            "department": pick({"zh": dept.name_zh, "en": dept.name_en}) if dept else None}
+
+
+@router.get("/cockpit")
+def cockpit(request: Request, session: DbSession, principal: SignedIn) -> Response:
+    """The leaders' cockpit (驾驶舱): indicators and early warnings of the caller's scope."""
+    access.require_any(principal, *figures_permissions())
+    context: dict[str, object] = {**_profile(session, principal), "tiles": TILES, "indicators": [],
+                                  "warnings": [], "scoped": False, "comparisons": COMPARISONS}
+    try:
+        scope = figures.scope_of(principal)
+    except access.Denied:
+        return render(request, "cockpit/index.html", context)  # cockpit.view alone: the page, no figures
+    as_of = store.as_of(session)
+    context.update(scoped=True, by_department=scope.department is not None,
+                   indicators=[(i, as_of.get(i.key)) for i in figures.visible(scope).values()],
+                   warnings=warnings.visible(session, principal))
+    return render(request, "cockpit/index.html", context)
+
+
+def figures_permissions() -> tuple[str, ...]:
+    return ("cockpit.view", figures.REGION_PERMISSION, figures.DEPARTMENT_PERMISSION)
+
+
+@router.get("/cockpit/indicators/{key}")
+def indicator_page(key: str, request: Request, session: DbSession, principal: SignedIn, level: str | None = None,
+                   region: str | None = None) -> Response:
+    """One indicator's table at a region level over a period, with its as-of time and exports."""
+    params = request.query_params
+    day_from, day_to = _date(params.get("from"), "from"), _date(params.get("to"), "to")
+    t = figures.table(session, principal, key, level=level or None, region=region or None, day_from=day_from,
+                      day_to=day_to)
+    query = f"level={t.level}&region={t.region}&from={t.period.day_from}&to={t.period.day_to}"
+    own = access.region_level(t.region or "")
+    levels = [(lv, figures.LEVEL_LABELS[lv]) for lv in figures.LEVELS[figures.LEVELS.index(own):]]
+    return render(request, "cockpit/indicator.html", {
+        "t": t, "ind": t.indicator, "query": query, "levels": levels, "region_name": t.names.get(t.region or "", ""),
+        "rows": [(r, figures.region_label(t, r), figures.key_labels(t, r),
+                  None if r.suppressed else figures.formatted(t.indicator, figures.shown(t.indicator, r.measures)))
+                 for r in (*t.total, *t.rows)],
+        "total_count": len(t.total)})
