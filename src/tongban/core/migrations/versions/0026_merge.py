@@ -1,0 +1,21 @@
+"""Merge session 8's heads into one: the cockpit's store (cockpit) and the index on person.phone.
+
+Revision ID: 0026_merge
+Revises: 0025_cockpit_store, 0025_person_phone_index
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0026_merge"
+down_revision: str | Sequence[str] | None = ("0025_cockpit_store", "0025_person_phone_index")
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
