@@ -22,11 +22,11 @@ def _token(base: str, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
-def _completed_birth(base: str) -> int:
+def _completed_birth(base: str, key: str = "browser-rating-birth", child: str = "张小评") -> int:
     """李婷's birth one-thing, submitted and decided by the five departments through the API."""
     li = _token(base, "resident.li")
-    resp = httpx.post(base + "/api/v1/applications", headers={**li, "Idempotency-Key": "browser-rating-birth"},
-                      json={"onething_id": "onething.birth", "data": birth_data(child_name="张小评")}, timeout=60)
+    resp = httpx.post(base + "/api/v1/applications", headers={**li, "Idempotency-Key": key},
+                      json={"onething_id": "onething.birth", "data": birth_data(child_name=child)}, timeout=60)
     assert resp.status_code in (200, 201), resp.text
     app_id = int(resp.json()["id"])
     for officer, steps in (("officer.health", 1), ("officer.cdc", 1), ("officer.police", 2),
@@ -71,7 +71,7 @@ def test_a_resident_rates_a_completed_birth_application_from_its_message(phone: 
     expect(phone.locator("#ratable li", has_text="出生一件事").first).to_contain_text("★★★★")
 
 
-def test_an_officer_answers_a_poor_rating_step_by_step(desk: Any, live_server: testing.LiveServer) -> None:
+def test_an_officer_answers_a_poor_rating_step_by_step(desk: Any, phone: Any, live_server: testing.LiveServer) -> None:
     base = live_server.base
     zhao, market, operator = (_token(base, u) for u in ("resident.zhao", "officer.market", "hotline.haishu"))
     case = httpx.post(base + "/api/v1/cases", headers=zhao, timeout=30, json={
@@ -102,6 +102,54 @@ def test_an_officer_answers_a_poor_rating_step_by_step(desk: Any, live_server: t
             desk.get_by_role("button", name=button).click()
         expect(desk.locator("#rect-status")).to_have_text(status)
     expect(desk.locator("#reply")).to_contain_text("已整改到位，欢迎继续监督")
+
+    # The resident reads the answer from 我要评 and rates it once.
+    sign_in(phone, "resident.zhao")
+    phone.goto("/portal/ratings")
+    with phone.expect_navigation():
+        phone.locator("#ratable li", has_text="食品安全").first.get_by_role("link", name="部门的整改答复").click()
+    expect(phone.locator("#answer")).to_contain_text("已整改到位，欢迎继续监督")
+    phone.get_by_role("radio", name="基本满意").check()
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="提交评价").click()
+    expect(phone.locator("#followed-up")).to_contain_text("3 / 5")
+
+    # The department appeals the rating; a reviewer outside it upholds the appeal.
+    desk.goto("/workbench/ratings")
+    item = desk.locator("#bad-ratings li", has_text="整改后又脏了")
+    item.get_by_text("对此评价提出申诉").click()
+    item.locator("select[name=grounds]").select_option(label="恶意评价")
+    type_into(desk, f"#reason-{rated.json()['id']}", "店家已提供整改后检查记录，评价与事实不符")
+    with desk.expect_navigation():
+        item.get_by_role("button", name="提交申诉").click()
+    expect(desk.locator("#bad-ratings li", has_text="整改后又脏了")).to_contain_text("申诉：待复核")
+    switch_to(desk, "reviewer.haishu")
+    desk.goto("/workbench/ratings")
+    pending = desk.locator("#appeals li", has_text="整改后又脏了")
+    expect(pending).to_contain_text("恶意评价")
+    with desk.expect_navigation():
+        pending.get_by_role("button", name="申诉成立：不计入统计").click()
+    expect(desk.locator("#appeals li", has_text="整改后又脏了")).to_have_count(0)
+
+
+def test_an_officer_hands_the_counter_tablet_to_a_resident(desk: Any, live_server: testing.LiveServer) -> None:
+    app_id = _completed_birth(live_server.base, key="browser-rating-counter", child="张小柜")
+    switch_to(desk, "officer.health")
+    desk.goto("/workbench")
+    desk.get_by_role("link", name=re.compile("窗口评价器")).click()
+    type_into(desk, "#application", "12x")
+    with desk.expect_navigation():
+        desk.get_by_role("button", name="请群众在评价器上评价").click()
+    expect(desk.locator(".error-summary")).to_contain_text("请输入办件编号")
+    desk.locator("#application").fill("")
+    type_into(desk, "#application", str(app_id))
+    with desk.expect_navigation():
+        desk.get_by_role("button", name="请群众在评价器上评价").click()
+    expect(desk.locator("h1")).to_have_text("请对本次服务作出评价")
+    desk.get_by_role("radio", name="★★★★★ 非常满意").check()
+    with desk.expect_navigation():
+        desk.get_by_role("button", name="提交评价").click()
+    expect(desk.locator("#counter-done")).to_contain_text("评价已记录")
 
 
 def test_the_public_statistics_page_renders_without_signing_in(phone: Any) -> None:
