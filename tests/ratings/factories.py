@@ -22,19 +22,22 @@ def account_id(session: Session, username: str) -> int:
 
 def completed_application(session: Session, *, username: str = "resident.zhang", item_id: str = "item.vaccination",
                           department_id: str = "dept.haishu.cdc", region_code: str = "330203001001",
-                          status: str = "completed") -> int:
-    """An application of one item, approved by its department and finished now."""
+                          status: str = "completed", onething_id: str | None = None,
+                          tasks: tuple[tuple[str, str], ...] = ()) -> int:
+    """An application of one item (or a one-thing's `tasks`: item, department), approved and finished now."""
     now = clock.now()
     who = account_id(session, username)
-    app = Application(applicant_account_id=who, filed_by_account_id=who, item_id=item_id, status=status, data={},
+    app = Application(applicant_account_id=who, filed_by_account_id=who, item_id=None if onething_id else item_id,
+                      onething_id=onething_id, status=status, data={},
                       region_code=region_code, idempotency_key=secrets.token_hex(8), request_hash="0" * 64,
                       filing="self", submitted_at=now, finished_at=now if status != "in_progress" else None,
                       created_at=now)
     session.add(app)
     session.flush()
-    session.add(Task(application_id=app.id, item_id=item_id, department_id=department_id,
-                     status="approved" if status != "in_progress" else "ready", requires=[], inputs={}, outputs={},
-                     decided_at=now))
+    for item, department in tasks or ((item_id, department_id),):
+        session.add(Task(application_id=app.id, item_id=item, department_id=department,
+                         status="approved" if status != "in_progress" else "ready", requires=[], inputs={},
+                         outputs={}, decided_at=now))
     session.flush()
     return app.id
 

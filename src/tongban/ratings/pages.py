@@ -126,7 +126,20 @@ def rate_page(request: Request, session: DbSession, principal: SignedIn, kind: s
     found, rated = _subject_or_rated(session, principal, kind, subject_id)
     assert found is not None
     return render(request, "ratings/rate.html", {"subject": found, "title": pick(found.title), "rated": rated,
-                                                 "values": {}, "errors": {}, **_options(session)})
+                                                 "values": {}, "errors": {}, "parts": _parts(session, found),
+                                                 **_options(session)})
+
+
+def _parts(session: Session, found: service.Subject) -> list[dict[str, Any]]:
+    """A one-thing the pack rates task by task: each department's part, rated or to rate."""
+    if found.kind != "application" or found.application_id is None:
+        return []
+    parts = []
+    for t in found.tasks:
+        if service.subject(session, "task", t.id) is None:
+            return []  # not a one-thing rated task by task
+        parts.append({"id": t.id, "title": pick(t.title), "rating": service.rating_of(session, "task", t.id)})
+    return parts
 
 
 @router.post("/ratings/rate/{kind}/{subject_id}")
@@ -137,7 +150,8 @@ def rate_post(request: Request, session: DbSession, principal: SignedIn, kind: s
         found, rated = _subject_or_rated(session, principal, kind, subject_id)
         assert found is not None
         return render(request, "ratings/rate.html", {"subject": found, "title": pick(found.title), "rated": rated,
-                                                     "values": values, "errors": errors, **_options(session)},
+                                                     "values": values, "errors": errors, "parts": _parts(session, found),
+                                                     **_options(session)},
                       status_code=409 if "_form" in errors and rated is not None else 422)
     return RedirectResponse(f"/ratings/rate/{kind}/{subject_id}", status_code=303)
 
