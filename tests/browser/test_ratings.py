@@ -66,6 +66,18 @@ def test_a_resident_rates_a_completed_birth_application_from_its_message(phone: 
         phone.get_by_role("button", name="提交评价").click()
     expect(phone.locator("#rated")).to_contain_text("感谢您的评价")
     expect(phone.locator("#rated")).to_contain_text("材料只交了一次，很方便")
+    # The birth one-thing is rated department by department too (the pack's task_ratings).
+    part = phone.locator("#parts li", has_text="出生医学证明")
+    with phone.expect_navigation():
+        part.get_by_role("link", name="去评价").click()
+    expect(phone.locator("#rated-title")).to_have_text("出生医学证明")
+    phone.get_by_role("radio", name="★★★★★ 非常满意", exact=True).check()
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="提交评价").click()
+    expect(phone.locator("#rated")).to_contain_text("感谢您的评价")
+    with phone.expect_navigation():
+        phone.get_by_role("link", name="返回办件评价").click()
+    expect(phone.locator("#parts li", has_text="出生医学证明")).to_contain_text("评价：5 / 5")
     # 我要评 lists it as rated; the form is gone for good.
     phone.goto("/portal/ratings")
     expect(phone.locator("#ratable li", has_text="出生一件事").first).to_contain_text("★★★★")

@@ -72,3 +72,6 @@ def test_the_public_statistics_page_needs_no_sign_in_and_checks_its_period(clien
     assert client.get("/ratings/stats?day_from=2026-12-10&day_to=2026-12-01").status_code == 422
     assert client.get("/api/v1/ratings/statistics?day_from=2026-12-10&day_to=2026-12-01").status_code == 422
     assert client.get("/api/v1/ratings/statistics?by=nonsense").status_code == 422
+    far = client.get("/api/v1/ratings/statistics?day_from=0001-01-01&day_to=9999-12-31")
+    assert far.status_code == 422 and far.json()["field"] == "day_from"
+    assert client.get("/ratings/stats?day_from=0001-01-01").status_code == 422

@@ -345,7 +345,10 @@ def stats_page(request: Request, session: DbSession, day_from: str | None = None
     error = None
     if by not in ("department", "item"):
         by = "department"
-    if end < start:
+    if not (service.EARLIEST <= start <= service.LATEST and service.EARLIEST <= end <= service.LATEST):
+        error, start, end = gettext("Choose a date between %(first)s and %(last)s") % {
+            "first": service.EARLIEST.isoformat(), "last": service.LATEST.isoformat()}, clock.today(), clock.today()
+    elif end < start:
         error, start = gettext("The period ends before it starts"), end
     rows = service.statistics(session, day_from=start, day_to=end, by=by)
     names = _departments(session, [f.key for f in rows]) if by == "department" else {}

@@ -46,6 +46,7 @@ HANDLE = "task.decide"  # a department's officers answer its 差评 as they deci
 COUNTER = "counter.file"
 REVIEW = "rating.review"
 COMMENT_MAX = 500
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2199, 12, 31)  # the statistics' periods lie within
 DEFAULTS: dict[str, Any] = {"rectification": {"visit_days": 1, "rectify_days": 15, "reply_days": 15},
                             "appeal_reviewer_role": "rating_reviewer", "task_ratings": [], "tags": []}
 
@@ -502,6 +503,10 @@ def statistics(session: Session, *, day_from: dt.date, day_to: dt.date, by: str 
         raise Invalid(N_("Group by department or by item"), field="by")
     if day_to < day_from:
         raise Invalid(N_("The period ends before it starts"), field="day_to")
+    for name, day in (("day_from", day_from), ("day_to", day_to)):
+        if not EARLIEST <= day <= LATEST:
+            raise Invalid(N_("Choose a date between %(first)s and %(last)s"), field=name, first=EARLIEST.isoformat(),
+                          last=LATEST.isoformat())
     start, end = utc_range(day_from, day_to)
     column = Rating.department_id if by == "department" else Rating.item_id
     counted = (Rating.rated_at >= start, Rating.rated_at < end, Rating.excluded.is_(False))
