@@ -70,7 +70,7 @@ def test_a_resident_rates_a_completed_birth_application_from_its_message(phone: 
     part = phone.locator("#parts li", has_text="出生医学证明")
     with phone.expect_navigation():
         part.get_by_role("link", name="去评价").click()
-    expect(phone.locator("#rated-title")).to_have_text("出生医学证明")
+    expect(phone.locator("#rated-title")).to_have_text("出生医学证明首次签发")
     phone.get_by_role("radio", name="★★★★★ 非常满意", exact=True).check()
     with phone.expect_navigation():
         phone.get_by_role("button", name="提交评价").click()
