@@ -201,3 +201,23 @@ def test_a_closed_case_is_rated_once_through_the_case_engine_or_the_rating_page(
         rows = {r.subject_id: r for r in s.scalars(select(Rating).where(Rating.subject_kind == "case"))}
         assert rows[first].department_id == "dept.haishu.market" and rows[first].channel == "online"
         assert s.scalar(select(func.count()).select_from(Rectification)) == 1  # the 2 of the first
+
+
+def test_the_overdue_watch_is_an_hourly_job_that_flags_once(client, login, db, clock) -> None:  # type: ignore[no-untyped-def]
+    from tongban.core import slices
+    from tongban.core.jobs import registry
+
+    slices.load_jobs()
+    assert any(s.kind == "ratings.overdue" and s.interval_seconds == 3600 for s in registry.schedules())
+    run = registry.get_handler("ratings.overdue")
+    assert run is not None
+    rated = rate(client, login("resident.zhang"), _application(db), 1).json()
+    clock.advance(dt.timedelta(days=10))
+    for _ in range(2):
+        with db.unit_of_work() as s:
+            run(s, {})
+    with db.unit_of_work() as s:
+        rect = s.get(Rectification, rated["rectification_id"])
+        assert rect is not None and rect.overdue_at is not None
+        flagged = s.scalars(select(AuditEvent).where(AuditEvent.action == "rectification.overdue")).all()
+    assert len(flagged) == 1

@@ -48,10 +48,10 @@ def write(history: History) -> int:
                         rater_account_id=rater, recorded_by="system:history", department_id=department,
                         region_code=region, item_id=item, item_title=dict(title), rated_at=at, excluded=False)
         session.add(rating)
-        session.flush()
         written += 1
         if level > BAD:
             continue
+        session.flush()  # the rectification names the rating
         opened = clock.local_date(at)
         rect = Rectification(rating_id=rating.id, department_id=department, region_code=region, status="open",
                              opened_on=opened, visit_due=calendar.add_working_days(opened, days["visit_days"]),
