@@ -162,6 +162,8 @@ def test_an_upheld_appeal_leaves_the_statistics_and_not_the_record(client, login
         kept = s.get(Rating, bad["id"])
         assert kept is not None and kept.excluded and kept.level == 1 and kept.comment == "和本事项无关的抱怨"
         assert s.get(Rating, good["id"]).excluded is False  # type: ignore[union-attr]
+        rect = s.get(Rectification, bad["rectification_id"])
+        assert rect is not None and rect.status == "withdrawn"  # no rectification of a malicious 差评
         assert s.scalar(select(Appeal.decided_by).where(Appeal.id == appeal_id)).startswith("account:")  # type: ignore[union-attr]
         actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("rating.%"))))
     assert {"rating.create", "rating.appeal", "rating.appeal_upheld"} <= actions

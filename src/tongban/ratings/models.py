@@ -62,7 +62,7 @@ class Rectification(Base):
     rating_id: Mapped[int] = mapped_column(ForeignKey("rating.id"), unique=True)
     department_id: Mapped[str] = mapped_column(String(64), index=True)
     region_code: Mapped[str] = mapped_column(String(12), index=True)
-    status: Mapped[str] = mapped_column(String(12), index=True)  # open | visited | rectified | replied
+    status: Mapped[str] = mapped_column(String(12), index=True)  # open | visited | rectified | replied | withdrawn
     opened_on: Mapped[dt.date] = mapped_column(Date)
     visit_due: Mapped[dt.date] = mapped_column(Date)
     rectify_due: Mapped[dt.date] = mapped_column(Date)

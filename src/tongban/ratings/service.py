@@ -39,7 +39,9 @@ DIMENSIONS: dict[str, str] = {"efficiency": N_("Speed of handling"), "guide": N_
                               "convenience": N_("Ease of applying"), "platform": N_("Ease of using the platform")}
 CHANNEL_LABELS = {"online": N_("Online"), "onsite": N_("At the counter"), "visit": N_("Return call")}
 RECTIFICATION_LABELS = {"open": N_("Return visit due"), "visited": N_("Rectification due"),
-                        "rectified": N_("Reply due"), "replied": N_("Answered")}
+                        "rectified": N_("Reply due"), "replied": N_("Answered"),
+                        "withdrawn": N_("Withdrawn: appeal upheld")}
+DONE = ("replied", "withdrawn")  # a rectification no longer waiting for its department
 APPEAL_GROUNDS = {"malicious": N_("Malicious rating"), "unrelated": N_("Not about this service")}
 APPEAL_LABELS = {"pending": N_("Awaiting review"), "upheld": N_("Upheld"), "dismissed": N_("Dismissed")}
 HANDLE = "task.decide"  # a department's officers answer its 差评 as they decide its tasks
@@ -275,8 +277,8 @@ def rectifications(session: Session, *, principal: access.Principal, open_only: 
     access.require(principal, HANDLE)
     q = select(Rectification).where(Rectification.department_id == principal.department_id)
     if open_only:
-        q = q.where(Rectification.status != "replied")
-    rows = session.scalars(q.order_by(Rectification.status == "replied", Rectification.reply_due, Rectification.id))
+        q = q.where(Rectification.status.not_in(DONE))
+    rows = session.scalars(q.order_by(Rectification.status.in_(DONE), Rectification.reply_due, Rectification.id))
     return [r for r in rows if access.in_subtree(r.region_code, principal.region_code or "-")]
 
 
@@ -352,7 +354,7 @@ def flag_overdue(session: Session, *, today: dt.date | None = None) -> int:
     """Flag each rectification whose current step is past its due date, once, and tell the department."""
     today = today or clock.today()
     flagged = 0
-    for rect in session.scalars(select(Rectification).where(Rectification.status != "replied",
+    for rect in session.scalars(select(Rectification).where(Rectification.status.not_in(DONE),
                                                             Rectification.overdue_at.is_(None))
                                 .order_by(Rectification.id)):
         due = due_of(rect)
@@ -454,6 +456,10 @@ def decide_appeal(session: Session, *, principal: access.Principal, appeal_id: i
     appeal.decided_by, appeal.decided_at, appeal.decision_note = principal.actor, now, text
     if uphold:
         rating.excluded, rating.excluded_at = True, now
+        rect = session.scalar(select(Rectification).where(Rectification.rating_id == rating.id))
+        if rect is not None and rect.status not in DONE:  # a malicious or unrelated 差评 needs no rectification
+            rect.status = "withdrawn"
+            rect.version += 1
     record(session, actor=principal.actor, action=f"rating.appeal_{appeal.status}", subject=f"appeal:{appeal.id}",
            actor_department=principal.department_id, department_id=appeal.department_id,
            region_code=rating.region_code, details={"rating": rating.id})
