@@ -38,6 +38,9 @@ def up(
             from tongban.cases.demo import seed_demo_cases
 
             seed_demo_cases(session)  # open, overdue and closed 12345 cases for the loop
+            from tongban.ratings.demo import seed_demo as seed_demo_ratings
+
+            seed_demo_ratings(session)  # the closed cases' 差评: a rectification in progress
             console.print("demo pack and cast loaded")
     _print_logins(settings.pack_dir)
 

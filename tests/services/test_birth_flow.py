@@ -102,5 +102,6 @@ def test_birth_onething_end_to_end(client, login, demo) -> None:  # type: ignore
         assert verify_document(doc, public) is True
 
     messages = client.get("/api/v1/me/messages", headers=zhang).json()["items"]
-    assert [m["kind"] for m in messages] == ["application.finished", "application.submitted"]
-    assert messages[0]["params"]["status"] == "completed"
+    assert [m["kind"] for m in messages] == ["rating.invite", "application.finished", "application.submitted"]
+    assert messages[0]["link"] == f"/ratings/rate/application/{app['id']}"  # 请评价 (ratings, services.completed)
+    assert messages[1]["params"]["status"] == "completed"

@@ -57,7 +57,7 @@ def test_resident_logs_in_through_the_form_and_sees_name_and_roles_on_the_portal
     assert "居民" in page.text
     for label in ("我要办", "我要查", "我要评", "我要说", "您的消息", "您的数字证件"):
         assert label in page.text
-    assert "即将开放" in page.text  # placeholders say honestly that they are not there yet
+    assert "/portal/ratings" in page.text  # 我要评 is the ratings slice's, no longer "coming soon"
     assert ID_NUMBER not in page.text
 
 

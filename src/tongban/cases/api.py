@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from tongban.cases import engine
+from tongban.cases import engine, reads
 from tongban.cases.models import Case
 from tongban.core import access, clock, workdays
 from tongban.core.i18n import pick
@@ -124,7 +124,7 @@ def case_out(session: Session, c: Case, principal: access.Principal) -> CaseOut:
                    assist_department_ids=list(c.assist_department_ids),
                    clock=engine.clock_of(c, today, workdays.calendar(session)), reply=c.reply,
                    replied_at=c.replied_at, closed_at=c.closed_at, merged_into_id=c.merged_into_id,
-                   rating=c.rating, visited_at=c.visited_at, version=c.version,
+                   rating=reads.rating_of(session, c), visited_at=c.visited_at, version=c.version,
                    timeline=[EventOut(at=e.at, kind=e.kind, actor=e.actor, department_id=e.department_id,
                                       details=e.details) for e in engine.timeline(session, c)],
                    attachments=[AttachmentOut(id=a.id, media_type=a.media_type, size=a.size)

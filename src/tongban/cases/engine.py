@@ -20,8 +20,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
+from tongban.cases import reads
 from tongban.cases.models import Case, CaseAttachment, CaseCategory, CaseDispatchRule, CaseEvent, CaseSetting
-from tongban.core import access, clock, masking, paging, workdays
+from tongban.core import access, clock, masking, paging, slices, workdays
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_
@@ -655,35 +656,39 @@ def _rating(value: int) -> int:
     return value
 
 
+def _rated(session: Session, case: Case, level: int, channel: str, principal: access.Principal) -> None:
+    """The rating is the ratings slice's (好差评): its listener records it once, or refuses a second."""
+    listeners = slices.contributed(reads.RATED)
+    if not listeners:
+        raise Conflict(N_("Ratings are not available"), field="rating")
+    for listener in listeners:
+        listener(session, case_id=case.id, level=level, channel=channel, principal=principal)
+
+
 def rate(session: Session, *, principal: access.Principal, case_id: int, rating: int) -> Case:
-    """评价: the reporter rates a closed case, once (1 非常不满意 … 5 非常满意)."""
+    """评价: the reporter rates a closed case, once (1 非常不满意 … 5 非常满意), through the ratings slice."""
     case = get_case(session, principal=principal, case_id=case_id)
     if not _is_reporter(principal, case):
         raise access.NotYours(N_("No such case"), principal=principal, action="case.rate")
     if case.closed_at is None:
         raise Conflict(N_("A case is rated once it is closed"), field="status")
-    if case.rating is not None:
-        raise Conflict(N_("This case has been rated already"), field="rating")
-    case.rating, case.rating_source = _rating(rating), "resident"
-    _event(session, case, "rated", principal, rating=case.rating)
+    _rated(session, case, _rating(rating), "online", principal)
     return case
 
 
 def visit(session: Session, *, principal: access.Principal, case_id: int, rating: int | None = None,
           note: str | None = None) -> Case:
     """回访: the operator calls the reporter back after 办结 and records their satisfaction (when
-    they have not rated it themselves)."""
+    they have not rated it themselves) as a rating of the ratings slice."""
     access.require(principal, OPERATE)
     case = get_case(session, principal=principal, case_id=case_id)
     if case.closed_at is None:
         raise Conflict(N_("A return visit follows the closing of the case"), field="status")
     note = free_text(note.strip(), field="note", max_length=500) if note and note.strip() else None
     case.visited_at = clock.now()
+    _event(session, case, "visited", principal, note=note)
     if rating is not None:
-        if case.rating is not None:
-            raise Conflict(N_("This case has been rated already"), field="rating")
-        case.rating, case.rating_source = _rating(rating), "visit"
-    _event(session, case, "visited", principal, rating=case.rating, note=note)
+        _rated(session, case, _rating(rating), "visit", principal)
     return case
 
 

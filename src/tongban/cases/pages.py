@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from tongban.cases import engine
+from tongban.cases import engine, reads
 from tongban.cases.models import Case
 from tongban.core import access, clock, workdays
 from tongban.core.errors import Conflict, Invalid, TongbanError
@@ -161,21 +161,11 @@ def file_case(request: Request, session: DbSession, principal: SignedIn, form: P
 
 @router.get("/portal/cases/{case_id}")
 def my_case(request: Request, session: DbSession, principal: SignedIn, case_id: Id) -> Response:
-    """The resident's case: where it stands, its steps, the answer, and the rating once closed."""
+    """The resident's case: where it stands, its steps, the answer, and the way to rate it once closed (好差评)."""
     case = engine.get_case(session, principal=principal, case_id=case_id)
     if case.reporter_account_id != principal.account_id:
         raise access.NotYours(N_("No such case"), principal=principal, action="case.read")
     return render(request, "cases/mine_one.html", _detail(session, case, principal))
-
-
-@router.post("/portal/cases/{case_id}/rate")
-def rate(request: Request, session: DbSession, principal: SignedIn, case_id: Id, form: PostedForm) -> Response:
-    try:
-        value = int(_text(form, "rating") or "0")
-    except ValueError:
-        value = 0
-    engine.rate(session, principal=principal, case_id=case_id, rating=value)
-    return RedirectResponse(f"/portal/cases/{case_id}", status_code=303)
 
 
 # --- shared views ---------------------------------------------------------------------------------
@@ -209,6 +199,7 @@ def _detail(session: Session, case: Case, principal: access.Principal) -> dict[s
                     "reason": e.details.get("reason"), "note": e.details.get("note"),
                     "rating": e.details.get("rating")} for e in events],
         "attachments": engine.attachments(session, case), "ratings": RATINGS,
+        "rating": reads.rating_of(session, case),
     }
 
 

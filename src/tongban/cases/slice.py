@@ -13,6 +13,9 @@ SLICE = Slice(
     commands=(Command("cases", "tongban.cases.cli:app", "12345 cases and grid events (诉求, 网格事件), Open311 keys."),),
     jobs=("tongban.cases.jobs",),
     pack_sections=("tongban.cases.pack_sections",),
+    reads={"closed_case": "tongban.cases.reads:closed_case", "closed_cases": "tongban.cases.reads:closed_cases",
+           "closed_cases_of": "tongban.cases.reads:closed_cases_of"},
+    writes={"note_rating": "tongban.cases.reads:note_rating"},
     contributions=(
         Contribution(INDICATORS, "tongban.cases.indicators:INDICATORS"),
         Contribution(HISTORY, "tongban.cases.history:PART"),

@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, str] = {
     "quality.run": "Run the data quality checks, verify issues and see every department's quality issues",
     "open.apply": "Apply for restricted open data (受限开放) and download it once approved",
     "places.manage": "Import and change the places (一张图) of one's region",
+    "rating.review": "Decide appeals (申诉复核) against ratings of other departments in one's region",
 }
 
 

@@ -58,6 +58,9 @@ PHONE = re.compile(r"^1\d{10}$")
 # applied): slices above services contribute `fn(session, application)` to this extension point
 # (core.slices); services know nothing of them.
 SUBMITTED = "services.application_submitted"
+# Told of each application that finishes completed or partly completed, inside the transaction
+# that finishes it (ratings invites a rating): `fn(session, application)`, as SUBMITTED.
+COMPLETED = "services.completed"
 EARLIEST_DATE = dt.date(1900, 1, 1)  # no date on a form lies before it (a mistyped year, 0002)
 _ROUTED = "tongban.routed_tasks"  # session.info key: {application id: the tasks just made}
 
@@ -623,6 +626,9 @@ def advance(session: Session, app: Application, *, principal: access.Principal, 
         record(session, actor=principal.actor, action="application.finish", subject=f"application:{app.id}",
                region_code=app.region_code, details={"status": app.status, "tasks": outcome})
         notify.applicant(session, app, "application.finished", step=app.status, status=app.status, tasks=outcome)
+        if app.status in ("completed", "partly_completed"):
+            for listener in slices.contributed(COMPLETED):
+                listener(session, app)
 
 
 # --- the applicant's actions ---------------------------------------------------------------------

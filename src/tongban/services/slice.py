@@ -14,6 +14,10 @@ SLICE = Slice(
     commands=(Command("cert", "tongban.services.cli:app", "Electronic certificates (电子证照)."),),
     jobs=("tongban.services.deadlines", "tongban.services.notice"),
     pack_sections=("tongban.services.pack_sections",),
+    reads={"completed_application": "tongban.services.reads:completed_application",
+           "completed_applications": "tongban.services.reads:completed_applications",
+           "application_of_task": "tongban.services.reads:application_of_task",
+           "completed_applications_of": "tongban.services.reads:completed_applications_of"},
     contributions=(
         Contribution(INDICATORS, "tongban.services.indicators:INDICATORS"),
         Contribution(HISTORY, "tongban.services.history:PART"),

@@ -72,7 +72,6 @@ WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS
 # "web.workbench_tiles"); the app adds those of features not built yet (no href) in their places.
 PORTAL, WORKBENCH = "web.portal_tiles", "web.workbench_tiles"
 APP_TILES = (
-    Contribution(PORTAL, Link("rate", N_("I want to rate"), N_("Rate a service you received")), 30),
     Contribution(WORKBENCH, Link("counter", N_("Service counter"),
                                  N_("File an application for a resident at the window"),
                                  needs=("counter.file",)), 30),
