@@ -3,7 +3,8 @@ rescheduling, recording no-shows, the pause after too many, the day's list for s
 
 **No overbooking.** A slot row is made on first booking (`INSERT … ON CONFLICT DO NOTHING`), then
 one guarded UPDATE takes a place: `UPDATE appt_slot SET booked = booked + 1 WHERE id = :id AND
-booked < capacity`. On PostgreSQL the UPDATE locks the row and, under READ COMMITTED, re-reads it
+booked < capacity`, the booking's last statement (everything else it writes comes first, so a
+refusal rolls it all back and the row lock is held only until the commit). On PostgreSQL the UPDATE locks the row and, under READ COMMITTED, re-reads it
 after a concurrent writer commits, so the condition is checked against the committed count; on
 SQLite a unit of work holds the database's write lock from its start (BEGIN IMMEDIATE, core.db),
 so bookings run one after another. Either way one answer per place: the UPDATE changes a row
@@ -166,8 +167,12 @@ def resources(session: Session, *, item_id: str | None = None, place_key: str | 
 
 
 def place_of(session: Session, r: Resource) -> Any:
-    """The resource's place (the places slice's published read), or None if it was removed."""
-    return slices.read("places.place_by_key")(session, r.place_key)
+    """The resource's place (the places slice's published read), or None if it was removed;
+    read once per unit of work."""
+    known: dict[str, Any] = session.info.setdefault("tongban.appointments.places", {})
+    if r.place_key not in known:
+        known[r.place_key] = slices.read("places.place_by_key")(session, r.place_key)
+    return known[r.place_key]
 
 
 def title(r: Resource) -> dict[str, str]:
@@ -278,18 +283,33 @@ def _insert_ignore(session: Session) -> Any:
     return sqlite_insert(Slot)
 
 
-def _take_place(session: Session, r: Resource, day: dt.date, start: str, end: str) -> int:
-    """Make the slot row if it is the first booking, then take one place by the guarded UPDATE;
-    the slot's id, or Conflict when it is full."""
+FULL = N_("This time is fully booked: choose another")
+
+
+def _slot_row(session: Session, r: Resource, day: dt.date, start: str, end: str) -> int:
+    """The slot's id, its row made if this is its first booking (`INSERT … ON CONFLICT DO NOTHING`:
+    two first bookings at once make one row)."""
+    found = session.execute(select(Slot.id, Slot.booked, Slot.capacity).where(
+        Slot.resource_id == r.id, Slot.day == day, Slot.start == start)).first()
+    if found is not None:
+        if found.booked >= found.capacity:  # the fast refusal; the guarded UPDATE is what decides
+            raise Conflict(FULL, field="start")
+        return int(found.id)
     stmt = _insert_ignore(session).values(resource_id=r.id, day=day, start=start, end=end,
                                           capacity=int(r.rules["capacity"]), booked=0)
     session.execute(stmt.on_conflict_do_nothing(index_elements=["resource_id", "day", "start"]))
-    slot_id = session.scalar(select(Slot.id).where(Slot.resource_id == r.id, Slot.day == day, Slot.start == start))
+    return int(session.scalar(select(Slot.id).where(Slot.resource_id == r.id, Slot.day == day,  # type: ignore[arg-type]
+                                                    Slot.start == start)))
+
+
+def _take_place(session: Session, slot_id: int) -> None:
+    """Take one place by the guarded UPDATE, or Conflict when the slot is full (the caller's
+    transaction then rolls back everything the booking wrote). Run last, so the row lock it takes
+    on PostgreSQL is held only until the commit that follows."""
     taken = session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
                             .values(booked=Slot.booked + 1).execution_options(synchronize_session=False))
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(N_("This time is fully booked: choose another"), field="start")
-    return int(slot_id)  # type: ignore[arg-type]
+        raise Conflict(FULL, field="start")
 
 
 def _give_back(session: Session, slot_id: int) -> None:
@@ -340,8 +360,8 @@ def _book(session: Session, *, actor: Principal, r: Resource, account_id: int, d
     if until is not None:
         raise Conflict(N_("Booking is paused until %(day)s after missed appointments"), field="day",
                        day=until.isoformat())
+    slot_id = _slot_row(session, r, day, start, end)
     seq = _free_seq(session, r, account_id, day)
-    slot_id = _take_place(session, r, day, start, end)
     b = Booking(resource_id=r.id, slot_id=slot_id, account_id=account_id, day=day, start=start, end=end, seq=seq,
                 status="active", item_id=item_id, region_code=r.region_code, booked_by=actor.actor,
                 at_counter=at_counter, created_at=clock.now())
@@ -355,6 +375,7 @@ def _book(session: Session, *, actor: Principal, r: Resource, account_id: int, d
            details={"resource": r.id, "day": day.isoformat(), "start": start, "counter": at_counter})
     messages.send(session, to=account_id, kind="appointment.booked", params=_messages_params(session, r, b),
                   link="/appointments/mine")
+    _take_place(session, slot_id)
     return b
 
 
