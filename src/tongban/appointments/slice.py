@@ -19,6 +19,8 @@ SLICE = Slice(
         Contribution("places.place_actions", "tongban.appointments.links:place_action", 20),
         Contribution(INDICATORS, "tongban.appointments.indicators:INDICATORS"),
         Contribution(HISTORY, "tongban.appointments.indicators:PART"),
+        # `tongban demo load`: a booking of the cast's resident.wang at the 南门 window.
+        Contribution("demo.loaded", "tongban.appointments.demo:seed_demo"),
         Contribution("web.portal_tiles", Link("appointments", N_("My appointments"),
                                               N_("Times booked at service halls, clinics and venues"),
                                               "/appointments/mine"), 48),
