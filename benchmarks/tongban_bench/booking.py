@@ -79,6 +79,7 @@ class Race:
     slots_raced: int = 0
     seconds: float = 0.0
     statuses: dict[int, int] = field(default_factory=dict)
+    other: dict[str, int] = field(default_factory=dict)  # the other refusals, by status, field and detail
 
 
 async def _race(base: str, tokens: list[dict[str, str]], slots: list[tuple[str, str]], seconds: float) -> Race:
@@ -106,6 +107,8 @@ async def _race(base: str, tokens: list[dict[str, str]], slots: list[tuple[str, 
                     race.full += 1
                 elif resp.status_code < 500:
                     race.other_refusals += 1
+                    why = f"{resp.status_code} {resp.json().get('field')}: {resp.json().get('detail')}"
+                    race.other[why] = race.other.get(why, 0) + 1
                 else:
                     race.errors += 1
 
@@ -211,6 +214,8 @@ def bench_booking(
                      + ("" if calib_rate is not None else " (not measured: --calib-pg-url '')")
                      + (f"; its errors: {calib_errors}" if calib_rate is not None else ""))
     console.print(table)
+    if race.other:
+        console.print(f"other refusals: {race.other}")
     if bad or race.errors or made == 0 or race.booked > made * capacity:
         console.print(f"[red]FAILED[/red]: {bad} overbooked slots, {race.errors} errors, {made} slots made; "
                       f"statuses {race.statuses}")
