@@ -201,3 +201,26 @@ def test_the_pack_refuses_resources_that_cannot_work(appt, tmp_path):  # type: i
     except PackError as exc:
         text = str(exc)
     assert "place.nowhere" in text and "shorter than one slot" in text
+
+
+def test_reschedule_through_the_api_and_the_page(appt, client):  # type: ignore[no-untyped-def]
+    h = token_for(client, "resident.a")
+    first = client.post("/api/v1/appointments/bookings", headers=h,
+                        json={"resource_id": HALL, "day": "2025-06-12", "start": "09:00"}).json()["id"]
+    moved = client.post(f"/api/v1/appointments/bookings/{first}/reschedule", headers=h,
+                        json={"day": "2025-06-13", "start": "10:00"})
+    assert moved.status_code == 200 and (moved.json()["day"], moved.json()["start"]) == ("2025-06-13", "10:00")
+    closed = client.post(f"/api/v1/appointments/bookings/{moved.json()['id']}/reschedule", headers=h,
+                         json={"day": "2025-06-14", "start": "10:00"})  # a Saturday: the booking stands
+    assert closed.status_code == 422 and closed.json()["field"] == "day"
+    web_login(client, "resident.a")
+    page = client.get(f"/appointments/r/{HALL}?reschedule={moved.json()['id']}&day=2025-06-16")
+    assert page.status_code == 200 and 'id="rescheduling"' in page.text
+    done = client.post(f"/appointments/r/{HALL}", data={
+        "day": "2025-06-16", "start": "13:30", "item": "", "reschedule": str(moved.json()["id"]),
+        "csrf_token": _csrf(page)}, follow_redirects=False)
+    assert done.status_code == 303
+    with appt.unit_of_work() as s:
+        active = list(s.scalars(select(Booking).where(Booking.status == "active")))
+    assert [(b.day, b.start) for b in active] == [(dt.date(2025, 6, 16), "13:30")]
+    assert _count(appt) == 3  # the moved ones stay, cancelled, pointing at their successor
