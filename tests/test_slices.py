@@ -17,7 +17,7 @@ from tongban.core.db import Base
 def test_every_slice_is_registered_once_lower_slices_first() -> None:
     names = [s.name for s in slices.slices()]
     assert names == ["core", "registry", "datahub", "governance", "policy", "messages", "places", "services",
-                     "screening", "cases", "codes", "ratings", "cockpit"]
+                     "screening", "appointments", "cases", "codes", "ratings", "cockpit"]
 
 
 def test_every_declared_reference_resolves() -> None:
@@ -116,9 +116,10 @@ def test_help_imports_no_command_module() -> None:
 def test_the_home_pages_show_the_tiles_the_slices_contribute_in_order() -> None:
     from tongban.web.pages import PORTAL, WORKBENCH, tiles
 
-    assert [t.key for t in tiles(PORTAL)] == ["apply", "catalogue", "query", "rate", "speak", "near", "messages", "wallet", "data"]
+    assert [t.key for t in tiles(PORTAL)] == ["apply", "catalogue", "query", "rate", "speak", "near", "appointments",
+                                               "messages", "wallet", "data"]
     assert [t.key for t in tiles(WORKBENCH)] == ["persons", "tasks", "reminders", "cases", "ratings", "counter",
-                                                 "rating-counter", "sharing",
+                                                 "rating-counter", "appointments", "sharing",
                                                  "quality", "audit", "screening", "cockpit", "codes"]
     speak = next(t for t in tiles(PORTAL) if t.key == "speak")
     assert speak.href == "/portal/cases"  # 我要说 is the case engine's, no longer "coming soon"

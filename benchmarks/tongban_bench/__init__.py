@@ -9,6 +9,7 @@ import typer
 
 app = typer.Typer(help="Benchmarks (tables of our figures beside the yardstick's).", no_args_is_help=True)
 from tongban_bench import audit as _audit  # noqa: E402,F401
+from tongban_bench import booking as _booking  # noqa: E402,F401
 from tongban_bench import cases as _cases  # noqa: E402,F401
 from tongban_bench import codes as _codes  # noqa: E402,F401
 from tongban_bench import exchange as _exchange  # noqa: E402,F401

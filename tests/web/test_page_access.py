@@ -19,6 +19,7 @@ from tests.screening.conftest import PASSWORD, City, city  # noqa: F401 - the sc
 from tests.services.conftest import DEMO_PASSWORD, birth_data
 from tongban.core.identity.models import Account, Region
 from tongban.messages.models import Message
+from tongban.places.models import Place
 from tongban.registry.models import Address, Person
 from tongban.screening.models import Offer
 
@@ -125,6 +126,14 @@ PAGES = {
     "/workbench/cases": Page("/workbench/cases", OFFICERS | {"grid.nanmen", "hotline.haishu"}),
     "/workbench/cases/new": Page("/workbench/cases/new", frozenset({"grid.nanmen", "hotline.haishu", ADMIN})),
     "/workbench/cases/{case_id}": Page("/workbench/cases/999999", frozenset()),
+    # Appointments (issue #28): the public booking pages, one's own bookings, the serving staff's day.
+    "/places/{place_id:int}": Page("/places/{place_id}", EVERYONE),
+    "/appointments/item/{item_id}": Page("/appointments/item/item.vaccination", EVERYONE),
+    "/appointments/place/{place_id}": Page("/appointments/place/{place_id}", EVERYONE),
+    "/appointments/r/{resource_id}": Page("/appointments/r/appt.hall-haishu.social-security", EVERYONE),
+    "/appointments/mine": Page("/appointments/mine", RESIDENTS),
+    "/appointments/bookings/{booking_id}.ics": Page("/appointments/bookings/999999.ics", frozenset()),
+    "/workbench/appointments": Page("/workbench/appointments", OFFICERS),
 }
 
 
@@ -160,10 +169,11 @@ def _world(client, city: City, text: str = "") -> dict[str, Any]:  # type: ignor
         messages = {who: mid for mid, who in s.execute(
             select(Message.id, Account.username).join(Account, Account.id == Message.account_id)
             .where(Message.application_id == app.json()["id"]))}
+        place = s.scalar(select(Place.id).where(Place.key == "place.hall-haishu"))
     task = next(t["id"] for t in app.json()["tasks"] if t["item_id"] == "item.birth-certificate")
     return {"application_id": app.json()["id"], "task_id": task, "offer_id": offer, "person_id": city.under,
             "resident_message_id": messages["resident.zhang"], "staff_message_id": messages["officer.health"],
-            "run_id": run.json()["id"]}
+            "run_id": run.json()["id"], "place_id": place}
 
 
 def _sessions(client) -> dict[str, dict[str, str]]:  # type: ignore[no-untyped-def]

@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, str] = {
     "open.apply": "Apply for restricted open data (受限开放) and download it once approved",
     "places.manage": "Import and change the places (一张图) of one's region",
     "rating.review": "Decide appeals (申诉复核) against ratings of other departments in one's region",
+    "appointments.serve": "See the day's bookings of one's department's windows, record no-shows, book for a resident",
+    "appointments.manage": "Change the opening rules, slots and capacities of one's department's bookable services",
 }
 
 

@@ -1,5 +1,5 @@
 """Places pages: near-me search (phone-sized, public, works without JavaScript; htmx swaps the
-results in place) and the offline map (ECharts, no tiles; its script, ECharts and the layers load
+results in place), one place's page, and the offline map (ECharts, no tiles; its script, ECharts and the layers load
 after first paint)."""
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from tongban.core import clock, geo
-from tongban.core.errors import Invalid
+from tongban.core import clock, geo, slices
+from tongban.core.errors import Invalid, NotFound
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity.models import Region
 from tongban.core.workdays import calendar
 from tongban.places import service
+from tongban.places.models import PlaceCategory
 from tongban.registry import reads
 from tongban.webkit.deps import DbSession, PagePrincipal
 from tongban.webkit.templating import render
@@ -36,6 +37,16 @@ def _communities(session: DbSession) -> list[dict[str, Any]]:
     rows = session.scalars(select(Region).where(Region.code.in_(list(shapes.centres))).order_by(Region.code))
     return [{"code": r.code, "name": pick({"zh": r.name_zh, "en": r.name_en}),
              "lon": shapes.centres[r.code][0], "lat": shapes.centres[r.code][1]} for r in rows]
+
+
+PLACE_ACTIONS = "places.place_actions"
+
+
+def place_actions(session: DbSession, place_id: int) -> list[slices.Link]:
+    """What other slices offer at a place (the extension point `places.place_actions`: callables
+    `(session, place_id) -> Link | None`), e.g. booking a time at its windows."""
+    found = (action(session, place_id) for action in slices.contributed(PLACE_ACTIONS))
+    return [link for link in found if link is not None]
 
 
 def _float(value: str | None, field: str) -> float | None:
@@ -78,6 +89,7 @@ def near_page(request: Request, session: DbSession, principal: PagePrincipal) ->
                                 "phone": p.phone, "distance_m": round(n.distance_m), "open_now": state.open_now,
                                 "today": state.today, "holiday": state.holiday,
                                 "services": p.services, "item_ids": p.items, "demo": p.demo,
+                                "actions": place_actions(session, p.id),
                                 "accessibility": [gettext(ACCESSIBILITY_LABELS.get(a, a)) for a in p.accessibility]})
     except Invalid as exc:
         error = gettext(exc.message)
@@ -88,6 +100,24 @@ def near_page(request: Request, session: DbSession, principal: PagePrincipal) ->
     partial = request.headers.get("HX-Request") == "true"
     return render(request, "places/_results.html" if partial else "places/near.html", context,
                   status_code=422 if error and not partial else 200)
+
+
+@router.get("/places/{place_id:int}")
+def place_page(request: Request, session: DbSession, principal: PagePrincipal, place_id: int) -> Response:
+    """One place: where it is, when it opens today and this week, and what can be done there."""
+    p = service.place_or_none(session, place_id)
+    if p is None:
+        raise NotFound(N_("No such place"), field="place_id")
+    cat = session.get(PlaceCategory, p.category)
+    state = service.open_state(p.hours, clock.now(), calendar(session))
+    weekly = p.hours.get("weekly", {})
+    return render(request, "places/place.html", {
+        "p": {"id": p.id, "name": pick({"zh": p.name_zh, "en": p.name_en or p.name_zh}),
+              "category": pick({"zh": cat.title_zh, "en": cat.title_en}) if cat else p.category,
+              "address": p.address, "phone": p.phone, "open_now": state.open_now, "today": state.today,
+              "holiday": state.holiday, "services": p.services, "demo": p.demo,
+              "accessibility": [gettext(ACCESSIBILITY_LABELS.get(a, a)) for a in p.accessibility]},
+        "week": [(d, weekly.get(d, [])) for d in service.DAYS], "actions": place_actions(session, p.id)})
 
 
 @router.get("/places/map")

@@ -111,6 +111,16 @@ def place(session: Session, place_id: int) -> Place:
     return found
 
 
+def place_or_none(session: Session, place_id: int) -> Place | None:
+    """A place by its id, or None (a published read: `places.place`)."""
+    return session.get(Place, place_id) if isinstance(place_id, int) and 0 < place_id < 2**63 else None
+
+
+def place_by_key(session: Session, key: str) -> Place | None:
+    """A place by its stable key (the pack's id), or None (a published read: `places.place_by_key`)."""
+    return session.scalar(select(Place).where(Place.key == key))
+
+
 def place_values(*, key: str, name_zh: str, name_en: str | None, category: str, region_code: str | None,
                  address: str | None, phone: str | None, latitude: float, longitude: float, datum: str,
                  hours: Mapping[str, Any], services: Sequence[str], accessibility: Sequence[str],

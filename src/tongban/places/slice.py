@@ -14,7 +14,9 @@ SLICE = Slice(
                       "Places (一张图): import, near-me search, the 15-minute service circle."),),
     pack_sections=("tongban.places.pack_sections",),
     reads={"service_circle": "tongban.places.coverage:service_circle",
-           "near": "tongban.places.service:near"},
+           "near": "tongban.places.service:near",
+           "place": "tongban.places.service:place_or_none",
+           "place_by_key": "tongban.places.service:place_by_key"},
     contributions=(
         Contribution(INDICATORS, "tongban.places.indicators:INDICATORS"),
         Contribution("web.portal_tiles", Link("near", N_("Places near me"),
