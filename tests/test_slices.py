@@ -119,7 +119,7 @@ def test_the_home_pages_show_the_tiles_the_slices_contribute_in_order() -> None:
     assert [t.key for t in tiles(PORTAL)] == ["apply", "catalogue", "query", "rate", "speak", "near", "appointments",
                                                "messages", "wallet", "data"]
     assert [t.key for t in tiles(WORKBENCH)] == ["persons", "tasks", "reminders", "cases", "ratings", "counter",
-                                                 "rating-counter", "appointments", "sharing",
+                                                 "appointments", "rating-counter", "sharing",
                                                  "quality", "audit", "screening", "cockpit", "codes"]
     speak = next(t for t in tiles(PORTAL) if t.key == "speak")
     assert speak.href == "/portal/cases"  # 我要说 is the case engine's, no longer "coming soon"

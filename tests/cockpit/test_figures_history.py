@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.cockpit import figures_city as fc
+from tongban.appointments.models import Booking, Slot
 from tongban.cases.models import Case, CaseEvent
 from tongban.codes import service as codes
 from tongban.codes.demo_data import KINDS
@@ -19,6 +20,7 @@ from tongban.core import slices, workdays
 from tongban.core.clock import local_date
 from tongban.core.indicators import HISTORY
 from tongban.core.keys import Keyring
+from tongban.ratings.models import Appeal, Rating, Rectification
 from tongban.services.models import Application, ApplicationEvent, ServiceItem, Task
 
 PERSONS = 1000
@@ -162,7 +164,9 @@ def _summary(db) -> list[Any]:  # type: ignore[no-untyped-def]
 
 def _clear(db) -> None:  # type: ignore[no-untyped-def]
     with db.unit_of_work() as s:
-        for model in (ApplicationEvent, Task, Application, CaseEvent, IssuedCode, *(m for m, _ in KINDS.values())):
+        # every part's rows, the later parts' first (ratings rate applications and cases)
+        for model in (Appeal, Rectification, Rating, Booking, Slot,
+                      ApplicationEvent, Task, Application, CaseEvent, IssuedCode, *(m for m, _ in KINDS.values())):
             s.query(model).delete()
         s.query(Case).update({Case.merged_into_id: None})
         s.query(Case).delete()

@@ -150,7 +150,7 @@ def test_a_broken_newer_version_leaves_the_loaded_one_untouched(db, tmp_path) ->
     pack = copy_demo(tmp_path)
     edit(pack / "pack.yaml", 'version: "1.0.0"', 'version: "1.1.0"')
     edit(pack / "departments.yaml", "en: Haishu Civil Affairs Bureau", "en: Renamed")
-    edit(pack / "roles.yaml", "permissions: [cockpit.view]", "permissions: [cockpit.fly]")
+    edit(pack / "roles.yaml", "permissions: [cockpit.view, cockpit.region]", "permissions: [cockpit.fly]")
     with pytest.raises(PackError), db.unit_of_work() as s:
         load_pack(s, pack)
     with db.unit_of_work() as s:

@@ -231,7 +231,8 @@ def test_birth_onething_through_the_pages(client, demo) -> None:  # type: ignore
     doc = re.search(r'href="(/api/v1/me/certificates/\d+/document)"', wallet.text)
     assert doc and client.get(doc[1]).json()["signature"]
     messages = client.get("/portal/messages")
-    assert messages.text.count('class="card message unread"') == 2
+    # the two of the birth one-thing, and the ratings slice's invitation to rate it (请评价)
+    assert messages.text.count('class="card message unread"') == 3 and "请评价" in messages.text
 
 
 # --- 我要查: returns, supplements, withdrawal, inbox -----------------------------------------------

@@ -134,6 +134,17 @@ PAGES = {
     "/appointments/mine": Page("/appointments/mine", RESIDENTS),
     "/appointments/bookings/{booking_id}.ics": Page("/appointments/bookings/999999.ics", frozenset()),
     "/workbench/appointments": Page("/workbench/appointments", OFFICERS),
+    # 好差评 (issue #26): 我要评, the public figures; a rating page of no one's application, a
+    # rectification of no one's, a counter tablet for no application are no one's pages.
+    "/portal/ratings": Page("/portal/ratings", RESIDENTS),
+    "/ratings/stats": Page("/ratings/stats", EVERYONE),
+    "/ratings/rate/{kind}/{subject_id}": Page("/ratings/rate/application/999999", frozenset()),
+    "/ratings/follow-up/{rectification_id}": Page("/ratings/follow-up/999999", frozenset()),
+    "/workbench/ratings": Page("/workbench/ratings", OFFICERS),
+    "/workbench/ratings/counter": Page("/workbench/ratings/counter", OFFICERS),
+    "/workbench/ratings/counter/{application_id}": Page("/workbench/ratings/counter/999999", frozenset()),
+    "/workbench/ratings/rectifications/{rectification_id}": Page("/workbench/ratings/rectifications/999999",
+                                                                 frozenset()),
 }
 
 
