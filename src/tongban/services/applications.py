@@ -27,7 +27,7 @@ from tongban import messages
 from tongban.core import access, masking, paging, slices, text, workdays
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, pick
 from tongban.core.ids import MAX_ID
 from tongban.core.keys import Keyring
 from tongban.core.timeutil import WorkCalendar, utcnow
@@ -484,6 +484,7 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
         raise Conflict(N_("This task is not waiting for a decision"), field="status")
     if task.version != version:
         raise Conflict(N_("The task was changed meanwhile; reload it and decide again"), field="version")
+    _require_separation(session, principal, task, item, step)
     # The guard: of two concurrent decisions on one version, only one updates a row.
     bumped = session.execute(update(Task).where(Task.id == task.id, Task.version == version)
                              .values(version=version + 1).execution_options(synchronize_session=False))
@@ -526,6 +527,31 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
     advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
     session.flush()
     return task
+
+
+def step_deciders(session: Session, task: Task) -> dict[str, str]:
+    """Who approved each step of `task` so far: step id → the actor of its latest approval."""
+    out: dict[str, str] = {}
+    for e in session.scalars(select(ApplicationEvent).where(ApplicationEvent.task_id == task.id,
+                                                            ApplicationEvent.kind == "task.approve")
+                             .order_by(ApplicationEvent.id)):
+        step_id = (e.details or {}).get("step")
+        if isinstance(step_id, str):
+            out[step_id] = e.actor
+    return out
+
+
+def _require_separation(session: Session, principal: access.Principal, task: Task, item: Mapping[str, Any],
+                        step: Mapping[str, Any]) -> None:
+    """审批分离: a step that is `separate_from` an earlier one is decided by another officer than
+    the one who approved that earlier step (`Conflict`, field `decision`, naming both steps)."""
+    earlier = step.get("separate_from")
+    if not earlier or step_deciders(session, task).get(earlier) != principal.actor:
+        return
+    titles = {s["id"]: s["title"] for s in item["steps"]}
+    raise Conflict(N_("You decided the step %(earlier)s of this application; the step %(step)s must be decided "
+                      "by another officer (审批分离)"), field="decision",
+                   earlier=pick(titles.get(earlier) or {"zh": earlier, "en": earlier}), step=pick(step["title"]))
 
 
 def approve_task(session: Session, app: Application, task: Task, item: Mapping[str, Any], *,
