@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -195,12 +195,15 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
            onething_id: str | None = None, item_id: str | None = None, data: Any = None,
            consent_id: int | None = None, draft: bool = False, on_behalf_of: int | None = None,
            counter: Mapping[str, Any] | None = None, items: Sequence[str] | None = None,
-           now: dt.datetime | None = None, calendar: WorkCalendar | None = None) -> tuple[Application, bool]:
+           now: dt.datetime | None = None, calendar: WorkCalendar | None = None,
+           attach: Callable[[Application], None] | None = None) -> tuple[Application, bool]:
     """Submit once (一次提交), or save a draft (`draft`: only the fields given are checked and
     nothing is routed); `items` names the one-thing's items chosen (its default choice if None,
     see `onething.resolve_choice`). Filed for oneself, for a grantor or ward (`on_behalf_of`,
-    代办), or at a counter for a resident (`counter`, 一窗受理). Returns (application, created);
-    a repeat of the filer's key returns the first."""
+    代办), or at a counter for a resident (`counter`, 一窗受理). `attach(application)` adds the
+    materials sent with the form (the pages' uploads) once the application exists, before the
+    required materials are checked and it is routed. Returns (application, created); a repeat of
+    the filer's key returns the first."""
     if counter is not None and on_behalf_of is not None:
         raise Invalid(N_("File either at the counter or on someone's behalf"), field="on_behalf_of")
     if counter is not None:
@@ -231,7 +234,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
                                    onething_id=str(onething_id or item_id))
             if consent.application_ref is not None:
                 raise Conflict(N_("This consent was used for another application"), field="consent_id")
-        if not draft:
+        if not draft and attach is None:
             materials.require_complete(session, application=None, items=applied)
     except TongbanError:
         existing = _by_key(session, principal.account_id, idempotency_key)
@@ -257,6 +260,10 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         return _replay(existing, request_hash)
     if consent is not None:
         consent.application_ref = str(app.id)
+    if attach is not None:
+        attach(app)
+        if not draft:
+            materials.require_complete(session, application=app, items=applied)
     if draft:
         record_event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
         record(session, actor=principal.actor, action="application.draft", subject=f"application:{app.id}",

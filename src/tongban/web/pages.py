@@ -72,9 +72,6 @@ WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS
 PORTAL, WORKBENCH = "web.portal_tiles", "web.workbench_tiles"
 APP_TILES = (
     Contribution(PORTAL, Link("rate", N_("I want to rate"), N_("Rate a service you received")), 30),
-    Contribution(WORKBENCH, Link("counter", N_("Service counter"),
-                                 N_("File an application for a resident at the window"),
-                                 needs=("counter.file",)), 30),
     Contribution(WORKBENCH, Link("audit", N_("Audit trail"), N_("Who read or changed what, and why"),
                                  needs=("audit.read.department", "audit.read.all")), 60),
 )
