@@ -238,7 +238,7 @@ def rows_view(session: Session, app: Application, rows: Sequence[ApplicationMate
         cert = certs.get(r.certificate_id) if r.certificate_id else None
         kind = next((k for k, (media, _, _) in KINDS.items() if media == r.media_type), None)
         out.append({"id": r.id, "material_id": r.material_id, "title": titles.get(r.material_id, r.material_id),
-                    "kind": kind.upper() if kind else None, "kb": max(1, (r.size + 1023) // 1024) if r.size else 0,
+                    "kind": {"jpg": "JPEG"}.get(kind, kind.upper()) if kind else None, "kb": max(1, (r.size + 1023) // 1024) if r.size else 0,
                     "certificate": None if cert is None else {
                         "id": cert.id, "type_name": (cert.data or {}).get("type_name") or cert.type_code,
                         "number": cert.number, "status": cert.status},

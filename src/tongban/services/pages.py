@@ -256,6 +256,7 @@ def _form_base(target: OneThing | ServiceItem) -> str:
     return f"/portal/apply/{target.id}" if isinstance(target, OneThing) else f"/portal/items/{target.id}"
 
 
+KIND_NAMES = {"pdf": "PDF", "jpg": "JPEG", "png": "PNG"}
 ACCEPT = {"pdf": ".pdf,application/pdf", "jpg": ".jpg,.jpeg,image/jpeg", "png": ".png,image/png"}
 
 
@@ -266,7 +267,7 @@ def _material_fields(session: Session, principal: access.Principal, items: list[
     asked = materials.asked(items)
     offers = materials.wallet_offers(session, principal=principal, asked_=asked) if wallet else {}
     return [{"id": mid, "key": f"materials.{mid}", "title": d["title_text"], "required": d["required"],
-             "types": [t.upper() for t in d["types"]], "accept": ",".join(ACCEPT[t] for t in d["types"]),
+             "types": [KIND_NAMES[t] for t in d["types"]], "accept": ",".join(ACCEPT[t] for t in d["types"]),
              "max_kb": d["max_kb"], "offers": offers.get(mid, []), "error": errors.get(f"materials.{mid}")}
             for mid, d in asked.items()]
 
