@@ -116,7 +116,8 @@ def test_help_imports_no_command_module() -> None:
 def test_the_home_pages_show_the_tiles_the_slices_contribute_in_order() -> None:
     from tongban.web.pages import PORTAL, WORKBENCH, tiles
 
-    assert [t.key for t in tiles(PORTAL)] == ["apply", "query", "rate", "speak", "near", "messages", "wallet", "data"]
+    assert [t.key for t in tiles(PORTAL)] == ["apply", "query", "proxies", "rate", "speak", "near", "messages", "wallet",
+                                             "data"]
     assert [t.key for t in tiles(WORKBENCH)] == ["persons", "tasks", "reminders", "cases", "counter", "sharing",
                                                  "quality", "audit", "screening", "codes"]
     speak = next(t for t in tiles(PORTAL) if t.key == "speak")

@@ -69,7 +69,8 @@ def test_demo_pack_reads_without_problems() -> None:
     assert pack.get("region", "330203001").name.zh == "南门街道"
     assert set(pack.ids("role")) == {"resident", "officer", "dept_admin", "data_steward", "auditor",
                                      "platform_admin", "grid_worker", "hotline_operator", "leader",
-                                     "quality_officer", "places_editor", "dept_head", "supervisor"}
+                                     "quality_officer", "places_editor", "dept_head", "supervisor",
+                                     "counter_clerk"}
     assert len(pack.digest) == 64
 
 
@@ -230,7 +231,7 @@ def test_a_registered_section_is_validated_cross_checked_and_applied(db, tmp_pat
 def test_pack_check_prints_a_summary(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("pack", "check", str(DEMO))
     assert r.exit_code == 0, r.output
-    assert "demo.haishu" in r.output and "13 role(s)" in r.output
+    assert "demo.haishu" in r.output and "14 role(s)" in r.output
 
 
 def test_pack_check_prints_the_policy_analysis_warnings(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ from tongban.services.pages import (
     _form_data,
     _item_parts,
     _message,
+    _on_behalf,
     _onething_parts,
     _render,
     _render_form,
@@ -68,7 +69,10 @@ def _target(session: Session, raw: Any) -> OneThing | ServiceItem:
 def _proxies_page(request: Request, session: Session, principal: access.Principal, *,
                   error: TongbanError | None = None, form: dict[str, Any] | None = None,
                   status_code: int = 200) -> Response:
-    rows, _ = proxies.authorisations(session, principal=principal, limit=100)
+    try:
+        rows, _ = proxies.authorisations(session, principal=principal, limit=100)
+    except NotFound:  # an account with no registry record (a platform admin) has none
+        rows = []
     given: list[dict[str, Any]] = []
     received: list[dict[str, Any]] = []
     for a, direction in rows:
@@ -126,6 +130,7 @@ def proxies_start(request: Request, session: DbSession, principal: SignedIn, on_
     """Apply for the person who authorised me: the chosen one-thing's or item's form, for them."""
     access.require(principal, "self.apply")
     chosen = _target(session, target)
+    _on_behalf(session, principal, on_behalf_of, chosen.id)  # refused (403) unless they may
     base = f"/portal/apply/{chosen.id}" if isinstance(chosen, OneThing) else f"/portal/items/{chosen.id}"
     return _see_other(f"{base}/form?on_behalf_of={on_behalf_of}")
 
