@@ -15,7 +15,6 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import decide, open_task, receipt_number, sign_in, switch_to, type_date, type_into
 
-
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
