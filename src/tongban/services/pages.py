@@ -717,8 +717,8 @@ def _task_page(request: Request, session: Session, principal: access.Principal, 
     officers = (workbench.officers(session, principal=principal, department_id=task.department_id)
                 if principal.has("task.reassign") else [])
     rows = materials.list_materials(session, principal=principal, application_id=app.id)  # audited: material.read
-    deciders = applications.step_deciders(session, task)
     separate = item["steps"][task.step_index].get("separate_from")
+    deciders = applications.step_deciders(session, task) if separate else {}
     submitted_events = [e for e in applications.timeline(session, app.id) if e.kind == "submitted"]
     return _render(request, "services/task.html", {
         "task": task, "app": app, "item_title": pick(item["title"]), "fields": fields, "steps": steps,
