@@ -266,7 +266,8 @@ def _material_fields(session: Session, principal: access.Principal, items: list[
     the accepted type offered in place of an upload (`wallet`: only when filing for oneself)."""
     asked = materials.asked(items)
     offers = materials.wallet_offers(session, principal=principal, asked_=asked) if wallet else {}
-    return [{"id": mid, "key": f"materials.{mid}", "title": d["title_text"], "required": d["required"],
+    return [{"id": mid, "key": f"materials.{mid}", "dom": "materials-" + mid.replace(".", "-"),
+             "title": d["title_text"], "required": d["required"],
              "types": [KIND_NAMES[t] for t in d["types"]], "accept": ",".join(ACCEPT[t] for t in d["types"]),
              "max_kb": d["max_kb"], "offers": offers.get(mid, []), "error": errors.get(f"materials.{mid}")}
             for mid, d in asked.items()]
@@ -324,6 +325,7 @@ def _render_form(request: Request, session: DbSession, principal: access.Princip
         "action": "/workbench/counter/form" if counter else f"{_form_base(ot)}/form",
         "idempotency_key": key or secrets.token_urlsafe(24), "errors": errors,
         "titles": {**{f["id"]: f["title"] for f in fields}, **{m["key"]: m["title"] for m in mats}},
+        "anchors": {m["key"]: m["dom"] for m in mats},
         "prefilled": bool(prefilled),
         "choice": _choice_view(session, ot, items) if isinstance(ot, OneThing) and not counter else None},
         status_code=status_code)
