@@ -150,3 +150,14 @@ def test_the_counter_refuses_what_the_api_refuses(client, demo) -> None:  # type
     assert client.get("/workbench/counter").status_code == 403
     as_user(client, "grid.nanmen")
     assert client.get("/workbench/counter").status_code == 403
+
+
+def test_the_item_choice_keeps_for_whom_the_form_is(client, demo) -> None:  # type: ignore[no-untyped-def]
+    as_user(client, "resident.zhang")
+    assert _grant(client).status_code == 303
+    as_user(client, "resident.li")
+    zhang = person_id(demo, ZHANG_ID)
+    form = client.get(f"/portal/apply/onething.assistance/form?on_behalf_of={zhang}&items=item.temporary-relief")
+    assert form.status_code == 200, form.text
+    # both the choice (GET) and the form (POST) carry the person the relative applies for
+    assert form.text.count(f'name="on_behalf_of" value="{zhang}"') == 2
