@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select
 
-from tests.services.conftest import CHEN_ID, LI_ID, ZHANG_ID, birth_data, person_id
+from tests.services.conftest import CHEN_CHILD_ID, CHEN_ID, LI_ID, ZHANG_ID, birth_data, person_id
 from tests.services.test_material_pages import PDF
 from tests.services.test_pages import BIRTH, _csrf, _hidden, _post, as_user
 from tongban.services.models import Application, ApplicationMaterial, Authorisation, Task
@@ -161,3 +161,19 @@ def test_the_item_choice_keeps_for_whom_the_form_is(client, demo) -> None:  # ty
     assert form.status_code == 200, form.text
     # both the choice (GET) and the form (POST) carry the person the relative applies for
     assert form.text.count(f'name="on_behalf_of" value="{zhang}"') == 2
+
+
+def test_a_guardian_applies_for_their_child_from_the_same_page(client, demo) -> None:  # type: ignore[no-untyped-def]
+    as_user(client, "resident.chen")
+    child = person_id(demo, CHEN_CHILD_ID)
+    page = client.get("/portal/proxies").text
+    assert 'id="wards"' in page and f'name="on_behalf_of" value="{child}"' in page and "陈**" in page
+    start = client.get(f"/portal/proxies/start?on_behalf_of={child}&target=item:item.school-enrolment",
+                       follow_redirects=False)
+    assert start.status_code == 303
+    form = client.get(start.headers["location"])
+    assert form.status_code == 200 and "监护人" in form.text and "陈**" in form.text
+    as_user(client, "resident.zhang")  # not his child
+    assert 'id="wards"' not in client.get("/portal/proxies").text
+    assert client.get(f"/portal/proxies/start?on_behalf_of={child}&target=item:item.school-enrolment",
+                      follow_redirects=False).status_code == 403

@@ -18,6 +18,7 @@ from tongban.core import access, masking
 from tongban.core.errors import Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_, pick
 from tongban.core.ids import Id
+from tongban.registry import reads as registry_reads
 from tongban.services import applications, onething, proxies
 from tongban.services.models import Application, OneThing, ServiceItem
 from tongban.services.pages import (
@@ -82,9 +83,22 @@ def _proxies_page(request: Request, session: Session, principal: access.Principa
                          ) if a.scope != "all" else None
         (given if direction == "given" else received).append(view)
     return _render(request, "services/proxies.html", {
-        "given": given, "received": received, "targets": _targets(session), "days": DAY_CHOICES,
+        "given": given, "received": received, "wards": _wards(session, principal), "targets": _targets(session), "days": DAY_CHOICES,
         "error": error, "error_message": _message(error) if error else None,
         "error_field": error.field if error else None, "form": form or {}}, status_code=status_code)
+
+
+def _wards(session: Session, principal: access.Principal) -> list[dict[str, Any]]:
+    """The caller's wards (a parent's minor children): a guardian may apply for them."""
+    me = registry_reads.person_of_account(session, principal.account_id) if principal.account_id else None
+    if me is None:
+        return []
+    out = []
+    for ward_id in registry_reads.wards_of(session, me.id):
+        ward = registry_reads.person(session, ward_id)
+        if ward is not None:
+            out.append({"person_id": ward.id, "name": masking.name(ward.name)})
+    return out
 
 
 @router.get("/portal/proxies")
