@@ -116,8 +116,8 @@ def test_help_imports_no_command_module() -> None:
 def test_the_home_pages_show_the_tiles_the_slices_contribute_in_order() -> None:
     from tongban.web.pages import PORTAL, WORKBENCH, tiles
 
-    assert [t.key for t in tiles(PORTAL)] == ["apply", "catalogue", "query", "rate", "speak", "near", "appointments",
-                                               "messages", "wallet", "data"]
+    assert [t.key for t in tiles(PORTAL)] == ["apply", "catalogue", "query", "proxies", "rate", "speak", "near",
+                                               "appointments", "messages", "wallet", "data"]
     assert [t.key for t in tiles(WORKBENCH)] == ["persons", "tasks", "reminders", "cases", "ratings", "counter",
                                                  "appointments", "rating-counter", "sharing",
                                                  "quality", "audit", "screening", "cockpit", "codes"]

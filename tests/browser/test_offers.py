@@ -64,12 +64,12 @@ def test_an_offer_from_the_portal_card_to_a_submitted_application(phone: Any, de
         phone.get_by_role("button", name="一次提交").click()
     summary = phone.locator("#error-summary").inner_text()
     assert re.search(r"\S+：此项为必填项", summary) and "请求内容无效" not in summary, summary
-    for field in form.locator("input:not([type=hidden])").all():
+    for field in form.locator("input:not([type=hidden]):not([type=file])").all():  # materials are optional
         if not field.input_value() and field.get_attribute("id"):
             kind = field.get_attribute("type")
             type_into(phone, f"#{field.get_attribute('id')}", "1" if field.get_attribute("inputmode") else (
                 "13800000104" if kind == "tel" else "肢体残疾，无固定收入"))
-    for select in form.locator("select").all():
+    for select in form.locator("select:not([name^=certificate])").all():
         if not select.input_value():
             select.select_option(index=1)
     with phone.expect_navigation():

@@ -69,7 +69,8 @@ def test_demo_pack_reads_without_problems() -> None:
     assert pack.get("region", "330203001").name.zh == "南门街道"
     assert set(pack.ids("role")) == {"resident", "officer", "dept_admin", "data_steward", "auditor",
                                      "platform_admin", "grid_worker", "hotline_operator", "leader",
-                                     "quality_officer", "places_editor", "dept_head", "supervisor", "rating_reviewer"}
+                                     "quality_officer", "places_editor", "dept_head", "supervisor", "rating_reviewer",
+                                     "counter_clerk"}
     assert len(pack.digest) == 64
 
 

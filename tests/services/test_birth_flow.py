@@ -59,7 +59,14 @@ def test_birth_onething_end_to_end(client, login, demo) -> None:  # type: ignore
     decide_next(client, login("officer.cdc"), app["id"])
     accepted = decide_next(client, police, app["id"])  # 受理
     assert accepted["status"] == "claimed"
-    hukou = decide_next(client, police, app["id"])  # 审批
+    # 审批分离: the officer who accepted may not approve; another officer of the police does.
+    again = client.get("/api/v1/workbench/tasks?status=ready", headers=police).json()["items"]
+    task = next(t for t in again if t["application_id"] == app["id"])
+    refused = client.post(f"/api/v1/workbench/tasks/{task['id']}/decision", headers={**police, "Accept-Language": "zh-CN"},
+                          json={"decision": "approve", "version": task["version"]})
+    assert refused.status_code == 409 and refused.json()["field"] == "decision", refused.text
+    assert "受理" in refused.json()["detail"] and "审批" in refused.json()["detail"], refused.text
+    hukou = decide_next(client, login("officer.police2"), app["id"])  # 审批
     assert hukou["status"] == "approved"
     newborn_id_number = hukou["outputs"]["newborn_id_number"]
     insurance = decide_next(client, login("officer.medinsure"), app["id"])

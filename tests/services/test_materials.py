@@ -128,7 +128,7 @@ def test_a_missing_required_material_stops_the_submission_naming_it(client, logi
     direct = client.post("/api/v1/applications", headers={**zhang, "Idempotency-Key": "k-1"},
                          json={"onething_id": "onething.birth", "data": birth_data()})
     assert direct.status_code == 422 and direct.json()["field"] == "materials.mat.photo"
-    assert "mat.photo" in direct.json()["detail"]
+    assert "证件照片" in direct.json()["detail"]  # the material by its title
     app_id = draft(client, zhang)
     refused = client.post(f"/api/v1/applications/{app_id}/submit", headers={**zhang, "Idempotency-Key": "s-1"})
     assert refused.status_code == 422 and refused.json()["field"] == "materials.mat.photo"

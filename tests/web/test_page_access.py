@@ -84,6 +84,12 @@ PAGES = {
                                                   frozenset({"resident.zhang"})),
     "/portal/applications/{application_id}/withdraw": Page("/portal/applications/{application_id}/withdraw",
                                                            frozenset({"resident.zhang"})),
+    # a material of no one's: refused to everyone (the parties' own reads: tests/services/test_material_pages.py)
+    "/portal/applications/{application_id}/materials/{material_row_id}": Page(
+        "/portal/applications/{application_id}/materials/999999", frozenset()),
+    # 找人帮我办: one's authorisations; filing for a person who authorised no one here is refused
+    "/portal/proxies": Page("/portal/proxies", RESIDENTS),
+    "/portal/proxies/start": Page("/portal/proxies/start?on_behalf_of=999999&target=ot:onething.birth", frozenset()),
     "/portal/wallet": Page("/portal/wallet", RESIDENTS),
     # a certificate of no one's: refused to everyone (a holder's own QR is in tests/browser)
     "/portal/wallet/{certificate_id}/qr.svg": Page("/portal/wallet/999999/qr.svg", frozenset()),
@@ -116,6 +122,9 @@ PAGES = {
     "/workbench/tasks": Page("/workbench/tasks", OFFICERS),
     "/workbench/tasks/export.xlsx": Page("/workbench/tasks/export.xlsx", OFFICERS),
     "/workbench/tasks/{task_id}": Page("/workbench/tasks/{task_id}", frozenset({"officer.health", ADMIN})),
+    "/workbench/tasks/{task_id}/materials/{material_row_id}": Page("/workbench/tasks/{task_id}/materials/999999",
+                                                                  frozenset()),
+    "/workbench/counter": Page("/workbench/counter", OFFICERS),  # counter.file: the officer role
     "/workbench/dashboard": Page("/workbench/dashboard", OFFICERS),
     "/workbench/codes": Page("/workbench/codes", OFFICERS),  # the codes the department issued
     # The case engine (issue #25): 我要说, the case queue, intake; a case of no one is no one's page.

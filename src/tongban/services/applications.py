@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ from tongban import messages
 from tongban.core import access, masking, paging, slices, text, workdays
 from tongban.core.audit.log import canonical_json, record
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, pick
 from tongban.core.ids import MAX_ID
 from tongban.core.keys import Keyring
 from tongban.core.timeutil import WorkCalendar, utcnow
@@ -201,12 +201,15 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
            onething_id: str | None = None, item_id: str | None = None, data: Any = None,
            consent_id: int | None = None, draft: bool = False, on_behalf_of: int | None = None,
            counter: Mapping[str, Any] | None = None, items: Sequence[str] | None = None,
-           now: dt.datetime | None = None, calendar: WorkCalendar | None = None) -> tuple[Application, bool]:
+           now: dt.datetime | None = None, calendar: WorkCalendar | None = None,
+           attach: Callable[[Application], None] | None = None) -> tuple[Application, bool]:
     """Submit once (一次提交), or save a draft (`draft`: only the fields given are checked and
     nothing is routed); `items` names the one-thing's items chosen (its default choice if None,
     see `onething.resolve_choice`). Filed for oneself, for a grantor or ward (`on_behalf_of`,
-    代办), or at a counter for a resident (`counter`, 一窗受理). Returns (application, created);
-    a repeat of the filer's key returns the first."""
+    代办), or at a counter for a resident (`counter`, 一窗受理). `attach(application)` adds the
+    materials sent with the form (the pages' uploads) once the application exists, before the
+    required materials are checked and it is routed. Returns (application, created); a repeat of
+    the filer's key returns the first."""
     if counter is not None and on_behalf_of is not None:
         raise Invalid(N_("File either at the counter or on someone's behalf"), field="on_behalf_of")
     if counter is not None:
@@ -237,7 +240,7 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
                                    onething_id=str(onething_id or item_id))
             if consent.application_ref is not None:
                 raise Conflict(N_("This consent was used for another application"), field="consent_id")
-        if not draft:
+        if not draft and attach is None:
             materials.require_complete(session, application=None, items=applied)
     except TongbanError:
         existing = _by_key(session, principal.account_id, idempotency_key)
@@ -263,6 +266,10 @@ def submit(session: Session, *, principal: access.Principal, idempotency_key: st
         return _replay(existing, request_hash)
     if consent is not None:
         consent.application_ref = str(app.id)
+    if attach is not None:
+        attach(app)
+        if not draft:
+            materials.require_complete(session, application=app, items=applied)
     if draft:
         record_event(session, app, None, "draft.saved", principal.actor, {"fields": sorted(clean)}, now)
         record(session, actor=principal.actor, action="application.draft", subject=f"application:{app.id}",
@@ -490,6 +497,7 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
         raise Conflict(N_("This task is not waiting for a decision"), field="status")
     if task.version != version:
         raise Conflict(N_("The task was changed meanwhile; reload it and decide again"), field="version")
+    _require_separation(session, principal, task, item, step)
     # The guard: of two concurrent decisions on one version, only one updates a row.
     bumped = session.execute(update(Task).where(Task.id == task.id, Task.version == version)
                              .values(version=version + 1).execution_options(synchronize_session=False))
@@ -532,6 +540,31 @@ def decide(session: Session, *, principal: access.Principal, task_id: int, decis
     advance(session, app, principal=principal, keyring=keyring, now=now, calendar=calendar)
     session.flush()
     return task
+
+
+def step_deciders(session: Session, task: Task) -> dict[str, str]:
+    """Who approved each step of `task` so far: step id → the actor of its latest approval."""
+    out: dict[str, str] = {}
+    for e in session.scalars(select(ApplicationEvent).where(ApplicationEvent.task_id == task.id,
+                                                            ApplicationEvent.kind == "task.approve")
+                             .order_by(ApplicationEvent.id)):
+        step_id = (e.details or {}).get("step")
+        if isinstance(step_id, str):
+            out[step_id] = e.actor
+    return out
+
+
+def _require_separation(session: Session, principal: access.Principal, task: Task, item: Mapping[str, Any],
+                        step: Mapping[str, Any]) -> None:
+    """审批分离: a step that is `separate_from` an earlier one is decided by another officer than
+    the one who approved that earlier step (`Conflict`, field `decision`, naming both steps)."""
+    earlier = step.get("separate_from")
+    if not earlier or step_deciders(session, task).get(earlier) != principal.actor:
+        return
+    titles = {s["id"]: s["title"] for s in item["steps"]}
+    raise Conflict(N_("You decided the step %(earlier)s of this application; the step %(step)s must be decided "
+                      "by another officer (审批分离)"), field="decision",
+                   earlier=pick(titles.get(earlier) or {"zh": earlier, "en": earlier}), step=pick(step["title"]))
 
 
 def approve_task(session: Session, app: Application, task: Task, item: Mapping[str, Any], *,

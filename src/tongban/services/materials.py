@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tongban.core import access, masking
 from tongban.core.audit.log import record
 from tongban.core.errors import Conflict, Invalid, NotFound
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, pick
 from tongban.core.storage import Storage
 from tongban.core.timeutil import utcnow
 from tongban.registry import reads as registry_reads
@@ -78,7 +78,7 @@ def require_complete(session: Session, *, application: Application | None, items
     have = {m.material_id for m in _attached(session, application.id)} if application is not None else set()
     for mid, decl in declared(items).items():
         if decl["required"] and mid not in have:
-            raise Invalid(N_("Attach the material: %(name)s"), field=f"materials.{mid}", name=mid)
+            raise Invalid(N_("Attach the material: %(name)s"), field=f"materials.{mid}", name=pick(decl["title"]))
 
 
 def _for_upload(session: Session, principal: access.Principal, application_id: int,
@@ -190,3 +190,57 @@ def material_dict(row: ApplicationMaterial) -> dict[str, Any]:
     return {"id": row.id, "material_id": row.material_id, "sha256": row.sha256, "size": row.size,
             "media_type": row.media_type, "certificate_id": row.certificate_id, "uploaded_by": row.uploaded_by,
             "created_at": row.created_at}
+
+
+# --- what the pages show -------------------------------------------------------------------------
+
+
+def asked(items: Sequence[ServiceItem]) -> dict[str, dict[str, Any]]:
+    """The materials a form of `items` asks (`declared`), each with its title in the reader's language."""
+    return {mid: {**d, "title_text": pick(d["title"])} for mid, d in declared(items).items()}
+
+
+def wallet_offers(session: Session, *, principal: access.Principal,
+                  asked_: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """For each material that a certificate may stand in for: the valid certificates of that type
+    held by the caller or their wards (what `attach_certificate` takes), newest first. Reading
+    the wallet is recorded as the wallet page records it (`self.read`)."""
+    wanted = {d["certificate"] for d in asked_.values() if d.get("certificate")}
+    me = registry_reads.person_of_account(session, principal.account_id) if principal.account_id else None
+    if me is None or not wanted:
+        return {}
+    person_id = me.id
+    holders = {person_id, *registry_reads.wards_of(session, person_id)}
+    certs = [c for c in registry_reads.certificates_held(session, holders, after=None, limit=500)
+             if c.type_code in wanted and c.status == "valid"]
+    names = {}
+    for h in holders:
+        p = registry_reads.person(session, h)
+        names[h] = p.name if p is not None else ""
+    record(session, actor=principal.actor, action="self.read", subject=masking.subject("person", person_id),
+           details={"what": "wallet", "for": "materials", "wards": len(holders) - 1})
+    out: dict[str, list[dict[str, Any]]] = {}
+    for mid, d in asked_.items():
+        if d.get("certificate"):
+            out[mid] = [{"id": c.id, "type_name": (c.data or {}).get("type_name") or c.type_code, "number": c.number,
+                         "holder": names.get(c.holder_id, ""), "own": c.holder_id == person_id}
+                        for c in sorted(certs, key=lambda c: -c.id) if c.type_code == d["certificate"]]
+    return out
+
+
+def rows_view(session: Session, app: Application, rows: Sequence[ApplicationMaterial]) -> list[dict[str, Any]]:
+    """The attached materials as a page lists them: the material's title, the file's kind and
+    size or the certificate given (its type, number and state)."""
+    titles = {mid: d["title_text"] for mid, d in asked(_items(session, app)).items()}
+    certs = registry_reads.certificates_by_id(session, [r.certificate_id for r in rows if r.certificate_id])
+    out = []
+    for r in rows:
+        cert = certs.get(r.certificate_id) if r.certificate_id else None
+        kind = next((k for k, (media, _, _) in KINDS.items() if media == r.media_type), None)
+        out.append({"id": r.id, "material_id": r.material_id, "title": titles.get(r.material_id, r.material_id),
+                    "kind": {"jpg": "JPEG"}.get(kind, kind.upper()) if kind else None, "kb": max(1, (r.size + 1023) // 1024) if r.size else 0,
+                    "certificate": None if cert is None else {
+                        "id": cert.id, "type_name": (cert.data or {}).get("type_name") or cert.type_code,
+                        "number": cert.number, "status": cert.status},
+                    "created_at": r.created_at, "file": r.sha256 is not None})
+    return out

@@ -108,6 +108,8 @@ class Step(PackModel):
     title: Text
     role: Annotated[str, RefersTo("role")]
     level: Literal["community", "street", "county", "city"] = "county"
+    # 审批分离: the id of an earlier step of the item whose deciding officer may not decide this one
+    separate_from: StableId | None = None
 
 
 class Outputs(PackModel):
@@ -181,6 +183,13 @@ def check_item(pf: PackFile, pack: Pack) -> Iterator[Problem]:
     for j, hall in enumerate(item.halls):
         if item.halls.count(hall) > 1:
             yield pf.problem(("item", "halls", j), f"hall {hall!r} is listed twice")
+    step_ids = [st.id for st in item.steps]
+    for j, st in enumerate(item.steps):
+        if step_ids.count(st.id) > 1:
+            yield pf.problem(("item", "steps", j, "id"), f"step {st.id!r} is listed twice")
+        if st.separate_from is not None and st.separate_from not in step_ids[:j]:
+            yield pf.problem(("item", "steps", j, "separate_from"),
+                             f"separate_from names {st.separate_from!r}, which is not an earlier step of this item")
     out = item.outputs
     if out.effect == "enrol" and out.benefit_code is None:
         yield pf.problem(("item", "outputs", "benefit_code"), "an enrolment names its benefit_code")

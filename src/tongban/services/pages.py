@@ -18,16 +18,27 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
-from tongban.core import access, clock, workdays
+from tongban.core import access, clock, masking, workdays
 from tongban.core.errors import Conflict, Invalid, NotFound, TongbanError
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.ids import Id, valid_id
 from tongban.core.keys import keyring_for
+from tongban.core.storage import storage_for
 from tongban.registry import reads as registry_reads
 from tongban.registry import service as registry
-from tongban.services import applications, certificates, onething, portal, prefill, sla, workbench
+from tongban.services import (
+    applications,
+    certificates,
+    materials,
+    onething,
+    portal,
+    prefill,
+    proxies,
+    sla,
+    workbench,
+)
 from tongban.services.catalog import published_item
 from tongban.services.catalogue import current as current_catalogue
 from tongban.services.models import Application, DataElement, OneThing, ServiceItem
@@ -247,26 +258,107 @@ def _form_base(target: OneThing | ServiceItem) -> str:
     return f"/portal/apply/{target.id}" if isinstance(target, OneThing) else f"/portal/items/{target.id}"
 
 
+KIND_NAMES = {"pdf": "PDF", "jpg": "JPEG", "png": "PNG"}
+ACCEPT = {"pdf": ".pdf,application/pdf", "jpg": ".jpg,.jpeg,image/jpeg", "png": ".png,image/png"}
+
+
+def _material_fields(session: Session, principal: access.Principal, items: list[ServiceItem],
+                     errors: dict[str, str], *, wallet: bool) -> list[dict[str, Any]]:
+    """The materials the form still asks: an upload field each, and the wallet's certificates of
+    the accepted type offered in place of an upload (`wallet`: only when filing for oneself)."""
+    asked = materials.asked(items)
+    offers = materials.wallet_offers(session, principal=principal, asked_=asked) if wallet else {}
+    return [{"id": mid, "key": f"materials.{mid}", "dom": "materials-" + mid.replace(".", "-"),
+             "title": d["title_text"], "required": d["required"],
+             "types": [KIND_NAMES[t] for t in d["types"]], "accept": ",".join(ACCEPT[t] for t in d["types"]),
+             "max_kb": d["max_kb"], "offers": offers.get(mid, []), "error": errors.get(f"materials.{mid}")}
+            for mid, d in asked.items()]
+
+
+def _attacher(request: Request, session: Session, principal: access.Principal, form: FormData,
+              items: list[ServiceItem]) -> Callable[[Application], None] | None:
+    """What the form sends for its materials (a file, or a wallet certificate in its place),
+    attached by the API's own checks once the application exists; a refusal names the material
+    (field `materials.<id>`). None when nothing was sent."""
+    picks: list[tuple[str, str | UploadFile]] = []
+    for mid in materials.asked(items):
+        cert, upload = form.get(f"certificate.{mid}"), form.get(f"material.{mid}")
+        if isinstance(cert, str) and cert:
+            picks.append((mid, cert))
+        elif isinstance(upload, UploadFile) and upload.filename:
+            picks.append((mid, upload))
+    if not picks:
+        return None
+    storage = storage_for(request.app.state.settings)
+
+    def attach(app: Application) -> None:
+        for mid, what in picks:
+            try:
+                if isinstance(what, str):
+                    if not what.isdigit() or not valid_id(int(what)):
+                        raise Invalid(N_("Choose a certificate from the list"), field="certificate_id")
+                    materials.attach_certificate(session, principal=principal, application_id=app.id,
+                                                 material_id=mid, certificate_id=int(what))
+                else:
+                    what.file.seek(0)
+                    materials.attach_upload(session, storage=storage, principal=principal, application_id=app.id,
+                                            material_id=mid, filename=what.filename,
+                                            data=what.file.read(materials.MAX_BYTES + 1))
+            except (Invalid, Conflict) as exc:
+                exc.field = f"materials.{mid}"
+                raise
+    return attach
+
+
 def _render_form(request: Request, session: DbSession, principal: access.Principal, ot: OneThing | ServiceItem,
                  items: list[ServiceItem], elements: dict[str, DataElement], *, consent_id: Id | None,
                  values: dict[str, Any] | None = None, prefilled: dict[str, dict[str, Any]] | None = None,
-                 errors: dict[str, str] | None = None, key: str | None = None, status_code: int = 200) -> Response:
-    fields = _fields(session, items, elements, values or {}, prefilled or {}, errors or {})
+                 errors: dict[str, str] | None = None, key: str | None = None, status_code: int = 200,
+                 filing: dict[str, Any] | None = None) -> Response:
+    """The form; `filing` when it is filed for someone else: {"kind": "proxy", "person_id",
+    "name"} or {"kind": "counter", "name", "id_number", "method", "note", "target"}."""
+    errors = errors or {}
+    fields = _fields(session, items, elements, values or {}, prefilled or {}, errors)
+    mats = _material_fields(session, principal, items, errors, wallet=filing is None)
+    counter = filing is not None and filing["kind"] == "counter"
     return _render(request, "services/form.html", {
         "ot": ot, "form_base": _form_base(ot), "title": pick(ot.definition["title"]), "fields": fields,
-        "consent_id": consent_id,
-        "idempotency_key": key or secrets.token_urlsafe(24), "errors": errors or {},
-        "titles": {f["id"]: f["title"] for f in fields},
+        "consent_id": consent_id, "materials": mats, "filing": filing, "form_checks": not counter,
+        "action": "/workbench/counter/form" if counter else f"{_form_base(ot)}/form",
+        "idempotency_key": key or secrets.token_urlsafe(24), "errors": errors,
+        "titles": {**{f["id"]: f["title"] for f in fields}, **{m["key"]: m["title"] for m in mats}},
+        "anchors": {m["key"]: m["dom"] for m in mats},
         "prefilled": bool(prefilled),
-        "choice": _choice_view(session, ot, items) if isinstance(ot, OneThing) else None}, status_code=status_code)
+        "choice": _choice_view(session, ot, items) if isinstance(ot, OneThing) and not counter else None},
+        status_code=status_code)
+
+
+def _on_behalf(session: Session, principal: access.Principal, raw: Any, scope: str) -> dict[str, Any] | None:
+    """找人帮我办: the person a relative files for (a live authorisation or a guardianship, checked
+    as a submission checks it; 403 otherwise), with their masked name; None for oneself."""
+    if raw in (None, ""):
+        return None
+    try:
+        person_id = int(str(raw))
+    except ValueError:
+        raise Invalid(N_("You are not authorised to apply for this person"), field="on_behalf_of") from None
+    if not valid_id(person_id):
+        raise Invalid(N_("You are not authorised to apply for this person"), field="on_behalf_of")
+    filer = proxies.filer_for(session, principal=principal, on_behalf_of=person_id, counter=None, scopes=[scope])
+    if filer.kind == "self":
+        return None
+    return {"kind": filer.kind, "person_id": filer.person.id, "name": masking.name(filer.person.name)}
 
 
 @router.get("/portal/apply/{onething_id}/form")
 def form_page(request: Request, session: DbSession, principal: SignedIn, onething_id: str,
-              consent_id: str | None = None, items_: list[str] | None = Query(None, alias="items")) -> Response:
+              consent_id: str | None = None, items_: list[str] | None = Query(None, alias="items"),
+              on_behalf_of: str | None = None) -> Response:
     """The merged form of the chosen items: prefilled (with a consent) and marked with each
-    value's source. A one-thing with optional items shows the choice first (`?items=…`)."""
+    value's source. A one-thing with optional items shows the choice first (`?items=…`).
+    `on_behalf_of`: a relative files for the person who authorised them (no prefill)."""
     access.require(principal, "self.apply")
+    filing = _on_behalf(session, principal, on_behalf_of, onething_id)
     errors: dict[str, str] = {}
     try:
         ot, items, elements = _onething_parts(session, onething_id,
@@ -274,12 +366,20 @@ def form_page(request: Request, session: DbSession, principal: SignedIn, onethin
     except Invalid as exc:  # a choice that is not allowed: the default one, and why
         errors["items"] = _message(exc)
         ot, items, elements = _onething_parts(session, onething_id)
-    cid = _consent_id(consent_id)
+    cid = _consent_id(consent_id) if filing is None else None
     consent = prefill.live_consent(session, principal=principal, consent_id=cid, onething_id=ot.id) if cid else None
     prefilled = prefill.prefill(session, principal=principal, consent=consent, elements=elements)
     values = {k: v["value"] for k, v in prefilled.items()}
     return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=values,
-                        prefilled=prefilled, errors=errors, status_code=422 if errors else 200)
+                        prefilled=prefilled, errors=errors, status_code=422 if errors else 200, filing=filing)
+
+
+def _error_key(exc: TongbanError, elements: dict[str, DataElement]) -> str:
+    """Where a refusal is shown on the form: its field, a material, the item choice, or the top."""
+    field = _error_field(exc)
+    if field is not None and (field in elements or field == "items" or field.startswith("materials.")):
+        return field
+    return "_form"
 
 
 def _field_errors(items: list[ServiceItem], elements: dict[str, DataElement], data: dict[str, Any]) -> dict[str, str]:
@@ -321,6 +421,7 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
     """一次提交: submit once with the form's idempotency key; a refusal shows the form again, input kept."""
     access.require(principal, "self.apply")
     ot = onething.get_onething(session, onething_id)
+    filing = _on_behalf(session, principal, form.get("on_behalf_of"), ot.id)
     chosen = _chosen(ot, [str(v) for v in form.getlist("items")])
     try:
         ot, items, elements = _onething_parts(session, onething_id, chosen)
@@ -328,7 +429,7 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
         ot, items, elements = _onething_parts(session, onething_id)
         return _render_form(request, session, principal, ot, items, elements,
                             consent_id=_consent_id(form.get("consent_id")), values=_form_data(form, elements),
-                            errors={"items": _message(refused)}, status_code=422)
+                            errors={"items": _message(refused)}, status_code=422, filing=filing)
     data = _form_data(form, elements)
     cid = _consent_id(form.get("consent_id"))
     key = str(form.get("idempotency_key") or "")
@@ -338,14 +439,14 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
     if not errors:
         result, exc = _attempt(session, lambda: applications.submit(
             session, principal=principal, idempotency_key=key, onething_id=ot.id, data=data, consent_id=cid,
-            items=chosen))
+            items=chosen, on_behalf_of=filing["person_id"] if filing else None,
+            attach=_attacher(request, session, principal, form, items)))
         if exc is None and result is not None:
             return _see_other(f"/portal/applications/{result[0].id}?submitted=1")
         assert exc is not None
-        field = _error_field(exc)
-        errors = {field if field in elements or field == "items" else "_form": _message(exc)}
+        errors = {_error_key(exc, elements): _message(exc)}
     return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=raw,
-                        prefilled=prefilled, errors=errors, key=key or None, status_code=422)
+                        prefilled=prefilled, errors=errors, key=key or None, status_code=422, filing=filing)
 
 
 # --- a single item's form (what an offer of one item opens) -------------------------------------
@@ -385,15 +486,17 @@ def _item_view(session: Session, item: ServiceItem) -> list[dict[str, Any]]:
 
 @router.get("/portal/items/{item_id}/form")
 def item_form_page(request: Request, session: DbSession, principal: SignedIn, item_id: str,
-                   consent_id: str | None = None) -> Response:
-    """A single item's form, labelled and checked as a one-thing's; prefilled with a consent."""
+                   consent_id: str | None = None, on_behalf_of: str | None = None) -> Response:
+    """A single item's form, labelled and checked as a one-thing's; prefilled with a consent;
+    `on_behalf_of` as for a one-thing's form."""
     access.require(principal, "self.apply")
     item, items, elements = _item_parts(session, item_id)
-    cid = _consent_id(consent_id)
+    filing = _on_behalf(session, principal, on_behalf_of, item.id)
+    cid = _consent_id(consent_id) if filing is None else None
     consent = prefill.live_consent(session, principal=principal, consent_id=cid, onething_id=item.id) if cid else None
     prefilled = prefill.prefill(session, principal=principal, consent=consent, elements=elements)
     return _render_form(request, session, principal, item, items, elements, consent_id=cid,
-                        values={k: v["value"] for k, v in prefilled.items()}, prefilled=prefilled)
+                        values={k: v["value"] for k, v in prefilled.items()}, prefilled=prefilled, filing=filing)
 
 
 @router.post("/portal/items/{item_id}/check")
@@ -422,6 +525,7 @@ def item_form_submit(request: Request, session: DbSession, principal: SignedIn, 
     """Submit a single item once; a refusal shows the form again with each field's message."""
     access.require(principal, "self.apply")
     item, items, elements = _item_parts(session, item_id)
+    filing = _on_behalf(session, principal, form.get("on_behalf_of"), item.id)
     data = _form_data(form, elements)
     cid = _consent_id(form.get("consent_id"))
     key = str(form.get("idempotency_key") or "")
@@ -429,15 +533,16 @@ def item_form_submit(request: Request, session: DbSession, principal: SignedIn, 
     errors = _field_errors(items, elements, data)
     if not errors:
         result, exc = _attempt(session, lambda: applications.submit(
-            session, principal=principal, idempotency_key=key, item_id=item.id, data=data, consent_id=cid))
+            session, principal=principal, idempotency_key=key, item_id=item.id, data=data, consent_id=cid,
+            on_behalf_of=filing["person_id"] if filing else None,
+            attach=_attacher(request, session, principal, form, items)))
         if exc is None and result is not None:
             return _see_other(f"/portal/applications/{result[0].id}?submitted=1")
         assert exc is not None
-        field = _error_field(exc)
-        errors = {field if field in elements else "_form": _message(exc)}
+        errors = {_error_key(exc, elements): _message(exc)}
     return _render_form(request, session, principal, item, items, elements, consent_id=cid,
                         values={k: form.get(k) for k in elements}, prefilled=prefilled, errors=errors,
-                        key=key or None, status_code=422)
+                        key=key or None, status_code=422, filing=filing)
 
 
 # --- 我要查: applications ------------------------------------------------------------------------
@@ -465,8 +570,10 @@ def _application_page(request: Request, session: Session, principal: access.Prin
                                        parties_only=True)
     tasks, general = portal.progress(session, app)
     title = _application_title(session, app)
+    rows = materials.list_materials(session, principal=principal, application_id=app.id)
     return _render(request, "services/application.html", {
         "app": app, "title": title, "tasks": tasks, "general": general, "errors": errors or {},
+        "materials": materials.rows_view(session, app, rows), "filers": portal.filer_notes(session, general),
         "messages": {k: _message(v) for k, v in (errors or {}).items()}, "error_fields": {
             k: _error_field(v) for k, v in (errors or {}).items()},
         "values": values or {}, "open": app.status in applications.OPEN_APPLICATION,
@@ -479,6 +586,25 @@ def application_page(request: Request, session: DbSession, principal: SignedIn, 
     """The application's progress, department by department, with 补正 and withdrawal; right after
     submitting (`submitted`), the 提交成功 receipt with its number."""
     return _application_page(request, session, principal, application_id, submitted=submitted)
+
+
+def _material_download(row: Any, data: bytes) -> Response:
+    ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}.get(row.media_type or "", "bin")
+    return Response(data, media_type=row.media_type or "application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="material-{row.id}.{ext}"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+
+@router.get("/portal/applications/{application_id}/materials/{material_row_id}")
+def application_material(request: Request, session: DbSession, principal: SignedIn, application_id: Id,
+                         material_row_id: Id) -> Response:
+    """A material of one's application, downloaded (the applicant, or who filed it)."""
+    access.require(principal, "self.read")
+    applications.get_application(session, principal=principal, application_id=application_id, parties_only=True)
+    row, data = materials.open_material(session, storage=storage_for(request.app.state.settings),
+                                        principal=principal, application_id=application_id,
+                                        material_row_id=material_row_id)
+    return _material_download(row, data)
 
 
 @router.post("/portal/applications/{application_id}/tasks/{task_id}/supplement")
@@ -619,6 +745,10 @@ def _task_page(request: Request, session: Session, principal: access.Principal, 
               "done": i < task.step_index or task.status == "approved"} for i, s in enumerate(item["steps"])]
     officers = (workbench.officers(session, principal=principal, department_id=task.department_id)
                 if principal.has("task.reassign") else [])
+    rows = materials.list_materials(session, principal=principal, application_id=app.id)  # audited: material.read
+    separate = item["steps"][task.step_index].get("separate_from")
+    deciders = applications.step_deciders(session, task) if separate else {}
+    submitted_events = [e for e in applications.timeline(session, app.id) if e.kind == "submitted"]
     return _render(request, "services/task.html", {
         "task": task, "app": app, "item_title": pick(item["title"]), "fields": fields, "steps": steps,
         "decidable": task.status in applications.DECIDABLE and principal.has("task.decide"),
@@ -627,8 +757,22 @@ def _task_page(request: Request, session: Session, principal: access.Principal, 
         "decisions": DECISIONS, "history": workbench.task_history(session, task), "unmasked": unmask,
         "purpose": purpose, "error": error, "error_message": _message(error) if error else None,
         "error_field": _error_field(error), "form": form or {},
-        "estimated_years": sla.estimated_years(task, workdays.calendar(session))},
+        "estimated_years": sla.estimated_years(task, workdays.calendar(session)),
+        "materials": materials.rows_view(session, app, rows), "submitted_events": submitted_events,
+        "filers": portal.filer_notes(session, submitted_events),
+        "separated": bool(separate and deciders.get(separate) == principal.actor
+                          and task.status in applications.DECIDABLE)},
         status_code=status_code)
+
+
+@router.get("/workbench/tasks/{task_id}/materials/{material_row_id}")
+def task_material(request: Request, session: DbSession, principal: SignedIn, task_id: Id,
+                  material_row_id: Id) -> Response:
+    """Open a material of the task's application (each view audited as `material.read`)."""
+    _task, app = workbench.get_task(session, principal=principal, task_id=task_id)
+    row, data = materials.open_material(session, storage=storage_for(request.app.state.settings),
+                                        principal=principal, application_id=app.id, material_row_id=material_row_id)
+    return _material_download(row, data)
 
 
 @router.get("/workbench/tasks/{task_id}")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from tongban.core import access
@@ -56,8 +56,9 @@ def validate_field(items: Sequence[ServiceItem], elements: Mapping[str, DataElem
 def my_applications(session: Session, *, principal: access.Principal, limit: int = 50) -> list[Application]:
     """我要查: the caller's applications, newest first."""
     access.require(principal, "self.read")
-    return list(session.scalars(select(Application).where(Application.applicant_account_id == principal.account_id)
-                                .order_by(Application.id.desc()).limit(limit)))
+    mine = or_(and_(Application.applicant_account_id == principal.account_id, Application.status != "draft"),
+               Application.filed_by_account_id == principal.account_id)  # and what they filed for others
+    return list(session.scalars(select(Application).where(mine).order_by(Application.id.desc()).limit(limit)))
 
 
 @dataclass
@@ -99,6 +100,27 @@ def _event_notes(session: Session, item: ServiceItem, events: Sequence[Applicati
             note["officer"] = officer
         if note:
             out[e.id] = note
+    return out
+
+
+def filer_notes(session: Session, events: Sequence[ApplicationEvent]) -> dict[int, str]:
+    """Who filed an application for someone else, for its `submitted` row: a counter officer by
+    name and department, a relative (proxy or guardian) by masked name."""
+    from tongban.core import masking
+
+    out: dict[int, str] = {}
+    for e in events:
+        filed_by = (e.details or {}).get("filed_by") if e.kind == "submitted" else None
+        if not isinstance(filed_by, str) or not filed_by.startswith("account:") or not filed_by[8:].isdigit():
+            continue
+        account = session.get(Account, int(filed_by[8:]))
+        if account is None:
+            continue
+        if account.kind == "staff":
+            dept = session.get(Department, account.department_id) if account.department_id else None
+            out[e.id] = account.display_name + (f" · {pick({'zh': dept.name_zh, 'en': dept.name_en})}" if dept else "")
+        else:
+            out[e.id] = masking.name(account.display_name) or ""
     return out
 
 

@@ -72,12 +72,10 @@ WORKBENCH_PERMISSIONS = tuple(p for p in PERMISSIONS
 # "web.workbench_tiles"); the app adds those of features not built yet (no href) in their places.
 PORTAL, WORKBENCH = "web.portal_tiles", "web.workbench_tiles"
 APP_TILES = (
-    Contribution(WORKBENCH, Link("counter", N_("Service counter"),
-                                 N_("File an application for a resident at the window"),
-                                 needs=("counter.file",)), 30),
     Contribution(WORKBENCH, Link("audit", N_("Audit trail"), N_("Who read or changed what, and why"),
                                  needs=("audit.read.department", "audit.read.all")), 60),
 )
+
 
 @cache
 def tiles(page: str) -> tuple[Link, ...]:
