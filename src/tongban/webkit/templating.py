@@ -142,15 +142,17 @@ def base_context(request: Request, principal: Principal | None = None) -> dict[s
         "csrf_token": csrf.token_for_page(request),
         "elder": display.elder_mode(request, principal),
         "help_line": display.help_line(request, principal),
-        # ?echarts=full: the full ECharts build, the baseline `tongban bench pages` measures against
         "echarts_src": asset("vendor/echarts.min.js" if _full_echarts(request) else "vendor/echarts.js"),
+        "echarts_in_head": request.query_params.get("echarts") == "before",
         "echarts_map_src": asset("vendor/echarts.min.js" if _full_echarts(request) else "vendor/echarts-map.js"),
         "current_path": _current_path(request),
     }
 
 
 def _full_echarts(request: Request) -> bool:
-    return request.query_params.get("echarts") == "full"
+    """`?echarts=full`: the full build, loaded as usual; `?echarts=before`: the full build in the
+    head, as pages had it before issue #23 (the baselines of `tongban bench pages`)."""
+    return request.query_params.get("echarts") in ("full", "before")
 
 
 def _current_path(request: Request) -> str:

@@ -78,7 +78,12 @@
   tb.track = function (chart) {
     stats.drawn += 1;
     var counted = false;
-    chart.on("finished", function () { if (!counted) { counted = true; stats.finished += 1; } });
+    chart.on("finished", function () {
+      if (counted) { return; }
+      counted = true;
+      stats.finished += 1;
+      if (stats.finished >= stats.drawn) { stats.finishedAt = window.performance.now(); }
+    });
     window.addEventListener("resize", function () { chart.resize(); });
   };
   tb.afterPaint = afterPaint;
