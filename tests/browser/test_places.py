@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 
+
+@pytest.mark.elder_too
 def test_a_resident_finds_the_nearest_clinics_on_a_phone(phone: Any) -> None:
     phone.goto("/places/near")
     assert "附近便民场所" in phone.locator("h1").inner_text()

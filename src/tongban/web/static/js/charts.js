@@ -8,6 +8,7 @@
       var data;
       try { data = JSON.parse(el.getAttribute("data-chart")); } catch (e) { return; }
       var chart = echarts.init(el, null, { renderer: "svg" });
+      window.tongban.track(chart);  // before setOption: it may finish at once
       var size = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
       chart.setOption({
         animation: false,
@@ -19,7 +20,6 @@
         series: [{ name: data.title, type: "bar", data: data.values, itemStyle: { color: "#0b4f9c" },
                    label: { show: true, position: "right", fontSize: size * 0.9 } }]
       });
-      window.tongban.track(chart);
     });
   });
 })();

@@ -14,6 +14,7 @@
       box.setAttribute("aria-hidden", "true");
       el.insertBefore(box, el.firstChild);
       var chart = echarts.init(box, null, { renderer: "svg" });
+      window.tongban.track(chart);  // before setOption: it may finish at once
       chart.setOption({
         animation: false,
         grid: { left: 40, right: 12, top: 12, bottom: 28 },
@@ -22,7 +23,6 @@
         tooltip: { trigger: "axis" },
         series: [{ type: "line", data: points.map(function (p) { return p[1]; }), smooth: false }]
       });
-      window.tongban.track(chart);
     });
   });
 })();

@@ -9,6 +9,7 @@
   if (!chart.regions || !chart.regions.length) { el.style.display = "none"; return; }
   window.tongban.charts(function (echarts) {
     var c = echarts.init(el, null, { renderer: "svg" });
+    window.tongban.track(c);  // before setOption: it may finish at once
     c.setOption({
       animation: false,
       tooltip: { trigger: "axis" }, legend: { top: 0 },
@@ -16,6 +17,5 @@
       xAxis: { type: "category", data: chart.regions }, yAxis: { type: "value", minInterval: 1 },
       series: chart.series.map(function (s) { return { name: s.name, type: "bar", data: s.data }; })
     });
-    window.tongban.track(c);
   });
 })();
