@@ -19,6 +19,7 @@ with the header's switch).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -186,6 +187,7 @@ AXE_RUN = """
   if (window.top !== window) return;
   let chain = Promise.resolve();
   const run = () => {
+    if (!window.axe && window.__tongbanAxeLoad) window.__tongbanAxeLoad();
     if (!window.axe || !window.__tongbanAxe || !document.body || document.contentType !== 'text/html') return;
     const url = location.href;
     chain = chain.then(() => window.axe.run(document, {resultTypes: ['violations']}))
@@ -335,7 +337,7 @@ def _page(browser: Any, live_server: testing.LiveServer, viewport: dict[str, int
     context.expose_binding("__tongbanAxe", page.watch.axe)
     context.add_init_script(REPORT_TEXT)
     if os.environ.get("TONGBAN_AXE") != "0":  # TONGBAN_AXE=0: without axe, to tell what it changes
-        context.add_init_script(path=str(AXE))
+        context.add_init_script(_axe_wrapped())
         context.add_init_script(AXE_RUN)
     try:
         yield page
@@ -343,6 +345,14 @@ def _page(browser: Any, live_server: testing.LiveServer, viewport: dict[str, int
         page.watch.check()
     finally:
         context.close()
+
+
+@functools.cache
+def _axe_wrapped() -> str:
+    """axe-core inside a function the run calls first: a page only pre-parses it at its start, so
+    the page (and htmx on it) is ready as soon as without it — a test typing right after a
+    navigation must not race a 560 KB script."""
+    return "window.__tongbanAxeLoad = function () {\n" + AXE.read_text(encoding="utf-8") + "\n};"
 
 
 def _axe_settle(page: Any) -> None:
