@@ -16,6 +16,7 @@ from tongban_bench import exchange as _exchange  # noqa: E402,F401
 from tongban_bench import history_parts as _history_parts  # noqa: E402,F401
 from tongban_bench import jobs as _jobs  # noqa: E402,F401
 from tongban_bench import load as _load  # noqa: E402,F401
+from tongban_bench import pages as _pages  # noqa: E402,F401
 from tongban_bench import places as _places  # noqa: E402,F401
 from tongban_bench import quality as _quality  # noqa: E402,F401
 from tongban_bench import registry as _registry  # noqa: E402,F401

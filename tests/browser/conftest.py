@@ -8,12 +8,18 @@ skipped loudly, and fail instead under TONGBAN_REQUIRE_BROWSER=1 (as `.ci/run` s
 
 Fixtures: `live_server` (its `.base` is the URL), `phone` (a resident's 390×844 page) and `desk`
 (staff, 1440×900). Every page they open fails its test on a console error, an uncaught script
-error, a failed request, a 5xx, a 4xx on a sub-resource, or any request to a host other than the
-loopback — `watch.allow(regex)` lets a test accept one it provokes on purpose.
+error, a failed request, a 5xx, a 4xx on a sub-resource, any request to a host other than the
+loopback, or a serious or critical accessibility violation found by axe-core (run in the page on
+each load and htmx swap) — `watch.allow(regex)` lets a test accept one it provokes on purpose.
+
+长辈版: a test marked `@pytest.mark.elder_too` runs twice, its `phone` in the standard pages and in
+长辈版 (`phone.elder`; `helpers.sign_in` puts the account in the page's mode, as a person would
+with the header's switch).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -49,7 +55,12 @@ def _has_cjk_font() -> bool:
     return bool(out.stdout.strip())
 
 
+AXE = HERE / ".vendor" / "axe.min.js"  # vendored from npm's axe-core by scripts/build_assets.py
+
+
 def _missing() -> str | None:
+    if not AXE.exists():
+        return "axe-core is not vendored (make assets)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -59,6 +70,21 @@ def _missing() -> str | None:
     if not _has_cjk_font():
         return "no CJK font is installed (fonts-wqy-microhei; make test installs it when run as root)"
     return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "elder_too: run this resident browser test in 长辈版 too")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "phone" in metafunc.fixturenames and metafunc.definition.get_closest_marker("elder_too"):
+        metafunc.parametrize("resident_mode", ["standard", "elder"])
+
+
+@pytest.fixture()
+def resident_mode() -> str:
+    """The resident's display of a test not marked `elder_too`: the standard pages."""
+    return "standard"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -153,6 +179,31 @@ REPORT_TEXT = """
 """
 
 
+# axe-core on every page: injected by Playwright (so the page's CSP is untouched), run after each
+# load and htmx swap, one run at a time; serious and critical violations come back through a
+# binding. `window.__tongbanAxeIdle()` resolves when the last run is done (checked at teardown).
+AXE_RUN = """
+(() => {
+  if (window.top !== window) return;
+  let chain = Promise.resolve();
+  const run = () => {
+    if (!window.axe && window.__tongbanAxeLoad) window.__tongbanAxeLoad();
+    if (!window.axe || !window.__tongbanAxe || !document.body || document.contentType !== 'text/html') return;
+    const url = location.href;
+    chain = chain.then(() => window.axe.run(document, {resultTypes: ['violations']}))
+      .then((r) => window.__tongbanAxe({url: url, violations: r.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                      nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + (n.failureSummary || '').split('\\n').slice(0, 2).join(' '))}))}))
+      .catch((e) => { if (document.contentType === 'text/html') window.__tongbanAxe({url: url, error: String(e)}); });
+  };
+  window.__tongbanAxeIdle = () => chain;
+  window.addEventListener('load', () => window.setTimeout(run, 0));
+  document.addEventListener('htmx:afterSettle', run);
+})();
+"""
+
+
 def _catalogue_msgids() -> frozenset[str]:
     """The English msgids of the zh_CN catalogue (those translated to something else)."""
     from babel.messages.pofile import read_po
@@ -214,6 +265,7 @@ class Watch:
         self.problems: list[str] = []
         self._allowed: list[re.Pattern[str]] = []
         self.seen: list[str] = []
+        self.axe_checked: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"script error: {exc}"))
         page.on("requestfailed", self._failed)
@@ -223,6 +275,14 @@ class Watch:
     def text(self, _source: Any, report: dict[str, Any]) -> None:
         self.seen.append(str(report.get("url", "")))
         self.problems.extend(words_problems(report))
+
+    def axe(self, _source: Any, report: dict[str, Any]) -> None:
+        url = report.get("url", "")
+        if report.get("error"):
+            self.problems.append(f"axe could not check {url}: {report['error']}")
+        for v in report.get("violations", []):
+            self.problems.append(f"axe {v['impact']} {v['id']} ({v['help']}) on {url}: {'; '.join(v['nodes'])}")
+        self.axe_checked.append(url)
 
     def allow(self, pattern: str) -> None:
         """Accept problems matching `pattern` (a regex), e.g. a 404 the test asks for on purpose."""
@@ -262,26 +322,57 @@ class Watch:
         assert not bad, "the page had problems:\n  " + "\n  ".join(bad)
 
 
-def _page(browser: Any, live_server: testing.LiveServer, viewport: dict[str, int], *, mobile: bool) -> Iterator[Any]:
+def _page(browser: Any, live_server: testing.LiveServer, viewport: dict[str, int], *, mobile: bool,
+          elder: bool | None = None) -> Iterator[Any]:
     context = browser.new_context(base_url=live_server.base, viewport=viewport, locale="zh-CN",
                                   timezone_id="Asia/Shanghai", is_mobile=mobile, has_touch=mobile,
                                   device_scale_factor=2 if mobile else 1)
     context.set_default_timeout(20_000)
+    if elder is not None:  # the visitor's choice before signing in; sign_in settles the account's
+        context.add_cookies([{"name": "tongban_elder", "value": "on" if elder else "off", "url": live_server.base}])
     page = context.new_page()
     page.watch = Watch(page)
+    page.elder = elder
     context.expose_binding("__tongbanText", page.watch.text)
+    context.expose_binding("__tongbanAxe", page.watch.axe)
     context.add_init_script(REPORT_TEXT)
+    if os.environ.get("TONGBAN_AXE") != "0":  # TONGBAN_AXE=0: without axe, to tell what it changes
+        context.add_init_script(_axe_wrapped())
+        context.add_init_script(AXE_RUN)
     try:
         yield page
+        _axe_settle(page)
         page.watch.check()
     finally:
         context.close()
 
 
+@functools.cache
+def _axe_wrapped() -> str:
+    """axe-core inside a function the run calls first: a page only pre-parses it at its start, so
+    the page (and htmx on it) is ready as soon as without it — a test typing right after a
+    navigation must not race a 560 KB script."""
+    return "window.__tongbanAxeLoad = function () {\n" + AXE.read_text(encoding="utf-8") + "\n};"
+
+
+def _axe_settle(page: Any) -> None:
+    """Wait for the axe run of the page on screen (a test may end right after its last load)."""
+    from playwright.sync_api import Error
+
+    if (urlsplit(page.url).hostname or "") not in LOOPBACK:
+        return  # a browser error page (a test provoking one) or about:blank: nothing of ours
+    try:
+        page.wait_for_load_state("load")
+        page.evaluate("() => new Promise((ok) => setTimeout(ok, 50)).then(() => window.__tongbanAxeIdle && window.__tongbanAxeIdle())")
+    except Error:
+        pass  # a closed page or a non-HTML document: nothing left to check
+
+
 @pytest.fixture()
-def phone(browser: Any, live_server: testing.LiveServer) -> Iterator[Any]:
-    """A resident's phone: 390×844, touch, zh-CN. `phone.watch` is its `Watch`."""
-    yield from _page(browser, live_server, PHONE, mobile=True)
+def phone(browser: Any, live_server: testing.LiveServer, resident_mode: str) -> Iterator[Any]:
+    """A resident's phone: 390×844, touch, zh-CN. `phone.watch` is its `Watch`; `phone.elder` says
+    whether it shows 长辈版 (tests marked `elder_too` run in both)."""
+    yield from _page(browser, live_server, PHONE, mobile=True, elder=resident_mode == "elder")
 
 
 @pytest.fixture()

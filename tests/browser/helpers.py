@@ -17,6 +17,40 @@ def sign_in(page: Any, username: str, password: str = testing.DEMO_PASSWORD) -> 
     with page.expect_navigation():
         page.locator("#password").press("Enter")
     assert "/login" not in page.url, f"signing in as {username} failed: {page.locator('body').inner_text()[:300]}"
+    settle_mode(page)
+
+
+def is_elder(page: Any) -> bool:
+    """Does the page on screen show 长辈版?"""
+    return bool(page.evaluate("document.documentElement.classList.contains('elder')"))
+
+
+def settle_mode(page: Any) -> None:
+    """Put the account in the page's mode (`page.elder`: 长辈版 or not; None leaves it), by the
+    header's 长辈版 switch, as a person would — the account remembers it from one test to the next."""
+    want = getattr(page, "elder", None)
+    if want is None or is_elder(page) == want:
+        return
+    with page.expect_navigation():
+        page.get_by_role("button", name="长辈版").click()
+    assert is_elder(page) == want
+
+
+# What a tile of the portal home is called on the 长辈版 home (plain words); a tile not there is
+# reached through 查看全部服务.
+ELDER_NAMES = {"我要办": "办事", "我要查": "查进度", "您的数字证件": "我的证件"}
+
+
+def open_from_home(page: Any, tile: str) -> None:
+    """On the resident's home, open the tile named `tile` (its 长辈版 name in 长辈版)."""
+    if is_elder(page):
+        if tile in ELDER_NAMES:
+            label = page.locator(".elder-task-label", has_text=re.compile(f"^{ELDER_NAMES[tile]}$"))
+            page.locator(".elder-task").filter(has=label).click()
+            return
+        with page.expect_navigation():
+            page.get_by_role("link", name="查看全部服务").click()
+    page.get_by_role("link", name=re.compile(tile)).click()
 
 
 def sign_out(page: Any) -> None:

@@ -9,13 +9,21 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.helpers import decide, open_task, receipt_number, sign_in, switch_to, type_into
+from tests.browser.helpers import (
+    decide,
+    open_from_home,
+    open_task,
+    receipt_number,
+    sign_in,
+    switch_to,
+    type_into,
+)
 
 
 def test_social_assistance_with_a_supplement_round_trip_street_and_district_steps_and_public_notice(
         phone: Any, desk: Any) -> None:
     sign_in(phone, "resident.chen")
-    phone.get_by_role("link", name=re.compile("我要办")).click()
+    open_from_home(phone, "我要办")
     phone.get_by_role("link", name="开始办理：困难群众救助一件事").click()
     with phone.expect_navigation():
         phone.get_by_role("button", name="同意并预填").click()

@@ -13,7 +13,16 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.helpers import decide, open_task, receipt_number, sign_in, switch_to, type_date, type_into
+from tests.browser.helpers import (
+    decide,
+    open_from_home,
+    open_task,
+    receipt_number,
+    sign_in,
+    switch_to,
+    type_date,
+    type_into,
+)
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -24,7 +33,7 @@ def _today() -> dt.date:
 
 def test_the_birth_one_thing_from_the_portal_to_both_parents_wallets(phone: Any, desk: Any) -> None:
     sign_in(phone, "resident.zhang")
-    phone.get_by_role("link", name=re.compile("我要办")).click()
+    open_from_home(phone, "我要办")
     phone.get_by_role("link", name="开始办理：出生一件事").click()
     with phone.expect_navigation():
         phone.get_by_role("button", name="同意并预填").click()
@@ -110,7 +119,7 @@ def test_the_birth_one_thing_from_the_portal_to_both_parents_wallets(phone: Any,
     # Fault 4: each certificate is a card with its number so labelled and its QR code.
     for parent in ("resident.zhang", "resident.li"):
         switch_to(phone, parent)
-        phone.get_by_role("link", name=re.compile("您的数字证件")).click()
+        open_from_home(phone, "您的数字证件")
         cards = phone.locator("li.cert").filter(has_text="张小安")
         expect(cards).to_have_count(4)  # waits for the wallet page the click opens
         card = cards.first

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.helpers import sign_in
+from tests.browser.helpers import open_from_home, sign_in
 from tongban import messages, testing
 from tongban.core.db import Database
 from tongban.core.identity.models import Account
@@ -30,24 +31,26 @@ def _send(live: testing.LiveServer, **kw: Any) -> None:
         db.dispose()
 
 
+@pytest.mark.elder_too
 def test_a_resident_reads_a_message_and_follows_its_link(phone: Any, live_server: testing.LiveServer) -> None:
+    title = "低保申请（浏览器测试，长辈版）" if phone.elder else ITEM["zh"]  # one message per run
     _send(live_server, to="resident.sun", kind="application.submitted", link="/portal/applications",
-          params={"item": ITEM, "step": {"zh": "已提交，等待部门受理", "en": "submitted"}})
+          params={"item": {**ITEM, "zh": title}, "step": {"zh": "已提交，等待部门受理", "en": "submitted"}})
     sign_in(phone, "resident.sun")
-    phone.get_by_role("link", name="您的消息").click()
-    card = phone.locator("li.message", has_text="低保申请（浏览器测试）")
+    open_from_home(phone, "您的消息")
+    card = phone.locator("li.message", has_text=title)
     expect(card).to_have_count(1)  # waits for the inbox page the click opens
     assert "您的申请已提交" in card.inner_text() and "已提交，等待部门受理" in card.inner_text()
     assert "unread" in (card.get_attribute("class") or "")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     with phone.expect_navigation():
         card.get_by_role("link", name="您的申请已提交").click()  # the message in full
-    assert "低保申请（浏览器测试）" in phone.locator("article").inner_text()
+    assert title in phone.locator("article").inner_text()
     with phone.expect_navigation():
         phone.get_by_role("link", name="查看详情").click()  # and on to what it is about
     assert phone.url.endswith("/portal/applications")
     phone.goto("/portal/messages")
-    card = phone.locator("li.message", has_text="低保申请（浏览器测试）")
+    card = phone.locator("li.message", has_text=title)
     assert "unread" not in (card.get_attribute("class") or "")  # reading it marked it read
 
 

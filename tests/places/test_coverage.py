@@ -3,6 +3,7 @@ inside their communities' cells; the figure withholds small counts; the map's la
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -82,8 +83,9 @@ def test_the_map_layers_and_page(city, client) -> None:  # type: ignore[no-untyp
     assert api.status_code == 200 and api.json()["demo"] is True
     page = client.get("/places/map")
     assert page.status_code == 200
-    assert 'id="map-demo-note"' in page.text and "/static/js/places-map.js" in page.text
+    assert 'id="map-demo-note"' in page.text and re.search(r"/static/js/places-map\.[0-9a-f]{10}\.js", page.text)
     # ECharts is not in the page: the script loads it after first paint.
-    assert 'src="/static/vendor/echarts.min.js"' not in page.text
+    assert 'src="/static/vendor/echarts' not in page.text
+    assert re.search(r'data-echarts="/static/vendor/echarts-map\.[0-9a-f]{10}\.js"', page.text)
     circle = client.get("/api/v1/places/service-circle")
     assert circle.status_code == 200 and circle.json()["generated_points"] is True

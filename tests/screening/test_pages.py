@@ -25,7 +25,7 @@ def test_workbench_page_runs_and_shows_cases_and_alerts(client, city: City) -> N
                       follow_redirects=False)
     assert ran.status_code == 303
     page = client.get(ran.headers["location"])
-    assert "screening-chart" in page.text and "/static/vendor/echarts.min.js" in page.text
+    assert "screening-chart" in page.text and "/static/js/screening." in page.text
     assert f"person_id={city.under}&amp;policy=dibao" in page.text
     assert "月收入的两倍 6,000 元 &lt; 上次筛查时月收入 7,000 元" in page.text  # the alert, explained (escaped)
     why = client.get(f"/workbench/screening/explain?person_id={city.under}&policy=dibao")

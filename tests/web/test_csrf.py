@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.factories import make_resident, seed_base, token_for, web_login
 from tongban.core.audit.models import AuditEvent
 from tongban.core.identity.models import Account, AuthToken
-from tongban.webkit.csrf import tokens_match
+from tongban.webkit.csrf import tokens_match, unmask
 
 
 def _seed(db):  # type: ignore[no-untyped-def]
@@ -64,11 +64,26 @@ def test_login_token_without_its_cookie_is_refused(db, client):  # type: ignore[
 def test_login_form_sets_a_strict_short_lived_csrf_cookie(db, client):  # type: ignore[no-untyped-def]
     page = client.get("/login")
     cookie = next(v for v in page.headers.get_list("set-cookie") if v.startswith("tongban_csrf="))
-    assert f"tongban_csrf={_csrf(page.text)};" in cookie
+    assert f"tongban_csrf={unmask(_csrf(page.text))};" in cookie
     lowered = cookie.lower()
     assert "httponly" in lowered and "samesite=strict" in lowered and "max-age=7200" in lowered
     # The same value is kept across pages, so two open tabs do not invalidate each other.
-    assert _csrf(client.get("/login").text) == _csrf(page.text)
+    assert unmask(_csrf(client.get("/login").text)) == unmask(_csrf(page.text))
+
+
+def test_pages_embed_the_token_masked_afresh_each_time(db, client):  # type: ignore[no-untyped-def]
+    """Pages are sent compressed: the token's bytes differ on every page (no BREACH oracle), and
+    each masked copy still opens the form."""
+    _seed(db)
+    first, second = _csrf(client.get("/login").text), _csrf(client.get("/login").text)
+    assert first != second and first.startswith("m.") and unmask(first) == unmask(second)
+    assert unmask(first) not in client.get("/login").text
+    resp = client.post("/login", data={"username": "li.na", "password": "password-123", "csrf_token": second},
+                       follow_redirects=False)
+    assert resp.status_code == 303
+    tampered = "m." + "A" * (len(first) - 2)
+    resp = client.post("/logout", data={"csrf_token": tampered}, follow_redirects=False)
+    assert resp.status_code == 403
 
 
 def test_logout_without_a_token_keeps_the_session(db, client):  # type: ignore[no-untyped-def]
@@ -95,7 +110,7 @@ def test_the_login_cookie_token_does_not_stand_in_for_the_session_token(db, clie
     _seed(db)
     form_token = _csrf(client.get("/login").text)
     client.post("/login", data={"username": "li.na", "password": "password-123", "csrf_token": form_token})
-    client.cookies.set("tongban_csrf", form_token)
+    client.cookies.set("tongban_csrf", unmask(form_token))
     resp = client.post("/logout", data={"csrf_token": form_token}, follow_redirects=False)
     assert resp.status_code == 403
     assert _session_is_live(client)

@@ -87,6 +87,7 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     permissions: frozenset[str] = field(default_factory=frozenset)
     locale: str | None = None
+    elder_mode: bool = False  # 长辈版, the account's display preference
 
     @property
     def actor(self) -> str:

@@ -21,6 +21,12 @@ from tongban.webkit import problems
 
 log = logging.getLogger("tongban.web")
 
+GZIP_MINIMUM_BYTES = 500
+PRECOMPRESSED_TYPES = (
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+)
 REQUESTS = Counter("tongban_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("tongban_http_request_seconds", "HTTP request latency", ["method", "route"])
 
@@ -121,6 +127,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Size limits first (after RequestContext sets the locale), before anything reads a body.
     app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    # Text answers (pages, JSON, scripts, styles) go compressed to a browser that accepts gzip; files
+    # that are compressed already do not. Pages embed their CSRF token masked afresh (webkit.csrf).
+    from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6,
+                       exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, *PRECOMPRESSED_TYPES))
     app.add_middleware(RequestContext)
     return app
 

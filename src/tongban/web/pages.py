@@ -1,6 +1,6 @@
-"""Server-rendered pages: login and logout, the home redirect, the language and text-size
-switches, and the shells the faces grow into — /portal (residents) and /workbench (staff); the
-cockpit (/cockpit, leaders) is the cockpit slice's — plus HTML error pages for browsers.
+"""Server-rendered pages: login and logout, the home redirect, the language and 长辈版 (elder
+mode) switches, and the shells the faces grow into — /portal (residents) and /workbench (staff);
+the cockpit (/cockpit, leaders) is the cockpit slice's — plus HTML error pages for browsers.
 
 Page routers of every slice reuse the request kit's `PagePrincipal` (the caller, with the page
 language settled), `SignedIn` (the same, sending visitors to the login page) and
@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +22,6 @@ import anyio
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,7 +35,7 @@ from tongban.core.identity.models import Account, Department, Region, Role
 from tongban.core.slices import Contribution, Link
 from tongban.core.throttle import Throttle
 from tongban.services import catalog
-from tongban.webkit import csrf
+from tongban.webkit import assets, csrf, display
 from tongban.webkit.deps import (
     SESSION_COOKIE,
     DbSession,
@@ -48,7 +47,6 @@ from tongban.webkit.deps import (
 )
 from tongban.webkit.templating import (
     LOCALE_COOKIE,
-    TEXT_SIZE_COOKIE,
     add_template_dir,
     normalise_locale,
     render,
@@ -207,6 +205,12 @@ def login(
     account_locale = normalise_locale(outcome.account.locale)
     if account_locale:
         _set_preference_cookie(request, response, LOCALE_COOKIE, account_locale)
+    # 长辈版 chosen on the login page is kept by the account; the cookie then follows the account,
+    # so the login page after signing out looks as the person left it.
+    if request.cookies.get(display.ELDER_COOKIE) == display.ELDER_ON and not outcome.account.elder_mode:
+        outcome.account.elder_mode = True
+    _set_preference_cookie(request, response, display.ELDER_COOKIE,
+                           display.ELDER_ON if outcome.account.elder_mode else display.ELDER_OFF)
     return response
 
 
@@ -240,24 +244,32 @@ def set_language(
     return response
 
 
-@router.post("/preferences/text-size")
-def set_text_size(
-    request: Request, principal: PagePrincipal,
-    size: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",
+@router.post("/preferences/elder")
+def set_elder_mode(
+    request: Request, session: DbSession, principal: PagePrincipal,
+    mode: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",
 ) -> Response:
-    """大字版: the large-text display, remembered in a cookie."""
-    if size not in ("large", "normal"):
+    """长辈版 on or off: kept by the account when signed in (every device, every session), and in
+    a cookie for the pages before signing in."""
+    if mode not in (display.ELDER_ON, display.ELDER_OFF):
         return render_error(request, 422, gettext(N_("The request is not valid")),
-                            gettext(N_("Unknown text size")), principal=principal)
+                            gettext(N_("Unknown display mode")), principal=principal)
+    if principal.account_id is not None:
+        account = session.get(Account, principal.account_id)
+        if account is not None:
+            account.elder_mode = mode == display.ELDER_ON
     response = _see_other(safe_next(next) or "/")
-    _set_preference_cookie(request, response, TEXT_SIZE_COOKIE, size)
+    _set_preference_cookie(request, response, display.ELDER_COOKIE, mode)
     return response
 
 
 @router.get("/portal")
 def portal(request: Request, session: DbSession, principal: SignedIn) -> Response:
-    """The resident's front door: 我要办 / 我要查 / 我要评 / 我要说, messages, certificates."""
+    """The resident's front door: 我要办 / 我要查 / 我要评 / 我要说, messages, certificates.
+    In 长辈版 the simpler home (elder_home.html) unless the resident asks for every service."""
     require(principal, "self.read")
+    if principal.elder_mode and request.query_params.get("all") != "1":
+        return render(request, "elder_home.html", elder_home(request, principal))
     return render(request, "portal.html", {
         "roles": _role_names(session, principal),
         "region": _region_name(session, principal.region_code),
@@ -276,6 +288,43 @@ def workbench(request: Request, session: DbSession, principal: SignedIn) -> Resp
         "region": _region_name(session, principal.region_code),
         "tiles": [t for t in tiles(WORKBENCH) if t.opens_for(principal)],
     })
+
+
+# The few things older residents do, in this order: (key, label, hint, path). 找人帮我办 opens the
+# proxies page when the app has one, else it offers the help line.
+ELDER_TASKS = (
+    ("apply", N_("Get something done"), N_("Apply for a certificate, an allowance or a permit"), "/portal/apply"),
+    ("progress", N_("Check progress"), N_("See where your applications are"), "/portal/applications"),
+    ("wallet", N_("My certificates"), N_("Your certificates and their codes"), "/portal/wallet"),
+    ("proxy", N_("Ask someone to do it for me"), N_("Let a family member apply for you"), "/portal/proxies"),
+)
+
+
+def _paths(routes: Any, prefix: str = "") -> Iterator[str]:
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # a router included into the app
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            yield from _paths(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(getattr(route, "path", None), str):
+            yield prefix + route.path
+
+
+def _has_page(request: Request, path: str) -> bool:
+    return any(p == path for p in _paths(request.app.routes))
+
+
+def elder_home(request: Request, principal: Principal) -> dict[str, Any]:
+    """What the 长辈版 home shows: its big buttons (a path missing from the app is left out, but
+    找人帮我办, which falls back to the help line)."""
+    tasks: list[dict[str, str | None]] = []
+    for key, label, hint, path in ELDER_TASKS:
+        if _has_page(request, path):
+            tasks.append({"key": key, "label": label, "hint": hint, "href": path})
+        elif key == "proxy":
+            tasks.append({"key": key, "label": label, "hint": N_("Call the help line and we will help you"),
+                          "href": None})
+    return {"tasks": tasks}
 
 
 # --- error pages --------------------------------------------------------------------------------
@@ -349,7 +398,8 @@ def _install_error_pages(app: FastAPI) -> None:
 
 def install(app: FastAPI) -> None:
     add_template_dir(TEMPLATES_DIR)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    assets.configure(STATIC_DIR)
+    app.mount("/static", assets.FingerprintedStatic(directory=STATIC_DIR), name="static")
     app.include_router(router)
     _install_error_pages(app)
     app.add_middleware(csrf.CsrfMiddleware)

@@ -19,6 +19,7 @@ it as an htmx header on <body>.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import logging
 import re
@@ -43,6 +44,7 @@ log = logging.getLogger("tongban.web")
 CSRF_COOKIE = "tongban_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+MASK_PREFIX = "m."
 FORM_COOKIE_MAX_AGE = 2 * 3600  # the double-submit value lives two hours, renewed by each page view
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -64,11 +66,33 @@ class CsrfRejected(Forbidden):
 REFUSAL_DETAIL = N_("Go back, reload the page and try again.")
 
 
+def mask(token: str) -> str:
+    """The token as a page embeds it: a fresh random pad and the token XORed with it, so the bytes
+    differ on every page and a compressed response leaks nothing about it (BREACH)."""
+    raw = token.encode("utf-8")
+    pad = secrets.token_bytes(len(raw))
+    return MASK_PREFIX + base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(pad, raw, strict=True))).decode()
+
+
+def unmask(supplied: str) -> str:
+    """The token inside a masked value (`mask`); anything else is returned as it is."""
+    if not supplied.startswith(MASK_PREFIX) or len(supplied) > 400:
+        return supplied
+    try:
+        data = base64.urlsafe_b64decode(supplied[len(MASK_PREFIX):].encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return supplied
+    half = len(data) // 2
+    if not half or len(data) % 2:
+        return supplied
+    return bytes(a ^ b for a, b in zip(data[:half], data[half:], strict=True)).decode("utf-8", "replace")
+
+
 def tokens_match(expected: str | None, supplied: str | None) -> bool:
-    """Constant-time comparison; an empty or missing side never matches."""
+    """Constant-time comparison (of the unmasked value); an empty or missing side never matches."""
     if not expected or not supplied:
         return False
-    return hmac.compare_digest(expected.encode("utf-8"), supplied.encode("utf-8"))
+    return hmac.compare_digest(expected.encode("utf-8"), unmask(supplied).encode("utf-8"))
 
 
 def _form_cookie_value(request: Request) -> str | None:
@@ -77,15 +101,16 @@ def _form_cookie_value(request: Request) -> str | None:
 
 
 def token_for_page(request: Request) -> str:
-    """The token a page embeds: the session's, or (no session) the double-submit value."""
+    """The token a page embeds: the session's, or (no session) the double-submit value — masked
+    afresh for each page (`mask`), as pages are sent compressed."""
     session_token = getattr(request.state, "csrf_token", None)
     if session_token:
-        return str(session_token)
+        return mask(str(session_token))
     value = getattr(request.state, "form_csrf", None)
     if value is None:
         value = _form_cookie_value(request) or secrets.token_urlsafe(32)
         request.state.form_csrf = value
-    return str(value)
+    return mask(str(value))
 
 
 def set_form_cookie(request: Request, response: Response) -> None:

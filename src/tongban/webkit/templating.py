@@ -4,8 +4,9 @@ The environment carries Jinja's gettext extension bound to the locale of the pag
 rendered (`locale` in the template context), so a template never depends on which thread or
 task rendered it. `resolve_locale` decides that locale: the account's preference, then the
 `tongban_locale` cookie, then Accept-Language, then zh_CN. `render` builds the context every
-page shares (who is calling, the CSRF token, the display preferences) and sets the cookies a
-page needs.
+page shares (who is calling, the CSRF token, the display preferences: 长辈版 and the help line,
+`webkit.display`) and sets the cookies a page needs. `asset(path)` names a static file under its
+fingerprinted, long-cached name (`webkit.assets`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from jinja2.runtime import Context
 from tongban.core.access import ANONYMOUS, Principal
 from tongban.core.i18n import DEFAULT, SUPPORTED, get_locale, negotiate, pick, translations
 from tongban.core.timeutil import local
+from tongban.webkit import display
+from tongban.webkit.assets import asset
 
 LOCALE_COOKIE = "tongban_locale"
-TEXT_SIZE_COOKIE = "tongban_text"
 PRODUCT_NAME = "通办"
 # The `lang` attribute of <html> for each supported locale (BCP 47).
 HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
@@ -106,6 +108,7 @@ def _make_environment() -> Environment:
     env.filters["pick"] = _pick
     env.filters["localtime"] = _localtime
     env.globals["product_name"] = PRODUCT_NAME
+    env.globals["asset"] = asset
     return env
 
 
@@ -137,9 +140,19 @@ def base_context(request: Request, principal: Principal | None = None) -> dict[s
         "principal": principal,
         "signed_in": principal.kind != "anonymous",
         "csrf_token": csrf.token_for_page(request),
-        "large_text": request.cookies.get(TEXT_SIZE_COOKIE) == "large",
+        "elder": display.elder_mode(request, principal),
+        "help_line": display.help_line(request, principal),
+        "echarts_src": asset("vendor/echarts.min.js" if _full_echarts(request) else "vendor/echarts.js"),
+        "echarts_in_head": request.query_params.get("echarts") == "before",
+        "echarts_map_src": asset("vendor/echarts.min.js" if _full_echarts(request) else "vendor/echarts-map.js"),
         "current_path": _current_path(request),
     }
+
+
+def _full_echarts(request: Request) -> bool:
+    """`?echarts=full`: the full build, loaded as usual; `?echarts=before`: the full build in the
+    head, as pages had it before issue #23 (the baselines of `tongban bench pages`)."""
+    return request.query_params.get("echarts") in ("full", "before")
 
 
 def _current_path(request: Request) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.core.db import Base, BigId, UTCDateTime
@@ -26,6 +26,8 @@ class Region(Base):
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(200))
+    # 帮办热线: the number residents of this region (and below it) call for help; shown on every page
+    help_line: Mapped[str | None] = mapped_column(String(20))
 
 
 class Department(Base):
@@ -68,6 +70,8 @@ class Account(Base):
     department_id: Mapped[str | None] = mapped_column(ForeignKey("department.id"), index=True)
     region_code: Mapped[str | None] = mapped_column(ForeignKey("region.code"), index=True)
     locale: Mapped[str | None] = mapped_column(String(10))
+    # 长辈版: the simpler, larger, high-contrast pages, kept on across sessions
+    elder_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -148,6 +148,7 @@ def _principal(account: Account, roles: list[str], permissions: frozenset[str]) 
         roles=frozenset(roles),
         permissions=permissions,
         locale=account.locale,
+        elder_mode=bool(account.elder_mode),
     )
 
 

@@ -112,6 +112,8 @@ class RegionEntry(PackModel):
     parent: Annotated[RegionCode | None, RefersTo("region")] = None
     name: Text
     demo: bool = False  # invented for the demo (not checked against an official register)
+    # 帮办热线: the help line of this region and the regions below it (digits, dashes), e.g. "0574-12345"
+    help_line: Annotated[str, StringConstraints(pattern=r"^[0-9][0-9-]{2,19}$")] | None = None
 
 
 class RegionsFile(SectionFile):

@@ -94,7 +94,7 @@ def apply_regions(session: Session, files: list[PackFile], pack: Pack) -> Change
     for r in sorted(entries, key=lambda r: LEVELS.index(r.level)):  # parents before children
         changes.count(upsert(session, Region, r.code, dict(
             code=r.code, level=r.level, prefix=region_prefix(r.code), parent_code=r.parent,
-            name_zh=r.name.zh, name_en=r.name.en)))
+            name_zh=r.name.zh, name_en=r.name.en, help_line=r.help_line)))
         if LEVELS.index(r.level) < len(LEVELS) - 1:
             session.flush()
     return changes

@@ -59,6 +59,7 @@
     var points = layers.places.filter(function (p) { return !category || p.category === category; })
       .map(function (p) { return { name: p.name, value: [p.lon, p.lat] }; });
     chart.setOption({
+      animation: false,
       tooltip: {
         trigger: "item",
         formatter: function (p) {
@@ -96,11 +97,11 @@
             features: cells()
           });
           chart = window.echarts.init(box, null, { renderer: "svg" });
+          if (window.tongban && window.tongban.track) { window.tongban.track(chart); }
           draw();
           box.setAttribute("data-ready", "1");
           say("");
           if (select) { select.addEventListener("change", draw); }
-          window.addEventListener("resize", function () { chart.resize(); });
         })
         .catch(function () { say(box.dataset.labelFailed); });
     });
