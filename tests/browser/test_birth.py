@@ -7,7 +7,6 @@ parents' wallets, checked by their QR link and by number."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
