@@ -97,7 +97,8 @@ def test_loading_the_demo_pack_writes_the_region_tree_departments_and_roles(db) 
         assert (office.kind, office.region_code) == ("street_office", "330203001")
         assert s.get_one(Department, "dept.haishu.water").kind == "utility"
         officer = s.get_one(Role, "officer")
-        assert set(officer.permissions) == {"person.read", "task.decide", "counter.file", "staff.read"}
+        assert set(officer.permissions) == {"person.read", "task.decide", "counter.file", "staff.read",
+                                            "appointments.serve"}
         assert s.get_one(Role, "resident").staff is False
         assert current_pack_version(s) == ("demo.haishu", "1.0.0")
     assert count(db, Account) == 0  # the cast is demo-only
@@ -231,7 +232,7 @@ def test_a_registered_section_is_validated_cross_checked_and_applied(db, tmp_pat
 def test_pack_check_prints_a_summary(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("pack", "check", str(DEMO))
     assert r.exit_code == 0, r.output
-    assert "demo.haishu" in r.output and "14 role(s)" in r.output
+    assert "demo.haishu" in r.output and "15 role(s)" in r.output
 
 
 def test_pack_check_prints_the_policy_analysis_warnings(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]

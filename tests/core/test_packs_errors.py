@@ -42,7 +42,7 @@ BREAKAGES = {
         "missing required key 'en'"),
     "empty-bilingual-title": Breakage(
         "roles.yaml", 'name: {zh: 领导, en: "Leader"}', 'name: {zh: 领导, en: ""}', "leader",
-        "roles.8.name.en: String should have at least 1 character"),
+        "roles.9.name.en: String should have at least 1 character"),
     "missing-pack-title": Breakage(
         "pack.yaml", "  en: Haishu District demo pack\n", "", "demo.haishu", "missing required key 'en'",
         line_of="title:"),

@@ -3,13 +3,12 @@ page shows them, and the day-before reminders (the job the worker runs every hal
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 from rich.table import Table
 from sqlalchemy import select
 
 from tongban.appointments import service
+from tongban.core import clock
 from tongban.core.cliutil import console, fail, unit_of_work
 from tongban.core.i18n import pick
 from tongban.core.identity import service as identity
@@ -57,7 +56,7 @@ def day_cmd(resource_id: str = typer.Argument(..., help="The resource's id."),
             fail(f"no account {username!r}")
         principal = identity.principal_for_account(session, account)
         rows = service.day_bookings(session, principal=principal, resource_id=resource_id,
-                                    day=day or dt.date.today().isoformat())
+                                    day=day or clock.today().isoformat())
         table = Table("id", "time", "resident", "ID number", "status")
         for b in rows:
             table.add_row(str(b["id"]), f"{b['start']}-{b['end']}", b["name"], b["id_number"], b["status"])

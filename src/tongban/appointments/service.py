@@ -511,9 +511,8 @@ def my_bookings(session: Session, *, principal: Principal) -> list[Booking]:
 def serving(session: Session, *, principal: Principal) -> list[Resource]:
     """The resources the caller's department serves within their region."""
     access.require(principal, SERVE)
-    q = select(Resource).where(Resource.active.is_(True)).order_by(Resource.id)
-    if not principal.is_platform_admin:
-        q = q.where(Resource.department_id == principal.department_id)
+    q = (select(Resource).where(Resource.active.is_(True), access.scope(principal, department=Resource.department_id))
+         .order_by(Resource.id))
     return [r for r in session.scalars(q) if r.region_code is None or access.can_act_in_region(principal, r.region_code)]
 
 
