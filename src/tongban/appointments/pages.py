@@ -28,7 +28,7 @@ def _shown(exc: TongbanError) -> bool:
 
 
 def _message(exc: TongbanError) -> str:
-    return gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+    return exc.translated()
 
 
 def _choose(request: Request, session: DbSession, found: list[Any], heading: dict[str, str] | str,

@@ -27,7 +27,7 @@ from tongban.cases import engine
 from tongban.cases.models import Case, CaseCategory, Open311Key
 from tongban.core import access, clock, masking
 from tongban.core.errors import TongbanError
-from tongban.core.i18n import gettext, pick
+from tongban.core.i18n import pick
 from tongban.core.identity.models import Department
 from tongban.core.storage import storage_for
 from tongban.webkit.deps import DbSession
@@ -149,7 +149,7 @@ def create_request(
         case = engine.file_case(session, principal=principal, channel="api", filing=filing,
                                 storage=storage_for(request.app.state.settings), api_key_id=key.id)
     except TongbanError as exc:
-        message = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        message = exc.translated()
         field = {"description": "description", "latitude": "lat", "longitude": "long", "address": "address_string",
                  "region_code": "jurisdiction_id", "reporter_name": "first_name",
                  "reporter_phone": "phone"}.get(exc.field or "", exc.field or "")

@@ -6,9 +6,9 @@ page with the steps the caller may take."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,12 +17,13 @@ from starlette.datastructures import FormData, UploadFile
 from tongban.cases import engine, reads
 from tongban.cases.models import Case
 from tongban.core import access, clock, workdays
-from tongban.core.errors import Conflict, Invalid, TongbanError
+from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity.models import Department, Region
 from tongban.core.ids import Id
 from tongban.core.storage import storage_for
 from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.forms import PostedForm, form_text
 from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -39,24 +40,14 @@ RATINGS = ((5, N_("Very satisfied")), (4, N_("Satisfied")), (3, N_("Neutral")), 
            (1, N_("Very dissatisfied")))
 
 
-async def _posted_form(request: Request) -> FormData:
-    return await request.form()
 
 
-PostedForm = Annotated[FormData, Depends(_posted_form)]
 
 
-def _message(exc: TongbanError) -> str:
-    return gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
-
-
-def _text(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _float(form: FormData, name: str) -> float | None:
-    value = _text(form, name)
+    value = form_text(form, name)
     if value is None:
         return None
     try:
@@ -99,17 +90,17 @@ def _form_context(session: Session, principal: access.Principal, kind: str, valu
 
 def _filing(form: FormData, principal: access.Principal, channel: str) -> engine.Filing:
     return engine.Filing(
-        description=_text(form, "description") or "", category_id=_text(form, "category_id") or "",
-        type=_text(form, "type"), region_code=_text(form, "region_code") or principal.region_code,
-        address=_text(form, "address"), longitude=_float(form, "longitude"), latitude=_float(form, "latitude"),
-        datum=_text(form, "datum"), reporter_name=_text(form, "reporter_name") if channel == "hotline" else None,
-        reporter_phone=_text(form, "reporter_phone") if channel == "hotline" else None,
+        description=form_text(form, "description") or "", category_id=form_text(form, "category_id") or "",
+        type=form_text(form, "type"), region_code=form_text(form, "region_code") or principal.region_code,
+        address=form_text(form, "address"), longitude=_float(form, "longitude"), latitude=_float(form, "latitude"),
+        datum=form_text(form, "datum"), reporter_name=form_text(form, "reporter_name") if channel == "hotline" else None,
+        reporter_phone=form_text(form, "reporter_phone") if channel == "hotline" else None,
         anonymous=form.get("anonymous") == "1", files=_files(form),
         caller_person_id=_caller(form) if channel == "hotline" else None)
 
 
 def _caller(form: FormData) -> int | None:
-    value = _text(form, "caller_person_id")
+    value = form_text(form, "caller_person_id")
     if value is None:
         return None
     if not value.isdigit():
@@ -126,12 +117,12 @@ def _file(request: Request, session: DbSession, principal: access.Principal, for
                                 storage=storage_for(request.app.state.settings))
     except engine.EmergencyRefused as exc:
         session.rollback()
-        return render(request, template, _form_context(session, principal, kind, values, {"description": _message(exc)},
+        return render(request, template, _form_context(session, principal, kind, values, {"description": exc.translated()},
                                                         emergency=exc.params), status_code=422)
     except (Invalid, access.Denied) as exc:
         session.rollback()
         return render(request, template, _form_context(session, principal, kind, values,
-                                                        {exc.field or "_form": _message(exc)}), status_code=422)
+                                                        {exc.field or "_form": exc.translated()}), status_code=422)
     return RedirectResponse(done.format(id=case.id), status_code=303)
 
 
@@ -262,7 +253,7 @@ def suggest(request: Request, session: DbSession, principal: SignedIn, form: Pos
     """The category suggestion (htmx): the pack's keywords found in the description, or the
     emergency number when it reads as one."""
     access.require_any(principal, engine.OPERATE, "grid.visit", "self.apply")
-    text = _text(form, "description") or ""
+    text = form_text(form, "description") or ""
     kind = "grid" if _staff_case_role(principal) == "grid" and principal.kind == "staff" else "hotline"
     return render(request, "cases/_suggest.html", {
         "emergency": engine.emergency_in(session, text),
@@ -276,9 +267,9 @@ def callers(request: Request, session: DbSession, principal: SignedIn, form: Pos
     birth date, masked, through the data hub (audited); the operator picks one or goes on with
     the caller as typed."""
     access.require(principal, engine.OPERATE)
-    query = _text(form, "caller_query") or ""
+    query = form_text(form, "caller_query") or ""
     try:
-        raw_date = _text(form, "caller_birth_date")
+        raw_date = form_text(form, "caller_birth_date")
         try:
             birth_date = dt.date.fromisoformat(raw_date) if raw_date else None
         except ValueError:
@@ -286,7 +277,7 @@ def callers(request: Request, session: DbSession, principal: SignedIn, form: Pos
         found = engine.find_callers(session, principal=principal, query=query, birth_date=birth_date)
     except (Invalid, access.Denied) as exc:
         session.rollback()
-        return render(request, "cases/_callers.html", {"error": _message(exc), "people": None})
+        return render(request, "cases/_callers.html", {"error": exc.translated(), "people": None})
     regions = {r.code: r for r in session.scalars(select(Region).where(
         Region.code.in_({p["region_code"] for p in found if p.get("region_code")})))}
     return render(request, "cases/_callers.html", {
@@ -321,30 +312,30 @@ def act(request: Request, session: DbSession, principal: SignedIn, case_id: Id, 
         form: PostedForm) -> Response:
     """One step on a case: accept (签收), return (退单), reply (答复), dispatch (派单/改派), close (办结),
     visit (回访), supervise (督办), merge (并单)."""
-    version_text = _text(form, "version")
+    version_text = form_text(form, "version")
     version = int(version_text) if version_text and version_text.isdigit() else None
     try:
         if action == "accept":
             engine.accept(session, principal=principal, case_id=case_id, version=version)
         elif action == "return":
-            engine.return_case(session, principal=principal, case_id=case_id, reason=_text(form, "reason") or "",
+            engine.return_case(session, principal=principal, case_id=case_id, reason=form_text(form, "reason") or "",
                                version=version)
         elif action == "reply":
-            engine.reply(session, principal=principal, case_id=case_id, text=_text(form, "text") or "", version=version)
+            engine.reply(session, principal=principal, case_id=case_id, text=form_text(form, "text") or "", version=version)
         elif action == "dispatch":
             engine.dispatch(session, principal=principal, case_id=case_id,
-                            department_id=_text(form, "department_id") or "", reason=_text(form, "reason"),
+                            department_id=form_text(form, "department_id") or "", reason=form_text(form, "reason"),
                             version=version)
         elif action == "close":
             engine.close(session, principal=principal, case_id=case_id, version=version)
         elif action == "visit":
-            rating = _text(form, "rating")
+            rating = form_text(form, "rating")
             engine.visit(session, principal=principal, case_id=case_id,
-                         rating=int(rating) if rating and rating.isdigit() else None, note=_text(form, "note"))
+                         rating=int(rating) if rating and rating.isdigit() else None, note=form_text(form, "note"))
         elif action == "supervise":
-            engine.supervise(session, principal=principal, case_id=case_id, note=_text(form, "note"))
+            engine.supervise(session, principal=principal, case_id=case_id, note=form_text(form, "note"))
         elif action == "merge":
-            into = _text(form, "into_id")
+            into = form_text(form, "into_id")
             if not into or not into.isdigit():
                 raise Invalid(N_("Choose the case to merge into"), field="into_id")
             engine.merge(session, principal=principal, case_id=case_id, into_id=int(into))
@@ -353,5 +344,5 @@ def act(request: Request, session: DbSession, principal: SignedIn, case_id: Id, 
     except (Invalid, Conflict) as exc:
         session.rollback()
         case = engine.get_case(session, principal=principal, case_id=case_id)
-        return _case_page(request, session, principal, case, _message(exc), status_code=422)
+        return _case_page(request, session, principal, case, exc.translated(), status_code=422)
     return RedirectResponse(f"/workbench/cases/{case_id}", status_code=303)

@@ -75,9 +75,8 @@ def issue(
                                      on_start=lambda n: bar.update(task, total=n),
                                      progress=lambda n: bar.advance(task, n))
         except TongbanError as exc:
-            from tongban.core.i18n import gettext
 
-            msg = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+            msg = exc.translated()
             fail(f"{exc.field}: {msg}" if exc.field else msg)
     console.print(f"{result.issued:,} codes issued from {result.dataset} in {result.batches} batches "
                   f"({result.already:,} held a code already)")

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from tongban.codes import service
 from tongban.core import access
 from tongban.core.errors import TongbanError
-from tongban.core.i18n import gettext, pick
+from tongban.core.i18n import pick
 from tongban.core.ids import Id
 from tongban.core.keys import keyring_for
 from tongban.core.paging import decode_cursor
@@ -46,7 +46,7 @@ def workbench(request: Request, session: DbSession, principal: SignedIn, type: s
 
 def _back(request: Request, session: DbSession, principal: SignedIn, exc: TongbanError) -> Response:
     session.rollback()
-    msg = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+    msg = exc.translated()
     return workbench(request, session, principal, error=msg)
 
 

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from tongban.core.config import ConfigError, Settings, get_settings
 from tongban.core.db import Database, get_database
 from tongban.core.errors import TongbanError
-from tongban.core.i18n import gettext
 
 console = Console()
 err_console = Console(stderr=True)
@@ -55,7 +54,7 @@ def unit_of_work() -> Iterator[Session]:
         with db.unit_of_work() as session:
             yield session
     except TongbanError as exc:
-        msg = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        msg = exc.translated()
         fail(f"{exc.field}: {msg}" if exc.field else msg)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, gettext
 
 PROBLEM_BASE = "https://tongban.dev/problems/"
 
@@ -25,6 +25,10 @@ class TongbanError(Exception):
         self.field = field
         self.params = params
         super().__init__(self.message % params if params else self.message)
+
+    def translated(self) -> str:
+        """The message in the current request's language, its parameters filled in."""
+        return gettext(self.message) % self.params if self.params else gettext(self.message)
 
 
 class Invalid(TongbanError):

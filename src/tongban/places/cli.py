@@ -29,7 +29,6 @@ def import_cmd(
 
     from tongban.core import cliutil
     from tongban.core.errors import TongbanError
-    from tongban.core.i18n import gettext
     from tongban.places.importer import import_places
 
     path = Path(file)
@@ -38,7 +37,7 @@ def import_cmd(
         report = import_places(db, path, principal=_operator(), datum=datum,  # type: ignore[arg-type]
                                reject_path=Path(reject_file) if reject_file else None)
     except TongbanError as exc:
-        msg = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        msg = exc.translated()
         cliutil.fail(f"{exc.field}: {msg}" if exc.field else msg)
     table = Table("loaded", "updated", "unchanged", "rejected", title=f"import places: {path.name}")
     table.add_row(str(report.loaded), str(report.updated), str(report.unchanged), str(report.rejected))
@@ -61,7 +60,6 @@ def near_cmd(
 
     from tongban.core import cliutil, geo
     from tongban.core.errors import TongbanError
-    from tongban.core.i18n import gettext
     from tongban.places import service
 
     try:
@@ -75,7 +73,7 @@ def near_cmd(
             for n in found:
                 table.add_row(f"{n.distance_m:.1f}", str(n.place.id), n.place.category, n.place.name_zh)
     except TongbanError as exc:
-        msg = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        msg = exc.translated()
         cliutil.fail(f"{exc.field}: {msg}" if exc.field else msg)
     cliutil.console.print(table)
 

@@ -5,9 +5,9 @@ rectifications (回访 → 整改 → 答复) and appeals; the reviewer's appeal
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,29 +22,20 @@ from tongban.core.ids import Id
 from tongban.ratings import service
 from tongban.ratings.models import Appeal, Rating, Rectification
 from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.forms import PostedForm, form_text
 from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
-async def _posted_form(request: Request) -> FormData:
-    return await request.form()
 
 
-PostedForm = Annotated[FormData, Depends(_posted_form)]
 
 
-def _message(exc: TongbanError) -> str:
-    return gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
-
-
-def _text(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _int(form: FormData, name: str) -> int | None:
-    value = _text(form, name)
+    value = form_text(form, name)
     return int(value) if value is not None and value.isdigit() and len(value) < 3 else None
 
 
@@ -63,7 +54,7 @@ def _departments(session: Session, ids: list[str]) -> dict[str, str]:
 def _rating_form(session: Session, form: FormData) -> dict[str, Any]:
     return {"level": _int(form, "level"),
             "dimensions": {k: _int(form, f"dim_{k}") for k in service.DIMENSIONS if _int(form, f"dim_{k}") is not None},
-            "tags": [t for t in form.getlist("tags") if isinstance(t, str)], "comment": _text(form, "comment")}
+            "tags": [t for t in form.getlist("tags") if isinstance(t, str)], "comment": form_text(form, "comment")}
 
 
 def _rate_or_errors(session: Session, principal: access.Principal, kind: str, subject_id: int, form: FormData,
@@ -76,7 +67,7 @@ def _rate_or_errors(session: Session, principal: access.Principal, kind: str, su
     except (Invalid, Conflict) as exc:
         session.rollback()
         field = (exc.field or "_form").split(".")[0]
-        return None, {field if field in ("level", "comment", "tags", "dimensions") else "_form": _message(exc)}, values
+        return None, {field if field in ("level", "comment", "tags", "dimensions") else "_form": exc.translated()}, values
     return rating, {}, values
 
 
@@ -183,7 +174,7 @@ def follow_up_post(request: Request, session: DbSession, principal: SignedIn, re
         rect, rating = _own_rectification(session, principal, rectification_id)
         return render(request, "ratings/follow_up.html", {
             "rect": rect, "rating": rating, "title": pick(rating.item_title),
-            "levels": sorted(service.LEVELS.items(), reverse=True), "error": _message(exc)}, status_code=exc.status)
+            "levels": sorted(service.LEVELS.items(), reverse=True), "error": exc.translated()}, status_code=exc.status)
     return RedirectResponse(f"/ratings/follow-up/{rectification_id}", status_code=303)
 
 
@@ -204,7 +195,7 @@ def counter(request: Request, session: DbSession, principal: SignedIn, applicati
                 return RedirectResponse(f"/workbench/ratings/counter/{int(number)}", status_code=303)
             except (TongbanError, access.Denied) as exc:
                 session.rollback()
-                error = _message(exc)
+                error = exc.translated()
         else:
             error = gettext("Enter the application number")
     return render(request, "ratings/counter.html", {"error": error, "application": application or "", "done": done},
@@ -298,31 +289,31 @@ def rectification_page(request: Request, session: DbSession, principal: SignedIn
 @router.post("/workbench/ratings/rectifications/{rectification_id}/{step}")
 def rectification_step(request: Request, session: DbSession, principal: SignedIn, rectification_id: Id, step: str,
                        form: PostedForm) -> Response:
-    version = _text(form, "version")
+    version = form_text(form, "version")
     try:
         service.advance(session, principal=principal, rectification_id=rectification_id, step=step,
-                        text=_text(form, "text"), version=int(version) if version and version.isdigit() else None)
+                        text=form_text(form, "text"), version=int(version) if version and version.isdigit() else None)
     except (Invalid, Conflict) as exc:
         session.rollback()
         rect = service.rectification(session, principal=principal, rectification_id=rectification_id)
-        return _rect_page(request, session, principal, rect, _message(exc), exc.status)
+        return _rect_page(request, session, principal, rect, exc.translated(), exc.status)
     return RedirectResponse(f"/workbench/ratings/rectifications/{rectification_id}", status_code=303)
 
 
 @router.post("/workbench/ratings/{rating_id}/appeal")
 def appeal_post(request: Request, session: DbSession, principal: SignedIn, rating_id: Id, form: PostedForm) -> Response:
-    service.file_appeal(session, principal=principal, rating_id=rating_id, grounds=_text(form, "grounds") or "",
-                        reason=_text(form, "reason"))
+    service.file_appeal(session, principal=principal, rating_id=rating_id, grounds=form_text(form, "grounds") or "",
+                        reason=form_text(form, "reason"))
     return RedirectResponse("/workbench/ratings", status_code=303)
 
 
 @router.post("/workbench/ratings/appeals/{appeal_id}/decide")
 def decide_post(request: Request, session: DbSession, principal: SignedIn, appeal_id: Id, form: PostedForm) -> Response:
-    decision = _text(form, "decision")
+    decision = form_text(form, "decision")
     if decision not in ("uphold", "dismiss"):
         raise Invalid(N_("Uphold or dismiss the appeal"), field="decision")
     service.decide_appeal(session, principal=principal, appeal_id=appeal_id, uphold=decision == "uphold",
-                          note=_text(form, "note"))
+                          note=form_text(form, "note"))
     return RedirectResponse("/workbench/ratings", status_code=303)
 
 

@@ -64,7 +64,6 @@ def import_cmd(
 
     from tongban.core import cliutil
     from tongban.core.errors import TongbanError
-    from tongban.core.i18n import gettext
     from tongban.registry.importer import KINDS, count_rows, import_file
 
     if kind not in KINDS:
@@ -80,7 +79,7 @@ def import_cmd(
             report = import_file(db, kind, path, reject_path=Path(reject_file) if reject_file else None,
                                  batch_size=batch_size, progress=lambda n: bar.advance(task, n))
     except TongbanError as exc:
-        msg = gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
+        msg = exc.translated()
         cliutil.fail(f"{exc.field}: {msg}" if exc.field else msg)
     c = report.counts
     table = Table("loaded", "updated", "unchanged", "rejected", title=f"import {kind}: {path.name}")

@@ -22,14 +22,12 @@ from tongban.registry import reads as registry_reads
 from tongban.services import applications, onething, proxies
 from tongban.services.models import Application, OneThing, ServiceItem
 from tongban.services.pages import (
-    PostedForm,
     _attacher,
     _attempt,
     _error_key,
     _field_errors,
     _form_data,
     _item_parts,
-    _message,
     _on_behalf,
     _onething_parts,
     _render,
@@ -37,6 +35,7 @@ from tongban.services.pages import (
     _see_other,
 )
 from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.forms import PostedForm
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,7 +83,7 @@ def _proxies_page(request: Request, session: Session, principal: access.Principa
         (given if direction == "given" else received).append(view)
     return _render(request, "services/proxies.html", {
         "given": given, "received": received, "wards": _wards(session, principal), "targets": _targets(session), "days": DAY_CHOICES,
-        "error": error, "error_message": _message(error) if error else None,
+        "error": error, "error_message": error.translated() if error else None,
         "error_field": error.field if error else None, "form": form or {}}, status_code=status_code)
 
 
@@ -164,7 +163,7 @@ def _counter_page(request: Request, session: Session, principal: access.Principa
         titles[a.id] = pick(t.definition["title"]) if t is not None else ""
     return _render(request, "services/counter.html", {
         "targets": _targets(session), "consents": CONSENT_LABELS, "filings": mine, "titles": titles,
-        "filed": filed, "error": error, "error_message": _message(error) if error else None,
+        "filed": filed, "error": error, "error_message": error.translated() if error else None,
         "error_field": error.field if error else None, "form": form or {}}, status_code=status_code)
 
 
@@ -232,7 +231,7 @@ def counter_submit(request: Request, session: DbSession, principal: SignedIn, fo
         if refused is None and result is not None:
             return _see_other(f"/workbench/counter?filed={result[0].id}")
         assert refused is not None
-        errors = {_error_key(refused, elements): _message(refused)}
+        errors = {_error_key(refused, elements): refused.translated()}
     return _render_form(request, session, principal, ot, items, elements, consent_id=None,
                         values={k: form.get(k) for k in elements}, errors=errors, key=key or None,
                         status_code=422, filing=filing)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
@@ -43,6 +43,7 @@ from tongban.services.catalog import published_item
 from tongban.services.catalogue import current as current_catalogue
 from tongban.services.models import Application, DataElement, OneThing, ServiceItem
 from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.forms import PostedForm
 from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -76,12 +77,6 @@ TAB_LABELS = (("ready", N_("Waiting")), ("mine", N_("Mine")), ("near_due", N_("N
 DECISIONS = (("approve", N_("Approve")), ("return", N_("Return for supplement")), ("reject", N_("Reject")))
 
 
-async def _posted_form(request: Request) -> FormData:
-    """The posted form, read once here so the handlers stay synchronous (run in the thread pool)."""
-    return await request.form()
-
-
-PostedForm = Annotated[FormData, Depends(_posted_form)]
 
 
 def status_label(value: str | None) -> str:
@@ -120,8 +115,6 @@ def _error_field(exc: TongbanError | None) -> str | None:
     return exc.field.removeprefix("data.")
 
 
-def _message(exc: TongbanError) -> str:
-    return gettext(exc.message) % exc.params if exc.params else gettext(exc.message)
 
 
 # --- 我要办: the one-things ------------------------------------------------------------------------
@@ -364,7 +357,7 @@ def form_page(request: Request, session: DbSession, principal: SignedIn, onethin
         ot, items, elements = _onething_parts(session, onething_id,
                                               _chosen(onething.get_onething(session, onething_id), items_))
     except Invalid as exc:  # a choice that is not allowed: the default one, and why
-        errors["items"] = _message(exc)
+        errors["items"] = exc.translated()
         ot, items, elements = _onething_parts(session, onething_id)
     cid = _consent_id(consent_id) if filing is None else None
     consent = prefill.live_consent(session, principal=principal, consent_id=cid, onething_id=ot.id) if cid else None
@@ -388,7 +381,7 @@ def _field_errors(items: list[ServiceItem], elements: dict[str, DataElement], da
         try:
             portal.validate_field(items, elements, el_id, data.get(el_id))
         except Invalid as exc:
-            errors[el_id] = _message(exc)
+            errors[el_id] = exc.translated()
     return errors
 
 
@@ -406,7 +399,7 @@ def form_check(request: Request, session: DbSession, principal: SignedIn, form: 
     try:
         portal.validate_field(items, elements, field, value)
     except Invalid as exc:
-        errors[field] = _message(exc)
+        errors[field] = exc.translated()
     sources = {s["element"]: s for s in portal.prefill_sources(session, elements)}
     source_marked = form.get(f"source.{field}") == "1"
     f = next(x for x in _fields(session, items, elements, {field: form.get(field)}, {}, errors) if x["id"] == field)
@@ -429,7 +422,7 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
         ot, items, elements = _onething_parts(session, onething_id)
         return _render_form(request, session, principal, ot, items, elements,
                             consent_id=_consent_id(form.get("consent_id")), values=_form_data(form, elements),
-                            errors={"items": _message(refused)}, status_code=422, filing=filing)
+                            errors={"items": refused.translated()}, status_code=422, filing=filing)
     data = _form_data(form, elements)
     cid = _consent_id(form.get("consent_id"))
     key = str(form.get("idempotency_key") or "")
@@ -444,7 +437,7 @@ def form_submit(request: Request, session: DbSession, principal: SignedIn, form:
         if exc is None and result is not None:
             return _see_other(f"/portal/applications/{result[0].id}?submitted=1")
         assert exc is not None
-        errors = {_error_key(exc, elements): _message(exc)}
+        errors = {_error_key(exc, elements): exc.translated()}
     return _render_form(request, session, principal, ot, items, elements, consent_id=cid, values=raw,
                         prefilled=prefilled, errors=errors, key=key or None, status_code=422, filing=filing)
 
@@ -511,7 +504,7 @@ def item_form_check(request: Request, session: DbSession, principal: SignedIn, f
     try:
         portal.validate_field(items, elements, field, _form_value(elements[field].definition, form.get(field)))
     except Invalid as exc:
-        errors[field] = _message(exc)
+        errors[field] = exc.translated()
     sources = {s["element"]: s for s in portal.prefill_sources(session, elements)}
     f = next(x for x in _fields(session, items, elements, {field: form.get(field)}, {}, errors) if x["id"] == field)
     f["source"] = sources.get(field) if form.get(f"source.{field}") == "1" else None
@@ -539,7 +532,7 @@ def item_form_submit(request: Request, session: DbSession, principal: SignedIn, 
         if exc is None and result is not None:
             return _see_other(f"/portal/applications/{result[0].id}?submitted=1")
         assert exc is not None
-        errors = {_error_key(exc, elements): _message(exc)}
+        errors = {_error_key(exc, elements): exc.translated()}
     return _render_form(request, session, principal, item, items, elements, consent_id=cid,
                         values={k: form.get(k) for k in elements}, prefilled=prefilled, errors=errors,
                         key=key or None, status_code=422, filing=filing)
@@ -574,7 +567,7 @@ def _application_page(request: Request, session: Session, principal: access.Prin
     return _render(request, "services/application.html", {
         "app": app, "title": title, "tasks": tasks, "general": general, "errors": errors or {},
         "materials": materials.rows_view(session, app, rows), "filers": portal.filer_notes(session, general),
-        "messages": {k: _message(v) for k, v in (errors or {}).items()}, "error_fields": {
+        "messages": {k: v.translated() for k, v in (errors or {}).items()}, "error_fields": {
             k: _error_field(v) for k, v in (errors or {}).items()},
         "values": values or {}, "open": app.status in applications.OPEN_APPLICATION,
         "submitted": submitted and app.submitted_at is not None}, status_code=status_code)
@@ -755,7 +748,7 @@ def _task_page(request: Request, session: Session, principal: access.Principal, 
         "can_reassign": principal.has("task.reassign") and task.status in applications.DECIDABLE,
         "officers": officers, "decision_fields": _decision_fields(session, item),
         "decisions": DECISIONS, "history": workbench.task_history(session, task), "unmasked": unmask,
-        "purpose": purpose, "error": error, "error_message": _message(error) if error else None,
+        "purpose": purpose, "error": error, "error_message": error.translated() if error else None,
         "error_field": _error_field(error), "form": form or {},
         "estimated_years": sla.estimated_years(task, workdays.calendar(session)),
         "materials": materials.rows_view(session, app, rows), "submitted_events": submitted_events,

@@ -76,9 +76,7 @@ def install(app: FastAPI) -> None:
             # lock, and every other request, /healthz too, would wait with it).
             await run_in_threadpool(_record_denial, request.app.state.db, exc, path=request.url.path,
                                     method=request.method)
-        message = gettext(exc.message)
-        if exc.params:
-            message = message % exc.params
+        message = exc.translated()
         response = problem(exc.status, exc.type_, gettext(exc.title), message, instance=request.url.path,
                            field=exc.field)
         retry_after = getattr(exc, "retry_after", None)
