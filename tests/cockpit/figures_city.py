@@ -91,7 +91,7 @@ def other_rows(db: Database, *, seed: int = 11, start: dt.date = START, end: dt.
                                               "person.read")), subject="dataset:x", details={})
             event.at = when()
         s.flush()
-        policies = ("policy.dibao", "policy.disability-care")
+        policies = ("dibao", "disability_care")
         for n, finished in enumerate((at(start, 10), at(start + dt.timedelta(days=days // 2), 0) - dt.timedelta(minutes=1),
                                       at(end, 15))):
             run = ScreeningRun(status="done" if n != 2 else "failed" if rng.random() < 0 else "done", as_of=finished.date(),
@@ -115,7 +115,7 @@ def other_rows(db: Database, *, seed: int = 11, start: dt.date = START, end: dt.
                 if rng.random() < 0.5:
                     acted = created + dt.timedelta(days=rng.randrange(0, 20), minutes=rng.randrange(0, 1440))
                     alert_status = rng.choice(("open", "acknowledged", "closed"))
-                    s.add(RiskAlert(run_id=run.id, rule_id=rng.choice(("rule.income-drop", "rule.medical")),
+                    s.add(RiskAlert(run_id=run.id, rule_id=rng.choice(("risk_income_halved", "risk_large_medical_expense")),
                                     person_id=person_id, region_code=region, severity=rng.choice(("low", "high")),
                                     status=alert_status, explanation=[], created_at=created,
                                     acted_at=None if alert_status == "open" else acted))

@@ -17,7 +17,7 @@ from sqlalchemy import case, func, insert, select
 from tongban.appointments import service
 from tongban.appointments.models import Booking, Resource, Slot
 from tongban.core import clock
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, pick
 from tongban.core.indicators import Cell, History, HistoryPart, Indicator
 from tongban.core.workdays import calendar
 
@@ -47,20 +47,30 @@ def no_shows(session: Any, *, day_from: dt.date, day_to: dt.date) -> Iterable[Ce
             yield Cell(day, region or "", (dept, place, res), {"no_shows": float(ns or 0), "settled": float(settled)})
 
 
+def value_labels(session: Any, dimension: str) -> dict[str, str]:
+    """A bookable service by its title, a place by its name (the places slice's, once per place)."""
+    if dimension not in ("place", "resource"):
+        return {}
+    resources = list(session.scalars(select(Resource)))
+    if dimension == "resource":
+        return {r.id: pick(service.title(r)) for r in resources}
+    return {r.place_key: pick(service.place_title(service.place_of(session, r))) for r in resources}
+
+
 INDICATORS = (
     Indicator(key="appointments.bookings", label=N_("Appointments booked"),
               definition=N_("Bookings at service halls, clinics and venues on each day, by the day of the "
                             "appointment; cancelled bookings are not counted"),
               measures=("bookings",), show="count", of=("bookings",), compute=bookings, dimensions=DIMENSIONS,
               subjects="bookings", unit=N_("bookings"), measure_labels={"bookings": N_("Bookings")},
-              dimension_labels=DIMENSION_LABELS),
+              dimension_labels=DIMENSION_LABELS, value_labels=value_labels),
     Indicator(key="appointments.no_shows", label=N_("No-show rate of appointments"),
               definition=N_("Of the bookings whose day has been settled (the resident came or did not), "
                             "the share where the resident did not come"),
               measures=("no_shows", "settled"), show="ratio", of=("no_shows", "settled"), compute=no_shows,
               dimensions=DIMENSIONS, subjects="settled", unit="%",
               measure_labels={"no_shows": N_("No-shows"), "settled": N_("Settled bookings")},
-              dimension_labels=DIMENSION_LABELS),
+              dimension_labels=DIMENSION_LABELS, value_labels=value_labels),
 )
 
 # A resident visits a bookable window or clinic about once in two years (yearly rate per person).

@@ -10,8 +10,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tongban.cases.engine import TYPE_LABELS
 from tongban.cases.models import Case
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, gettext
 from tongban.core.indicator_sql import cells, local_day, utc_bounds
 from tongban.core.indicators import Cell, Indicator
 
@@ -37,7 +38,12 @@ def by_type(session: Session, *, day_from: dt.date, day_to: dt.date) -> list[Cel
     return cells(rows, dimensions=2, measures=MEASURES)
 
 
-_COMMON = dict(measures=MEASURES, compute=by_type, dimensions=("department", "type"), subjects="cases",
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """A case type in words (咨询, 投诉 …, 网格事件)."""
+    return {t: gettext(label) for t, label in TYPE_LABELS.items()} if dimension == "type" else {}
+
+
+_COMMON = dict(value_labels=value_labels, measures=MEASURES, compute=by_type, dimensions=("department", "type"), subjects="cases",
                measure_labels={"cases": N_("Cases received"), "closed": N_("Closed"), "overdue": N_("Overdue"),
                                "merged": N_("Merged")},
                dimension_labels={"department": N_("Department"), "type": N_("Case type")})

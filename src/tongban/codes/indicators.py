@@ -9,8 +9,8 @@ import datetime as dt
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from tongban.codes.models import IssuedCode
-from tongban.core.i18n import N_
+from tongban.codes.models import CodeType, IssuedCode
+from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity.models import Department
 from tongban.core.indicator_sql import cells, utc_bounds
 from tongban.core.indicators import Cell, Indicator
@@ -29,6 +29,17 @@ def by_status(session: Session, *, day_from: dt.date, day_to: dt.date) -> list[C
     return cells(((day_to, *r) for r in rows), dimensions=3, measures=("codes",))
 
 
+STATUS_LABELS = {"valid": N_("In force"), "revoked": N_("Revoked")}
+
+
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """A code type by its title, a status in words."""
+    if dimension == "type":
+        return {i: pick({"zh": zh, "en": en}) for i, zh, en in
+                session.execute(select(CodeType.id, CodeType.title_zh, CodeType.title_en))}
+    return {k: gettext(v) for k, v in STATUS_LABELS.items()} if dimension == "status" else {}
+
+
 INDICATORS = (
     Indicator(key="codes.by_status", label=N_("Codes by status"),
               definition=N_("Codes issued by the end of the day, in force or revoked, per issuing department and "
@@ -37,5 +48,6 @@ INDICATORS = (
               dimensions=("department", "type", "status"), kind="stock", subjects="codes", unit=N_("codes"),
               measure_labels={"codes": N_("Codes")},
               dimension_labels={"department": N_("Issuing department"), "type": N_("Code type"),
-                                "status": N_("Status")}),
+                                "status": N_("Status")},
+              value_labels=value_labels),
 )

@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tongban.core.audit.models import AuditEvent
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity.models import Department
 from tongban.core.indicator_sql import cells, local_day, utc_bounds
 from tongban.core.indicators import Cell, Indicator
-from tongban.datahub.models import SharingRequest
+from tongban.datahub.models import Dataset, SharingRequest
 
 # The audited reads through the exchange: a query by a client credential, a Parquet export, a
 # staff read on a resident's consent. Each call writes one audit event.
@@ -50,6 +50,20 @@ def exchange_calls(session: Session, *, day_from: dt.date, day_to: dt.date) -> l
     return cells(rows, dimensions=2, measures=("calls",))
 
 
+STATUS_LABELS = {"pending": N_("Pending"), "approved": N_("Approved"), "rejected": N_("Rejected")}
+ACTION_LABELS = {"exchange.query": N_("Query"), "exchange.export": N_("Data export"),
+                 "exchange.consent_read": N_("Read on a resident's consent")}
+
+
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """A dataset by its title, a request's status and a kind of call in words."""
+    if dimension == "dataset":
+        return {i: pick({"zh": zh, "en": en}) for i, zh, en in
+                session.execute(select(Dataset.id, Dataset.title_zh, Dataset.title_en))}
+    fixed = {"status": STATUS_LABELS, "action": ACTION_LABELS}.get(dimension, {})
+    return {k: gettext(v) for k, v in fixed.items()}
+
+
 INDICATORS = (
     Indicator(key="datahub.sharing_requests", label=N_("Sharing requests"),
               definition=N_("Requests by a department to use another's dataset (共享申请), by the day made, per "
@@ -58,12 +72,14 @@ INDICATORS = (
               dimensions=("department", "dataset", "status"), subjects=None, unit=N_("requests"),
               measure_labels={"requests": N_("Requests")},
               dimension_labels={"department": N_("Requesting department"), "dataset": N_("Dataset"),
-                                "status": N_("Status")}),
+                                "status": N_("Status")},
+              value_labels=value_labels),
     Indicator(key="datahub.exchange_calls", label=N_("Exchange calls"),
               definition=N_("Reads of shared data through the exchange (queries, exports, reads on a resident's "
                             "consent) that were answered, by day, per calling department and kind of call."),
               measures=("calls",), show="count", of=("calls",), compute=exchange_calls,
               dimensions=("department", "action"), subjects=None, unit=N_("calls"),
               measure_labels={"calls": N_("Calls")},
-              dimension_labels={"department": N_("Calling department"), "action": N_("Kind of call")}),
+              dimension_labels={"department": N_("Calling department"), "action": N_("Kind of call")},
+              value_labels=value_labels),
 )

@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, pick
 from tongban.core.identity.models import Department
 from tongban.core.indicator_sql import cells, utc_bounds
 from tongban.core.indicators import Cell, Indicator
@@ -34,6 +34,14 @@ def quality(session: Session, *, day_from: dt.date, day_to: dt.date) -> list[Cel
     return cells(((day_to, *r) for r in rows), dimensions=2, measures=("score", "datasets"))
 
 
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """A dataset by its title."""
+    if dimension != "dataset":
+        return {}
+    return {i: pick({"zh": zh, "en": en}) for i, zh, en in
+            session.execute(select(Dataset.id, Dataset.title_zh, Dataset.title_en))}
+
+
 INDICATORS = (
     Indicator(key="governance.quality", label=N_("Data quality score"),
               definition=N_("Each dataset's latest quality score (0–100: the share of rows passing the quality "
@@ -41,5 +49,6 @@ INDICATORS = (
               measures=("score", "datasets"), show="mean", of=("score", "datasets"), compute=quality,
               dimensions=("department", "dataset"), kind="stock", subjects=None, unit=N_("points"),
               measure_labels={"score": N_("Sum of scores"), "datasets": N_("Datasets scored")},
-              dimension_labels={"department": N_("Owner department"), "dataset": N_("Dataset")}),
+              dimension_labels={"department": N_("Owner department"), "dataset": N_("Dataset")},
+              value_labels=value_labels),
 )

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, pick
 from tongban.core.indicators import Cell, Indicator
 from tongban.datahub.coverage import coverage_counts
 from tongban.places.coverage import targets
+from tongban.places.models import PlaceCategory
 
 
 def service_circle(session: Session, *, day_from: dt.date, day_to: dt.date) -> list[Cell]:
@@ -24,6 +26,14 @@ def service_circle(session: Session, *, day_from: dt.date, day_to: dt.date) -> l
             for community, n in sorted(counts.households.items())]
 
 
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """A category of place by its title."""
+    if dimension != "category":
+        return {}
+    return {c: pick({"zh": zh, "en": en}) for c, zh, en in
+            session.execute(select(PlaceCategory.code, PlaceCategory.title_zh, PlaceCategory.title_en))}
+
+
 INDICATORS = (
     Indicator(key="places.service_circle", label=N_("15-minute service circle coverage"),
               definition=N_("Households living within the walking radius of a place of the category (一刻钟便民服务圈), "
@@ -32,5 +42,5 @@ INDICATORS = (
               measures=("households", "covered"), show="ratio", of=("covered", "households"), compute=service_circle,
               dimensions=("category",), kind="stock", subjects="households", unit="%",
               measure_labels={"households": N_("Households"), "covered": N_("Households covered")},
-              dimension_labels={"category": N_("Category of place")}),
+              dimension_labels={"category": N_("Category of place")}, value_labels=value_labels),
 )

@@ -8,11 +8,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tongban.core import clock
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, pick
 from tongban.core.indicators import Cell, Indicator
 from tongban.ratings.models import Rating, Rectification
 from tongban.ratings.service import BAD, GOOD, utc_range
@@ -63,6 +63,15 @@ def rectification(session: Session, *, day_from: dt.date, day_to: dt.date) -> It
     return _cells(sums)
 
 
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """A service item by the title it had when rated (the latest rating's)."""
+    if dimension != "item":
+        return {}
+    latest = select(Rating.item_id, func.max(Rating.id).label("id")).group_by(Rating.item_id).subquery()
+    return {i: pick(t) for i, t in session.execute(
+        select(Rating.item_id, Rating.item_title).join(latest, latest.c.id == Rating.id))}
+
+
 INDICATORS = (
     Indicator(key="ratings.good_rate", label=N_("Share of good ratings (好评率)"),
               definition=N_("Ratings of very satisfied, satisfied or basically satisfied, out of all ratings given "
@@ -70,7 +79,7 @@ INDICATORS = (
               measures=("rated", "good"), show="ratio", of=("good", "rated"), compute=good_rate,
               dimensions=("department", "item"), subjects="rated", unit="%",
               measure_labels={"rated": N_("Ratings"), "good": N_("Good ratings")},
-              dimension_labels={"department": N_("Department"), "item": N_("Service")}),
+              dimension_labels={"department": N_("Department"), "item": N_("Service")}, value_labels=value_labels),
     Indicator(key="ratings.bad", label=N_("Poor ratings (差评)"),
               definition=N_("Ratings of dissatisfied or very dissatisfied given that day; ratings removed on appeal "
                             "are not counted."),

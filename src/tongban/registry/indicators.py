@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, gettext
 from tongban.core.indicator_sql import cells
 from tongban.core.indicators import Cell, Indicator
 from tongban.registry.models import Person
@@ -48,11 +48,25 @@ def pyramid(session: Session, *, day_from: dt.date, day_to: dt.date) -> list[Cel
     return cells(((day_to, *r) for r in rows), dimensions=2, measures=("persons",))
 
 
+SEX_LABELS = {"M": N_("Male"), "F": N_("Female")}
+
+
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """Sex in words (男, 女); an age band as a span of years (0–4岁 … 100岁及以上)."""
+    if dimension == "sex":
+        return {k: gettext(v) for k, v in SEX_LABELS.items()}
+    if dimension == "age_band":
+        out = {band_label(age): gettext(N_("%(low)d–%(high)d years")) % {"low": age, "high": age + BAND - 1}
+               for age in range(0, OLDEST, BAND)}
+        return out | {band_label(OLDEST): gettext(N_("%(low)d years and over")) % {"low": OLDEST}}
+    return {}
+
+
 INDICATORS = (
     Indicator(key="registry.pyramid", label=N_("Population pyramid"),
               definition=N_("Residents alive at the end of the day, by the community they live in, sex and "
                             "five-year age band."),
               measures=("persons",), show="count", of=("persons",), compute=pyramid, dimensions=("sex", "age_band"),
               kind="stock", subjects="persons", unit=N_("persons"), measure_labels={"persons": N_("Residents")},
-              dimension_labels={"sex": N_("Sex"), "age_band": N_("Age band")}),
+              dimension_labels={"sex": N_("Sex"), "age_band": N_("Age band")}, value_labels=value_labels),
 )

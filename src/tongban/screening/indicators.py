@@ -10,9 +10,10 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, gettext, pick
 from tongban.core.indicator_sql import cells, local_day, utc_bounds
 from tongban.core.indicators import Cell, Indicator
+from tongban.screening.engine import policy_engine
 from tongban.screening.models import Offer, RiskAlert, ScreeningCount, ScreeningRun
 
 
@@ -82,6 +83,18 @@ def alerts_open(session: Session, *, day_from: dt.date, day_to: dt.date) -> list
     return cells(((day_to, *r) for r in rows), dimensions=2, measures=("open",))
 
 
+CHANNEL_LABELS = {"inbox": N_("Message to the resident"), "visit": N_("Home visit")}
+SEVERITY_LABELS = {"high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
+
+
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """A policy or monitoring rule by its title (the loaded pack's), a channel and a severity in words."""
+    if dimension in ("policy", "rule"):
+        return {pid: pick(p.title) for pid, p in policy_engine().policies(session).items()}
+    fixed = {"channel": CHANNEL_LABELS, "severity": SEVERITY_LABELS}.get(dimension, {})
+    return {k: gettext(v) for k, v in fixed.items()}
+
+
 _ALERT_DIMS = {"rule": N_("Monitoring rule"), "severity": N_("Severity")}
 
 INDICATORS = (
@@ -92,24 +105,24 @@ INDICATORS = (
               compute=coverage, dimensions=("policy",), kind="stock", subjects="eligible", unit="%",
               measure_labels={"screened": N_("Screened"), "eligible": N_("Eligible"), "enrolled": N_("Enrolled"),
                               "not_enrolled": N_("Eligible, not enrolled")},
-              dimension_labels={"policy": N_("Policy")}),
+              dimension_labels={"policy": N_("Policy")}, value_labels=value_labels),
     Indicator(key="screening.offer_take_up", label=N_("Offer take-up"),
               definition=N_("Offers of a benefit made to eligible people (by message or home visit) that were "
                             "taken up with an application, out of the offers made that day."),
               measures=("offers", "applied", "declined"), show="ratio", of=("applied", "offers"), compute=offers,
               dimensions=("policy", "channel"), subjects="offers", unit="%",
               measure_labels={"offers": N_("Offers made"), "applied": N_("Taken up"), "declined": N_("Declined")},
-              dimension_labels={"policy": N_("Policy"), "channel": N_("Channel")}),
+              dimension_labels={"policy": N_("Policy"), "channel": N_("Channel")}, value_labels=value_labels),
     Indicator(key="screening.alerts", label=N_("Risk alerts raised"),
               definition=N_("返贫 risk alerts raised by the monitoring rules, by the day raised; the alerts closed, "
                             "by the day closed."),
               measures=("raised", "closed"), show="count", of=("raised",), compute=alerts,
               dimensions=("rule", "severity"), subjects="raised", unit=N_("alerts"),
-              measure_labels={"raised": N_("Raised"), "closed": N_("Closed")}, dimension_labels=_ALERT_DIMS),
+              measure_labels={"raised": N_("Raised"), "closed": N_("Closed")}, dimension_labels=_ALERT_DIMS, value_labels=value_labels),
     Indicator(key="screening.alerts_open", label=N_("Risk alerts open"),
               definition=N_("返贫 risk alerts raised and not yet closed at the end of the day (acknowledged ones "
                             "count as open)."),
               measures=("open",), show="count", of=("open",), compute=alerts_open, dimensions=("rule", "severity"),
               kind="stock", subjects="open", unit=N_("alerts"), measure_labels={"open": N_("Open")},
-              dimension_labels=_ALERT_DIMS),
+              dimension_labels=_ALERT_DIMS, value_labels=value_labels),
 )

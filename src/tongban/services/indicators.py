@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tongban.core import workdays
-from tongban.core.i18n import N_
+from tongban.core.i18n import N_, gettext, pick
 from tongban.core.indicator_sql import as_date, cells, local_day, utc_bounds
 from tongban.core.indicators import Cell, Indicator
+from tongban.services.domains import DOMAINS
 from tongban.services.models import Application, OneThing, ServiceItem, Task
 
 DECIDED = ("approved", "rejected")
@@ -88,6 +89,25 @@ def savings(session: Session, *, day_from: dt.date, day_to: dt.date) -> list[Cel
     return cells(out, dimensions=2, measures=("applications", "saved"))
 
 
+SAVING_LABELS = {"forms": N_("Forms"), "fields": N_("Fields"), "materials": N_("Materials"), "visits": N_("Visits"),
+                 "days": N_("Promised days")}
+
+
+def value_labels(session: Session, dimension: str) -> dict[str, str]:
+    """How the cockpit shows a dimension's values: a domain by its name, an item or one-thing by its
+    title, a kind of saving in words."""
+    if dimension == "domain":
+        return {d: pick({"zh": zh, "en": en}) for d, (zh, en) in DOMAINS.items()} | {"": gettext(N_("No domain"))}
+    if dimension == "saving":
+        return {k: gettext(v) for k, v in SAVING_LABELS.items()}
+    out: dict[str, str] = {}
+    if dimension in ("service", "item"):
+        out |= {i: pick(d.get("title")) for i, d in session.execute(select(ServiceItem.id, ServiceItem.definition))}
+    if dimension in ("service", "onething"):
+        out |= {o: pick(d.get("title")) for o, d in session.execute(select(OneThing.id, OneThing.definition))}
+    return out
+
+
 DIMENSIONS = {"domain": N_("Domain"), "service": N_("Service"), "department": N_("Department"),
               "item": N_("Service item"), "onething": N_("One-thing"), "saving": N_("What was saved")}
 
@@ -98,7 +118,8 @@ INDICATORS = (
               measures=("applications",), show="count", of=("applications",), compute=applications,
               dimensions=("domain", "service"), subjects="applications", unit=N_("applications"),
               measure_labels={"applications": N_("Applications")},
-              dimension_labels={k: DIMENSIONS[k] for k in ("domain", "service")}),
+              dimension_labels={k: DIMENSIONS[k] for k in ("domain", "service")},
+              value_labels=value_labels),
     Indicator(key="services.on_time", label=N_("On-time rate"),
               definition=N_("Tasks decided on or before their promised due date, out of the tasks decided "
                             "(approved or rejected) that day, per department and item."),
@@ -106,7 +127,8 @@ INDICATORS = (
               compute=decided_tasks, dimensions=("department", "item"), subjects="decided", unit="%",
               measure_labels={"decided": N_("Tasks decided"), "on_time": N_("Decided on time"),
                               "working_days": N_("Working days taken")},
-              dimension_labels={k: DIMENSIONS[k] for k in ("department", "item")}),
+              dimension_labels={k: DIMENSIONS[k] for k in ("department", "item")},
+              value_labels=value_labels),
     Indicator(key="services.working_days", label=N_("Average working days"),
               definition=N_("Working days from the start of a task's clock to its decision (holidays and "
                             "adjusted workdays counted), averaged over the tasks decided, per department and item."),
@@ -115,7 +137,8 @@ INDICATORS = (
               unit=N_("working days"),
               measure_labels={"decided": N_("Tasks decided"), "on_time": N_("Decided on time"),
                               "working_days": N_("Working days taken")},
-              dimension_labels={k: DIMENSIONS[k] for k in ("department", "item")}),
+              dimension_labels={k: DIMENSIONS[k] for k in ("department", "item")},
+              value_labels=value_labels),
     Indicator(key="services.onething_savings", label=N_("What one-things saved"),
               definition=N_("Forms, fields, materials, visits and promised days saved by applying once for a "
                             "one-thing instead of for each item alone: the one-thing's savings times its "
@@ -123,5 +146,6 @@ INDICATORS = (
               measures=("applications", "saved"), show="count", of=("saved",), compute=savings,
               dimensions=("onething", "saving"), subjects="applications",
               measure_labels={"applications": N_("Applications"), "saved": N_("Saved")},
-              dimension_labels={k: DIMENSIONS[k] for k in ("onething", "saving")}),
+              dimension_labels={k: DIMENSIONS[k] for k in ("onething", "saving")},
+              value_labels=value_labels),
 )
