@@ -31,5 +31,5 @@ def seed_demo(session: Session, settings: Any) -> None:
         free = next((s for s in day.slots if s.left and not s.past), None)
         if free is not None:
             service.book(session, principal=principal, resource_id=RESOURCE, day=day.day, start=free.start,
-                         item_id=ITEM)
+                         item_id=ITEM, notify=False)  # booked "earlier": no confirmation queued now
             return

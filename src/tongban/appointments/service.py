@@ -352,7 +352,7 @@ def _messages_params(session: Session, r: Resource, b: Booking) -> dict[str, Any
 
 
 def _book(session: Session, *, actor: Principal, r: Resource, account_id: int, day: dt.date, start: str,
-          item_id: str | None, at_counter: bool) -> Booking:
+          item_id: str | None, at_counter: bool, notify: bool = True) -> Booking:
     end = _check_time(session, r, day, start)
     if item_id is not None and item_id not in (r.items or []):
         raise Invalid(N_("This service is not booked for that item"), field="item_id")
@@ -373,8 +373,9 @@ def _book(session: Session, *, actor: Principal, r: Resource, account_id: int, d
     record(session, actor=actor.actor, actor_department=actor.department_id, action="appointment.book",
            subject=f"booking:{b.id}", department_id=r.department_id, region_code=r.region_code,
            details={"resource": r.id, "day": day.isoformat(), "start": start, "counter": at_counter})
-    messages.send(session, to=account_id, kind="appointment.booked", params=_messages_params(session, r, b),
-                  link="/appointments/mine")
+    if notify:
+        messages.send(session, to=account_id, kind="appointment.booked", params=_messages_params(session, r, b),
+                      link="/appointments/mine")
     _take_place(session, slot_id)
     return b
 
@@ -389,15 +390,16 @@ def _day(value: str | dt.date) -> dt.date:
 
 
 def book(session: Session, *, principal: Principal, resource_id: str, day: str | dt.date, start: str,
-         item_id: str | None = None) -> Booking:
-    """A resident books a slot for themselves."""
+         item_id: str | None = None, notify: bool = True) -> Booking:
+    """A resident books a slot for themselves (`notify=False`: no confirmation message, for a
+    booking the demo seeds as made earlier)."""
     access.require(principal, "self.apply")
     if principal.kind != "resident" or principal.account_id is None:
         raise Denied(N_("Only residents book for themselves; at the counter, book for the resident"),
                      principal=principal, action="appointment.book")
     r = resource(session, resource_id)
     return _book(session, actor=principal, r=r, account_id=principal.account_id, day=_day(day), start=start,
-                 item_id=item_id, at_counter=False)
+                 item_id=item_id, at_counter=False, notify=notify)
 
 
 def require_serves(principal: Principal, r: Resource, permission: str = SERVE) -> None:
