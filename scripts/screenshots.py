@@ -142,7 +142,7 @@ def _shoot(browser: Any, base: str, out: Path) -> None:
     with desk.expect_navigation():
         desk.locator(f'tr[data-application="{app_id}"] a').first.click()
     _save(desk, out, "task-page")
-    for officer, steps in (("officer.health", 1), ("officer.cdc", 1), ("officer.police", 2),
+    for officer, steps in (("officer.health", 1), ("officer.cdc", 1), ("officer.police", 1), ("officer.police2", 1),
                            ("officer.medinsure", 1), ("officer.hrss", 1)):
         desk_ctx.clear_cookies()
         _sign_in(desk, officer)
