@@ -28,9 +28,11 @@ def list_life_events() -> Page[dict[str, Any]]:
     return Page(items=catalog.life_events())
 
 
-@router.get("/catalog/items", response_model=Page[dict[str, Any]])
+@router.get("/catalog/items", response_model=Page[dict[str, Any]], responses=refusals({
+    422: "`q` holds a control or text-direction character, or is over 100 characters once its spaces are folded"}))
 def search_items(session: DbSession, domain: DomainId | None = None, life_event: LifeEventId | None = None,
-                 q: str | None = None) -> Page[dict[str, Any]]:
+                 q: Annotated[str | None, Query(max_length=catalog.QUERY_MAX, json_schema_extra={
+                     "pattern": FREE_TEXT_PATTERN})] = None) -> Page[dict[str, Any]]:
     """Service items (事项), filtered by `domain`, `life_event` and a text `q` (title, guide or code)."""
     return Page(items=catalog.search_items(session, domain=domain, life_event=life_event, q=q))
 
