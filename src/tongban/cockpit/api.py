@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from tongban.cockpit import export as exports
-from tongban.cockpit import figures, store, warnings
+from tongban.cockpit import figures, screen, store, warnings
 from tongban.core.i18n import gettext
 from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
 
@@ -69,6 +69,17 @@ def indicator_export(key: str, fmt: Literal["csv", "xlsx"], session: DbSession, 
     return Response(out.content, media_type=out.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{out.filename}"',
                              "Cache-Control": "no-store"})
+
+
+@router.get("/cockpit/screen/{key}", dependencies=[needs(*VIEW)])
+def indicator_screen(key: str, session: DbSession, principal: CurrentPrincipal,
+                     region: str | None = Query(None, max_length=12, pattern=r"^\d{6}(\d{3}){0,2}$"),
+                     from_: dt.date | None = Query(None, alias="from"),
+                     to: dt.date | None = None) -> dict[str, Any]:
+    """The one screen's figures of an indicator over `region` (default: the caller's top region):
+    its total, its children one level down (what the map is coloured by), the trail back up and
+    the trend of the last twelve months. Suppressed areas and months carry no figure."""
+    return screen.as_dict(screen.screen(session, principal, key, region=region, day_from=from_, day_to=to))
 
 
 class WarningOut(BaseModel):
