@@ -15,9 +15,11 @@ import asyncio
 import datetime as dt
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -25,6 +27,7 @@ from rich.table import Table
 from tongban import testing
 from tongban.core.cliutil import console, fail
 from tongban_bench import app
+from tongban_bench.clients import swarm
 from tongban_bench.locations import ANCHORS_ENV
 from tongban_bench.services import CALIB, PASSWORD, SECRET, Calibration, _scratch, calib_dir
 
@@ -87,8 +90,9 @@ async def _race(base: str, tokens: list[dict[str, str]], slots: list[tuple[str, 
 
     race = Race()
     deadline = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=len(tokens))) as http:
-        async def client(headers: dict[str, str]) -> None:
+
+    def client(headers: dict[str, str]) -> Callable[[Any], Awaitable[None]]:
+        async def run(http: Any) -> None:
             for k, (day, start) in enumerate(slots):
                 if time.perf_counter() >= deadline:
                     return
@@ -111,10 +115,9 @@ async def _race(base: str, tokens: list[dict[str, str]], slots: list[tuple[str, 
                     race.other[why] = race.other.get(why, 0) + 1
                 else:
                     race.errors += 1
+        return run
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client(t) for t in tokens))
-        race.seconds = time.perf_counter() - started
+    race.seconds = await swarm(base, [client(t) for t in tokens])
     return race
 
 

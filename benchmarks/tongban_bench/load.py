@@ -24,6 +24,7 @@ from rich.table import Table
 from tongban import testing
 from tongban.core.cliutil import console, fail
 from tongban_bench import app
+from tongban_bench.clients import swarm
 from tongban_bench.locations import ANCHORS_ENV
 from tongban_bench.services import CALIB, SECRET, Calibration, _scratch, _token, birth_form, calib_dir
 
@@ -108,29 +109,26 @@ async def _drive(portal: Portal, mix: dict[str, int], *, clients: int, seconds: 
     load = Load(ops={n: Op() for n in names}, seconds=0.0)
     counter = iter(range(10**9))
     deadline = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=portal.base, timeout=60,
-                                 limits=httpx.Limits(max_connections=clients)) as http:
-        async def client() -> None:
-            while time.perf_counter() < deadline:
-                op = rng.choices(names, weights)[0]
-                i = next(counter)
-                started = time.perf_counter()
-                try:
-                    resp = await portal.one(http, op, i)
-                except httpx.HTTPError:
-                    load.ops[op].errors += 1
-                    continue
-                elapsed = time.perf_counter() - started
-                stats = load.ops[op]
-                stats.statuses[resp.status_code] = stats.statuses.get(resp.status_code, 0) + 1
-                if resp.status_code < 400:
-                    stats.latencies.append(elapsed)
-                else:
-                    stats.errors += 1
 
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        load.seconds = time.perf_counter() - started
+    async def client(http: Any) -> None:
+        while time.perf_counter() < deadline:
+            op = rng.choices(names, weights)[0]
+            i = next(counter)
+            started = time.perf_counter()
+            try:
+                resp = await portal.one(http, op, i)
+            except httpx.HTTPError:
+                load.ops[op].errors += 1
+                continue
+            elapsed = time.perf_counter() - started
+            stats = load.ops[op]
+            stats.statuses[resp.status_code] = stats.statuses.get(resp.status_code, 0) + 1
+            if resp.status_code < 400:
+                stats.latencies.append(elapsed)
+            else:
+                stats.errors += 1
+
+    load.seconds = await swarm(portal.base, [client] * clients)
     return load
 
 

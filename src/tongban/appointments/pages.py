@@ -27,10 +27,6 @@ def _shown(exc: TongbanError) -> bool:
     return isinstance(exc, (Invalid, Conflict)) or (isinstance(exc, NotFound) and not isinstance(exc, access.NotYours))
 
 
-def _message(exc: TongbanError) -> str:
-    return exc.translated()
-
-
 def _choose(request: Request, session: DbSession, found: list[Any], heading: dict[str, str] | str,
             item_id: str | None) -> Response:
     if len(found) == 1:
@@ -110,7 +106,7 @@ def book_form(request: Request, session: DbSession, principal: SignedIn, resourc
             raise
         session.rollback()
         return _resource_page(request, session, principal, resource_id[:64], day=day, item=item,
-                              reschedule=reschedule, error=_message(exc), status_code=exc.status)
+                              reschedule=reschedule, error=exc.translated(), status_code=exc.status)
     return RedirectResponse(f"/appointments/mine?booked={b.id}", status_code=303)
 
 
@@ -138,7 +134,7 @@ def cancel_form(request: Request, session: DbSession, principal: SignedIn, booki
         if not _shown(exc):
             raise
         session.rollback()
-        return _mine(request, session, principal, error=_message(exc), status_code=exc.status)
+        return _mine(request, session, principal, error=exc.translated(), status_code=exc.status)
     return RedirectResponse("/appointments/mine", status_code=303)
 
 
@@ -186,7 +182,7 @@ def _back(request: Request, session: DbSession, principal: Any, resource: str, d
     if not _shown(exc):
         raise exc
     session.rollback()
-    return _workbench(request, session, principal, resource=resource, day=day, error=_message(exc),
+    return _workbench(request, session, principal, resource=resource, day=day, error=exc.translated(),
                      status_code=exc.status)
 
 

@@ -40,6 +40,8 @@ from tongban.core.timeutil import WorkCalendar
 from tongban.core.workdays import calendar
 from tongban.places.service import DAYS, parse_spans
 
+MESSAGE_KINDS = ("appointment.booked", "appointment.reminder", "appointment.cancelled")  # sent (`messages.kinds`)
+
 SERVE = "appointments.serve"  # staff: the day's bookings, no-shows, booking at the counter
 MANAGE = "appointments.manage"  # staff: change a resource's rules
 STATUSES = ("active", "cancelled", "attended", "no_show")

@@ -15,6 +15,7 @@ SLICE = Slice(
     jobs=("tongban.appointments.jobs",),
     pack_sections=("tongban.appointments.pack_sections",),
     contributions=(
+        Contribution("messages.kinds", "tongban.appointments.service:MESSAGE_KINDS"),
         Contribution("services.guide_actions", "tongban.appointments.links:guide_action", 20),
         Contribution("places.place_actions", "tongban.appointments.links:place_action", 20),
         Contribution(INDICATORS, "tongban.appointments.indicators:INDICATORS"),

@@ -15,6 +15,8 @@ from tongban.cases.models import Case, CaseCategory
 from tongban.core import access
 from tongban.core.identity.models import Account, AccountRole
 
+MESSAGE_KINDS = ("case.dispatched", "case.supervised", "case.replied", "case.closed")  # sent (`messages.kinds`)
+
 HEAD_ROLE = "dept_head"
 SUPERVISOR_ROLE = "supervisor"
 

@@ -17,6 +17,7 @@ SLICE = Slice(
            "closed_cases_of": "tongban.cases.reads:closed_cases_of"},
     writes={"note_rating": "tongban.cases.reads:note_rating"},
     contributions=(
+        Contribution("messages.kinds", "tongban.cases.notify:MESSAGE_KINDS"),
         Contribution(INDICATORS, "tongban.cases.indicators:INDICATORS"),
         Contribution(HISTORY, "tongban.cases.history:PART"),
         Contribution("web.portal_tiles", Link("speak", N_("I want to speak up"),

@@ -37,6 +37,7 @@ log = logging.getLogger("tongban.messages")
 OUTSIDE = ("email", "sms")
 MAX_ATTEMPTS = 6
 VERIFY_KIND = "contact.verify"
+MESSAGE_KINDS = (VERIFY_KIND,)  # sent (`messages.kinds`)
 DISPATCH_EVERY_SECONDS = 5
 DISPATCH_BATCH = 500
 CACHE_SECONDS = 30.0

@@ -13,6 +13,7 @@ SLICE = Slice(
     jobs=("tongban.messages.outbox",),
     pack_sections=("tongban.messages.templates",),
     contributions=(
+        Contribution("messages.kinds", "tongban.messages.outbox:MESSAGE_KINDS"),
         Contribution("web.portal_tiles", Link("messages", N_("Your messages"), N_("Notices and offers sent to you"),
                                               "/portal/messages"), 50),
         Contribution("web.workbench_tiles", Link("reminders", N_("Your reminders"),

@@ -20,6 +20,7 @@ from tongban.messages.models import MessageTemplate
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 KIND = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
+SENT = "messages.kinds"  # extension point: each slice contributes the tuple of message kinds it sends
 
 
 class SmsDecl(PackModel):
@@ -51,8 +52,26 @@ def placeholders(definition: dict[str, Any]) -> set[str]:
     return names
 
 
+def sent_kinds() -> dict[str, str]:
+    """Every message kind an installed slice sends (contributed to `messages.kinds` as a
+    `"module:KINDS"` tuple), with where it is declared."""
+    from tongban.core import slices
+
+    found: dict[str, str] = {}
+    for c in slices.contributions(SENT):
+        found.update(dict.fromkeys(slices.load(str(c.target)), str(c.target)))
+    return found
+
+
 def check_templates(pf: PackFile, pack: Pack) -> Iterator[Problem]:
     model: MessagesFile = pf.model
+    if pf is next(f for f in pack.files if f.section.name == pf.section.name):
+        # Once per pack: a kind a slice sends with no template here would fail when first sent.
+        declared = {name for kind, name in pack.definitions if kind == "message_kind"}
+        for kind, where in sorted(sent_kinds().items()):
+            if kind not in declared:
+                yield pf.problem(("templates",), f"messages of kind {kind!r} are sent ({where}) "
+                                                 "but have no template here")
     for i, t in enumerate(model.templates):
         for part in ("title", "body"):
             text = getattr(t, part)

@@ -28,6 +28,8 @@ from tongban.core.i18n import N_
 from tongban.core.text import free_text
 from tongban.ratings.models import Appeal, Rating, RatingSetting, Rectification
 
+MESSAGE_KINDS = ("rating.invite", "rating.replied", "rating.bad", "rating.rectification_overdue")  # sent (`messages.kinds`)
+
 KINDS = ("application", "task", "case")
 CHANNELS = ("online", "onsite", "visit")
 LEVELS: dict[int, str] = {5: N_("Very satisfied"), 4: N_("Satisfied"), 3: N_("Basically satisfied"),

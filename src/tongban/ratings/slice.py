@@ -15,6 +15,7 @@ SLICE = Slice(
     pack_sections=("tongban.ratings.pack_sections",),
     reads={"statistics": "tongban.ratings.service:statistics"},
     contributions=(
+        Contribution("messages.kinds", "tongban.ratings.service:MESSAGE_KINDS"),
         Contribution("services.completed", "tongban.ratings.service:on_completed"),
         Contribution("cases.rated", "tongban.ratings.service:on_case_rated"),
         Contribution(INDICATORS, "tongban.ratings.indicators:INDICATORS"),

@@ -29,6 +29,8 @@ from tongban.services import catalogue
 from tongban.services.models import Application
 from tongban.services.onething import default_choice
 
+MESSAGE_KINDS = ("screening.offer",)  # sent (`messages.kinds`)
+
 if TYPE_CHECKING:
     from tongban.registry.models import Address
 

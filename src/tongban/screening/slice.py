@@ -15,6 +15,7 @@ SLICE = Slice(
     jobs=("tongban.screening.jobs",),
     pack_sections=("tongban.screening.pack_sections",),
     contributions=(
+        Contribution("messages.kinds", "tongban.screening.offers:MESSAGE_KINDS"),
         Contribution(INDICATORS, "tongban.screening.indicators:INDICATORS"),
         Contribution("web.workbench_tiles", Link("screening", N_("Screening"),
                                                  N_("Who may be entitled, visit lists and risk alerts"),

@@ -12,6 +12,10 @@ from tongban import messages
 from tongban.services import catalogue
 from tongban.services.models import Application, Task
 
+MESSAGE_KINDS = ("application.submitted", "application.finished", "application.withdrawn", "task.returned",
+         "task.rejected", "task.public_notice", "task.objection", "task.new", "task.deadline_warning",
+         "task.overdue", "certificate.revoked")  # what the services slice sends (`messages.kinds`)
+
 # The application-level steps a message may name (the task-level ones name the task's item).
 STEPS: dict[str, dict[str, str]] = {
     "submitted": {"zh": "已提交，等待部门受理", "en": "submitted, waiting for the departments"},

@@ -19,6 +19,7 @@ SLICE = Slice(
            "application_of_task": "tongban.services.reads:application_of_task",
            "completed_applications_of": "tongban.services.reads:completed_applications_of"},
     contributions=(
+        Contribution("messages.kinds", "tongban.services.notify:MESSAGE_KINDS"),
         Contribution(INDICATORS, "tongban.services.indicators:INDICATORS"),
         Contribution(HISTORY, "tongban.services.history:PART"),
         Contribution("web.portal_tiles", Link("apply", N_("I want to apply"), N_("Apply for a service or a one-thing bundle"),
