@@ -65,7 +65,12 @@ browser-deps:
 	  echo "!! chromium or a CJK font is missing and this is not root: the browser tests will be SKIPPED"; \
 	fi
 
-test: setup assets i18n lint browser-deps test-sqlite test-pg
+# The two legs run at once (two processes on two cores: most of a leg is one Python thread, the
+# other waits on PostgreSQL or the browser); each leg's output is printed whole when it ends.
+# TEST_JOBS=1 runs them one after the other.
+TEST_JOBS ?= 2
+test: setup assets i18n lint browser-deps
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-sqlite test-pg
 
 bench: setup
 	$(TONGBAN) bench --help
