@@ -247,3 +247,31 @@ def test_supervision_rows_keep_their_dates(thin):  # type: ignore[no-untyped-def
         row = warnings.supervise(s, principal=admin, warning_id=w.id, note=NOTE)
         assert (row.rule, row.region, row.key, row.department_id) == (w.rule, w.region, w.key, w.actor)
         assert row.supervised_by == admin.actor and isinstance(row.supervised_at, dt.datetime)
+
+
+def _cases_problems(tmp_path, edit) -> list[str]:  # type: ignore[no-untyped-def]
+    """The problems of the demo pack with its cases.yaml edited (none: it reads)."""
+    import shutil
+    from pathlib import Path
+
+    from tongban.core.packs.loader import PackError, read_pack
+
+    pack = tmp_path / "pack"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "packs" / "demo", pack)
+    path = pack / "cases.yaml"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    try:
+        read_pack(pack)
+    except PackError as exc:
+        return [str(p) for p in exc.problems]
+    return []
+
+
+def test_the_pack_keeps_the_supervision_category_out_of_the_dispatch_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert _cases_problems(tmp_path / "a", lambda t: t) == []
+    routed = _cases_problems(tmp_path / "b", lambda t: t.replace(
+        "dispatch:\n", "dispatch:\n  - {category: case.supervision, region: \"330203\", department: dept.haishu.gov}\n"))
+    assert any("cockpit category" in p for p in routed), routed
+    typed = _cases_problems(tmp_path / "c", lambda t: t.replace("    kind: cockpit\n    type: supervision\n",
+                                                                 "    kind: cockpit\n    type: help\n"))
+    assert any("type supervision" in p for p in typed), typed
