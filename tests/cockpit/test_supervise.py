@@ -137,6 +137,16 @@ def test_who_may_not_supervise_is_refused_and_nothing_is_filed(client, login, th
     # an officer with no cockpit
     assert client.post(url, headers=login("officer.ximen"), json={"note": NOTE}).status_code == 403
     assert _counts(thin) == before and refusal_count(thin) >= refused + 3
+    # leaders of another district, and of a street below the warning's district: not theirs to see
+    from tests.factories import make_staff, token_for
+
+    with thin.unit_of_work() as s:
+        make_staff(s, "leader.jiangbei", department_id="dept.jiangbei.mca", roles=["leader"], region_code="330205")
+        make_staff(s, "leader.ximen", department_id="dept.ximen.office", roles=["leader"], region_code="330203003")
+    for who in ("leader.jiangbei", "leader.ximen"):
+        r = client.post(url, headers=token_for(client, who), json={"note": NOTE})
+        assert r.status_code == 409 and r.json()["field"] == "warning_id", (who, r.text)
+    assert _counts(thin) == before
 
 
 def test_an_unknown_warning_and_one_naming_a_role_are_refused(client, login, thin):  # type: ignore[no-untyped-def]
