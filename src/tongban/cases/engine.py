@@ -35,11 +35,12 @@ from tongban.registry import service as registry
 TYPES = ("consult", "help", "complaint", "report", "suggestion")
 TYPE_LABELS = {"consult": N_("Enquiry (咨询)"), "help": N_("Request for help (求助)"),
                "complaint": N_("Complaint (投诉)"), "report": N_("Report of wrongdoing (举报)"),
-               "suggestion": N_("Suggestion (意见建议)"), "grid": N_("Grid event (网格事件)")}
+               "suggestion": N_("Suggestion (意见建议)"), "grid": N_("Grid event (网格事件)"),
+               "supervision": N_("Supervision from the cockpit (督办事项)")}
 STATUS_LABELS = {"received": N_("Received (受理)"), "dispatched": N_("Dispatched (派单)"),
                  "accepted": N_("In hand (办理中)"), "returned": N_("Returned (退单)"),
                  "replied": N_("Answered (答复)"), "closed": N_("Closed (办结)"), "merged": N_("Merged (并单)")}
-CHANNELS = ("portal", "hotline", "grid", "api")
+CHANNELS = ("portal", "hotline", "grid", "api", "cockpit")
 DATUMS = ("WGS84", "GCJ02", "BD09", "CGCS2000")
 OPEN = ("received", "dispatched", "accepted", "returned")
 DEPARTMENT_OPEN = ("dispatched", "accepted")
@@ -58,13 +59,17 @@ class EmergencyRefused(Invalid):
     title = N_("This is an emergency")
 
 
+# Working days by type when the pack says nothing (a pack loaded before 督办事项 has no `supervision`).
+TIME_LIMITS = {"consult": 2, "help": 10, "complaint": 15, "report": 15, "suggestion": 10, "grid": 5, "supervision": 10}
+
+
 # --- the pack's settings --------------------------------------------------------------------------
 
 
 def setting(session: Session, key: str) -> Any:
     row = session.get(CaseSetting, key)
     defaults: dict[str, Any] = {
-        "time_limits": {"consult": 2, "help": 10, "complaint": 15, "report": 15, "suggestion": 10, "grid": 5},
+        "time_limits": dict(TIME_LIMITS),
         "merge": {"distance_m": 200, "window_hours": 72}, "emergencies": [], "open311": {"jurisdiction": None}}
     return row.value if row is not None else defaults[key]
 
@@ -119,9 +124,9 @@ def route(session: Session, category_id: str, region_code: str) -> CaseDispatchR
 
 
 def time_limit(session: Session, case_type: str, cat: CaseCategory) -> int:
-    """Working days a case has: a grid category's own, else its type's (pack `time_limits`)."""
-    days = cat.definition.get("days") if cat.kind == "grid" else None
-    return int(days or setting(session, "time_limits")[case_type])
+    """Working days a case has: a grid or supervision category's own, else its type's (pack `time_limits`)."""
+    days = cat.definition.get("days") if cat.kind in ("grid", "cockpit") else None
+    return int(days or setting(session, "time_limits").get(case_type, TIME_LIMITS[case_type]))
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -440,6 +445,8 @@ def file_case(session: Session, *, principal: access.Principal, channel: str, fi
             raise Invalid(N_("Choose a grid event category"), field="category_id")
         case_type = "grid"
     else:
+        if cat.kind == "cockpit":
+            raise Invalid(N_("This category is for supervision raised from the cockpit"), field="category_id")
         if cat.kind != "hotline":
             raise Invalid(N_("Grid event categories are for grid workers"), field="category_id")
         case_type = filing.type or cat.default_type
@@ -480,26 +487,16 @@ def file_case(session: Session, *, principal: access.Principal, channel: str, fi
         media.append(_sniff(data, f"files.{i}"))
     if files and storage is None:
         raise Invalid(N_("Attachments cannot be stored here"), field="files")
-    now = clock.now()
-    start = clock.local_date(now)
-    calendar = workdays.calendar(session)
-    days = time_limit(session, case_type, cat)
-    case = Case(public_id=secrets.token_hex(16), kind=cat.kind, type=case_type, category_id=cat.id,
-                description=description, address=address, longitude=filing.longitude, latitude=filing.latitude,
-                datum=filing.datum if filing.longitude is not None else None, region_code=region_code,
-                channel=channel, reporter_account_id=account_id, reporter_name=name, reporter_phone=phone,
-                anonymous=bool(filing.anonymous), filed_by=principal.actor if channel != "api" else f"open311:{api_key_id}",
-                status="received", assist_department_ids=[], clock_started_on=start,
-                due_date=calendar.add_working_days(start, days), api_key_id=api_key_id, created_at=now, updated_at=now)
-    session.add(case)
-    session.flush()
+    case = _open(session, cat, case_type, channel=channel, description=description, region_code=region_code,
+                 filed_by=principal.actor if channel != "api" else f"open311:{api_key_id}",
+                 event={"attachments": len(files), **caller_details},
+                 address=address, longitude=filing.longitude, latitude=filing.latitude,
+                 datum=filing.datum if filing.longitude is not None else None, reporter_account_id=account_id,
+                 reporter_name=name, reporter_phone=phone, anonymous=bool(filing.anonymous), api_key_id=api_key_id)
     for (_, data), media_type in zip(files, media, strict=True):
         digest = storage.put(data) if storage is not None else ""
         session.add(CaseAttachment(case_id=case.id, sha256=digest, size=len(data), media_type=media_type,
-                                   uploaded_by=case.filed_by, created_at=now))
-    _event(session, case, "received", case.filed_by, channel=channel, type=case_type, category=cat.id,
-           due_date=case.due_date.isoformat(), working_days=days, attachments=len(files),
-           **caller_details)
+                                   uploaded_by=case.filed_by, created_at=case.created_at))
     rule = route(session, cat.id, region_code)
     if rule is not None:
         _dispatch(session, case, rule.department_id, list(rule.assist), "system:dispatch", rule=True)
@@ -507,11 +504,29 @@ def file_case(session: Session, *, principal: access.Principal, channel: str, fi
     return case
 
 
+def _open(session: Session, cat: CaseCategory, case_type: str, *, channel: str, description: str, region_code: str,
+          filed_by: str, event: dict[str, Any], **fields: Any) -> Case:
+    """A new case, received (受理) now, its time limit started: the row and its first timeline event."""
+    now = clock.now()
+    start = clock.local_date(now)
+    days = time_limit(session, case_type, cat)
+    case = Case(public_id=secrets.token_hex(16), kind=cat.kind, type=case_type, category_id=cat.id,
+                description=description, region_code=region_code, channel=channel, filed_by=filed_by,
+                status="received", assist_department_ids=[], clock_started_on=start,
+                due_date=workdays.calendar(session).add_working_days(start, days), created_at=now, updated_at=now,
+                **fields)
+    session.add(case)
+    session.flush()
+    _event(session, case, "received", filed_by, channel=channel, type=case_type, category=cat.id,
+           due_date=case.due_date.isoformat(), working_days=days, **event)
+    return case
+
+
 # --- dispatch (派单, 改派) and the department's steps ---------------------------------------------
 
 
 def _dispatch(session: Session, case: Case, department_id: str, assist: list[str], actor: access.Principal | str,
-              reason: str | None = None, rule: bool = False) -> None:
+              reason: str | None = None, rule: bool = False, notify_queue: bool = True) -> None:
     previous = case.department_id
     case.department_id = department_id
     case.assist_department_ids = [d for d in assist if d != department_id]
@@ -523,9 +538,10 @@ def _dispatch(session: Session, case: Case, department_id: str, assist: list[str
     if reason:
         details["reason"] = reason
     _event(session, case, kind, actor, department_id=department_id, **details)
-    from tongban.cases import notify
+    if notify_queue:
+        from tongban.cases import notify
 
-    notify.department(session, case, department_id, kind)
+        notify.department(session, case, department_id, kind)
 
 
 def _check_version(case: Case, version: int | None) -> None:
@@ -720,6 +736,59 @@ def supervise(session: Session, *, principal: access.Principal | None, case_id: 
 
     notify.department(session, case, case.department_id, "supervised")
     return case
+
+
+SUPERVISE_FROM_COCKPIT = "cockpit.region"  # a leader of the region (and the 督查室, and a platform admin)
+NOTE_MAX = 500
+
+
+def supervision_category(session: Session) -> CaseCategory:
+    """The pack's category for 督办 raised about a matter that is not yet a case (kind `cockpit`)."""
+    found = categories(session, "cockpit")
+    if not found:
+        raise Conflict(N_("The pack declares no category for supervision from the cockpit"), field="category_id")
+    return found[0]
+
+
+def _narrower(a: str, b: str) -> str | None:
+    """The deeper of two regions when one holds the other; None when neither does."""
+    if access.in_subtree(a, b):
+        return a
+    if access.in_subtree(b, a):
+        return b
+    return None
+
+
+def raise_supervision(session: Session, *, principal: access.Principal, department_id: str, region_code: str,
+                      title: str, details: Sequence[str] = (), note: str | None, link: str | None = None) -> Case:
+    """督办 about a matter that is not a case yet (a cockpit early warning): a case of the pack's
+    supervision category is filed for it (受理, channel `cockpit`), put straight in the department's
+    hands (派单) with its time limit running, and supervised (督办, `supervise`) — so it lands in the
+    department's queue, its head's and the region's 督查室's inboxes. A leader of the region or a
+    platform admin; nobody presses their own department. The note (what to do) is required."""
+    if principal.department_id == department_id and not principal.is_platform_admin:
+        raise access.Denied(N_("You cannot supervise your own department"), principal=principal,
+                            action="case.supervise")
+    access.require(principal, SUPERVISE_FROM_COCKPIT)
+    region_code = _region(session, region_code)
+    access.require_region(principal, region_code)
+    _department(session, department_id, "department_id")
+    text = free_text((note or "").strip(), field="note", max_length=NOTE_MAX)
+    if len(text) < 2:
+        raise Invalid(N_("Write what the department is asked to do"), field="note")
+    cat = supervision_category(session)
+    dept = session.get(Department, department_id)
+    assert dept is not None
+    # The department's own region when the matter's region holds it (a street office under a
+    # district's warning), so that its staff, who act within their region, can take the case.
+    where = _narrower(dept.region_code, region_code) or region_code
+    heading = free_text(" · ".join(p.strip() for p in (title, *details) if p and p.strip()), field="title",
+                        max_length=600)
+    description = f"{heading}\n{text}"
+    case = _open(session, cat, cat.default_type, channel="cockpit", description=description, region_code=where,
+                 filed_by=principal.actor, event={"link": link} if link else {})
+    _dispatch(session, case, department_id, [], principal, notify_queue=False)
+    return supervise(session, principal=principal, case_id=case.id, note=text)
 
 
 def flag_overdue(session: Session, *, today: dt.date | None = None) -> int:

@@ -24,18 +24,20 @@ from tongban.core.packs.models import (
     Text,
 )
 
-CaseType = Literal["consult", "help", "complaint", "report", "suggestion", "grid"]
+FiledType = Literal["consult", "help", "complaint", "report", "suggestion", "grid"]
+CaseType = Literal[FiledType, "supervision"]
 HOTLINE_TYPES = ("consult", "help", "complaint", "report", "suggestion")
 
 
 class CategoryDecl(PackModel):
     id: Annotated[StableId, Defines("case_category")]
-    kind: Literal["hotline", "grid"] = "hotline"
+    # hotline: 12345 诉求; grid: grid events; cockpit: 督办 raised from a cockpit warning (督办事项)
+    kind: Literal["hotline", "grid", "cockpit"] = "hotline"
     type: CaseType = "help"  # the type a filing of this category takes when none is given (Open311)
     title: Text
     description: Text
     keywords: list[NonEmpty] = []  # words that suggest this category to the operator
-    days: int | None = Field(None, ge=1, le=60)  # a grid category's own time limit
+    days: int | None = Field(None, ge=1, le=60)  # a grid or cockpit category's own time limit
 
 
 class DispatchDecl(PackModel):
@@ -52,6 +54,7 @@ class TimeLimits(PackModel):
     report: int = Field(15, ge=1, le=60)
     suggestion: int = Field(10, ge=1, le=60)
     grid: int = Field(5, ge=1, le=60)
+    supervision: int = Field(10, ge=1, le=60)  # 督办事项 raised from the cockpit
 
 
 class MergeDecl(PackModel):
@@ -77,7 +80,13 @@ class CasesFile(SectionFile):
 def check_cases(pf: PackFile, pack: Pack) -> Iterator[Problem]:
     model: CasesFile = pf.model
     seen: set[tuple[str, str]] = set()
+    kinds = {c.id: c.kind for c in model.categories}
+    for i, c in enumerate(model.categories):
+        if (c.kind == "cockpit") != (c.type == "supervision"):
+            yield pf.problem(("categories", i, "type"), "a cockpit category, and only one, has the type supervision")
     for i, d in enumerate(model.dispatch):
+        if kinds.get(d.category) == "cockpit":
+            yield pf.problem(("dispatch", i, "category"), "a cockpit category goes to the department the warning names")
         if (d.category, d.region) in seen:
             yield pf.problem(("dispatch", i), f"category {d.category!r} in region {d.region} is dispatched twice")
         seen.add((d.category, d.region))
@@ -122,7 +131,7 @@ class DemoCaseDecl(PackModel):
     key: StableId
     reporter: NonEmpty  # a cast member's username
     category: Annotated[str, RefersTo("case_category")]
-    type: CaseType | None = None
+    type: FiledType | None = None
     description: NonEmpty
     region: Annotated[RegionCode, RefersTo("region")]
     address: NonEmpty

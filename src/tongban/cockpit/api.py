@@ -8,12 +8,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tongban.cockpit import export as exports
 from tongban.cockpit import figures, screen, store, warnings
 from tongban.core.i18n import gettext
+from tongban.core.ids import Id
 from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
+from tongban.webkit.schemas import refusals
 
 router = APIRouter(tags=["cockpit"])
 VIEW = ("cockpit.view", figures.REGION_PERMISSION, figures.DEPARTMENT_PERMISSION)
@@ -82,26 +84,49 @@ def indicator_screen(key: str, session: DbSession, principal: CurrentPrincipal,
     return screen.as_dict(screen.screen(session, principal, key, region=region, day_from=from_, day_to=to))
 
 
-class WarningOut(BaseModel):
-    rule: str
-    title: str
-    indicator: str
-    region: str
-    region_name: str
-    details: list[str]
-    value: str
-    previous: str | None
-    threshold: str
-    comparison: str
-    actor_kind: str
-    actor: str
-    actor_name: str
-    href: str
-    raised_at: dt.datetime
+# A warning as the API shows it is `warnings.Shown` itself (FastAPI validates and documents a
+# dataclass as it does a model): one list of fields, so the page and the API cannot drift apart.
+WarningOut = warnings.Shown
 
 
 @router.get("/cockpit/warnings", response_model=list[WarningOut], dependencies=[needs(*VIEW)])
 def list_warnings(session: DbSession, principal: CurrentPrincipal) -> list[WarningOut]:
-    """The early warnings of the last refresh in the caller's scope, each naming who can act."""
-    return [WarningOut(**{k: getattr(w, k) for k in WarningOut.model_fields})
-            for w in warnings.visible(session, principal)]
+    """The early warnings of the last refresh in the caller's scope, each naming who can act and,
+    once a 督办 was raised from it, the case (`supervised_case`) while that case is open. A
+    warning's `id` lasts until the next refresh."""
+    return warnings.visible(session, principal)
+
+
+class SuperviseIn(BaseModel):
+    note: str = Field(max_length=2000)  # the engine refuses more than 500 with the field named
+    # The department the caller saw the warning name: refused (409) if the id names another now.
+    department_id: str | None = Field(None, max_length=64)
+
+
+class SupervisionOut(BaseModel):
+    id: int
+    warning_id: int
+    rule: str
+    region: str
+    department_id: str
+    case_id: int
+    supervised_by: str
+    supervised_at: dt.datetime
+
+
+@router.post("/cockpit/warnings/{warning_id}/supervise", status_code=201, response_model=SupervisionOut,
+             dependencies=[needs(*VIEW)],
+             responses=refusals({403: "Not a leader of the warning's region, or the caller's own department",
+                                 409: "A warning no longer raised (ids last until the next refresh), one naming "
+                                      "a role, or one whose 督办 case is still open (`case` named)",
+                                 422: "A `note` missing, of one character, or over 500"}))
+def supervise_warning(warning_id: Id, body: SuperviseIn, session: DbSession,
+                      principal: CurrentPrincipal) -> SupervisionOut:
+    """督办 from a warning: the case engine files a 督办事项 case for the department the warning
+    names, puts it in its hands and supervises it — the message lands in the department's queue
+    and its head's and the region's 督查室's inboxes. 201 with the case's id."""
+    row = warnings.supervise(session, principal=principal, warning_id=warning_id, note=body.note,
+                             department_id=body.department_id)
+    return SupervisionOut(id=row.id, warning_id=warning_id, rule=row.rule, region=row.region,
+                          department_id=row.department_id, case_id=row.case_id, supervised_by=row.supervised_by,
+                          supervised_at=row.supervised_at)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban.core.db import Base, BigId, UTCDateTime
@@ -72,3 +72,22 @@ class CockpitWarning(Base):
     actor: Mapped[str] = mapped_column(String(64), index=True)
     href: Mapped[str] = mapped_column(String(300))
     raised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CockpitSupervision(Base):
+    """A 督办 raised from an early warning: which warning (its rule, region and dimension values —
+    warnings are re-raised on each refresh, so these, not the row's id, name it), the department
+    pressed, the case the case engine filed for it, who raised it and when. Outlives refreshes:
+    a warning whose case is still open shows it and is not supervised twice."""
+
+    __tablename__ = "cockpit_supervision"
+    __table_args__ = (Index("ix_cockpit_supervision_warning", "rule", "region", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(12))
+    key: Mapped[str] = mapped_column(String(400))
+    department_id: Mapped[str] = mapped_column(ForeignKey("department.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_case.id"), index=True)
+    supervised_by: Mapped[str] = mapped_column(String(64))
+    supervised_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,17 +7,19 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.cockpit import figures, store, warnings
 from tongban.core import access
-from tongban.core.errors import Invalid
-from tongban.core.i18n import N_, pick
+from tongban.core.errors import Conflict, Invalid
+from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity.models import Department, Region, Role
+from tongban.core.ids import Id
 from tongban.core.slices import Link
 from tongban.webkit.deps import DbSession, SignedIn
+from tongban.webkit.forms import PostedForm, form_text
 from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -45,21 +47,48 @@ def _profile(session: Session, principal: access.Principal) -> dict[str, object]
             "department": pick({"zh": dept.name_zh, "en": dept.name_en}) if dept else None}
 
 
-@router.get("/cockpit")
-def cockpit(request: Request, session: DbSession, principal: SignedIn) -> Response:
-    """The leaders' cockpit (驾驶舱): indicators and early warnings of the caller's scope."""
-    access.require_any(principal, *figures_permissions())
+def _cockpit(request: Request, session: Session, principal: access.Principal, *, notice: str | None = None,
+             error: str | None = None, error_warning: int | None = None, status_code: int = 200) -> Response:
     context: dict[str, object] = {**_profile(session, principal), "tiles": TILES, "indicators": [],
-                                  "warnings": [], "scoped": False, "comparisons": COMPARISONS}
+                                  "warnings": [], "scoped": False, "comparisons": COMPARISONS, "notice": notice,
+                                  "error": error, "error_warning": error_warning,
+                                  "can_supervise": principal.has(figures.REGION_PERMISSION)}
     try:
         scope = figures.scope_of(principal)
     except access.Denied:
-        return render(request, "cockpit/index.html", context)  # cockpit.view alone: the page, no figures
+        # cockpit.view alone: the page, no figures
+        return render(request, "cockpit/index.html", context, status_code=status_code)
     as_of = store.as_of(session)
     context.update(scoped=True, by_department=scope.department is not None,
                    indicators=[(i, as_of.get(i.key)) for i in figures.visible(scope).values()],
                    warnings=warnings.visible(session, principal))
-    return render(request, "cockpit/index.html", context)
+    return render(request, "cockpit/index.html", context, status_code=status_code)
+
+
+@router.get("/cockpit")
+def cockpit(request: Request, session: DbSession, principal: SignedIn, supervised: str | None = None) -> Response:
+    """The leaders' cockpit (驾驶舱): indicators and early warnings of the caller's scope. After a
+    督办 (`?supervised=<case>`) it says so with the case's number."""
+    access.require_any(principal, *figures_permissions())
+    notice = None
+    if supervised and supervised.isdigit() and warnings.supervised_by(session, principal, int(supervised)):
+        notice = gettext("Supervised: case number %(case)s") % {"case": int(supervised)}
+    return _cockpit(request, session, principal, notice=notice)
+
+
+@router.post("/cockpit/warnings/{warning_id}/supervise")
+def supervise(request: Request, session: DbSession, principal: SignedIn, warning_id: Id, form: PostedForm) -> Response:
+    """督办 from a warning line: the note says what the department is asked to do. Back to the
+    cockpit with the case's number, or the cockpit again with the refusal beside the warning."""
+    access.require_any(principal, *figures_permissions())
+    try:
+        row = warnings.supervise(session, principal=principal, warning_id=warning_id, note=form_text(form, "note"),
+                                 department_id=form_text(form, "department_id") or "")
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        return _cockpit(request, session, principal, error=exc.translated(), error_warning=warning_id,
+                        status_code=exc.status)
+    return RedirectResponse(f"/cockpit?supervised={row.case_id}#warnings", status_code=303)
 
 
 def figures_permissions() -> tuple[str, ...]:
