@@ -203,13 +203,17 @@ def refresh(session: Session, *, full: bool = False, day_from: dt.date | None = 
             start = min(state.day_to, today) - dt.timedelta(days=int(conf["lookback_days"]))
         cells = ind.compute(session, day_from=start, day_to=today)
         complete = state is not None and state.rollup
-        written = _write(session, ind, cells, day_from=start, day_to=today, rollup=complete)
+        written = _write(session, ind, cells, day_from=start, day_to=today)
         if state is None:
             state = CockpitState(indicator=ind.key, day_from=start, day_to=today)
             session.add(state)
             session.flush()
         if not complete:  # the first refresh, or the first since the rollup came: every stored day
-            _rebuild(session, ind)
+            if session.scalar(select(CockpitCell.id).where(
+                    CockpitCell.indicator == ind.key, (CockpitCell.day < start) | (CockpitCell.day > today)).limit(1)):
+                _rebuild(session, ind)
+            else:
+                state.rollup = rolled_up(ind)
         state.day_from = min(state.day_from, start)
         state.day_to = today
         state.refreshed_at = now
