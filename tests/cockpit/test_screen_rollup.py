@@ -155,3 +155,14 @@ def test_a_cell_counts_in_its_region_and_every_region_above_it() -> None:
         assert all(access.in_subtree(code, n) for n in above)
         candidates = {code[:n].ljust(6, "0") for n in (2, 4, 6)} | {code[:9], code[:12]}
         assert {c for c in candidates if access.in_subtree(code, c) and len(c) in (6, 9, 12)} <= set(above)
+
+
+def test_a_department_value_no_head_can_hold_gets_no_rows_of_its_own() -> None:
+    day = dt.date(2025, 6, 1)
+    cells = [(day, "330203001001", (dept, "k0"), {"n": 1.0, "ok": 1.0})
+             for dept in ("dept.nanmen.office", "", "*", "d" * 65)]
+    rows = store.rollup_rows(synthetic.FLOW, cells)
+    assert {r["department"] for r in rows} == {"*", "dept.nanmen.office"}
+    every = {r["node"]: r for r in rows if r["department"] == "*"}
+    assert set(every) == {"330000", "330200", "330203", "330203001", "330203001001"}
+    assert {(r["cells"], r["m0"], r["m1"], r["m2"]) for r in every.values()} == {(4, 4.0, 4.0, 0.0)}

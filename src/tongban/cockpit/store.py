@@ -98,7 +98,9 @@ def rollup_rows(ind: Indicator, cells: Iterable[tuple[dt.date, str, tuple[str, .
     # first per day × region × department (a few rows where the cells had ~50 keys) …
     placed: dict[tuple[dt.date, str, str], list[float]] = {}
     for day, region, key, values in cells:
-        depts = (ALL_DEPARTMENTS,) if dept_at is None else (ALL_DEPARTMENTS, key[dept_at])
+        # a department's own rows: not for a value no department id can be (too long, or `*`)
+        depts = (ALL_DEPARTMENTS,) if dept_at is None or not 0 < len(key[dept_at]) <= 64 \
+            or key[dept_at] == ALL_DEPARTMENTS else (ALL_DEPARTMENTS, key[dept_at])
         for dept in depts:
             slot = placed.get((day, region, dept))
             if slot is None:
