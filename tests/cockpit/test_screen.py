@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.cockpit import fakes
-from tests.cockpit.test_cockpit import _city
-from tongban.cockpit import store
+from tests.cockpit.test_cockpit import _city, _principal
+from tongban.cockpit import screen, store
+from tongban.cockpit.models import CockpitState
 from tongban.core import clock as core_clock
 
 
@@ -48,3 +49,18 @@ def test_the_screen_drills_from_a_district_to_a_community_and_sums_as_the_table_
     assert client.get("/api/v1/cockpit/screen/no.such", headers=h).status_code == 404
     # a resident may not look
     assert client.get("/api/v1/cockpit/screen/test.births", headers=login("resident.zhang")).status_code == 403
+
+
+def test_the_first_refresh_leaves_a_rollup_the_screen_reads_with_the_cells_figures(demo, clock, monkeypatch):  # type: ignore[no-untyped-def]
+    fakes.use(monkeypatch, fakes.BIRTHS, fakes.MARRIED)
+    _city(demo, 1_500)
+    leader = _principal(demo, "leader.haishu")
+    with demo.unit_of_work() as s:
+        store.refresh(s)
+        frm = core_clock.today() - dt.timedelta(days=200)
+        for key in ("test.births", "test.married"):
+            assert s.get(CockpitState, key).rollup
+            for region in (None, "330203001"):
+                got = screen.screen(s, leader, key, region=region, day_from=frm)
+                assert got == screen.reference(s, leader, key, region=region, day_from=frm)
+                assert got.total.value is not None or got.total.suppressed

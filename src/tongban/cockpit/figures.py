@@ -152,12 +152,17 @@ def _tree(session: Session, root: str | None, ind: Indicator, p: Period, *,
     for code in codes:
         for k in keys:
             nodes[(code, k)] = dict.fromkeys(ind.measures, 0.0)
+    above: dict[str, list[str]] = {}  # per region placed at: the nodes its cells count in
     for (code, k), measures in cells.items():
-        targets = [a for a in codes if access.in_subtree(code, a) and a != code]
-        if access.region_level(code) != "community":  # its own cells, beside its children's
-            targets.append(code + REMAINDER)
+        targets = above.get(code)
+        if targets is None:
+            targets = [a for a in codes if access.in_subtree(code, a) and a != code]
+            if access.region_level(code) != "community":  # its own cells, beside its children's
+                targets.append(code + REMAINDER)
+            targets.append(code)
+            above[code] = targets
+        if access.region_level(code) != "community":
             nodes.setdefault((code + REMAINDER, k), dict.fromkeys(ind.measures, 0.0))
-        targets.append(code)
         for t in targets:
             slot = nodes[(t, k)]
             for m in ind.measures:

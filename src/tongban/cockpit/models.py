@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tongban.core.db import Base, BigId, UTCDateTime
@@ -32,6 +32,34 @@ class CockpitCell(Base):
     measures: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+ROLLUP_MEASURES = 6  # measure slots of a rollup row (an indicator with more is not rolled up)
+ALL_DEPARTMENTS = "*"  # the rollup's department of every cell (a department head reads their own)
+
+
+class CockpitRollup(Base):
+    """An indicator's cells of one day summed up the region tree with their dimensions summed
+    over: per region node (the cell's own region and every region above it, and `<code>~` for the
+    cells placed at a region above the communities) and per department (`*`: every cell; an
+    indicator with a department dimension also each department's cells). `m0`… are the measures in
+    the indicator's declared order; `cells` counts the cells summed (a node with cells of zero
+    measures is still there). Written beside the cells on each refresh; the one screen reads it."""
+
+    __tablename__ = "cockpit_rollup"
+    __table_args__ = (Index("ix_cockpit_rollup_day", "indicator", "department", "day"),)
+
+    indicator: Mapped[str] = mapped_column(String(80), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node: Mapped[str] = mapped_column(String(13), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    cells: Mapped[int] = mapped_column(Integer, default=0)
+    m0: Mapped[float] = mapped_column(Float, default=0.0)
+    m1: Mapped[float] = mapped_column(Float, default=0.0)
+    m2: Mapped[float] = mapped_column(Float, default=0.0)
+    m3: Mapped[float] = mapped_column(Float, default=0.0)
+    m4: Mapped[float] = mapped_column(Float, default=0.0)
+    m5: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class CockpitState(Base):
     """When an indicator's cells were last refreshed (their as-of time) and which days they cover."""
 
@@ -42,6 +70,9 @@ class CockpitState(Base):
     day_from: Mapped[dt.date] = mapped_column(Date)
     day_to: Mapped[dt.date] = mapped_column(Date)
     cells: Mapped[int] = mapped_column(Integer, default=0)
+    # the rollup (`CockpitRollup`) holds every stored day of the indicator's cells (False: the one
+    # screen computes from the cells until a refresh has rebuilt it)
+    rollup: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CockpitSetting(Base):
