@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tongban.cockpit import store
+
 
 def _codes(fc: dict[str, Any]) -> list[str]:
     return [f["properties"]["code"] for f in fc["features"]]
@@ -59,3 +61,36 @@ def test_the_map_is_scoped_and_refuses_bad_regions(client, login, demo):  # type
     head = login("head.nanmen")
     assert client.get("/api/v1/cockpit/map/330203001", headers=head).status_code == 200
     assert client.get("/api/v1/cockpit/map/330200", headers=head).status_code == 403
+
+
+def test_the_one_screen_page_works_without_script_and_keeps_its_state_in_the_url(client, demo):  # type: ignore[no-untyped-def]
+    from tests.factories import web_login
+    from tests.services.conftest import DEMO_PASSWORD
+
+    with demo.unit_of_work() as s:
+        store.refresh(s)
+    web_login(client, "leader.ningbo", DEMO_PASSWORD)
+    home = client.get("/cockpit")
+    assert home.status_code == 200, home.text
+    text = home.text
+    # the default indicator over the leader's city: its districts as a table whose links drill down
+    assert 'id="screen-children"' in text and 'value="services.on_time" selected' in text
+    assert 'data-map="/api/v1/cockpit/map/330200"' in text and 'id="screen-demo-note"' in text
+    assert "/vendor/echarts-screen" in text  # the map, bars and line build, not the chart pages'
+    staff = client.get("/cockpit?indicator=cockpit.staff").text
+    assert "/cockpit?indicator=cockpit.staff&amp;region=330203" in staff  # a district with figures drills
+    assert "宁波市（未细分到下级）" in staff  # the city's own departments, not drillable
+    # a street, with the period carried along; the trail links back up to the city
+    street = client.get("/cockpit?indicator=cockpit.staff&region=330203001&from=2026-01-01&to=2026-01-31")
+    assert street.status_code == 200
+    assert "/cockpit?indicator=cockpit.staff&amp;region=330200&amp;from=2026-01-01&amp;to=2026-01-31" in street.text
+    assert 'aria-current="page">南门街道' in street.text and "data-map=\"/api/v1/cockpit/map/330203001\"" in street.text
+    # a street without shapes says so and shows the bars only
+    bare = client.get("/cockpit?indicator=cockpit.staff&region=330203002")
+    assert 'id="screen-no-shapes"' in bare.text and 'id="screen-map"' not in bare.text
+    # a province has no city outlines: the leader of a city may not look above it anyway
+    assert client.get("/cockpit?region=330000").status_code == 403
+    assert client.get("/cockpit?region=33x").status_code == 422
+    assert client.get("/cockpit?region=999999").status_code == 422
+    assert client.get("/cockpit?indicator=no.such").status_code == 404
+    assert client.get("/cockpit?from=2026-02-30").status_code == 422

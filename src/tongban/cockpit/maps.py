@@ -70,3 +70,20 @@ def region_map(session: Session, principal: access.Principal, region: str | None
                                             "level": child_level, "demo": invented}})
     return {"type": "FeatureCollection", "region": region, "level": child_level,
             "demo": any(f["properties"]["demo"] for f in features), "features": features}
+
+
+def coverage(session: Session, region: str) -> tuple[bool, bool]:
+    """(whether `region`'s children have shapes, whether any is invented), without drawing them:
+    what the page says before (or without) the map — ranked bars only, or 示意边界."""
+    level = access.region_level(region)
+    at = figures.LEVELS.index(level)
+    if at + 1 >= len(figures.LEVELS):
+        return False, False
+    shapes = reads.shapes(session)
+    demo = set(shapes.demo)
+    if figures.LEVELS[at + 1] == "county":
+        found = [c for c in shapes.outlines if c != region and access.in_subtree(c, region)]
+    else:  # streets and communities: the cells of communities whose district has an outline
+        found = [c for c in shapes.centres if len(c) == 12 and c[:6] in shapes.outlines
+                 and access.in_subtree(c, region)]
+    return bool(found), any(c in demo for c in found)
