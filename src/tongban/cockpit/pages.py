@@ -98,7 +98,9 @@ def _screen(request: Request, session: Session, principal: access.Principal,
         return "/cockpit?" + urlencode({"indicator": s.indicator.key, "region": code, **period})
 
     ranked = sorted(s.children, key=lambda a: (a.value is None, -(a.value or 0.0), a.name))
-    rows = [(a, href(a.code) if a.drillable else None) for a in ranked]
+    # a region with children below it drills into them; a community opens its own figure and trend
+    rows = [(a, href(a.code) if a.drillable or (a.level == "community" and not a.code.endswith(figures.REMAINDER))
+             else None) for a in ranked]
     has_shapes, demo_shapes = maps.coverage(session, s.region) if s.child_level else (False, False)
     data = screen.as_dict(s)
     # the charts' data: the children ranked, each with the link that drills into it

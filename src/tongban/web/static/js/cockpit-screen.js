@@ -37,7 +37,7 @@
       grid: { left: 8, right: 90, top: 8, bottom: 8, containLabel: true },
       tooltip: { trigger: "item", formatter: function (p) { return list[p.dataIndex].name + ": " + label(list[p.dataIndex]); } },
       xAxis: { type: "value", show: false },
-      yAxis: { type: "category", inverse: true, data: list.map(function (c) { return c.name; }),
+      yAxis: { type: "category", inverse: true, triggerEvent: true, data: list.map(function (c) { return c.name; }),
                axisLabel: { fontSize: size * 0.85 } },
       series: [{
         type: "bar", cursor: "pointer",
@@ -49,7 +49,14 @@
                  formatter: function (p) { return label(list[p.dataIndex]); } }
       }]
     });
-    chart.on("click", function (p) { go(list[p.dataIndex]); });
+    // a bar, or its name on the axis (a hidden figure has no bar to click)
+    chart.on("click", function (p) {
+      if (p.componentType === "yAxis") {
+        go(list.filter(function (c) { return c.name === p.value; })[0]);
+      } else {
+        go(list[p.dataIndex]);
+      }
+    });
     return chart;
   }
 
