@@ -2,7 +2,8 @@
 
 - copies htmx and Swagger UI as they are;
 - bundles ECharts with esbuild from `echarts/core` with only the charts and components the pages
-  use: `vendor/echarts.js` for the chart pages, `vendor/echarts-map.js` for the places map (their
+  use: `vendor/echarts.js` for the chart pages, `vendor/echarts-map.js` for the places map,
+  `vendor/echarts-screen.js` for the cockpit's one screen (map, bars, line; their
   entries are scripts/assets/*.js), and keeps the full `echarts.min.js` beside them, the baseline
   `tongban bench pages` measures against (a page asked with `?echarts=full` loads it);
 - vendors axe-core for the browser tests (tests/browser/conftest.py injects it into every page),
@@ -31,7 +32,7 @@ FILES = {
 TEST_FILES = {"node_modules/axe-core/axe.min.js": "axe.min.js"}
 
 
-BUNDLES = ("echarts.js", "echarts-map.js")  # scripts/assets/NAME → static/vendor/NAME
+BUNDLES = ("echarts.js", "echarts-map.js", "echarts-screen.js")  # scripts/assets/NAME → static/vendor/NAME
 
 
 def bundle(name: str) -> Path:

@@ -15,11 +15,11 @@ from tests.browser.helpers import sign_in, switch_to
 def test_a_leader_sees_figures_and_warnings_and_exports(desk: Any) -> None:
     sign_in(desk, "leader.haishu")
     assert "/cockpit" in desk.url
-    warnings = desk.locator("#warnings li.warning")
-    expect(warnings.first).to_be_visible()
-    first = warnings.first.inner_text()
-    assert "部门在岗人员不足" in first and "处置责任方" in first
-    expect(warnings.first.get_by_role("link", name="前往处置")).to_have_attribute("href", "/workbench")
+    # (another test of the session may have raised a warning of another rule: pick this rule's)
+    thin = desk.locator("#warnings li.warning", has_text="部门在岗人员不足").first
+    expect(thin).to_be_visible()
+    assert "处置责任方" in thin.inner_text()
+    expect(thin.get_by_role("link", name="前往处置")).to_have_attribute("href", "/workbench")
     with desk.expect_navigation():
         desk.locator("#indicators").get_by_role("link", name="工作人员账号").click()
     expect(desk.locator("#as-of")).to_contain_text("数据截至")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from tongban.cockpit import export as exports
-from tongban.cockpit import figures, screen, store, warnings
+from tongban.cockpit import figures, maps, screen, store, warnings
 from tongban.core.i18n import gettext
 from tongban.core.ids import Id
 from tongban.webkit.deps import CurrentPrincipal, DbSession, needs
@@ -82,6 +82,16 @@ def indicator_screen(key: str, session: DbSession, principal: CurrentPrincipal,
     its total, its children one level down (what the map is coloured by), the trail back up and
     the trend of the last twelve months. Suppressed areas and months carry no figure."""
     return screen.as_dict(screen.screen(session, principal, key, region=region, day_from=from_, day_to=to))
+
+
+@router.get("/cockpit/map/{region}", dependencies=[needs(*VIEW)])
+def region_map(session: DbSession, principal: CurrentPrincipal,
+               region: str = Path(max_length=12, pattern=r"^\d{6}(\d{3}){0,2}$")) -> dict[str, Any]:
+    """The map of the one screen: `region`'s children one level down as a GeoJSON
+    FeatureCollection (districts from the pack's outlines; a street as its communities' cells, a
+    community as its cell), each feature with code, name, level and `demo` (invented shapes). A
+    level without shapes gives no features (the screen shows ranked bars only)."""
+    return maps.region_map(session, principal, region)
 
 
 # A warning as the API shows it is `warnings.Shown` itself (FastAPI validates and documents a

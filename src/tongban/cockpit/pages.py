@@ -5,24 +5,29 @@ buttons for its CSV and XLSX exports (the API's, audited)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.cockpit import figures, store, warnings
+from tongban.cockpit import figures, maps, screen, store, warnings
 from tongban.core import access
-from tongban.core.errors import Conflict, Invalid
+from tongban.core.errors import Conflict, Invalid, NotFound
 from tongban.core.i18n import N_, gettext, pick
 from tongban.core.identity.models import Department, Region, Role
 from tongban.core.ids import Id
+from tongban.core.indicators import Indicator
 from tongban.core.slices import Link
+from tongban.webkit.assets import asset
 from tongban.webkit.deps import DbSession, SignedIn
 from tongban.webkit.forms import PostedForm, form_text
 from tongban.webkit.templating import render
 
 router = APIRouter(include_in_schema=False)
+REGION_CODE = re.compile(r"\d{6}(\d{3}){0,2}")
 
 TILES = (Link("map", N_("Map"), N_("Public places and services on one map"), "/places/map"),)
 COMPARISONS = {"above": N_("above"), "below": N_("below"), "fall": N_("fell by at least"),
@@ -50,8 +55,8 @@ def _profile(session: Session, principal: access.Principal) -> dict[str, object]
 def _cockpit(request: Request, session: Session, principal: access.Principal, *, notice: str | None = None,
              error: str | None = None, error_warning: int | None = None, status_code: int = 200) -> Response:
     context: dict[str, object] = {**_profile(session, principal), "tiles": TILES, "indicators": [],
-                                  "warnings": [], "scoped": False, "comparisons": COMPARISONS, "notice": notice,
-                                  "error": error, "error_warning": error_warning,
+                                  "warnings": [], "scoped": False, "comparisons": COMPARISONS, "s": None,
+                                  "notice": notice, "error": error, "error_warning": error_warning,
                                   "can_supervise": principal.has(figures.REGION_PERMISSION)}
     try:
         scope = figures.scope_of(principal)
@@ -59,16 +64,20 @@ def _cockpit(request: Request, session: Session, principal: access.Principal, *,
         # cockpit.view alone: the page, no figures
         return render(request, "cockpit/index.html", context, status_code=status_code)
     as_of = store.as_of(session)
+    visible = figures.visible(scope)
     context.update(scoped=True, by_department=scope.department is not None,
-                   indicators=[(i, as_of.get(i.key)) for i in figures.visible(scope).values()],
+                   indicators=[(i, as_of.get(i.key)) for i in visible.values()],
                    warnings=warnings.visible(session, principal))
+    context.update(_screen(request, session, principal, visible))
     return render(request, "cockpit/index.html", context, status_code=status_code)
 
 
 @router.get("/cockpit")
 def cockpit(request: Request, session: DbSession, principal: SignedIn, supervised: str | None = None) -> Response:
-    """The leaders' cockpit (驾驶舱): indicators and early warnings of the caller's scope. After a
-    督办 (`?supervised=<case>`) it says so with the case's number."""
+    """The leaders' cockpit (驾驶舱): one screen of the caller's scope — an indicator over a region
+    (`?indicator=&region=&from=&to=`, so Back and a shared link work): its map and ranked bars of
+    the region's children, the trail back up, the trend, the early warnings and the indicators.
+    After a 督办 (`?supervised=<case>`) it says so with the case's number."""
     access.require_any(principal, *figures_permissions())
     notice = None
     if supervised and supervised.isdigit() and warnings.supervised_by(session, principal, int(supervised)):
@@ -89,6 +98,50 @@ def supervise(request: Request, session: DbSession, principal: SignedIn, warning
         return _cockpit(request, session, principal, error=exc.translated(), error_warning=warning_id,
                         status_code=exc.status)
     return RedirectResponse(f"/cockpit?supervised={row.case_id}#warnings", status_code=303)
+
+
+DEFAULT_INDICATOR = "services.on_time"
+
+
+def _screen(request: Request, session: Session, principal: access.Principal,
+            visible: dict[str, Indicator]) -> dict[str, object]:
+    """The one screen's part of the page: the figures, the rows of the table (ranked), the links
+    drilling down and back up, and the data its charts are drawn from."""
+    params = request.query_params
+    key, region = params.get("indicator") or "", params.get("region") or ""
+    if region and not REGION_CODE.fullmatch(region):
+        raise Invalid(N_("Unknown region"), field="region")
+    day_from, day_to = _date(params.get("from"), "from"), _date(params.get("to"), "to")
+    if not visible:
+        return {}
+    chosen = key or (DEFAULT_INDICATOR if DEFAULT_INDICATOR in visible else next(iter(visible)))
+    try:
+        s = screen.screen(session, principal, chosen, region=region or None, day_from=day_from, day_to=day_to)
+    except NotFound:
+        if key or region:
+            raise
+        return {}  # no regions loaded: the page without a screen
+    period = {k: v.isoformat() for k, v in (("from", day_from), ("to", day_to)) if v is not None}
+
+    def href(code: str) -> str:
+        return "/cockpit?" + urlencode({"indicator": s.indicator.key, "region": code, **period})
+
+    ranked = sorted(s.children, key=lambda a: (a.value is None, -(a.value or 0.0), a.name))
+    # a region with children below it drills into them; a community opens its own figure and trend
+    rows = [(a, href(a.code) if a.drillable or (a.level == "community" and not a.code.endswith(figures.REMAINDER))
+             else None) for a in ranked]
+    has_shapes, demo_shapes = maps.coverage(session, s.region) if s.child_level else (False, False)
+    data = screen.as_dict(s)
+    # the charts' data: the children ranked, each with the link that drills into it
+    data.update(children=[{"code": a.code.rstrip(figures.REMAINDER), "name": a.name, "value": a.value,
+                            "shown": a.shown, "suppressed": a.suppressed, "href": link} for a, link in rows],
+                map=f"/api/v1/cockpit/map/{s.region}" if has_shapes else None)
+    return {"s": s, "ind": s.indicator, "rows": rows, "trail": [(name, href(code)) for code, name in s.trail],
+            "has_shapes": has_shapes, "demo_shapes": demo_shapes, "screen_data": data,
+            "child_level_label": figures.LEVEL_LABELS.get(s.child_level or "", ""),
+            "choices": [(k, i.label) for k, i in visible.items()],
+            "echarts_src": asset("vendor/echarts.min.js" if params.get("echarts") in ("full", "before")
+                                 else "vendor/echarts-screen.js")}
 
 
 def figures_permissions() -> tuple[str, ...]:
