@@ -94,7 +94,8 @@ def test_a_city_leader_drills_from_the_districts_map_to_a_community_and_back(des
     _figures_match_the_api(desk)
     # a leader's screen, not a phone's — but it does not break at 390 px
     desk.set_viewport_size({"width": 390, "height": 844})
-    assert desk.evaluate("document.documentElement.scrollWidth") <= 390
+    # (the charts redraw at the new width on the window's resize event: wait for that, then look)
+    desk.wait_for_function("document.documentElement.scrollWidth <= 390", timeout=5000)
 
 
 def _late_tasks(live: testing.LiveServer) -> int:
