@@ -766,9 +766,7 @@ def raise_supervision(session: Session, *, principal: access.Principal, departme
     hands (派单) with its time limit running, and supervised (督办, `supervise`) — so it lands in the
     department's queue, its head's and the region's 督查室's inboxes. A leader of the region or a
     platform admin; nobody presses their own department. The note (what to do) is required."""
-    if principal.department_id == department_id and not principal.is_platform_admin:
-        raise access.Denied(N_("You cannot supervise your own department"), principal=principal,
-                            action="case.supervise")
+    access.require_another_department(principal, department_id, action="case.supervise")
     access.require(principal, SUPERVISE_FROM_COCKPIT)
     region_code = _region(session, region_code)
     access.require_region(principal, region_code)

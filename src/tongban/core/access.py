@@ -201,6 +201,13 @@ def scope(principal: Principal, *, region: Any = None, department: Any = None) -
     return and_(true(), *conditions)
 
 
+def require_another_department(principal: Principal, department_id: str | None, *, action: str) -> None:
+    """Pressing a department (督办) is for someone outside it: nobody presses their own; a platform
+    admin belongs to no department's chain and may press any."""
+    if principal.department_id == department_id and not principal.is_platform_admin:
+        raise Denied(N_("You cannot supervise your own department"), principal=principal, action=action)
+
+
 def require_region(principal: Principal, region_code: str | None) -> None:
     """Staff act only within their own region's subtree."""
     if not can_act_in_region(principal, region_code):
