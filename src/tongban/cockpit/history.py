@@ -91,7 +91,8 @@ def write_parquet(db: Database, folder: Path, *, persons: int, days: int, seed: 
     start = end - dt.timedelta(days=days - 1)
     config = generator.CityConfig(persons=persons, seed=seed, communities=tuple(communities), as_of=end,
                                   shapes=loader.community_shapes(db))
-    written = generator.write_parquet(config, folder / "city", on_chunk=on_city)
+    written = generator.write_parquet(config, folder / "city", on_chunk=on_city,
+                                      workers=2 if persons >= 1_000_000 else 1)
     residents = parquet_residents(folder / "city")
     sink = ParquetSink(folder / "history")
     rows: dict[str, int] = {}
@@ -133,11 +134,13 @@ class Loaded:
     cells: int = 0
 
 
-def load(db: Database, folder: Path, *, on_rows: Callable[[str, int], None] | None = None) -> Loaded:
+def load(db: Database, folder: Path, *, on_rows: Callable[[str, int], None] | None = None,
+         notes: dict[str, Any] | None = None) -> Loaded:
     """Load a city and its history written by `write_parquet` into an empty database — COPY on
     PostgreSQL, executemany on SQLite — in foreign-key order with their ids, move the sequences past
     them, run the parts left for the database, and refresh the cockpit over the period. Refuses a
-    database that already holds persons, applications, cases or ratings."""
+    database that already holds persons, applications, cases or ratings. `notes` is handed to the
+    parts run on the database (e.g. `{"settings": …}` for the codes' signing key)."""
     import time
 
     import polars as pl
@@ -183,7 +186,8 @@ def load(db: Database, folder: Path, *, on_rows: Callable[[str, int], None] | No
         started = time.perf_counter()
         with db.unit_of_work() as session:
             done.rows[key] = by_key[key].write(History(session=session, seed=manifest["seed"], start=start, end=end,
-                                                       persons=manifest["persons"], rate=manifest["rate"], notes={}))
+                                                       persons=manifest["persons"], rate=manifest["rate"],
+                                                       notes=dict(notes or {})))
         done.seconds[key] = time.perf_counter() - started
         if on_rows is not None:
             on_rows(key, done.rows[key])
