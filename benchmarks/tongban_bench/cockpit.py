@@ -3,7 +3,7 @@ of service history — the first screen and every drill-down timed through the a
 figures computed straight from the live tables, in one run.
 
 1. The city and its history are generated once as Parquet (`tongban cockpit history --parquet`)
-   and kept in `--folder` (`$TONGBAN_BENCH_CACHE`, else `.bench-cache` in the checkout).
+   and kept in `--folder` (`$TONGBAN_BENCH_CACHE`, else `var/bench/cockpit` in the checkout).
 2. The database (`--database`, else `$TONGBAN_TEST_DATABASE_URL`) is emptied, given the schema, the
    demo pack and its cast of logins, and loaded from the Parquet (`tongban cockpit load`: COPY on
    PostgreSQL), timed; the cockpit's store refreshed over the year, timed. `--reuse` keeps a
@@ -49,7 +49,7 @@ def cache_dir(option: Path | None) -> Path:
         return option
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    return repo_root() / ".bench-cache"
+    return repo_root() / "var" / "bench" / "cockpit"
 
 
 def database_url(option: str | None, var: Path) -> str:
@@ -295,6 +295,11 @@ def access_level(code: str) -> str:
     return str(access.region_level(code))
 
 
+def _say(text: str) -> None:
+    """A line with the time, so a long run's log shows where it is (the bars draw only on a terminal)."""
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {text}")
+
+
 def run(*, persons: int, days: int, seed: int, rate: float, url: str, cache: Path, reuse: bool,
         indicator: str | None, repeats: int) -> dict[str, Any]:
     """Generate (cached), load, refresh and measure; the figures of the run."""
@@ -316,13 +321,19 @@ def run(*, persons: int, days: int, seed: int, rate: float, url: str, cache: Pat
         db = Database(url)
         try:
             started = time.perf_counter()
+            _say(f"generating {persons:,} persons × {days} days as Parquet in {folder}")
+
+            def part_done(part: Any, rows: int) -> None:
+                bar.advance(parts, 1)
+                _say(f"  {part.key}: {rows:,} rows ({time.perf_counter() - started:,.0f} s so far)")
+
             with progress() as bar:
                 city = bar.add_task("city (Parquet)", total=persons)
                 parts = bar.add_task("history (Parquet)", total=len(history.parts()))
                 history.write_parquet(db, folder, persons=persons, days=days, seed=seed, rate=rate,
-                                      on_city=lambda n: bar.advance(city, n),
-                                      on_part=lambda part, rows: bar.advance(parts, 1))
+                                      on_city=lambda n: bar.advance(city, n), on_part=part_done)
             result["generate_s"] = time.perf_counter() - started
+            _say(f"generated in {result['generate_s']:,.0f} s")
         finally:
             db.dispose()
     manifest = json.loads(manifest_path.read_text("utf-8"))
@@ -331,6 +342,7 @@ def run(*, persons: int, days: int, seed: int, rate: float, url: str, cache: Pat
         db = Database(url)
         try:
             started = time.perf_counter()
+            _say(f"loading into {result['database']}")
             with progress() as bar:
                 tasks = {"city": bar.add_task("load city", total=persons)}
                 tasks |= {t: bar.add_task(f"load {t}", total=n) for t, n in manifest["tables"].items()}
@@ -341,8 +353,10 @@ def run(*, persons: int, days: int, seed: int, rate: float, url: str, cache: Pat
             result["load_parts_s"] = done.seconds
             result["refresh_s"] = done.seconds["refresh"]
             result["rows"] = done.rows
+            _say(f"loaded in {result['load_s']:,.0f} s, refreshed in {result['refresh_s']:,.0f} s")
         finally:
             db.dispose()
+    _say(f"timing the screens ({repeats} rounds)")
     with progress() as bar:
         task = bar.add_task("screens", total=repeats)
         result |= measure(url, var, indicator=indicator, repeats=repeats, on_step=lambda: bar.advance(task, 1))
@@ -363,7 +377,9 @@ def report(result: dict[str, Any], *, limit: float, max_age: float) -> bool:
         setup.add_row("generate city + history (Parquet)", f"{sum(m['city'].values()) + sum(counts.values()):,}",
                       f"{result['generate_s']:,.1f}")
     for key, secs in result.get("load_parts_s", {}).items():
-        if key != "refresh":
+        if key == "analyze":
+            setup.add_row("ANALYZE the loaded tables", "", f"{secs:,.1f}")
+        elif key != "refresh":
             setup.add_row(f"load {key}", f"{result['rows'].get(key, 0):,}", f"{secs:,.1f}")
     if "refresh_s" in result:
         setup.add_row("refresh the store (full, the period)", "", f"{result['refresh_s']:,.1f}")
@@ -425,7 +441,7 @@ def bench_cockpit(
     database: str | None = typer.Option(None, "--database", help=f"Database URL (default ${DATABASE_ENV}; "
                                         "'sqlite' or unset: a SQLite file in the cache). Emptied unless --reuse."),
     folder: Path | None = typer.Option(None, "--folder", help=f"Cache folder (default ${CACHE_ENV}, else "
-                                       ".bench-cache in the checkout)."),
+                                       "var/bench/cockpit in the checkout)."),
     reuse: bool = typer.Option(False, "--reuse", help="Keep a database that already holds this city and history."),
     indicator: str | None = typer.Option(None, "--indicator", help="The indicator (default: services.applications)."),
     repeats: int = typer.Option(10, "--repeats", min=1, max=1000, help="Rounds of every screen."),

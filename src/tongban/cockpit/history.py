@@ -180,6 +180,14 @@ def load(db: Database, folder: Path, *, on_rows: Callable[[str, int], None] | No
                     top = conn.execute(select(func.max(meta.tables[name].c.id))).scalar()
                     conn.execute(text("SELECT setval(CAST(:s AS regclass), :v)"), {"s": seq, "v": int(top or 1)})
         done.seconds[name] = time.perf_counter() - started
+    if not db.is_sqlite:  # the planner's statistics of what was just loaded, before anything reads it
+        from tongban.registry.generator import TABLES as CITY_TABLES
+
+        started = time.perf_counter()
+        with db.engine.begin() as conn:
+            for name in (*CITY_TABLES, *manifest["tables"]):
+                conn.execute(text(f'ANALYZE "{name}"'))  # noqa: S608 - our own table names
+        done.seconds["analyze"] = time.perf_counter() - started
     start, end = dt.date.fromisoformat(manifest["start"]), dt.date.fromisoformat(manifest["end"])
     by_key = {p.key: p for p in parts()}
     for key in manifest["deferred"]:
