@@ -486,7 +486,9 @@ def report(result: dict[str, Any], *, limit: float, max_age: float) -> bool:
 
 
 def _fmt(v: float | None) -> str:
-    return "—" if v is None else f"{v:,.4g}"
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.4g}"
 
 
 @app.command("cockpit")
