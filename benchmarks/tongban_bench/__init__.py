@@ -11,6 +11,7 @@ app = typer.Typer(help="Benchmarks (tables of our figures beside the yardstick's
 from tongban_bench import audit as _audit  # noqa: E402,F401
 from tongban_bench import booking as _booking  # noqa: E402,F401
 from tongban_bench import cases as _cases  # noqa: E402,F401
+from tongban_bench import cockpit as _cockpit  # noqa: E402,F401
 from tongban_bench import codes as _codes  # noqa: E402,F401
 from tongban_bench import exchange as _exchange  # noqa: E402,F401
 from tongban_bench import history_parts as _history_parts  # noqa: E402,F401

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from tongban.cases import engine
@@ -24,7 +24,7 @@ from tongban.cases.models import Case, CaseEvent
 from tongban.core import workdays
 from tongban.core.audit.log import record
 from tongban.core.clock import SHANGHAI, local_date
-from tongban.core.db import reserve_ids
+from tongban.core.history_sink import Sink, sink_of
 from tongban.core.indicators import History, HistoryPart
 from tongban.registry import reads
 
@@ -35,14 +35,16 @@ MERGE_SHARE = 0.06  # of the cases, a repeat of an open one merged into it
 MERGE_WINDOW = dt.timedelta(hours=72)
 LATE_SHARE = 0.1
 ACTOR = "system:history"
-BATCH = 10_000
+BATCH = 10_000  # cases written at a time
 
 
 @dataclass
 class _Case:
     row: dict[str, Any]
     events: list[tuple[dt.datetime, str, str | None, dict[str, Any]]] = field(default_factory=list)
+    n: int = 0  # its index in the period's cases
     master: int | None = None  # index of the case it was merged into
+    master_case: _Case | None = None
 
 
 def _instant(day: dt.date, seconds: float) -> dt.datetime:
@@ -60,8 +62,9 @@ def _later(rng: random.Random, day: dt.date, after: dt.datetime) -> dt.datetime:
 def write(history: History) -> int:
     """Cases over [start, end] for `rate` × 0.2 a resident a year; returns rows written."""
     session: Session = history.session
+    sink = sink_of(history)
     rng = random.Random(f"{history.seed}:cases")
-    residents = reads.living_residents(session)
+    residents = history.residents() if history.residents is not None else reads.living_residents(session)
     hotline = engine.categories(session, "hotline")
     grid = engine.categories(session, "grid")
     if not residents or not (hotline or grid):
@@ -73,7 +76,9 @@ def write(history: History) -> int:
     limits = {(c.id, t): engine.time_limit(session, t, c) for c in hotline for t in engine.TYPES}
     limits |= {(c.id, "grid"): engine.time_limit(session, "grid", c) for c in grid}
     routes: dict[tuple[str, str], Any] = {}
-    made: list[_Case] = []
+    ids = sink.reserve(Case.__table__, count)
+    made: deque[_Case] = deque()  # the cases of the last MERGE_WINDOW: a repeat may merge into one
+    out = _Out(sink, ids)
     starts = sorted(_instant(history.start + dt.timedelta(days=rng.randrange(days)), rng.uniform(0, 86399))
                     for _ in range(count))
     for n, received in enumerate(starts):
@@ -93,23 +98,22 @@ def write(history: History) -> int:
             department_id=None, assist_department_ids=[], clock_started_on=start, due_date=due, overdue_at=None,
             supervisions=0, reply=None, replied_at=None, closed_at=None, merged_into_id=None, rating=None,
             rating_source=None, visited_at=None, api_key_id=None, version=1, created_at=received, updated_at=received)
-        c = _Case(row)
+        while made and received - made[0].row["created_at"] > MERGE_WINDOW:
+            out.add(made.popleft())
+        c = _Case(row, n=n)
         c.events.append((received, "received", None, {"channel": channel, "type": case_type, "category": cat.id,
                                                       "due_date": due.isoformat(), "working_days": limit}))
         # 并单: a repeat of an open case of the same matter (category) in the same district, reported
         # in the last 72 hours.
         if rng.random() < MERGE_SHARE:
-            for i in range(len(made) - 1, -1, -1):
-                m = made[i]
-                if received - m.row["created_at"] > MERGE_WINDOW:
-                    break
+            for m in reversed(made):
                 mr = m.row
                 if (m.master is None and mr["category_id"] == cat.id and mr["region_code"][:6] == region[:6]
                         and (mr["closed_at"] is None or mr["closed_at"] > received)):
-                    c.master = i
+                    c.master, c.master_case = m.n, m
                     break
-        if c.master is not None:
-            master = made[c.master]
+        if c.master is not None and c.master_case is not None:
+            master = c.master_case
             merged_at = received + dt.timedelta(minutes=rng.uniform(5, 60))
             row.update(status="merged", department_id=master.row["department_id"], updated_at=merged_at)
             c.events.append((merged_at, "merged", None, {"into": c.master}))
@@ -157,28 +161,48 @@ def write(history: History) -> int:
         row["updated_at"] = c.events[-1][0]
         made.append(c)
 
-    rows = [c.row for c in made]
-    ids = reserve_ids(session, Case.__table__, len(rows))
-    for case_id, c in zip(ids, made, strict=True):  # a master is earlier in the list: inserted first
-        c.row["id"] = case_id
-        c.row["merged_into_id"] = ids[c.master] if c.master is not None else None
-    for chunk in range(0, len(rows), BATCH):
-        session.execute(insert(Case), rows[chunk:chunk + BATCH])
-    merges = [c for c in made if c.master is not None]
-    events = []
-    for case_id, c in zip(ids, made, strict=True):
-        for at, kind, dept, details in c.events:
-            d = dict(details)
-            for ref in ("into", "repeat", "via"):
-                if ref in d:
-                    d[ref] = ids[d[ref]]
-            events.append(dict(case_id=case_id, at=at, kind=kind, actor=ACTOR, department_id=dept, details=d))
-    for chunk in range(0, len(events), BATCH):
-        session.execute(insert(CaseEvent), events[chunk:chunk + BATCH])
-    record(session, actor=ACTOR, action="history.cases", subject="history:cases",
-           details={"seed": history.seed, "start": history.start.isoformat(), "end": history.end.isoformat(),
-                    "cases": len(ids), "merged": len(merges)})
-    return len(ids) + len(events)
+    while made:
+        out.add(made.popleft())
+    out.flush()
+    if sink.kind == "db":
+        record(session, actor=ACTOR, action="history.cases", subject="history:cases",
+               details={"seed": history.seed, "start": history.start.isoformat(), "end": history.end.isoformat(),
+                        "cases": out.cases, "merged": out.merged})
+    return out.cases + out.events
 
 
-PART = HistoryPart(key="cases.hotline", order=20, write=write)
+class _Out:
+    """Cases past the merge window, written in order (a master before its repeats) in chunks."""
+
+    def __init__(self, sink: Sink, ids: list[int]) -> None:
+        self.sink, self.ids = sink, ids
+        self.pending: list[_Case] = []
+        self.cases = self.events = self.merged = 0
+
+    def add(self, c: _Case) -> None:
+        self.pending.append(c)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        ids, rows, events = self.ids, [], []
+        for c in self.pending:
+            case_id = ids[c.n]
+            c.row["id"] = case_id
+            c.row["merged_into_id"] = ids[c.master] if c.master is not None else None
+            rows.append(c.row)
+            self.merged += c.master is not None
+            for at, kind, dept, details in c.events:
+                d = dict(details)
+                for ref in ("into", "repeat", "via"):
+                    if ref in d:
+                        d[ref] = ids[d[ref]]
+                events.append(dict(case_id=case_id, at=at, kind=kind, actor=ACTOR, department_id=dept, details=d))
+        self.sink.insert(Case.__table__, rows)
+        self.sink.insert(CaseEvent.__table__, events)
+        self.cases += len(rows)
+        self.events += len(events)
+        self.pending = []
+
+
+PART = HistoryPart(key="cases.hotline", order=20, write=write, sinks=("db", "parquet"))

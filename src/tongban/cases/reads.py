@@ -5,7 +5,9 @@ Published in slice.py as `cases.closed_case`, `cases.closed_cases` and `cases.no
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,3 +81,27 @@ def closed_cases_of(session: Session, account_id: int, *, limit: int = 50) -> li
     return [_record(c, cats.get(c.category_id)) for c in session.scalars(
         select(Case).where(Case.reporter_account_id == account_id, Case.closed_at.is_not(None))
         .order_by(Case.closed_at.desc(), Case.id.desc()).limit(limit))]
+
+
+def closed_cases_written(session: Session, cases: Any, *, day_from: dt.date, day_to: dt.date,
+                         batch: int = 100_000) -> Iterator[list[ClosedCase]]:
+    """`closed_cases` over cases written as Parquet by the service history (`cases`: a Polars
+    LazyFrame of the `case_case` columns), in the same order, in batches."""
+    import polars as pl
+
+    start = dt.datetime.combine(day_from, dt.time(), clock.SHANGHAI).astimezone(dt.UTC)
+    end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), clock.SHANGHAI).astimezone(dt.UTC)
+    cats = {c.id: c for c in session.scalars(select(CaseCategory))}
+    frame = (cases.filter(pl.col("closed_at") >= start, pl.col("closed_at") < end)
+             .select("id", "reporter_account_id", "department_id", "region_code", "category_id", "closed_at")
+             .sort("closed_at", "id").collect())
+    for part in frame.iter_slices(batch):
+        out = []
+        for r in part.iter_rows(named=True):
+            cat = cats.get(r["category_id"])
+            title = (dict(cat.definition["title"]) if cat is not None
+                     else {"zh": r["category_id"], "en": r["category_id"]})
+            out.append(ClosedCase(id=r["id"], reporter_account_id=r["reporter_account_id"],
+                                  department_id=r["department_id"], region_code=r["region_code"],
+                                  category_id=r["category_id"], title=title, closed_at=r["closed_at"]))
+        yield out

@@ -14,7 +14,8 @@ SLICE = Slice(
     jobs=("tongban.cases.jobs",),
     pack_sections=("tongban.cases.pack_sections",),
     reads={"closed_case": "tongban.cases.reads:closed_case", "closed_cases": "tongban.cases.reads:closed_cases",
-           "closed_cases_of": "tongban.cases.reads:closed_cases_of"},
+           "closed_cases_of": "tongban.cases.reads:closed_cases_of",
+           "closed_cases_written": "tongban.cases.reads:closed_cases_written"},
     writes={"note_rating": "tongban.cases.reads:note_rating"},
     contributions=(
         Contribution("messages.kinds", "tongban.cases.notify:MESSAGE_KINDS"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 
@@ -33,6 +34,8 @@ def history(
     rate: float = typer.Option(1.0, "--rate", help="Scales every part's yearly rates."),
     existing: bool = typer.Option(False, "--existing", help="Use the residents already in the registry; "
                                                             "generate no city."),
+    parquet: Path | None = typer.Option(None, "--parquet", help="Write the city and its history to this folder "
+                                        "as Parquet (for `tongban cockpit load`) instead of into the database."),
 ) -> None:
     """Generate a city of PERSONS with DAYS of service history (every slice's part), then refresh."""
     from tongban.cockpit import history as generator
@@ -40,12 +43,32 @@ def history(
 
     if not 1 <= days <= 3660:
         cliutil.fail("--days must be between 1 and 3,660")
-    if not 0 < persons <= 5_000_000:
-        cliutil.fail("--persons must be between 1 and 5,000,000")
+    if not 0 < persons <= (20_000_000 if parquet is not None else 5_000_000):
+        cliutil.fail("--persons must be between 1 and 5,000,000 (20,000,000 with --parquet)")
     if not 0 < rate <= 100:
         cliutil.fail("--rate must be above 0 and at most 100")
     db = cliutil.database()
     started = time.perf_counter()
+    if parquet is not None:
+        if existing:
+            cliutil.fail("--existing and --parquet do not go together")
+        if parquet.exists() and any(parquet.iterdir()):
+            cliutil.fail(f"{parquet} is not empty")
+        with cliutil.progress() as bar:
+            city = bar.add_task("city", total=persons)
+            task = bar.add_task("history", total=len(generator.parts()))
+            manifest = generator.write_parquet(db, parquet, persons=persons, days=days, seed=seed, rate=rate,
+                                               on_city=lambda n: bar.advance(city, n),
+                                               on_part=lambda part, rows: bar.advance(task, 1))
+            bar.update(task, completed=len(generator.parts()))
+        for key, rows in manifest["parts"].items():
+            cliutil.console.print(f"  {key}: {rows:,} rows")
+        if manifest["deferred"]:
+            cliutil.console.print(f"  left for the database (run by `tongban cockpit load`): "
+                                  f"{', '.join(manifest['deferred'])}")
+        cliutil.console.print(f"{manifest['start']}–{manifest['end']}: written to {parquet} in "
+                              f"{time.perf_counter() - started:.1f} s")
+        return
     if not existing:
         from tongban.registry import loader
         from tongban.registry.generator import CityConfig
@@ -72,3 +95,30 @@ def history(
         cliutil.console.print(f"  {key}: {rows:,} rows")
     cliutil.console.print(f"{done.start}–{done.end}: {len(done.rows)} parts, {done.cells:,} cells, "
                           f"{done.warnings} warnings in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+def load(folder: Path = typer.Argument(..., help="A folder written by `tongban cockpit history --parquet`.")) -> None:
+    """Load a city and its service history written as Parquet into the (empty) database — COPY on
+    PostgreSQL — then run the parts left for the database and refresh the cockpit."""
+    from tongban.cockpit import history as generator
+    from tongban.core.errors import TongbanError
+
+    db = cliutil.database()
+    try:
+        manifest = generator.read_manifest(folder)
+    except TongbanError as exc:
+        cliutil.fail(str(exc))
+    started = time.perf_counter()
+    with cliutil.progress() as bar:
+        tasks = {"city": bar.add_task("city", total=manifest["persons"])}
+        tasks |= {t: bar.add_task(t, total=n) for t, n in manifest["tables"].items()}
+        tasks |= {k: bar.add_task(k, total=None) for k in manifest["deferred"]}
+        try:
+            done = generator.load(db, folder, on_rows=lambda t, n: bar.advance(tasks[t], n))
+        except TongbanError as exc:
+            cliutil.fail(str(exc))
+    for key, rows in done.rows.items():
+        cliutil.console.print(f"  {key}: {rows:,} rows in {done.seconds[key]:,.1f} s")
+    cliutil.console.print(f"cockpit refreshed: {done.cells:,} cells in {done.seconds['refresh']:,.1f} s; "
+                          f"all in {time.perf_counter() - started:,.1f} s")

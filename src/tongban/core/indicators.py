@@ -94,7 +94,12 @@ class History:
     """What the service-history generator hands every part: the database session (the caller
     commits), the seed, the period (inclusive) and the city's size. `rate` scales every part's
     per-person yearly rates (1.0: the rates a real city of this size sees). `notes` collects what
-    each part wants later parts to know (e.g. the services part's completed applications)."""
+    each part wants later parts to know (e.g. the services part's completed applications).
+
+    `sink`: where a part that can writes its rows (`core.history_sink`: None is the session's
+    database; a `ParquetSink` writes Parquet for `tongban cockpit load`). `residents`: who the
+    parts draw applicants from — None: the registry's living residents in the session; else a
+    callable giving (person id, community) by index (a city written as Parquet)."""
 
     session: Any
     seed: int
@@ -103,6 +108,8 @@ class History:
     persons: int
     rate: float = 1.0
     notes: dict[str, Any] | None = None
+    sink: Any = None
+    residents: Callable[[], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,3 +117,6 @@ class HistoryPart:
     key: str  # "<slice>.<what>", e.g. "services.applications"
     order: int  # lower first: services 10, cases 20, codes 30, appointments 40, ratings 50
     write: Callable[[History], int]
+    # The sinks the part writes through ("db": the session; "parquet": `History.sink` a
+    # ParquetSink). A part without "parquet" runs on the database after `tongban cockpit load`.
+    sinks: tuple[str, ...] = ("db",)

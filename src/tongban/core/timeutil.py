@@ -76,6 +76,8 @@ class WorkCalendar:
         self.workdays = frozenset(workdays)
         self.years: Mapping[int, YearSchedule] = dict(years or {})
         self._memo: dict[dt.date, bool] = {}  # is_workday answers: the schedule of a date never changes
+        self._added: dict[tuple[dt.date, int], dt.date] = {}  # add_working_days answers, likewise
+        self._between: dict[tuple[dt.date, dt.date], int] = {}  # working_days_between answers
 
     def knows_year(self, year: int) -> bool:
         """Is the official schedule of `year` known (loaded or in the library), not a weekday guess?"""
@@ -126,24 +128,34 @@ class WorkCalendar:
         """
         if days < 0:
             raise ValueError("days must be ≥ 0")
+        known = self._added.get((start, days))
+        if known is not None:
+            return known
         day = start
         left = days
         while left:
             day += dt.timedelta(days=1)
             if self.is_workday(day):
                 left -= 1
+        if len(self._added) < 1_000_000:
+            self._added[(start, days)] = day
         return day
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         """Working days after `start` up to and including `end` (negative when `end` is earlier)."""
         if end < start:
             return -self.working_days_between(end, start)
+        known = self._between.get((start, end))
+        if known is not None:
+            return known
         count = 0
         day = start
         while day < end:
             day += dt.timedelta(days=1)
             if self.is_workday(day):
                 count += 1
+        if len(self._between) < 1_000_000:
+            self._between[(start, end)] = count
         return count
 
 

@@ -109,6 +109,12 @@ def load(db: Database, chunks: Iterable[Frames], *, on_chunk: Callable[[int], No
     return stats
 
 
+def write_frame(conn: Connection, table: str, df: pl.DataFrame, *, sqlite: bool) -> None:
+    """Rows of `table` (its column names, ids named) in one go: COPY on PostgreSQL, executemany on
+    SQLite."""
+    (_insert_sqlite if sqlite else _copy_pg)(conn, table, df)
+
+
 def _copy_pg(conn: Connection, table: str, df: pl.DataFrame) -> None:
     buf = io.BytesIO()
     df.write_csv(buf, datetime_format="%Y-%m-%dT%H:%M:%S%.f%z", null_value="")

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core import workdays
 from tongban.core.audit.log import record
 from tongban.core.clock import SHANGHAI
-from tongban.core.db import reserve_ids
+from tongban.core.history_sink import Sink, sink_of
 from tongban.core.indicators import History, HistoryPart
 from tongban.core.timeutil import WorkCalendar
 from tongban.registry import reads
@@ -37,7 +37,7 @@ ONETHING_SHARE = 0.3  # of the applications, the one-things'
 LATE_SHARE = 0.12  # of the decisions, past the promised due date
 REJECT_SHARE = 0.05
 ACTOR = "system:history"
-BATCH = 10_000
+CHUNK = 50_000  # applications generated, then written, at a time (memory stays flat)
 NOTE_COMPLETED = "services.completed"  # History.notes: the ids of the applications completed
 
 
@@ -129,17 +129,13 @@ def _run(rng: random.Random, tasks: dict[str, _Task], submitted: dt.datetime, en
     return status, max(t.decided_at for t in tasks.values() if t.decided_at is not None)
 
 
-def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Plain multi-row INSERTs (executemany), no RETURNING: the rows name their ids."""
-    for chunk in range(0, len(rows), BATCH):
-        session.execute(insert(table), rows[chunk:chunk + BATCH])
-
-
 def write(history: History) -> int:
-    """Applications over [start, end] for `rate` × 0.6 a resident a year; returns rows written."""
+    """Applications over [start, end] for `rate` × 0.6 a resident a year, written through the
+    history's sink in chunks of `CHUNK` applications; returns rows written."""
     session: Session = history.session
+    sink = sink_of(history)
     rng = random.Random(f"{history.seed}:services")
-    residents = reads.living_residents(session)
+    residents = history.residents() if history.residents is not None else reads.living_residents(session)
     items = {i.id: i for i in session.scalars(select(ServiceItem).order_by(ServiceItem.id))}
     onethings = list(session.scalars(select(OneThing).order_by(OneThing.id)))
     if not residents or not items:
@@ -148,6 +144,12 @@ def write(history: History) -> int:
     count = round(len(residents) * APPLICATIONS_PER_RESIDENT_YEAR * history.rate * days / 365)
     calendar = workdays.calendar(session)
     end = _instant(history.end + dt.timedelta(days=1), 0)
+    item_ids = sorted(items)
+    resolved = {ot.id: onething.resolve_choice(ot.definition, None) for ot in onethings}
+    notes = history.notes if history.notes is not None else {}
+    history.notes = notes
+    completed: list[int] = notes.setdefault(NOTE_COMPLETED, [])
+    done = _Done()
     app_rows: list[dict[str, Any]] = []
     plans: list[tuple[dict[str, _Task], str, dt.datetime | None]] = []
     for n in range(count):
@@ -155,10 +157,10 @@ def write(history: History) -> int:
         submitted = _instant(history.start + dt.timedelta(days=rng.randrange(days)), rng.uniform(7 * 3600, 86399))
         ot = onethings[rng.randrange(len(onethings))] if onethings and rng.random() < ONETHING_SHARE else None
         if ot is not None:
-            picked, requires = onething.resolve_choice(ot.definition, None)
+            picked, requires = resolved[ot.id]
             chosen = [i for i in picked if i in items]
         else:
-            chosen, requires = [rng.choice(sorted(items))], {}
+            chosen, requires = [rng.choice(item_ids)], {}
         tasks = {i: _Task(items[i], [r for r in requires.get(i, []) if r in chosen]) for i in chosen}
         status, finished = _run(rng, tasks, submitted, end, calendar)
         key = f"history:{history.seed}:{history.start:%Y%m%d}:{n}"
@@ -169,14 +171,37 @@ def write(history: History) -> int:
             else items[chosen[0]].pack_id, pack_version=None, idempotency_key=key, request_hash=key[-64:],
             consent_id=None, version=1, created_at=submitted, submitted_at=submitted, finished_at=finished))
         plans.append((tasks, status, finished))
-    ids = reserve_ids(session, Application.__table__, len(app_rows))
+        if len(app_rows) >= CHUNK:
+            _flush(sink, app_rows, plans, completed, done)
+            app_rows, plans = [], []
+    _flush(sink, app_rows, plans, completed, done)
+    if sink.kind == "db":
+        record(session, actor=ACTOR, action="history.services", subject="history:services",
+               details={"seed": history.seed, "start": history.start.isoformat(), "end": history.end.isoformat(),
+                        "applications": done.applications, "tasks": done.tasks, "completed": done.completed})
+    return done.applications + done.tasks + done.events
+
+
+@dataclass
+class _Done:
+    applications: int = 0
+    tasks: int = 0
+    events: int = 0
+    completed: int = 0
+
+
+def _flush(sink: Sink, app_rows: list[dict[str, Any]], plans: list[tuple[dict[str, _Task], str, dt.datetime | None]],
+           completed: list[int], done: _Done) -> None:
+    """One chunk of applications: ids reserved, then the applications, their tasks and events."""
+    if not app_rows:
+        return
+    ids = sink.reserve(Application.__table__, len(app_rows))
     for app_id, row in zip(ids, app_rows, strict=True):
         row["id"] = app_id
-    _insert(session, Application.__table__, app_rows)
+    sink.insert(Application.__table__, app_rows)
     task_rows: list[dict[str, Any]] = []
     task_events: list[list[tuple[dt.datetime, str, dict[str, Any]]]] = []
     event_rows: list[dict[str, Any]] = []
-    completed: list[int] = []
     for app_id, row, (tasks, status, finished) in zip(ids, app_rows, plans, strict=True):
         event_rows.append(dict(application_id=app_id, task_id=None, at=row["submitted_at"], kind="submitted",
                                actor=ACTOR, details={"items": list(tasks)}))
@@ -193,20 +218,17 @@ def write(history: History) -> int:
                                    actor="system", details={"tasks": {t.item.id: t.status for t in tasks.values()}}))
             if status == "completed":
                 completed.append(app_id)
-    for task_id, row, events in zip(reserve_ids(session, Task.__table__, len(task_rows)), task_rows, task_events,
+                done.completed += 1
+    for task_id, row, events in zip(sink.reserve(Task.__table__, len(task_rows)), task_rows, task_events,
                                      strict=True):
         row["id"] = task_id
         event_rows.extend(dict(application_id=row["application_id"], task_id=task_id, at=at, kind=kind,
                                actor=ACTOR, details=d) for at, kind, d in events)
-    _insert(session, Task.__table__, task_rows)
-    _insert(session, ApplicationEvent.__table__, event_rows)
-    notes = history.notes if history.notes is not None else {}
-    notes.setdefault(NOTE_COMPLETED, []).extend(completed)
-    history.notes = notes
-    record(session, actor=ACTOR, action="history.services", subject="history:services",
-           details={"seed": history.seed, "start": history.start.isoformat(), "end": history.end.isoformat(),
-                    "applications": len(ids), "tasks": len(task_rows), "completed": len(completed)})
-    return len(ids) + len(task_rows) + len(event_rows)
+    sink.insert(Task.__table__, task_rows)
+    sink.insert(ApplicationEvent.__table__, event_rows)
+    done.applications += len(ids)
+    done.tasks += len(task_rows)
+    done.events += len(event_rows)
 
 
-PART = HistoryPart(key="services.applications", order=10, write=write)
+PART = HistoryPart(key="services.applications", order=10, write=write, sinks=("db", "parquet"))

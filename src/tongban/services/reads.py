@@ -5,14 +5,15 @@ plain records, never the tables. Published in slice.py as `services.completed_ap
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.core.clock import SHANGHAI as LOCAL_TZ
-from tongban.services import notify
+from tongban.services import catalogue, notify
 from tongban.services.models import Application, Task
 
 FINISHED_WITH_APPROVAL = ("completed", "partly_completed")
@@ -99,3 +100,36 @@ def completed_applications_of(session: Session, account_id: int, *, limit: int =
         tasks = list(session.scalars(select(Task).where(Task.application_id == a.id).order_by(Task.id)))
         out.append(_record(session, a, tasks))
     return out
+
+
+def completed_applications_written(session: Session, applications: Any, tasks: Any, *, day_from: dt.date,
+                                   day_to: dt.date, batch: int = 100_000) -> Iterator[list[CompletedApplication]]:
+    """`completed_applications` over applications and tasks written as Parquet by the service
+    history (`applications`, `tasks`: Polars LazyFrames of the `svc_application` and `svc_task`
+    columns), in the same order, in batches; each record's `tasks` left empty (its lead department
+    is its first task's)."""
+    import polars as pl
+
+    start = dt.datetime.combine(day_from, dt.time(), LOCAL_TZ).astimezone(dt.UTC)
+    end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), LOCAL_TZ).astimezone(dt.UTC)
+    apps = (applications.filter(pl.col("status").is_in(FINISHED_WITH_APPROVAL), pl.col("finished_at") >= start,
+                                pl.col("finished_at") < end)
+            .select("id", "applicant_account_id", "filed_by_account_id", "region_code", "onething_id", "item_id",
+                    "finished_at"))
+    first = (tasks.group_by("application_id").agg(pl.col("department_id").sort_by("id").first())
+             .rename({"application_id": "id"}))
+    frame = apps.join(first, on="id", how="left").sort("finished_at", "id").collect()
+    cat = catalogue.current(session)
+    titles: dict[tuple[str | None, str | None], dict[str, str]] = {}
+    for part in frame.iter_slices(batch):
+        out = []
+        for r in part.iter_rows(named=True):
+            subject = (r["onething_id"], r["item_id"])
+            if subject not in titles:
+                titles[subject] = (dict(cat.onething(subject[0]).definition["title"]) if subject[0] else
+                                   dict(cat.item(subject[1]).definition["title"]) if subject[1] else {"zh": "", "en": ""})
+            out.append(CompletedApplication(
+                id=r["id"], applicant_account_id=r["applicant_account_id"], filed_by_account_id=r["filed_by_account_id"],
+                region_code=r["region_code"], onething_id=r["onething_id"], item_id=r["item_id"],
+                title=titles[subject], finished_at=r["finished_at"], department_id=r["department_id"] or "", tasks=()))
+        yield out

@@ -17,7 +17,8 @@ SLICE = Slice(
     reads={"completed_application": "tongban.services.reads:completed_application",
            "completed_applications": "tongban.services.reads:completed_applications",
            "application_of_task": "tongban.services.reads:application_of_task",
-           "completed_applications_of": "tongban.services.reads:completed_applications_of"},
+           "completed_applications_of": "tongban.services.reads:completed_applications_of",
+           "completed_applications_written": "tongban.services.reads:completed_applications_written"},
     contributions=(
         Contribution("messages.kinds", "tongban.services.notify:MESSAGE_KINDS"),
         Contribution(INDICATORS, "tongban.services.indicators:INDICATORS"),
