@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from tongban import testing
 from tongban.core import masking, migrate, security
 from tongban.core.clock import Frozen
 from tongban.core.config import Settings, load_settings
@@ -67,24 +68,10 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db.dispose()
 
 
-def _clean(db: Database) -> None:
-    from tongban.models import metadata
-
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            for name in tables:
-                conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our own table names
-        else:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (:t, 0, :h)"),
-                     {"t": True, "h": "0" * 64})
-
-
 @pytest.fixture()
 def db(database: Database) -> Iterator[Database]:
     """The test database with every table empty (and the audit head reset)."""
-    _clean(database)
+    testing.empty_tables(database)
     yield database
 
 

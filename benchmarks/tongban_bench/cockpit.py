@@ -89,7 +89,7 @@ def prepare(url: str, var: Path) -> None:
     db = Database(url)
     try:
         if current:
-            _empty_tables(db)
+            testing.empty_tables(db)
         else:
             migrate.upgrade(db)
         masking.configure(SECRET)
@@ -99,23 +99,6 @@ def prepare(url: str, var: Path) -> None:
             apply_cast(s, pack.files_of("cast"), pack)
     finally:
         db.dispose()
-
-
-def _empty_tables(db: Any) -> None:
-    """Every table of a schema at the newest migration emptied (quicker than dropping and
-    migrating again), the audit chain's head reset as the first migration leaves it."""
-    from sqlalchemy import text
-
-    from tongban.models import metadata
-
-    names = [t.name for t in reversed(metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if db.is_sqlite:
-            for name in names:
-                conn.execute(text(f'DELETE FROM "{name}"'))  # noqa: S608 - our own table names
-        else:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (:t, 0, :h)"), {"t": True, "h": "0" * 64})
 
 
 def _loaded(url: str, manifest: dict[str, Any]) -> bool:

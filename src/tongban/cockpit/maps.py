@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from tongban.cockpit import figures, screen
 from tongban.core import access
-from tongban.core.errors import Invalid
-from tongban.core.i18n import N_, pick
+from tongban.core.i18n import pick
 from tongban.core.identity.models import Region
 from tongban.registry import reads
 
@@ -31,15 +30,8 @@ def region_map(session: Session, principal: access.Principal, region: str | None
     feature with `code`, `name`, `level` and `demo`; `level` is the children's level, `demo` whether
     any shape is invented. Scoped as the screen is: outside the caller's region is refused."""
     figures.scope_of(principal)  # fail closed: `cockpit.view` alone sees no figures, no map
-    top = screen.top_region(session, principal)
-    region = region or top
-    if session.get(Region, region) is None:
-        raise Invalid(N_("Unknown region"), field="region")
-    if not access.in_subtree(region, top):
-        access.require_region(principal, region)
-    level = access.region_level(region)
-    at = figures.LEVELS.index(level)
-    child_level = figures.LEVELS[at + 1] if at + 1 < len(figures.LEVELS) else None
+    where = screen.place(session, principal, region)
+    region, child_level = where.region, where.child_level
     features: list[dict[str, Any]] = []
     if child_level is not None:
         children = session.scalars(select(Region).where(Region.parent_code == region).order_by(Region.code)).all()

@@ -119,10 +119,20 @@ class _Ask:
     threshold: int
 
 
-def _ask(session, principal: access.Principal, key: str, region: str | None,  # type: ignore[no-untyped-def]
-         day_from: dt.date | None, day_to: dt.date | None) -> _Ask:
-    scope = figures.scope_of(principal)
-    ind = figures.indicator(key, scope)
+@dataclass(frozen=True)
+class Place:
+    """Where a screen (or its map) looks: the caller's top region, the region shown (checked: it
+    exists and the caller may look there), its level and its children's (None: a community)."""
+
+    top: str
+    region: str
+    level: str
+    at: int
+    child_level: str | None
+
+
+def place(session, principal: access.Principal, region: str | None) -> Place:  # type: ignore[no-untyped-def]
+    """`region` (default: the caller's top region), checked for the caller."""
     top = top_region(session, principal)
     region = region or top
     if session.get(Region, region) is None:
@@ -131,7 +141,15 @@ def _ask(session, principal: access.Principal, key: str, region: str | None,  # 
         access.require_region(principal, region)
     level = access.region_level(region)
     at = figures.LEVELS.index(level)
-    child_level = figures.LEVELS[at + 1] if at + 1 < len(figures.LEVELS) else None
+    return Place(top, region, level, at, figures.LEVELS[at + 1] if at + 1 < len(figures.LEVELS) else None)
+
+
+def _ask(session, principal: access.Principal, key: str, region: str | None,  # type: ignore[no-untyped-def]
+         day_from: dt.date | None, day_to: dt.date | None) -> _Ask:
+    scope = figures.scope_of(principal)
+    ind = figures.indicator(key, scope)
+    where = place(session, principal, region)
+    top, region, level, at, child_level = where.top, where.region, where.level, where.at, where.child_level
     p = figures.period(ind, day_from, day_to)
     threshold = int(store.settings(session)["min_count"])
     return _Ask(ind, scope.department, top, region, level, at, child_level, p, threshold)
