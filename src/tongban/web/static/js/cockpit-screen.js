@@ -25,11 +25,17 @@
   function label(c) { return c.suppressed ? hidden : c.shown; }
   function fontSize() { return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16; }
 
+  // one chart drawn as SVG in `el`, redrawn when the window is resized (tongban.track)
+  function start(echarts, el) {
+    var chart = echarts.init(el, null, { renderer: "svg" });
+    window.tongban.track(chart);
+    return chart;
+  }
+
   function bars(echarts, el) {
     var list = data.children;
     el.style.height = Math.max(240, list.length * 30 + 60) + "px";
-    var chart = echarts.init(el, null, { renderer: "svg" });
-    window.tongban.track(chart);
+    var chart = start(echarts, el);
     var size = fontSize();
     chart.setOption({
       animation: false,
@@ -61,8 +67,7 @@
   }
 
   function trend(echarts, el) {
-    var chart = echarts.init(el, null, { renderer: "svg" });
-    window.tongban.track(chart);
+    var chart = start(echarts, el);
     var size = fontSize();
     chart.setOption({
       animation: false,
@@ -97,8 +102,7 @@
           if (!c.suppressed && c.value === min) { ends.low = c.shown; }
         });
         if (max === min) { max = min + 1; }
-        var chart = echarts.init(el, null, { renderer: "svg" });
-        window.tongban.track(chart);
+        var chart = start(echarts, el);
         chart.setOption({
           animation: false,
           tooltip: { trigger: "item", formatter: function (p) {
