@@ -57,6 +57,12 @@ def _from_parquet(folder: Path, model: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _said(result) -> str:  # type: ignore[no-untyped-def]
+    """What the command printed, its lines joined: Rich wraps a long line (a temporary path) at
+    the terminal's width, anywhere between two words."""
+    return " ".join(result.output.split())
+
+
 def test_the_same_seed_writes_the_same_rows_to_the_database_and_to_parquet(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     fc.load_city(db, persons=PERSONS)
     cfg = generator.CityConfig(persons=PERSONS, seed=11, communities=tuple(loader.community_codes(db)),
@@ -105,7 +111,7 @@ def test_history_written_as_parquet_loads_into_an_empty_database_and_refuses_a_f
         assert conn.execute(select(func.count()).select_from(Application)).scalar_one() == 0
     r = cli("cockpit", "load", str(out))
     assert r.exit_code == 0, r.output
-    assert "cockpit refreshed" in r.output
+    assert "cockpit refreshed" in _said(r)
     with db.engine.connect() as conn:
         for name, rows in manifest["tables"].items():
             model = next(m for m in TABLES if m.__table__.name == name)
@@ -140,4 +146,4 @@ def test_a_written_period_ends_today(cli, db, tmp_path) -> None:  # type: ignore
     assert manifest["end"] == clock.today().isoformat()
     assert manifest["start"] == (clock.today() - dt.timedelta(days=2)).isoformat()
     r = cli("cockpit", "history", "--persons", "300", "--days", "3", "--parquet", str(out))
-    assert r.exit_code == 2 and "not empty" in r.output
+    assert r.exit_code == 2 and "not empty" in _said(r)
