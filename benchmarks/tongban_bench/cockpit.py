@@ -335,7 +335,8 @@ def _say(text: str) -> None:
 
 
 def run(*, persons: int, days: int, seed: int, rate: float, url: str, cache: Path, reuse: bool,
-        indicator: str | None, repeats: int, max_age: float = 300.0) -> dict[str, Any]:
+        indicator: str | None, repeats: int, max_age: float = 300.0,
+        city_tables: list[str] | None = None) -> dict[str, Any]:
     """Generate (cached), load, refresh and measure; the figures of the run."""
     from tongban.cockpit import history
     from tongban.core.cliutil import progress
@@ -382,7 +383,8 @@ def run(*, persons: int, days: int, seed: int, rate: float, url: str, cache: Pat
                 tasks |= {t: bar.add_task(f"load {t}", total=n) for t, n in manifest["tables"].items()}
                 tasks |= {k: bar.add_task(k, total=None) for k in manifest["deferred"]}
                 done = history.load(db, folder, on_rows=lambda t, n: bar.advance(tasks[t], n),
-                                    notes={"settings": _settings(url, var)})
+                                    notes={"settings": _settings(url, var)}, tables=city_tables)
+            result["city_tables"] = list(done.city_tables)
             result["load_s"] = time.perf_counter() - started - done.seconds["refresh"]
             result["load_parts_s"] = done.seconds
             result["refresh_s"] = done.seconds["refresh"]
@@ -414,6 +416,9 @@ def report(result: dict[str, Any], *, limit: float, max_age: float) -> bool:
     for key, secs in result.get("load_parts_s", {}).items():
         if key == "analyze":
             setup.add_row("ANALYZE the loaded tables", "", f"{secs:,.1f}")
+        elif key == "city" and result.get("city_tables") and len(result["city_tables"]) < len(m["city"]):
+            setup.add_row(f"load city ({', '.join(result['city_tables'])} only)", f"{result['rows'].get(key, 0):,}",
+                          f"{secs:,.1f}")
         elif key != "refresh":
             setup.add_row(f"load {key}", f"{result['rows'].get(key, 0):,}", f"{secs:,.1f}")
     if "refresh_s" in result:
@@ -489,17 +494,29 @@ def bench_cockpit(
     repeats: int = typer.Option(10, "--repeats", min=1, max=1000, help="Rounds of every screen."),
     limit: float = typer.Option(1.0, "--limit", min=0.0, help="Seconds the p95 of each screen may take."),
     max_age: float = typer.Option(300.0, "--max-age", min=0.0, help="Seconds old the figures may be."),
+    city_tables: str | None = typer.Option(None, "--city-tables", help="Load only these of the city's registry "
+                                           "tables, comma-separated, with what they point to (person at least), "
+                                           "e.g. household_member: the cockpit's screens read the population, "
+                                           "not its incomes or assets. Default: all."),
     quick: bool = typer.Option(False, help="2,000 persons × 30 days, 3 rounds (for the test suite)."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the figures to this file."),
 ) -> None:
     """The cockpit's first screen and drill-downs over a large city, beside the live tables."""
     if quick:
         persons, days, repeats = min(persons, 2000), min(days, 30), min(repeats, 3)
+    from tongban.cockpit import history
+    from tongban.core.errors import TongbanError
+
     cache = cache_dir(folder)
     url = database_url(database, cache / "var")
+    tables = [t.strip() for t in city_tables.split(",") if t.strip()] if city_tables is not None else None
+    try:
+        history.city_tables(tables)
+    except TongbanError as exc:
+        fail(exc.translated())
     try:
         result = run(persons=persons, days=days, seed=seed, rate=rate, url=url, cache=cache, reuse=reuse,
-                     indicator=indicator, repeats=repeats, max_age=max_age)
+                     indicator=indicator, repeats=repeats, max_age=max_age, city_tables=tables)
     except RuntimeError as exc:
         fail(str(exc), EXIT_FAILED)
     met = report(result, limit=limit, max_age=max_age)

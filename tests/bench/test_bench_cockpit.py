@@ -10,10 +10,13 @@ import json
 def test_quick_cockpit_bench_times_the_screens_beside_the_live_tables(cli, db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "figures.json"
     r = cli("bench", "cockpit", "--quick", "--database", db.url, "--folder", str(tmp_path / "cache"),
-            "--json", str(out))
+            "--city-tables", "person,incomes")
+    assert r.exit_code == 2 and "incomes" in r.output and not (tmp_path / "cache").exists(), r.output
+    r = cli("bench", "cockpit", "--quick", "--database", db.url, "--folder", str(tmp_path / "cache"),
+            "--json", str(out), "--city-tables", "household_member")
     assert r.exit_code == 0, r.output
     for text in ("2,000 persons × 30 days", "first screen", "→ street", "→ community", "/cockpit page",
-                 "peak memory during the screens", "met"):
+                 "peak memory during the screens", "met", "household_member only"):
         assert text in r.output, text
     figures = json.loads(out.read_text("utf-8"))
     assert figures["indicator"] == "services.applications" and figures["times"]["first"][1] > 0
@@ -21,6 +24,7 @@ def test_quick_cockpit_bench_times_the_screens_beside_the_live_tables(cli, db, t
     assert all(v["same"] for v in figures["live"].values()), figures["live"]
     assert figures["live"]["first"]["ours"] == figures["live"]["first"]["live"]
     assert figures["manifest"]["tables"]["svc_application"] > 0 and figures["age_s"] < 300
+    assert figures["city_tables"] == ["address", "household", "person", "household_member"]
     # the same city again, kept (--reuse): no generating, no loading; a limit too small exits 1
     r = cli("bench", "cockpit", "--quick", "--database", db.url, "--folder", str(tmp_path / "cache"), "--reuse",
             "--limit", "0")

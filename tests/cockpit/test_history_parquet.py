@@ -127,9 +127,9 @@ def test_history_written_as_parquet_loads_into_an_empty_database_and_refuses_a_f
     assert new_id == top + 1
     # loading again into what is no longer empty is refused, naming why
     r = cli("cockpit", "load", str(out))
-    assert r.exit_code == 2 and "empty" in r.output
+    assert r.exit_code == 2 and "空数据库" in r.output  # in the user's language
     r = cli("cockpit", "load", str(tmp_path / "nothing"))
-    assert r.exit_code == 2 and "Parquet" in r.output
+    assert r.exit_code == 2 and "没有以 Parquet 写出的服务历史" in r.output
 
 
 def test_a_written_period_ends_today(cli, db, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -147,3 +147,35 @@ def test_a_written_period_ends_today(cli, db, tmp_path) -> None:  # type: ignore
     assert manifest["start"] == (clock.today() - dt.timedelta(days=2)).isoformat()
     r = cli("cockpit", "history", "--persons", "300", "--days", "3", "--parquet", str(out))
     assert r.exit_code == 2 and "not empty" in _said(r)
+
+
+def test_load_can_leave_out_the_registry_tables_the_cockpit_does_not_read(cli, db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tongban.registry.models import Address, Household, HouseholdMember, IncomeRecord, Person
+
+    with db.unit_of_work() as s:
+        from tongban.core.packs.loader import load_pack
+
+        load_pack(s, fc.PACK)
+    out = tmp_path / "pq"
+    r = cli("cockpit", "history", "--persons", "300", "--days", "10", "--rate", "5", "--parquet", str(out))
+    assert r.exit_code == 0, r.output
+    manifest = json.loads((out / cockpit_history.MANIFEST).read_text("utf-8"))
+    # names it does not know, or a set without the persons the history names: refused, nothing loaded
+    for bad, said in (("person,incomes", "incomes"), ("household", "person")):
+        r = cli("cockpit", "load", str(out), "--city-tables", bad)
+        assert r.exit_code == 2 and said in _said(r), r.output
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+    # household_member brings what it points to (person, household, address); the rest stays out
+    r = cli("cockpit", "load", str(out), "--city-tables", "household_member")
+    assert r.exit_code == 0, r.output
+    assert "the city's tables loaded: address, household, person, household_member" in _said(r)
+    with db.engine.connect() as conn:
+        def count(model: Any) -> int:
+            return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+        assert count(Person) == manifest["city"]["person"] == 300
+        assert count(Household) == manifest["city"]["household"] and count(Address) == manifest["city"]["address"]
+        assert count(HouseholdMember) == manifest["city"]["household_member"]
+        assert manifest["city"]["income_record"] > 0 and count(IncomeRecord) == 0
+        assert count(Application) == manifest["tables"]["svc_application"] > 0

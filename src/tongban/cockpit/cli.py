@@ -98,26 +98,35 @@ def history(
 
 
 @app.command()
-def load(folder: Path = typer.Argument(..., help="A folder written by `tongban cockpit history --parquet`.")) -> None:
+def load(folder: Path = typer.Argument(..., help="A folder written by `tongban cockpit history --parquet`."),
+         city_tables: str | None = typer.Option(None, "--city-tables", help="Load only these of the city's "
+                                                "registry tables, comma-separated, with the tables they point to "
+                                                "(and so to person, which the history names), e.g. "
+                                                "household_member. Default: all.")
+         ) -> None:
     """Load a city and its service history written as Parquet into the (empty) database — COPY on
     PostgreSQL — then run the parts left for the database and refresh the cockpit."""
     from tongban.cockpit import history as generator
     from tongban.core.errors import TongbanError
 
     db = cliutil.database()
+    tables = [t.strip() for t in city_tables.split(",") if t.strip()] if city_tables is not None else None
     try:
         manifest = generator.read_manifest(folder)
+        kept = generator.city_tables(tables)
     except TongbanError as exc:
-        cliutil.fail(str(exc))
+        cliutil.fail(exc.translated())
     started = time.perf_counter()
     with cliutil.progress() as bar:
         tasks = {"city": bar.add_task("city", total=manifest["persons"])}
         tasks |= {t: bar.add_task(t, total=n) for t, n in manifest["tables"].items()}
         tasks |= {k: bar.add_task(k, total=None) for k in manifest["deferred"]}
         try:
-            done = generator.load(db, folder, on_rows=lambda t, n: bar.advance(tasks[t], n))
+            done = generator.load(db, folder, on_rows=lambda t, n: bar.advance(tasks[t], n), tables=tables)
         except TongbanError as exc:
-            cliutil.fail(str(exc))
+            cliutil.fail(exc.translated())
+    if tables is not None:
+        cliutil.console.print(f"  the city's tables loaded: {', '.join(kept)}")
     for key, rows in done.rows.items():
         cliutil.console.print(f"  {key}: {rows:,} rows in {done.seconds[key]:,.1f} s")
     cliutil.console.print(f"cockpit refreshed: {done.cells:,} cells in {done.seconds['refresh']:,.1f} s; "

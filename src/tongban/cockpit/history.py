@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,18 +129,43 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 @dataclass
 class Loaded:
+    city_tables: tuple[str, ...] = ()
     rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     cells: int = 0
 
 
+def city_tables(names: Collection[str] | None) -> tuple[str, ...]:
+    """The registry tables of the city to load, in loading order: all of them (`None`), or `names`
+    with every table a kept one points to (household_member → person → household → address), so
+    nothing loaded names a row that is not. Refuses an unknown name, and a set that does not come
+    to `person` (the history names persons)."""
+    from tongban.registry.generator import TABLES
+    from tongban.registry.loader import with_references
+
+    if names is None:
+        return TABLES
+    unknown = sorted(set(names) - set(TABLES))
+    if unknown:
+        raise Invalid(N_("Not a table of the synthetic city: %(names)s (the tables are %(tables)s)"), field="city_tables",
+                      names=", ".join(unknown), tables=", ".join(TABLES))
+    keep = with_references(names)
+    if "person" not in keep:
+        raise Invalid(N_("The city's tables to load must include person: the service history names persons"),
+                      field="city_tables")
+    return keep
+
+
 def load(db: Database, folder: Path, *, on_rows: Callable[[str, int], None] | None = None,
-         notes: dict[str, Any] | None = None) -> Loaded:
+         notes: dict[str, Any] | None = None, tables: Collection[str] | None = None) -> Loaded:
     """Load a city and its history written by `write_parquet` into an empty database — COPY on
     PostgreSQL, executemany on SQLite — in foreign-key order with their ids, move the sequences past
     them, run the parts left for the database, and refresh the cockpit over the period. Refuses a
     database that already holds persons, applications, cases or ratings. `notes` is handed to the
-    parts run on the database (e.g. `{"settings": …}` for the codes' signing key)."""
+    parts run on the database (e.g. `{"settings": …}` for the codes' signing key). `tables` loads
+    only those of the city's registry tables (`city_tables`), e.g. the population and where it lives
+    when the registry's incomes and assets are not what is being measured; `Loaded.city_tables` says
+    which were."""
     import time
 
     import polars as pl
@@ -151,15 +176,16 @@ def load(db: Database, folder: Path, *, on_rows: Callable[[str, int], None] | No
     from tongban.registry.generator import read_parquet
 
     manifest = read_manifest(folder)
+    kept = city_tables(tables)
     meta = MetaData()
     with db.engine.connect() as conn:
         for name in ("person", *manifest["tables"]):
             table = Table(name, meta, autoload_with=conn)
             if conn.execute(select(func.count()).select_from(select(table.c.id).limit(1).subquery())).scalar_one():
                 raise Conflict(N_("The database already holds a city or a service history; load into an empty one"))
-    done = Loaded()
+    done = Loaded(city_tables=kept)
     started = time.perf_counter()
-    loaded = loader.load(db, read_parquet(folder / "city"),
+    loaded = loader.load(db, read_parquet(folder / "city", tables=None if tables is None else kept),
                          on_chunk=(lambda n: on_rows("city", n)) if on_rows is not None else None)
     done.rows["city"] = loaded.rows
     done.seconds["city"] = time.perf_counter() - started

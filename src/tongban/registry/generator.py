@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -999,9 +999,11 @@ def write_parquet(config: CityConfig, out: Path, *, workers: int = 1,
     return Written(out, totals, size)
 
 
-def read_parquet(out: Path) -> Iterator[Frames]:
-    """A written city back, chunk by chunk (the loader's input)."""
+def read_parquet(out: Path, tables: Collection[str] | None = None) -> Iterator[Frames]:
+    """A written city back, chunk by chunk (the loader's input). With `tables`, only those are
+    read; every other table comes back empty (its columns, no rows), so the loader skips it."""
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     chunks = sorted(p.name for p in (out / "person").glob("part-*.parquet"))
     for part in chunks:
-        yield {t: pl.read_parquet(out / t / part) for t in manifest["tables"]}
+        yield {t: pl.read_parquet(out / t / part) if tables is None or t in tables
+               else pl.DataFrame(schema=pl.read_parquet_schema(out / t / part)) for t in manifest["tables"]}

@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
-from tongban.core.db import Database
+from tongban.core.db import Base, Database
 from tongban.core.errors import Conflict, Invalid
 from tongban.core.i18n import N_
 from tongban.core.identity.models import Region
@@ -79,6 +79,17 @@ def check_target(db: Database, first: Frames) -> None:
         sample = first["person"]["id_number"].head(100).to_list()
         if conn.execute(select(func.count()).select_from(Person).where(Person.id_number.in_(sample))).scalar_one():
             raise Conflict(N_("This synthetic city (or part of it) is already in the database"))
+
+
+def with_references(names: Iterable[str]) -> tuple[str, ...]:
+    """The city's tables `names` (all of them `TABLES`) with every city table they point to by a
+    foreign key, and so on (household_member → person → household → address), in loading order."""
+    keep = set(names)
+    while True:
+        wanted = {fk.column.table.name for t in keep for fk in Base.metadata.tables[t].foreign_keys} & set(TABLES)
+        if wanted <= keep:
+            return tuple(t for t in TABLES if t in keep)
+        keep |= wanted
 
 
 def load(db: Database, chunks: Iterable[Frames], *, on_chunk: Callable[[int], None] | None = None) -> LoadStats:
