@@ -101,6 +101,12 @@ def supervise(request: Request, session: DbSession, principal: SignedIn, warning
 
 
 DEFAULT_INDICATOR = "services.on_time"
+PREFERRED = (DEFAULT_INDICATOR, "services.applications", "ratings.good_rate", "cases.received", "registry.pyramid")
+
+
+def _figured(s: screen.Screen) -> bool:
+    """Whether a screen has a figure to colour its map with (not a grey map of nothing)."""
+    return any(a.value is not None for a in (s.total, *s.children))
 
 
 def _screen(request: Request, session: Session, principal: access.Principal,
@@ -114,13 +120,23 @@ def _screen(request: Request, session: Session, principal: access.Principal,
     day_from, day_to = _date(params.get("from"), "from"), _date(params.get("to"), "to")
     if not visible:
         return {}
-    chosen = key or (DEFAULT_INDICATOR if DEFAULT_INDICATOR in visible else next(iter(visible)))
-    try:
-        s = screen.screen(session, principal, chosen, region=region or None, day_from=day_from, day_to=day_to)
-    except NotFound:
-        if key or region:
-            raise
-        return {}  # no regions loaded: the page without a screen
+    # asked for one: that; else the first (the preferred, then the others) that has figures here, so
+    # a first look is not a grey map because, say, the on-time rate's counts are too small to show
+    candidates = [key] if key else list(dict.fromkeys([k for k in PREFERRED if k in visible] + list(visible)))
+    s = None
+    for chosen in candidates:
+        try:
+            s = screen.screen(session, principal, chosen, region=region or None, day_from=day_from, day_to=day_to)
+        except NotFound:
+            if key or region:
+                raise
+            return {}  # no regions loaded: the page without a screen
+        if _figured(s):
+            break
+    if s is not None and not _figured(s) and not key:
+        s = screen.screen(session, principal, candidates[0], region=region or None, day_from=day_from,
+                          day_to=day_to)
+    assert s is not None
     period = {k: v.isoformat() for k, v in (("from", day_from), ("to", day_to)) if v is not None}
 
     def href(code: str) -> str:
