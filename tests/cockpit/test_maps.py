@@ -66,7 +66,6 @@ def test_the_map_is_scoped_and_refuses_bad_regions(client, login, demo):  # type
 def test_the_one_screen_page_works_without_script_and_keeps_its_state_in_the_url(client, login, demo):  # type: ignore[no-untyped-def]
     from tests.factories import web_login
     from tests.services.conftest import DEMO_PASSWORD
-
     from tongban.cockpit.pages import PREFERRED
 
     with demo.unit_of_work() as s:
