@@ -103,3 +103,16 @@ def test_the_one_screen_page_works_without_script_and_keeps_its_state_in_the_url
     assert client.get("/cockpit?region=999999").status_code == 422
     assert client.get("/cockpit?indicator=no.such").status_code == 404
     assert client.get("/cockpit?from=2026-02-30").status_code == 422
+
+
+def test_with_no_figures_anywhere_the_screen_opens_on_the_first_preferred_indicator(client, demo):  # type: ignore[no-untyped-def]
+    from tests.factories import web_login
+    from tests.services.conftest import DEMO_PASSWORD
+    from tongban.cockpit.models import CockpitCell, CockpitRollup
+
+    with demo.unit_of_work() as s:  # an empty store: every indicator's map is grey
+        s.query(CockpitRollup).delete()
+        s.query(CockpitCell).delete()
+    web_login(client, "leader.ningbo", DEMO_PASSWORD)
+    text = client.get("/cockpit").text
+    assert 'value="services.on_time" selected' in text and 'id="screen-children"' in text

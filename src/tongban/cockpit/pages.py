@@ -123,20 +123,18 @@ def _screen(request: Request, session: Session, principal: access.Principal,
     # asked for one: that; else the first (the preferred, then the others) that has figures here, so
     # a first look is not a grey map because, say, the on-time rate's counts are too small to show
     candidates = [key] if key else list(dict.fromkeys([k for k in PREFERRED if k in visible] + list(visible)))
-    s = None
+    tried: list[screen.Screen] = []
     for chosen in candidates:
         try:
-            s = screen.screen(session, principal, chosen, region=region or None, day_from=day_from, day_to=day_to)
+            tried.append(screen.screen(session, principal, chosen, region=region or None, day_from=day_from,
+                                       day_to=day_to))
         except NotFound:
             if key or region:
                 raise
             return {}  # no regions loaded: the page without a screen
-        if _figured(s):
+        if _figured(tried[-1]):
             break
-    if s is not None and not _figured(s) and not key:
-        s = screen.screen(session, principal, candidates[0], region=region or None, day_from=day_from,
-                          day_to=day_to)
-    assert s is not None
+    s = tried[-1] if _figured(tried[-1]) else tried[0]  # none has figures here yet: the first, grey
     period = {k: v.isoformat() for k, v in (("from", day_from), ("to", day_to)) if v is not None}
 
     def href(code: str) -> str:
